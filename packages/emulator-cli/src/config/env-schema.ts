@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+// Environment variables of the tool we replace keep their names. Empty means "unset", as in its shell
+// script (its CLI and script disagreed on an empty PORT_PREFIX; we follow the script).
+const emptyAsUnset = (v: unknown) => (v === '' ? undefined : v);
+
+const port = (name: string, fallback: number) =>
+  z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined) return fallback;
+        const n = Number(raw);
+        if (!/^\d+$/.test(raw) || n < 1 || n > 65535) {
+          ctx.addIssue({ code: 'custom', message: `${name}="${raw}" is not a TCP port; use an integer from 1 to 65535` });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  );
+
+const flag = (name: string) =>
+  z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined || raw === '0' || raw === 'false') return false;
+        if (raw === '1' || raw === 'true') return true;
+        ctx.addIssue({ code: 'custom', message: `${name}="${raw}" must be 1 or 0` });
+        return z.NEVER;
+      }),
+  );
+
+const positiveInt = (name: string, fallback: number, min: number) =>
+  z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined) return fallback;
+        if (!/^\d+$/.test(raw) || Number(raw) < min) {
+          ctx.addIssue({ code: 'custom', message: `${name}="${raw}" must be an integer >= ${min}` });
+          return z.NEVER;
+        }
+        return Number(raw);
+      }),
+  );
+
+/** Every environment variable the CLI reads, validated once. */
+export const envSchema = z.object({
+  STACK_EMULATOR_HOME: z.preprocess(emptyAsUnset, z.string().optional()),
+  PORT_PREFIX: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .regex(/^[1-9]\d?$/, 'PORT_PREFIX must be one or two digits (guest ports are <prefix>01, <prefix>02)')
+      .optional(),
+  ),
+  EMULATOR_DASHBOARD_PORT: port('EMULATOR_DASHBOARD_PORT', 26700),
+  EMULATOR_BACKEND_PORT: port('EMULATOR_BACKEND_PORT', 26701),
+  EMULATOR_MINIO_PORT: port('EMULATOR_MINIO_PORT', 26702),
+  EMULATOR_INBUCKET_PORT: port('EMULATOR_INBUCKET_PORT', 26703),
+  EMULATOR_MOCK_OAUTH_PORT: port('EMULATOR_MOCK_OAUTH_PORT', 26704),
+  EMULATOR_RAM: positiveInt('EMULATOR_RAM', 4096, 512),
+  EMULATOR_CPUS: positiveInt('EMULATOR_CPUS', 4, 1),
+  EMULATOR_ARCH: z.preprocess(emptyAsUnset, z.enum(['amd64', 'arm64'], { message: 'EMULATOR_ARCH must be amd64 or arm64' }).optional()),
+  EMULATOR_ACCEL: z.preprocess(emptyAsUnset, z.enum(['kvm', 'hvf', 'tcg'], { message: 'EMULATOR_ACCEL must be kvm, hvf or tcg' }).optional()),
+  EMULATOR_NO_SNAPSHOT: flag('EMULATOR_NO_SNAPSHOT'),
+  EMULATOR_NO_ROTATION: flag('EMULATOR_NO_ROTATION'),
+  EMULATOR_FORCE_CAPTURE: flag('EMULATOR_FORCE_CAPTURE'),
+  EMULATOR_READY_TIMEOUT: positiveInt('EMULATOR_READY_TIMEOUT', 240, 1),
+  EMULATOR_SNAPSHOT_READY_TIMEOUT: positiveInt('EMULATOR_SNAPSHOT_READY_TIMEOUT', 45, 1),
+});
+
+export type EmulatorEnv = z.infer<typeof envSchema>;
+
+/** Parses the environment, throwing one error that lists every bad variable and how to fix it. */
+export function parseEnv(env: NodeJS.ProcessEnv): EmulatorEnv {
+  const r = envSchema.safeParse(env);
+  if (r.success) return r.data;
+  throw new Error(r.error.issues.map((i) => i.message).join('\n'));
+}

@@ -1,0 +1,1 @@
+export { envSchema, parseEnv, type EmulatorEnv } from './config/env-schema.js';

@@ -1,0 +1,1 @@
+export { loadAppliance, type Appliance } from './appliance.js';

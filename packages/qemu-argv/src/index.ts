@@ -1,0 +1,1 @@
+export { compareQemuVersions, formatQemuVersion, parseQemuVersion, supportsMappedRam, type QemuVersion } from './qemu-version.js';

@@ -1,0 +1,30 @@
+export { QmpClient, type QmpConnectOptions } from './client.js';
+export { EventListener, type EventFilter } from './event-listener.js';
+export {
+  QmpError,
+  QmpConnectError,
+  QmpCommandError,
+  QmpProtocolError,
+  QmpDisconnectedError,
+  QmpTimeoutError,
+  QmpAbortError,
+  QmpInvalidReplyError,
+  isQmpError,
+  type QmpErrorCode,
+} from './errors.js';
+export { cont, deviceAdd, deviceDel, queryStatus, queryVersion, quit, stop, systemPowerdown, type QemuVersion, type VmStatus } from './commands.js';
+export {
+  migrate,
+  migrateIncoming,
+  queryMigrate,
+  queryMigrationCapabilities,
+  setMigrationCapabilities,
+  setMigrationParameters,
+  type MigrateOptions,
+  type MigrationInfo,
+  type MigrationProgress,
+} from './migration.js';
+export { MessageDecoder, encodeCommand, type QmpEvent, type QmpGreeting, type QmpMessage } from './message.js';
+export { LineDecoder, type LineItem } from './line-decoder.js';
+export { withDeadline, sleep, type CallOptions } from './call-options.js';
+export { connectUnixSocket, type Connector, type Transport } from './transport.js';

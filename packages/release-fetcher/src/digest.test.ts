@@ -1,0 +1,33 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { digestsEqual, parseDigest, parseSha256Sidecar, sha256File } from './digest.js';
+
+const hex = 'a'.repeat(64);
+
+describe('digests', () => {
+  it('parses prefixed, bare and upper-case digests, and null as "none"', () => {
+    expect(parseDigest(`sha256:${hex}`)).toBe(hex);
+    expect(parseDigest(hex.toUpperCase())).toBe(hex);
+    expect(parseDigest(null)).toBeUndefined();
+    expect(() => parseDigest('sha1:abc')).toThrow(/not a sha256 digest: "sha1:abc"/);
+  });
+
+  it('reads sha256sum sidecars by file name', () => {
+    const b = 'b'.repeat(64);
+    const text = `${hex}  stack-emulator-amd64.qcow2\n${b} *stack-emulator-arm64.qcow2\n`;
+    expect(parseSha256Sidecar(text, 'stack-emulator-arm64.qcow2')).toBe(b);
+    expect(parseSha256Sidecar(text, 'other')).toBeUndefined();
+    expect(parseSha256Sidecar(`${hex}\n`, 'anything')).toBe(hex);
+  });
+
+  it('hashes a file and compares digests', async () => {
+    const p = join(mkdtempSync(join(tmpdir(), 'digest-')), 'f');
+    writeFileSync(p, 'abc');
+    const d = await sha256File(p);
+    expect(d).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(digestsEqual(d, parseDigest(d)!)).toBe(true);
+    expect(digestsEqual(d, parseDigest(hex)!)).toBe(false);
+  });
+});

@@ -1,0 +1,1 @@
+export { tempPathFor, writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js';
