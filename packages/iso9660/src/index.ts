@@ -1,1 +1,6 @@
-export { readU16both, readU32both, u16both, u16be, u16le, u32both, u32be, u32le } from './numbers.js';
+export { buildIso, writeIso, type CreateIsoOptions, type IsoResult } from './writer.js';
+export { entriesFromDirectory } from './source-fs.js';
+export { IsoReader, type IsoListing, type VolumeInfo } from './reader.js';
+export { extractIso } from './extract.js';
+export type { FileData, IsoEntry } from './tree.js';
+export { IsoError, isIsoError, type IsoErrorCode } from './errors.js';
