@@ -15,7 +15,9 @@ function parseDate(value: string): Date {
   return d;
 }
 
-const program = new Command('iso9660').description('Create, list and extract ISO 9660 images (Joliet, Rock Ridge).').version(pkg.version);
+const program = new Command('iso9660').description('Create, list and extract ISO 9660 images (Joliet, Rock Ridge).')
+  // Only --version: commander's default -V would swallow the -V <volume-id> of create.
+  .version(pkg.version, '--version');
 
 program
   .command('create')
@@ -26,9 +28,10 @@ program
   .option('--no-joliet', 'omit the Joliet tree')
   .option('--rock-ridge', 'add Rock Ridge (POSIX names, modes, symlinks)', false)
   .option('--date <iso-8601>', 'fixed timestamp for reproducible output (default: SOURCE_DATE_EPOCH, else now)', parseDate)
-  .action(async (source: string, o: { output: string; volumeId: string; joliet: boolean; rockRidge: boolean; date?: Date }) => {
+  .option('--no-fsync', 'skip flushing the image to disk before it replaces the output (faster, less crash-safe)')
+  .action(async (source: string, o: { output: string; volumeId: string; joliet: boolean; rockRidge: boolean; date?: Date; fsync: boolean }) => {
     const entries = await entriesFromDirectory(source);
-    const r = await writeIso(entries, o.output, { volumeId: o.volumeId, joliet: o.joliet, rockRidge: o.rockRidge, date: o.date });
+    const r = await writeIso(entries, o.output, { volumeId: o.volumeId, joliet: o.joliet, rockRidge: o.rockRidge, date: o.date, fsync: o.fsync });
     console.error(`wrote ${o.output}: ${r.bytes} bytes, ${r.files} files, ${r.directories} directories`);
   });
 

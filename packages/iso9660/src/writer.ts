@@ -19,6 +19,7 @@ const optionsSchema = z.object({
   applicationId: z.string().max(128).default('STACK ISO9660'),
   publisherId: z.string().max(128).default(''),
   preparerId: z.string().max(128).default(''),
+  fsync: z.boolean().default(true),
   signal: z.instanceof(AbortSignal).optional(),
 });
 
@@ -39,6 +40,11 @@ export interface CreateIsoOptions {
   publisherId?: string;
   /** @default "" */
   preparerId?: string;
+  /**
+   * When writing to a path, fsync the image before renaming it into place, so a crash never leaves a
+   * renamed but incomplete image. @default true
+   */
+  fsync?: boolean;
   signal?: AbortSignal;
 }
 
@@ -84,7 +90,7 @@ async function writeTo(entries: readonly IsoEntry[], options: CreateIsoOptions, 
     const rest = size % SECTOR;
     if (rest) await sink.zeros(SECTOR - rest);
   }
-  await sink.flush();
+  await sink.end();
   const expected = plan.totalSectors * SECTOR;
   if (sink.written !== expected) throw new Error(`internal: wrote ${sink.written} bytes, planned ${expected}`);
   return { bytes: expected, files: plan.files.length, directories: plan.primary.dirs.length };
@@ -106,7 +112,7 @@ export async function writeIso(entries: readonly IsoEntry[], destination: string
     const result = await writeTo(entries, options, async (chunk) => {
       await fh.write(chunk);
     });
-    await fh.sync();
+    if (options.fsync !== false) await fh.sync();
     await fh.close();
     await rename(tmp, destination);
     return result;
