@@ -63,7 +63,7 @@ rmSync(b, { force: true });
 const rss = spawnSync(process.execPath, ['--input-type=module', '-e', `
   const { writeIso, entriesFromDirectory } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
   await writeIso(await entriesFromDirectory(${JSON.stringify(src)}), ${JSON.stringify(a)}, { volumeId: 'BENCH', rockRidge: true });
-  console.log(process.resourceUsage().maxRSS);`], { encoding: 'utf8' });
+  process.stdout.write(String(process.resourceUsage().maxRSS));`], { encoding: 'utf8' });
 peakRss = Number(rss.stdout.trim()) * 1024;
 rmSync(work, { recursive: true, force: true });
 const r = { oursMedianS: median(ours), oursNoFsyncMedianS: median(oursNoSync), genisoimageMedianS: median(gen), genisoimageFsyncMedianS: median(genSynced), peakRssBytes: peakRss, runs: RUNS, treeBytes: 15 * (64 << 20) + 4096 * 16384, samples: { ours, oursNoSync, gen, genSynced } };

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { buildArgv } from './argv.js';
+import type { VmSpecInput } from './spec.js';
+
+const base = (over: Partial<VmSpecInput> = {}): VmSpecInput => ({
+  arch: 'amd64',
+  accel: 'tcg',
+  memoryMiB: 4096,
+  cpus: 4,
+  layout: 'snapshot',
+  drives: { system: '/home/u/.stack/emulator/run/vm/disk.qcow2', seed: '/r/seed.phantom', bundle: '/r/bundle.phantom', config: '/r/runtime-config.iso' },
+  forwards: [
+    { name: 'dashboard', hostPort: 26700, guestPort: 8101 },
+    { name: 'backend', hostPort: 26701, guestPort: 8102 },
+    { name: 'minio', hostPort: 26702, guestPort: 9090 },
+    { name: 'inbucket', hostPort: 26703, guestPort: 9001 },
+    { name: 'mock-oauth', hostPort: 26704, guestPort: 26704 },
+  ],
+  qmpSocket: '/r/monitor.sock',
+  agentSocket: '/r/qga.sock',
+  serialLog: '/r/serial.log',
+  ...over,
+});
+
+describe('golden command lines', () => {
+  for (const arch of ['amd64', 'arm64'] as const) {
+    for (const accel of ['kvm', 'hvf', 'tcg'] as const) {
+      for (const layout of ['cold', 'snapshot'] as const) {
+        it(`${arch} ${accel} ${layout}`, async () => {
+          const spec = base({
+            arch,
+            accel,
+            layout,
+            firmware: arch === 'arm64' ? '/usr/share/AAVMF/AAVMF_CODE.fd' : undefined,
+            incoming: layout === 'snapshot',
+            hostShare: '/home/u/project',
+            memoryMiB: layout === 'cold' ? 6144 : 4096,
+          });
+          const { binary, argv } = buildArgv(spec);
+          await expect(`${[binary, ...argv].join('\n')}\n`).toMatchFileSnapshot(`__golden__/${arch}-${accel}-${layout}.argv`);
+        });
+      }
+    }
+  }
+});
+
+describe('buildArgv', () => {
+  it('binds every forward to 127.0.0.1 only', () => {
+    const netdev = buildArgv(base()).argv.find((a) => a.startsWith('user,id=net0'))!;
+    expect(netdev.match(/hostfwd=tcp:127\.0\.0\.1:\d+-:\d+/g)).toHaveLength(5);
+    expect(netdev).not.toMatch(/hostfwd=tcp::/);
+  });
+
+  it('escapes commas in paths instead of breaking the option', () => {
+    const { argv } = buildArgv(base({ drives: { system: '/tmp/a,b/disk.qcow2', seed: '/s', bundle: '/b', config: '/c' } }));
+    expect(argv).toContain('file=/tmp/a,,b/disk.qcow2,format=qcow2,if=none,id=system');
+  });
+
+  it('keeps the fingerprint when only host-side parts change', () => {
+    const a = buildArgv(base());
+    const b = buildArgv(base({ qmpSocket: '/elsewhere/q.sock', serialLog: '/x', forwards: [], hostShare: '/other', drives: { system: '/o/d.qcow2', seed: '/o/s', bundle: '/o/b', config: '/o/c.iso' }, incoming: true }));
+    expect(b.fingerprint).toBe(a.fingerprint);
+  });
+
+  it.each([
+    ['memory', { memoryMiB: 2048 }],
+    ['vCPUs', { cpus: 2 }],
+    ['CPU model', { cpu: 'qemu64' }],
+    ['accelerator', { accel: 'kvm' as const }],
+    ['layout', { layout: 'cold' as const }],
+  ])('changes the fingerprint when the %s changes', (_what, over) => {
+    expect(buildArgv(base(over)).fingerprint).not.toBe(buildArgv(base()).fingerprint);
+  });
+
+  it('refuses specs that cannot work, saying why', () => {
+    expect(() => buildArgv(base({ arch: 'arm64' }))).toThrow(/arm64 needs UEFI firmware/);
+    expect(() => buildArgv(base({ layout: 'cold', incoming: true }))).toThrow(/snapshot layout/);
+    expect(() => buildArgv(base({ drives: { system: '/s', config: '/c' } }))).toThrow(/seed and bundle slots/);
+    expect(() => buildArgv(base({ memoryMiB: 12 }))).toThrow();
+  });
+});

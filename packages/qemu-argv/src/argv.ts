@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { type VmSpec, type VmSpecInput, vmSpecSchema } from './spec.js';
+
+/** One argv option and how the guest sees it (undefined: host-only, left out of the fingerprint). */
+interface Arg {
+  flag: string;
+  value?: string;
+  guest?: string;
+}
+
+export interface BuiltArgv {
+  /** The argument vector (without the binary), never a shell string. */
+  argv: string[];
+  binary: string;
+  /** Canonical guest-visible parts, in order: what the fingerprint hashes. */
+  guestView: string[];
+  /** sha256 of the guest view: equal fingerprints mean a snapshot can be resumed with this argv. */
+  fingerprint: string;
+}
+
+/** QEMU option values escape a comma by doubling it (docs/system/invocation: "option,,value"). */
+export function escapeOptionValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+function defaultCpu(spec: VmSpec): string {
+  return spec.accel === 'tcg' ? 'max' : 'host';
+}
+
+export function qemuBinary(arch: VmSpec['arch']): string {
+  return arch === 'amd64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
+}
+
+function drive(id: string, file: string, format: 'qcow2' | 'raw', readonly: boolean): Arg[] {
+  const ro = readonly ? ',readonly=on' : '';
+  return [
+    { flag: '-drive', value: `file=${escapeOptionValue(file)},format=${format},if=none,id=${id}${ro}`, guest: `drive ${id} ${readonly ? 'ro' : 'rw'}` },
+    { flag: '-device', value: `virtio-blk-pci,drive=${id},id=${id}-dev`, guest: `virtio-blk-pci ${id}` },
+  ];
+}
+
+/**
+ * Builds the QEMU command line. Devices are listed explicitly (`-nodefaults`), in the contract's
+ * order: PCI slots follow argv order, and a migration only loads into the same device tree.
+ */
+export function buildArgv(input: VmSpecInput): BuiltArgv {
+  const spec = vmSpecSchema.parse(input);
+  const snapshot = spec.layout === 'snapshot';
+  if (!snapshot && spec.incoming) throw new TypeError('incoming migration needs the snapshot layout');
+  if (spec.arch === 'arm64' && !spec.firmware) throw new TypeError('arm64 needs UEFI firmware (firmware: path to QEMU_EFI.fd / AAVMF_CODE.fd)');
+  if (snapshot && (!spec.drives.seed || !spec.drives.bundle)) throw new TypeError('the snapshot layout needs seed and bundle slots (phantom files after the build)');
+  const machine = spec.arch === 'amd64' ? 'q35' : 'virt';
+  const cpu = spec.cpu ?? defaultCpu(spec);
+  const args: Arg[] = [
+    { flag: '-nodefaults' , guest: 'nodefaults' },
+    { flag: '-machine', value: machine, guest: `machine ${machine}` },
+    { flag: '-accel', value: spec.accel, guest: `accel ${spec.accel}` },
+    { flag: '-cpu', value: cpu, guest: `cpu ${cpu}` },
+  ];
+  if (spec.firmware) args.push({ flag: '-bios', value: spec.firmware, guest: 'uefi' });
+  args.push(
+    { flag: '-m', value: String(spec.memoryMiB), guest: `memory ${spec.memoryMiB}` },
+    { flag: '-smp', value: String(spec.cpus), guest: `cpus ${spec.cpus}` },
+  );
+  // Disks: system, [seed slot, bundle slot], runtime config; before the NIC (guest contract).
+  args.push(...drive('system', spec.drives.system, 'qcow2', false));
+  if (snapshot) {
+    args.push(...drive('seed', spec.drives.seed!, 'raw', true));
+    args.push(...drive('bundle', spec.drives.bundle!, 'raw', true));
+  }
+  args.push(...drive('config', spec.drives.config, 'raw', true));
+  const fwd = spec.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`).join('');
+  args.push(
+    { flag: '-netdev', value: `user,id=net0${fwd}` },
+    { flag: '-device', value: 'virtio-net-pci,netdev=net0,id=net0-dev', guest: 'virtio-net-pci net0' },
+  );
+  if (!snapshot && spec.hostShare) {
+    args.push({ flag: '-fsdev', value: `local,id=hostfs,path=${escapeOptionValue(spec.hostShare)},security_model=none` });
+    args.push({ flag: '-device', value: 'virtio-9p-pci,fsdev=hostfs,mount_tag=hostfs,id=hostfs-dev', guest: 'virtio-9p-pci hostfs' });
+  }
+  args.push(
+    { flag: '-chardev', value: `socket,id=qmp,path=${escapeOptionValue(spec.qmpSocket)},server=on,wait=off` },
+    { flag: '-mon', value: 'chardev=qmp,mode=control' },
+    { flag: '-chardev', value: `socket,id=qga0,path=${escapeOptionValue(spec.agentSocket)},server=on,wait=off` },
+    { flag: '-device', value: 'virtio-serial-pci,id=serial0', guest: 'virtio-serial-pci' },
+    { flag: '-device', value: 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0', guest: 'virtserialport org.qemu.guest_agent.0' },
+  );
+  if (snapshot) {
+    // An empty root port last: q35's and virt's pcie.0 take no hot-plug, so the 9p device is plugged
+    // in here after resume (QEMU cannot migrate a guest with 9p mounted).
+    args.push({ flag: '-device', value: 'pcie-root-port,id=hostfs-port,bus=pcie.0,chassis=1', guest: 'pcie-root-port hostfs-port' });
+    // Host-only backend state: not part of the migrated device tree.
+    if (spec.hostShare) args.push({ flag: '-fsdev', value: `local,id=hostfs,path=${escapeOptionValue(spec.hostShare)},security_model=none` });
+    if (spec.incoming) args.push({ flag: '-incoming', value: 'defer' });
+  }
+  args.push({ flag: '-serial', value: `file:${spec.serialLog}`, guest: 'serial0' }, { flag: '-display', value: 'none' });
+  if (spec.paused) args.push({ flag: '-S' });
+  if (spec.pidFile) args.push({ flag: '-pidfile', value: spec.pidFile });
+  if (spec.daemonize) args.push({ flag: '-daemonize' });
+  const argv = args.flatMap((a) => (a.value === undefined ? [a.flag] : [a.flag, a.value]));
+  const guestView = args.flatMap((a) => (a.guest ? [a.guest] : []));
+  const fingerprint = createHash('sha256').update(guestView.join('\n')).digest('hex');
+  return { argv, binary: qemuBinary(spec.arch), guestView, fingerprint };
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+
+/** A virtual machine as the emulator runs it. Validated with {@link vmSpecSchema}. */
+export const vmSpecSchema = z.object({
+  /** Guest architecture: q35 for amd64, virt for arm64. */
+  arch: z.enum(['amd64', 'arm64']),
+  accel: z.enum(['kvm', 'hvf', 'tcg']),
+  /** CPU model. @default "host" under kvm/hvf, "max" under tcg */
+  cpu: z.string().min(1).optional(),
+  memoryMiB: z.number().int().min(256),
+  cpus: z.number().int().min(1).max(64),
+  /**
+   * `cold`: a normal boot. `snapshot`: the fixed device order migration needs (guest contract),
+   * with phantom seed/bundle slots and an empty pcie-root-port for hot-plugging the host share.
+   */
+  layout: z.enum(['cold', 'snapshot']),
+  /** Snapshot layout only: start with `-incoming defer` to receive a migration over QMP. @default false */
+  incoming: z.boolean().default(false),
+  /** UEFI firmware (arm64 only; see `findFirmware`). */
+  firmware: z.string().optional(),
+  drives: z.object({
+    /** System disk: a qcow2 overlay. */
+    system: z.string().min(1),
+    /** Seed slot (snapshot layout): the cidata ISO at build time, a phantom file afterwards. */
+    seed: z.string().optional(),
+    /** Bundle slot (snapshot layout): the STACKBUNDLE ISO at build time, a phantom file afterwards. */
+    bundle: z.string().optional(),
+    /** The runtime config disk (STACKCFG ISO). */
+    config: z.string().min(1),
+  }),
+  /** Host ports forwarded to guest ports; host side always bound to 127.0.0.1. */
+  forwards: z.array(z.object({ name: z.string(), hostPort: port, guestPort: port })).default([]),
+  qmpSocket: z.string().min(1),
+  agentSocket: z.string().min(1),
+  serialLog: z.string().min(1),
+  /**
+   * A host directory shared as 9p tag `hostfs`. Cold layout: a `-virtfs` device. Snapshot layout: only
+   * the host-side `-fsdev`, the device is hot-plugged into `hostfs-port` after resume.
+   */
+  hostShare: z.string().optional(),
+  /** Run QEMU detached (`-daemonize`) with a pid file. */
+  pidFile: z.string().optional(),
+  daemonize: z.boolean().default(false),
+  /** Start with the vCPUs stopped (`-S`). @default false */
+  paused: z.boolean().default(false),
+});
+
+export type VmSpecInput = z.input<typeof vmSpecSchema>;
+export type VmSpec = z.output<typeof vmSpecSchema>;
+
+/** The contract pins RAM and vCPUs of snapshots: they are part of the migration stream. */
+export const SNAPSHOT_MEMORY_MIB = 4096;
+export const SNAPSHOT_CPUS = 4;

@@ -1,0 +1,133 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QmpClient } from '@stack/qmp-protocol';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hasTools } from '../../../../tools/testing/requires.js';
+import { waitForPath } from '../../../../tools/testing/qemu.js';
+import { accelFailureReason, buildArgv, probeHost, type VmSpecInput } from '../../src/index.js';
+
+const ok = hasTools('qemu-system-x86_64', 'qemu-img');
+const work = mkdtempSync(join(tmpdir(), 'argv-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface PciDevice { bus: number; slot: number; function: number; qdev_id: string; class_info: { desc?: string }; id: { device: number }; pci_bridge?: { devices: PciDevice[] } }
+
+function files(dir: string) {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'base.qcow2'), '1G']);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', join(dir, 'base.qcow2'), '-F', 'qcow2', join(dir, 'disk.qcow2')]);
+  for (const f of ['seed.phantom', 'bundle.phantom', 'config.iso']) writeFileSync(join(dir, f), Buffer.alloc(1 << 20));
+}
+
+async function boot(spec: VmSpecInput): Promise<{ qmp: QmpClient; stop: () => Promise<void> }> {
+  const { binary, argv } = buildArgv(spec);
+  // A socket left by an earlier, killed QEMU would look ready before this one listens.
+  rmSync(spec.qmpSocket, { force: true });
+  const proc = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((r) => proc.once('exit', r));
+  const kill = async () => {
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  try {
+    await Promise.race([waitForPath(spec.qmpSocket), exited.then(() => Promise.reject(new Error(stderr)))]);
+    const qmp = await QmpClient.connect(spec.qmpSocket);
+    return { qmp, stop: async () => { await qmp.close(); await kill(); } };
+  } catch (e) {
+    await kill();
+    throw e;
+  }
+}
+
+function spec(dir: string, layout: 'cold' | 'snapshot', over: Partial<VmSpecInput> = {}): VmSpecInput {
+  return {
+    arch: 'amd64', accel: 'tcg', memoryMiB: 4096, cpus: 4, layout, paused: true, hostShare: dir,
+    drives: { system: join(dir, 'disk.qcow2'), seed: join(dir, 'seed.phantom'), bundle: join(dir, 'bundle.phantom'), config: join(dir, 'config.iso') },
+    forwards: [{ name: 'backend', hostPort: 39000 + Math.floor(Math.random() * 5000), guestPort: 8102 }],
+    qmpSocket: join(dir, `${layout}.qmp`), agentSocket: join(dir, `${layout}.qga`), serialLog: join(dir, `${layout}.log`),
+    ...over,
+  };
+}
+
+async function devices(dir: string, layout: 'cold' | 'snapshot') {
+  const vm = await boot(spec(dir, layout));
+  try {
+    const pci = (await vm.qmp.execute<Array<{ devices: PciDevice[] }>>('query-pci'))[0]!.devices;
+    const block = await vm.qmp.execute<Array<{ device: string; qdev: string; inserted?: { ro: boolean; image: { format: string } } }>>('query-block');
+    const ordered = [...pci].sort((a, b) => a.slot - b.slot || a.function - b.function).map((d) => d.qdev_id).filter(Boolean);
+    return { pci: ordered, block: block.filter((b) => b.inserted).map((b) => ({ qdev: b.qdev, ro: b.inserted!.ro, format: b.inserted!.image.format })) };
+  } finally {
+    await vm.stop();
+  }
+}
+
+describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)', () => {
+  const dir = mkdtempSync(join(work, 'vm-'));
+  files(dir);
+
+  it('snapshot layout: the contract device order, root port last', async () => {
+    const d = await devices(dir, 'snapshot');
+    expect(d.pci).toEqual(['system-dev', 'seed-dev', 'bundle-dev', 'config-dev', 'net0-dev', 'serial0', 'hostfs-port']);
+    expect(d.block).toEqual([
+      { qdev: expect.stringContaining('system-dev'), ro: false, format: 'qcow2' },
+      { qdev: expect.stringContaining('seed-dev'), ro: true, format: 'raw' },
+      { qdev: expect.stringContaining('bundle-dev'), ro: true, format: 'raw' },
+      { qdev: expect.stringContaining('config-dev'), ro: true, format: 'raw' },
+    ]);
+  });
+
+  it('cold layout differs only where the contract says: no seed/bundle slots, no root port, 9p present', async () => {
+    const cold = await devices(dir, 'cold');
+    const snap = await devices(dir, 'snapshot');
+    expect(cold.pci).toEqual(['system-dev', 'config-dev', 'net0-dev', 'hostfs-dev', 'serial0']);
+    const shared = snap.pci.filter((x) => !['seed-dev', 'bundle-dev', 'hostfs-port'].includes(x));
+    expect(cold.pci.filter((x) => x !== 'hostfs-dev')).toEqual(shared);
+  });
+
+  it('accepts a migration target (-incoming defer) with the same device tree', async () => {
+    const vm = await boot(spec(dir, 'snapshot', { incoming: true, qmpSocket: join(dir, 'inc.qmp'), agentSocket: join(dir, 'inc.qga') }));
+    try {
+      expect((await vm.qmp.execute<{ status: string }>('query-status')).status).toBe('inmigrate');
+    } finally {
+      await vm.stop();
+    }
+  });
+
+  it('hot-plugs the 9p share into the reserved root port', async () => {
+    const vm = await boot(spec(dir, 'snapshot', { qmpSocket: join(dir, 'hp.qmp'), agentSocket: join(dir, 'hp.qga') }));
+    try {
+      await vm.qmp.execute('device_add', { driver: 'virtio-9p-pci', id: 'hostfs-dev', fsdev: 'hostfs', mount_tag: 'hostfs', bus: 'hostfs-port' });
+      // A paused guest has not enumerated the port's secondary bus, so query-pci cannot list the
+      // device under it yet; QOM shows which bus it was plugged into.
+      const parent = await vm.qmp.execute<string>('qom-get', { path: '/machine/peripheral/hostfs-dev', property: 'parent_bus' });
+      expect(parent).toMatch(/hostfs-port/);
+    } finally {
+      await vm.stop();
+    }
+  });
+
+  it('a real KVM attempt either starts or fails in a way the fallback recognises', async () => {
+    const probe = await probeHost('amd64');
+    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable) {
+      expect(probe.accelerators).toContain('tcg');
+      return;
+    }
+    const s = spec(dir, 'cold', { accel: 'kvm', paused: false, qmpSocket: join(dir, 'kvm.qmp'), agentSocket: join(dir, 'kvm.qga') });
+    const { binary, argv } = buildArgv(s);
+    const proc = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => proc.once('exit', r));
+    const started = await Promise.race([waitForPath(s.qmpSocket).then(() => true), exited.then(() => false)]);
+    if (started) {
+      proc.kill('SIGKILL');
+      await exited;
+    } else {
+      // On this kind of host (software-nested kvm_pvm) `-cpu host` fails with "failed to set MSR 0x10a".
+      expect(accelFailureReason(stderr), stderr).toBeDefined();
+    }
+  });
+});
