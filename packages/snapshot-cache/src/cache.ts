@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SnapshotCorruptError } from './errors.js';
+import { edgeDigest, sha256File } from './file-digest.js';
+import { type CompatibilityKey, compatibilityKeySchema, describeDifferences, diffKeys, type KeyDifference, keyId } from './key.js';
+import { type RunTool, runTool } from './run-tool.js';
+
+const STATE_RAW = 'state.raw';
+const STATE_ZST = 'state.zst';
+const DISK = 'disk.qcow2';
+const META = 'meta.json';
+
+export interface SnapshotMeta {
+  version: 1;
+  key: CompatibilityKey;
+  createdAt: string;
+  state: { size: number; sha256: string; edgeSha256: string };
+  /** Name of the frozen overlay paired with the RAM state, when the capture kept one. */
+  disk?: string;
+}
+
+export interface SnapshotEntry {
+  id: string;
+  dir: string;
+  meta: SnapshotMeta;
+  /** The frozen disk the RAM belongs to; resume on a fresh overlay backed by it. */
+  diskPath: string | undefined;
+}
+
+export type LookupResult =
+  | { hit: true; entry: SnapshotEntry }
+  | { hit: false; reason: string; differences: KeyDifference[]; quarantined?: { at: string; reason: string } };
+
+export interface Capture {
+  /** Temp directory; nothing in it is visible to lookups until `commit`. */
+  dir: string;
+  /** Where QEMU's migration writes the RAM state (`file:` URI target). */
+  statePath: string;
+  /** Where the capture's overlay lives; it becomes the frozen disk on commit. */
+  diskPath: string;
+  commit(options?: { keepDisk?: boolean; signal?: AbortSignal }): Promise<SnapshotEntry>;
+  abort(): Promise<void>;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Snapshots under `<root>/<key id>/`. Captures go to `<root>/.tmp-*` and appear by one rename, so a
+ * half-written snapshot is never found; a compressed copy is kept for storage and an uncompressed,
+ * verified file for resume; snapshots that failed to resume move to `<root>/quarantine/`.
+ */
+export class SnapshotCache {
+  readonly root: string;
+  readonly #run: RunTool;
+
+  constructor(root: string, options: { run?: RunTool } = {}) {
+    this.root = root;
+    this.#run = options.run ?? runTool;
+  }
+
+  async #entries(): Promise<SnapshotEntry[]> {
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    const out: SnapshotEntry[] = [];
+    for (const id of names.filter((n) => /^[0-9a-f]{32}$/.test(n))) {
+      const dir = join(this.root, id);
+      try {
+        const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as SnapshotMeta;
+        out.push({ id, dir, meta, diskPath: meta.disk ? join(dir, meta.disk) : undefined });
+      } catch {
+        // A directory without readable metadata is not a snapshot.
+      }
+    }
+    return out;
+  }
+
+  /** Finds the snapshot for `key`; a miss says which components differ from the closest one stored. */
+  async lookup(key: CompatibilityKey): Promise<LookupResult> {
+    const id = keyId(compatibilityKeySchema.parse(key));
+    const entries = await this.#entries();
+    const hit = entries.find((e) => e.id === id);
+    if (hit) return { hit: true, entry: hit };
+    const q = await this.#quarantined(id);
+    if (q) return { hit: false, reason: `the snapshot for this configuration failed to resume and was quarantined (${q.reason})`, differences: [], quarantined: q };
+    if (entries.length === 0) return { hit: false, reason: 'no snapshot captured yet', differences: [] };
+    const closest = entries.map((e) => diffKeys(e.meta.key, key)).sort((a, b) => a.length - b.length)[0]!;
+    return { hit: false, reason: `stored snapshot does not match: ${describeDifferences(closest)}`, differences: closest };
+  }
+
+  async #quarantined(id: string): Promise<{ at: string; reason: string } | undefined> {
+    const dir = join(this.root, 'quarantine');
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${id}-`)).sort();
+    const last = names.at(-1);
+    if (!last) return undefined;
+    return JSON.parse(await readFile(join(dir, last, 'reason.json'), 'utf8').catch(() => '{"at":"","reason":"unknown"}'));
+  }
+
+  /** Starts a capture in a private temp directory (named after this pid, so stale ones can be swept). */
+  async beginCapture(key: CompatibilityKey): Promise<Capture> {
+    const parsed = compatibilityKeySchema.parse(key);
+    const id = keyId(parsed);
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const dir = join(this.root, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(dir, { mode: 0o700 });
+    const statePath = join(dir, STATE_RAW);
+    const diskPath = join(dir, DISK);
+    return {
+      dir,
+      statePath,
+      diskPath,
+      abort: () => rm(dir, { recursive: true, force: true }),
+      commit: async (options = {}) => {
+        const size = (await stat(statePath)).size;
+        const meta: SnapshotMeta = {
+          version: 1,
+          key: parsed,
+          createdAt: new Date().toISOString(),
+          state: { size, sha256: await sha256File(statePath, options.signal), edgeSha256: await edgeDigest(statePath) },
+        };
+        // zstd level 1: about 4x smaller for guest RAM at high speed; -T0 uses every core.
+        await this.#run('zstd', ['-q', '-1', '-T0', '-f', statePath, '-o', join(dir, STATE_ZST)], { signal: options.signal });
+        if (options.keepDisk) {
+          await chmod(diskPath, 0o444); // frozen: resumes layer fresh overlays on it
+          meta.disk = DISK;
+        } else {
+          await rm(diskPath, { force: true });
+        }
+        await writeFile(join(dir, META), `${JSON.stringify(meta, null, 2)}\n`);
+        const final = join(this.root, id);
+        const old = join(this.root, `.old-${id}-${randomBytes(4).toString('hex')}`);
+        await rename(final, old).catch(() => {});
+        await rename(dir, final);
+        await rm(old, { recursive: true, force: true });
+        return { id, dir: final, meta, diskPath: meta.disk ? join(final, DISK) : undefined };
+      },
+    };
+  }
+
+  /**
+   * Returns the uncompressed state file to resume from, checked first: size and the digest of its
+   * first and last MiB. A missing or failing file is rebuilt once from the compressed copy, verified
+   * in full (size and sha256) before it is renamed into place. Throws {@link SnapshotCorruptError}.
+   */
+  async prepareResume(entry: SnapshotEntry, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const raw = join(entry.dir, STATE_RAW);
+    const want = entry.meta.state;
+    const st = await stat(raw).catch(() => undefined);
+    if (st && st.size === want.size && (await edgeDigest(raw)) === want.edgeSha256) return raw;
+    const zst = join(entry.dir, STATE_ZST);
+    if (!(await stat(zst).catch(() => undefined))) {
+      throw new SnapshotCorruptError(raw, st ? `size ${st.size} or content differs from the captured ${want.size} bytes, and no compressed copy exists` : 'missing, and no compressed copy exists');
+    }
+    const tmp = `${raw}.${process.pid}.tmp`;
+    try {
+      await this.#run('zstd', ['-q', '-d', '-f', zst, '-o', tmp], { signal: options.signal }).catch((e: Error) => {
+        throw new SnapshotCorruptError(zst, `cannot be decompressed (${e.message})`);
+      });
+      const size = (await stat(tmp)).size;
+      if (size !== want.size) throw new SnapshotCorruptError(zst, `decompresses to ${size} bytes, expected ${want.size}`);
+      if ((await sha256File(tmp, options.signal)) !== want.sha256) throw new SnapshotCorruptError(zst, 'sha256 of the decompressed state differs from the capture');
+      await rename(tmp, raw);
+      return raw;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** Moves a snapshot aside with the reason; lookups for its key then report it instead of resuming it. */
+  async quarantine(entry: SnapshotEntry, reason: string): Promise<string> {
+    const dir = join(this.root, 'quarantine');
+    await mkdir(dir, { recursive: true });
+    const dest = join(dir, `${entry.id}-${Date.now()}`);
+    await rename(entry.dir, dest);
+    await writeFile(join(dest, 'reason.json'), `${JSON.stringify({ at: new Date().toISOString(), reason })}\n`);
+    return dest;
+  }
+
+  /** Removes temp directories of captures whose process is gone (e.g. killed mid-capture). */
+  async sweep(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const n of await readdir(this.root).catch(() => [] as string[])) {
+      const m = /^\.(?:tmp|old)-(?:(\d+)-)?/.exec(n);
+      if (!m) continue;
+      const pid = m[1] ? Number(m[1]) : undefined;
+      if (pid !== undefined && alive(pid) && pid !== process.pid) continue;
+      await rm(join(this.root, n), { recursive: true, force: true });
+      removed.push(n);
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,36 @@
+export type SnapshotErrorCode = 'SNAPSHOT_LOCK_BUSY' | 'SNAPSHOT_CORRUPT' | 'SNAPSHOT_NOT_FOUND' | 'SNAPSHOT_TOOL_FAILED' | 'SNAPSHOT_INVALID_KEY';
+
+const brand = Symbol.for('@stack/snapshot-cache/error');
+
+/** Base class of every error of this package; `code` is stable. */
+export class SnapshotError extends Error {
+  readonly code: SnapshotErrorCode;
+  constructor(code: SnapshotErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true });
+    Object.defineProperty(this, brand, { value: true });
+  }
+}
+
+export function isSnapshotError(e: unknown): e is SnapshotError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
+}
+
+/** Another process holds the lock; `holder` says which. */
+export class LockBusyError extends SnapshotError {
+  readonly holder: { pid: number; command: string; since: string };
+  constructor(path: string, holder: { pid: number; command: string; since: string }) {
+    super('SNAPSHOT_LOCK_BUSY', `${path} is held by pid ${holder.pid} (${holder.command}, since ${holder.since})`);
+    this.holder = holder;
+  }
+}
+
+/** A snapshot file failed its size or digest check; it must not be resumed. */
+export class SnapshotCorruptError extends SnapshotError {
+  readonly file: string;
+  constructor(file: string, why: string) {
+    super('SNAPSHOT_CORRUPT', `snapshot file ${file} is unusable: ${why}`);
+    this.file = file;
+  }
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { type CompatibilityKey, describeDifferences, diffKeys, keyId } from './key.js';
+
+const key: CompatibilityKey = {
+  imageDigest: 'a'.repeat(64),
+  qemuVersion: '10.0.2',
+  accel: 'tcg',
+  layoutFingerprint: 'f'.repeat(64),
+  configDisk: { STACK_EMULATOR_PORT_PREFIX: '81', STACK_EMULATOR_BACKEND_HOST_PORT: '26701' },
+  format: 'mapped-ram',
+};
+
+describe('compatibility key', () => {
+  it('is stable whatever the order of its fields', () => {
+    const reordered = { format: key.format, configDisk: { STACK_EMULATOR_BACKEND_HOST_PORT: '26701', STACK_EMULATOR_PORT_PREFIX: '81' }, accel: key.accel, layoutFingerprint: key.layoutFingerprint, qemuVersion: key.qemuVersion, imageDigest: key.imageDigest };
+    expect(keyId(reordered as CompatibilityKey)).toBe(keyId(key));
+  });
+
+  it.each([
+    ['imageDigest', { imageDigest: 'b'.repeat(64) }],
+    ['qemuVersion', { qemuVersion: '10.1.0' }],
+    ['accel', { accel: 'kvm' as const }],
+    ['layoutFingerprint', { layoutFingerprint: 'e'.repeat(64) }],
+    ['format', { format: 'stream' as const }],
+    ['configDisk.STACK_EMULATOR_BACKEND_HOST_PORT', { configDisk: { ...key.configDisk, STACK_EMULATOR_BACKEND_HOST_PORT: '30001' } }],
+    ['configDisk.STACK_EMULATOR_VM_DIR_HOST', { configDisk: { ...key.configDisk, STACK_EMULATOR_VM_DIR_HOST: '/x' } }],
+  ])('a different %s gives another id and names the component', (component, over) => {
+    const other = { ...key, ...over } as CompatibilityKey;
+    expect(keyId(other)).not.toBe(keyId(key));
+    const diffs = diffKeys(key, other);
+    expect(diffs.map((d) => d.component)).toEqual([component]);
+    expect(describeDifferences(diffs)).toContain(`${component} changed`);
+  });
+
+  it('rejects a malformed key', () => {
+    expect(() => keyId({ ...key, imageDigest: 'nope' })).toThrow();
+  });
+});

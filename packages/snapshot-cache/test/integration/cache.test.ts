@@ -1,0 +1,160 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hasTools } from '../../../../tools/testing/requires.js';
+import { acquireLock, type CompatibilityKey, createOverlay, LockBusyError, SnapshotCache, SnapshotCorruptError } from '../../src/index.js';
+
+const ok = hasTools('zstd', 'qemu-img');
+const work = mkdtempSync(join(tmpdir(), 'snapcache-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const dist = new URL('../../dist/index.js', import.meta.url).href;
+
+const key = (over: Partial<CompatibilityKey> = {}): CompatibilityKey => ({
+  imageDigest: 'a'.repeat(64), qemuVersion: '10.0.2', accel: 'tcg', layoutFingerprint: 'f'.repeat(64),
+  configDisk: { STACK_EMULATOR_PORT_PREFIX: '81' }, format: 'mapped-ram', ...over,
+});
+
+/** A fake 8 MiB RAM state: sparse like a real mapped-ram file, with data at both ends and the middle. */
+function writeState(path: string): void {
+  const fd = openSync(path, 'w');
+  writeSync(fd, Buffer.alloc(4096, 1), 0, 4096, 0);
+  writeSync(fd, Buffer.from('middle'), 0, 6, 4 << 20);
+  writeSync(fd, Buffer.alloc(4096, 2), 0, 4096, (8 << 20) - 4096);
+  closeSync(fd);
+}
+
+function runNode(script: string): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
+  });
+}
+
+describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
+  it('captures, finds and resumes; a miss says which part of the key differs', async () => {
+    const cache = new SnapshotCache(join(work, 'a'));
+    expect(await cache.lookup(key())).toMatchObject({ hit: false, reason: 'no snapshot captured yet' });
+    const cap = await cache.beginCapture(key());
+    writeState(cap.statePath);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', cap.diskPath, '64M']);
+    const entry = await cap.commit({ keepDisk: true });
+    expect(existsSync(cap.dir)).toBe(false);
+    const found = await cache.lookup(key());
+    expect(found.hit && found.entry.id).toBe(entry.id);
+    expect(readFileSync(await cache.prepareResume(entry)).length).toBe(8 << 20);
+    const miss = await cache.lookup(key({ accel: 'kvm', configDisk: { STACK_EMULATOR_PORT_PREFIX: '91' } }));
+    expect(miss.hit).toBe(false);
+    expect(!miss.hit && miss.reason).toBe('stored snapshot does not match: accel changed (tcg -> kvm), configDisk.STACK_EMULATOR_PORT_PREFIX changed (81 -> 91)');
+  });
+
+  it('rebuilds a truncated state file from the compressed copy, verified, before resuming', async () => {
+    const cache = new SnapshotCache(join(work, 'b'));
+    const cap = await cache.beginCapture(key());
+    writeState(cap.statePath);
+    const entry = await cap.commit();
+    const raw = join(entry.dir, 'state.raw');
+    truncateSync(raw, 1 << 20);
+    const path = await cache.prepareResume(entry);
+    expect(readFileSync(path).subarray((4 << 20), (4 << 20) + 6).toString()).toBe('middle');
+  });
+
+  it('refuses a corrupted snapshot before resume', async () => {
+    const cache = new SnapshotCache(join(work, 'c'));
+    const cap = await cache.beginCapture(key());
+    writeState(cap.statePath);
+    const entry = await cap.commit();
+    const raw = join(entry.dir, 'state.raw');
+    const zst = join(entry.dir, 'state.zst');
+    // Damage the first MiB of the uncompressed file and the compressed copy: nothing good is left.
+    const fd = openSync(raw, 'r+');
+    writeSync(fd, Buffer.from([9, 9, 9]), 0, 3, 100);
+    closeSync(fd);
+    const z = readFileSync(zst);
+    z[Math.floor(z.length / 2)]! ^= 0xff;
+    writeFileSync(zst, z);
+    const err = await cache.prepareResume(entry).catch((e) => e);
+    expect(err).toBeInstanceOf(SnapshotCorruptError);
+    expect(readdirSync(entry.dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('quarantines a snapshot that failed to resume and does not offer it again', async () => {
+    const cache = new SnapshotCache(join(work, 'd'));
+    const cap = await cache.beginCapture(key());
+    writeState(cap.statePath);
+    const entry = await cap.commit();
+    await cache.quarantine(entry, 'migrate-incoming failed: device tree differs');
+    const r = await cache.lookup(key());
+    expect(r.hit).toBe(false);
+    expect(!r.hit && r.quarantined?.reason).toBe('migrate-incoming failed: device tree differs');
+    expect(readdirSync(join(cache.root, 'quarantine'))).toHaveLength(1);
+  });
+
+  it('leaves no usable half-snapshot when the capturing process is killed midway', async () => {
+    const root = join(work, 'e');
+    const script = `import { SnapshotCache } from ${JSON.stringify(dist)};
+      import { writeFileSync } from 'node:fs';
+      const cache = new SnapshotCache(${JSON.stringify(root)});
+      const cap = await cache.beginCapture(${JSON.stringify(key())});
+      writeFileSync(cap.statePath, Buffer.alloc(3 << 20, 7));
+      process.kill(process.pid, 'SIGKILL');`;
+    const r = await runNode(script);
+    expect(r.signal).toBe('SIGKILL');
+    const cache = new SnapshotCache(root);
+    expect(readdirSync(root).some((n) => n.startsWith('.tmp-'))).toBe(true);
+    expect(await cache.lookup(key())).toMatchObject({ hit: false });
+    expect(await cache.sweep()).toHaveLength(1);
+    expect(readdirSync(root)).toEqual([]);
+  });
+});
+
+describe('instance lock', () => {
+  it('lets only one of several racing processes in at a time', async () => {
+    const lock = join(work, 'race.lock');
+    const log = join(work, 'race.log');
+    writeFileSync(log, '');
+    const script = `import { acquireLock } from ${JSON.stringify(dist)};
+      import { appendFileSync } from 'node:fs';
+      const l = await acquireLock(${JSON.stringify(lock)}, { command: 'race', timeout: 60000, pollInterval: 5 });
+      appendFileSync(${JSON.stringify(log)}, 'enter ' + process.pid + '\\n');
+      await new Promise((r) => setTimeout(r, 100));
+      appendFileSync(${JSON.stringify(log)}, 'leave ' + process.pid + '\\n');
+      await l.release();`;
+    const results = await Promise.all(Array.from({ length: 4 }, () => runNode(script)));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(8);
+    for (let i = 0; i < lines.length; i += 2) {
+      expect(lines[i]!.startsWith('enter')).toBe(true);
+      expect(lines[i + 1]).toBe(lines[i]!.replace('enter', 'leave'));
+    }
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('clears a lock left by a dead process, and names a live holder', async () => {
+    const lock = join(work, 'stale.lock');
+    const dead = await runNode('console.log(process.pid)');
+    writeFileSync(lock, JSON.stringify({ pid: Number(dead.stdout.trim()), command: 'start', since: '2026-01-01T00:00:00Z' }));
+    const l = await acquireLock(lock, { command: 'test' });
+    const err = await acquireLock(lock, { command: 'second', timeout: 100 }).catch((e) => e);
+    expect(err).toBeInstanceOf(LockBusyError);
+    expect(err.holder.pid).toBe(process.pid);
+    expect(err.message).toContain(`held by pid ${process.pid} (test`);
+    await l.release();
+  });
+});
+
+describe.skipIf(!ok)('overlays', () => {
+  it('creates a thin qcow2 overlay on the frozen disk', async () => {
+    const base = join(work, 'base.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, '1G']);
+    const overlay = join(work, 'overlay.qcow2');
+    await createOverlay(base, overlay);
+    const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', overlay], { encoding: 'utf8' }));
+    expect(info['backing-filename']).toBe(base);
+    expect(info['virtual-size']).toBe(1 << 30);
+  });
+});
