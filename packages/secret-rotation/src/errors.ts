@@ -1,0 +1,35 @@
+export type RotationErrorCode = 'ROTATION_HOOK_FAILED' | 'ROTATION_AGENT_FAILED' | 'ROTATION_INVALID_OPTIONS';
+
+const brand = Symbol.for('@stack/secret-rotation/error');
+
+/** Base class of every error of this package; `code` is stable. Messages never contain secret values. */
+export class RotationError extends Error {
+  readonly code: RotationErrorCode;
+  constructor(code: RotationErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true });
+    Object.defineProperty(this, brand, { value: true });
+  }
+}
+
+export function isRotationError(e: unknown): e is RotationError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
+}
+
+/** The guest hook ran and refused or failed ("the guest said no"). */
+export class RotationHookError extends RotationError {
+  readonly hook: string;
+  readonly exitCode: number | null;
+  readonly signal: number | null;
+  /** The hook's stderr with every secret value replaced by `<redacted>`. */
+  readonly stderr: string;
+  constructor(hook: string, exitCode: number | null, signal: number | null, stderr: string) {
+    const how = exitCode !== null ? `exited with ${exitCode}` : `was killed by signal ${signal}`;
+    super('ROTATION_HOOK_FAILED', `${hook} ${how}${stderr ? `: ${stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`);
+    this.hook = hook;
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stderr = stderr;
+  }
+}
