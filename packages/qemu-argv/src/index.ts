@@ -3,3 +3,4 @@ export { vmSpecSchema, SNAPSHOT_CPUS, SNAPSHOT_MEMORY_MIB, type VmSpec, type VmS
 export { ARM64_FIRMWARE_CANDIDATES, findFirmware, probeHost, type HostProbe } from './host-probe.js';
 export { accelFailureReason, chooseAccelerator, loadVerdicts, saveVerdict, verdictKey, type Accel, type AccelChoice, type AccelVerdict } from './accel-verdict.js';
 export { compareQemuVersions, formatQemuVersion, parseQemuVersion, supportsMappedRam, type QemuVersion } from './qemu-version.js';
+export { verifyAccelerator, type AccelCheck } from './verify-accel.js';

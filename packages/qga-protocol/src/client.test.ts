@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { Connector, Transport } from '@stack/qmp-protocol';
 import { describe, expect, it } from 'vitest';
 import { QgaClient } from './client.js';
@@ -76,4 +77,22 @@ describe('QgaClient (scripted agent)', () => {
     expect(qga.synced).toBe(false);
     await expect(qga.execute('guest-info')).resolves.toBe(5);
   });
+});
+
+describe('QgaClient on a recorded qemu-ga 10.0.2 transcript', () => {
+  // Server bytes after an earlier client left a reply unread and half a command in the agent's parser:
+  // the stale reply, the parse error our 0xFF provoked, 0xFF + the sync reply, then the exec reply.
+  const recorded = readFileSync(new URL('../test/fixtures/dirty-sync.server.bin', import.meta.url));
+  const cut = recorded.indexOf('{"return": {"pid"');
+  for (const chunk of [1, 2, 5, 64, 0]) {
+    it(`syncs and gets the exec reply when fed in ${chunk || 'one'}-byte chunks`, async () => {
+      const agent = new FakeAgent();
+      agent.handler = (line) => {
+        if (line.includes('guest-sync-delimited')) agent.send(recorded.subarray(0, cut), chunk);
+        else if (line.includes('"stack#1"')) agent.send(recorded.subarray(cut), chunk);
+      };
+      const qga = await QgaClient.connect('fake', { connector: via(agent), syncId: () => 424242 });
+      await expect(qga.execute('guest-exec', { path: '/bin/sh' })).resolves.toEqual({ pid: 26428 });
+    });
+  }
 });

@@ -17,6 +17,7 @@ const optionsSchema = z.object({
   maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
   syncTimeout: z.number().int().positive().default(5000),
   defaultTimeout: z.number().int().positive().default(30_000),
+  syncId: z.custom<() => number>((v) => typeof v === 'function').optional(),
 });
 
 export interface QgaConnectOptions {
@@ -34,6 +35,8 @@ export interface QgaConnectOptions {
   syncTimeout?: number;
   /** Limit of a call that passes no `timeout`. @default 30000 */
   defaultTimeout?: number;
+  /** Source of sync ids (integers below 2^31). @default a random integer per sync */
+  syncId?: () => number;
 }
 
 type Waiter =
@@ -52,6 +55,7 @@ export class QgaClient {
   readonly #transport: Transport;
   readonly #syncTimeout: number;
   readonly #defaultTimeout: number;
+  readonly #syncId: () => number;
   readonly #closedPromise: Promise<void>;
   #waiter: Waiter | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -64,6 +68,7 @@ export class QgaClient {
     this.#transport = transport;
     this.#syncTimeout = opts.syncTimeout;
     this.#defaultTimeout = opts.defaultTimeout;
+    this.#syncId = opts.syncId ?? (() => 1 + Math.floor(Math.random() * 0x7ffffffe));
     const decoder = new MessageDecoder({ maxLineBytes: opts.maxLineBytes, resetByte: 0xff });
     this.#closedPromise = new Promise((resolve) => transport.on('close', resolve));
     transport.on('data', (chunk) => {
@@ -150,7 +155,7 @@ export class QgaClient {
     // qga/qapi-schema.json guest-sync-delimited: send 0xFF first so the agent drops any partial
     // command an earlier client left in its parser; the reply is prefixed with 0xFF so we can drop
     // everything (stale replies, parse errors) before it. Ids stay below 2^31 to be exact in JSON.
-    const id = 1 + Math.floor(Math.random() * 0x7ffffffe);
+    const id = this.#syncId();
     const payload = Buffer.concat([SYNC_RESET, encodeCommand('guest-sync-delimited', { id }, undefined)]);
     await this.#request({ kind: 'sync', id, seenReset: false }, payload, signal);
     this.#synced = true;

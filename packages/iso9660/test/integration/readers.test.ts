@@ -80,6 +80,9 @@ describe.skipIf(!ok)('images checked by every independent reader', () => {
         expect(d.includes('Joliet with UCS level 3 found')).toBe(v.joliet);
         expect(d.includes('Rock Ridge signatures')).toBe(v.rockRidge);
         const dirs = Object.values(expected).filter((e) => e.type === 'directory').length + 1;
+        // The primary (plain ISO 9660) tree: every file and symlink appears once as NAME.EXT;1.
+        const primary = run('isoinfo', ['-l', '-i', image]).match(/;1\s*$/gm) ?? [];
+        expect(primary).toHaveLength(Object.values(expected).filter((e) => e.type !== 'directory').length);
         const pathTable = run('isoinfo', ['-p', '-i', image]).split('\n').filter((l) => /^\s*\d+:/.test(l));
         expect(pathTable).toHaveLength(dirs);
         // cdrkit's isoinfo has only single-byte charsets; the 64-character ASCII name checks the

@@ -6,7 +6,7 @@ import { QmpClient } from '@stack/qmp-protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { waitForPath } from '../../../../tools/testing/qemu.js';
-import { accelFailureReason, buildArgv, probeHost, type VmSpecInput } from '../../src/index.js';
+import { accelFailureReason, buildArgv, probeHost, verifyAccelerator, type VmSpecInput } from '../../src/index.js';
 
 const ok = hasTools('qemu-system-x86_64', 'qemu-img');
 const work = mkdtempSync(join(tmpdir(), 'argv-'));
@@ -129,5 +129,21 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
       // On this kind of host (software-nested kvm_pvm) `-cpu host` fails with "failed to set MSR 0x10a".
       expect(accelFailureReason(stderr), stderr).toBeDefined();
     }
+  });
+});
+
+describe.skipIf(!ok)('verifyAccelerator', () => {
+  it('passes TCG', async () => {
+    const probe = await probeHost('amd64');
+    expect(await verifyAccelerator(probe, 'tcg', { arch: 'amd64' })).toMatchObject({ usable: true });
+  });
+
+  it('either passes KVM or gives the reason it cannot run a guest here', async () => {
+    const probe = await probeHost('amd64');
+    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable) return;
+    const check = await verifyAccelerator(probe, 'kvm', { arch: 'amd64' });
+    // On this kind of host (software-nested kvm_pvm) this is "failed to set MSR 0x10a ...".
+    if (!check.usable) expect(accelFailureReason(check.reason)).toBeDefined();
+    console.log(`kvm on this host: ${check.usable ? 'usable' : `unusable (${check.reason})`}`);
   });
 });
