@@ -1,0 +1,63 @@
+#!/bin/bash
+# Runs inside the guest, once, from cloud-init. Installs the reference services from this disk.
+set -euo pipefail
+B=/mnt/bundle
+say() { echo "stack-provision: $*" > /dev/console; }
+trap 'say "failed at line $LINENO: $BASH_COMMAND"' ERR
+
+say "installing packages"
+DEBIAN_FRONTEND=noninteractive dpkg -i "$B"/debs/*.deb > /var/log/stack-provision-dpkg.log 2>&1 || { tail -20 /var/log/stack-provision-dpkg.log > /dev/console; exit 1; }
+
+say "installing services"
+id stack >/dev/null 2>&1 || useradd --system --create-home --shell /usr/sbin/nologin stack
+install -d /opt/stack-reference
+install -m 0644 "$B/app/stack_reference.py" /opt/stack-reference/
+install -m 0755 "$B"/bin/* /usr/local/bin/
+install -m 0644 "$B"/systemd/*.service /etc/systemd/system/
+systemctl daemon-reload
+systemctl enable stack-config.service stack-reference.service
+
+say "creating the database"
+systemctl start postgresql
+runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q <<'SQL'
+CREATE ROLE stack LOGIN;
+CREATE DATABASE stack OWNER stack;
+\c stack
+SET ROLE stack;
+CREATE TABLE "ApiKeySet" (
+  id text PRIMARY KEY,
+  "projectId" text NOT NULL,
+  "publishableClientKey" text NOT NULL,
+  "secretServerKey" text NOT NULL,
+  "superSecretAdminKey" text NOT NULL,
+  "cronSecret" text NOT NULL,
+  "updatedAt" timestamptz NOT NULL DEFAULT now()
+);
+-- Public placeholders (guest contract): every start rotates them.
+INSERT INTO "ApiKeySet" VALUES ('3142e763-b230-44b5-8636-aa62f7489c26', 'internal',
+  '00000000000000000000000000000000ffffffffffffffffffffffffffffffff',
+  '00000000000000000000000000000000eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee',
+  '00000000000000000000000000000000dddddddddddddddddddddddddddddddd',
+  '00000000000000000000000000000000cccccccccccccccccccccccccccccccc', now());
+SQL
+
+say "starting services"
+systemctl start stack-config.service stack-reference.service
+for i in $(seq 1 240); do
+  if exec 3<>/dev/tcp/127.0.0.1/8102; then
+    printf 'GET /health?db=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
+    IFS= read -r status <&3 || status=''
+    exec 3<&-
+    [[ "$status" == *" 200 "* ]] && break
+  fi 2>/dev/null
+  sleep 0.5
+  [[ $i -eq 240 ]] && { say "backend never became healthy"; journalctl -u stack-reference --no-pager | tail -20 > /dev/console; exit 1; }
+done
+
+say "finishing"
+# Later boots must be fast: no datasource search, no first-boot modules.
+touch /etc/cloud/cloud-init.disabled
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+sync
+echo STACK_CLOUD_INIT_DONE > /dev/console
+systemctl poweroff --no-block

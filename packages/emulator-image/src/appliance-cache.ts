@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { cacheDir } from './cache-dir.js';
+import { buildAppliance, type BuildApplianceOptions } from './provision.js';
+
+/** sha256 over every file of the appliance directory (paths, modes, bytes), in sorted order. */
+export function applianceDigest(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else h.update(`${relative(dir, p)}\0${st.mode & 0o777}\0`).update(readFileSync(p)).update('\0');
+    }
+  };
+  walk(dir);
+  return h.digest('hex');
+}
+
+/** Package version of this builder: a new builder may build differently. */
+const BUILDER = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version as string;
+
+/**
+ * Returns the built image for an appliance, building it when the cache has none for its inputs
+ * (appliance files, arch, builder version). A second call with unchanged inputs takes milliseconds.
+ */
+export async function ensureApplianceImage(options: Omit<BuildApplianceOptions, 'output'> & { name?: string }): Promise<{ image: string; cached: boolean }> {
+  const key = createHash('sha256').update(`${applianceDigest(options.applianceDir)}|${options.arch}|${BUILDER}`).digest('hex').slice(0, 16);
+  const name = options.name ?? 'appliance';
+  const image = join(options.cacheRoot ?? cacheDir(), 'appliances', `${name}-${options.arch}-${key}.qcow2`);
+  if (existsSync(image) && existsSync(`${image}.sha256`)) return { image, cached: true };
+  await buildAppliance({ ...options, output: image });
+  return { image, cached: false };
+}

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir } from './cache-dir.js';
+import { BASE_PACKAGES, buildRootfs, hostMirror, kernelPackage } from './debian-rootfs.js';
+import { makeBootableDisk, ROOT_GIB } from './disk-image.js';
+
+/** Bump when the way the base image is made changes: it is part of the cache key. */
+const RECIPE = 3;
+
+export interface BaseImage {
+  /** The bootable qcow2 (Debian 13, kernel, systemd, cloud-init, qemu-guest-agent, systemd-boot). */
+  qcow2: string;
+  /** The tree it was made from: a chroot for fetching appliance packages and checking cloud-init files. */
+  rootfs: string;
+  key: string;
+  cached: boolean;
+}
+
+export interface BaseImageOptions {
+  arch: 'amd64' | 'arm64';
+  /** @default "trixie" (Debian 13) */
+  suite?: string;
+  /** @default the mirror of the host's apt sources */
+  mirror?: string;
+  /** @default ~/.cache/stack-emulator */
+  cacheRoot?: string;
+  onPhase?: (phase: string) => void;
+}
+
+/**
+ * Returns the base image, building it offline from Debian packages when the cache has none for these
+ * inputs (suite, arch, packages, recipe). A build goes to a temp directory renamed into place.
+ */
+export async function ensureBaseImage(options: BaseImageOptions): Promise<BaseImage> {
+  const suite = options.suite ?? 'trixie';
+  const inputs = { recipe: RECIPE, suite, arch: options.arch, packages: [kernelPackage(options.arch), ...BASE_PACKAGES], rootGiB: ROOT_GIB };
+  const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+  const dir = join(options.cacheRoot ?? cacheDir(), 'base-images', `debian-${suite}-${options.arch}-${key}`);
+  const result = { qcow2: join(dir, 'base.qcow2'), rootfs: join(dir, 'rootfs'), key };
+  if (existsSync(join(dir, 'inputs.json'))) return { ...result, cached: true };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const log = join(tmp, 'build.log');
+  writeFileSync(log, '');
+  try {
+    options.onPhase?.('base image: debootstrap and packages');
+    await buildRootfs(join(tmp, 'rootfs'), { arch: options.arch, suite, mirror: options.mirror ?? process.env.EMULATOR_DEBIAN_MIRROR ?? hostMirror(), log });
+    options.onPhase?.('base image: bootable disk');
+    mkdirSync(join(tmp, 'work'));
+    await makeBootableDisk(join(tmp, 'rootfs'), join(tmp, 'base.qcow2'), { arch: options.arch, work: join(tmp, 'work'), log });
+    rmSync(join(tmp, 'work'), { recursive: true, force: true });
+    writeFileSync(join(tmp, 'inputs.json'), `${JSON.stringify(inputs, null, 2)}\n`);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (e) {
+    const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '';
+    rmSync(tmp, { recursive: true, force: true });
+    throw Object.assign(e as Error, { message: `${(e as Error).message}\n--- last lines of the base image build log ---\n${tail}` });
+  }
+  return { ...result, cached: false };
+}
