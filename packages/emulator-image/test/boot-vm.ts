@@ -1,0 +1,80 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildIso } from '@stack/iso9660';
+import { buildArgv } from '@stack/qemu-argv';
+import { UEFI_FIRMWARE } from '../src/index.js';
+
+export interface BootedVm {
+  dir: string;
+  ports: { dashboard: number; backend: number; minio: number; inbucket: number };
+  agentSocket: string;
+  qemu: ChildProcess;
+  dispose(): void;
+}
+
+/** Boots an appliance image on a fresh overlay with a plain command line in the contract's layout. */
+export async function bootAppliance(image: string, options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg' }): Promise<BootedVm> {
+  const dir = mkdtempSync(join(tmpdir(), 'boot-'));
+  const base = 41000 + Math.floor(Math.random() * 4000);
+  const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3 };
+  const overlay = join(dir, 'disk.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', overlay]);
+  for (const f of ['seed.phantom', 'bundle.phantom']) writeFileSync(join(dir, f), Buffer.alloc(1 << 20));
+  const runtime = 'STACK_EMULATOR_PORT_PREFIX=81\nSTACK_EMULATOR_VM_DIR_HOST=\n';
+  writeFileSync(join(dir, 'config.iso'), await buildIso([{ type: 'file', path: 'runtime.env', data: runtime }, { type: 'file', path: 'base.env', data: '' }], { volumeId: 'STACKCFG' }));
+  const agentSocket = join(dir, 'qga.sock');
+  const { binary, argv } = buildArgv({
+    arch: 'amd64', accel: options.accel ?? 'tcg', memoryMiB: 4096, cpus: 4, layout: options.layout, firmware: UEFI_FIRMWARE.amd64[0],
+    drives: { system: overlay, seed: join(dir, 'seed.phantom'), bundle: join(dir, 'bundle.phantom'), config: join(dir, 'config.iso') },
+    forwards: [
+      { name: 'dashboard', hostPort: ports.dashboard, guestPort: 8101 },
+      { name: 'backend', hostPort: ports.backend, guestPort: 8102 },
+      { name: 'minio', hostPort: ports.minio, guestPort: 9090 },
+      { name: 'inbucket', hostPort: ports.inbucket, guestPort: 9001 },
+    ],
+    qmpSocket: join(dir, 'qmp.sock'), agentSocket, serialLog: join(dir, 'serial.log'),
+  });
+  const qemu = spawn(binary, argv, { stdio: 'ignore' });
+  return {
+    dir, ports, agentSocket, qemu,
+    dispose() {
+      qemu.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function httpStatus(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+/** The four health probes of the guest contract, all at once. */
+export async function allHealthy(ports: BootedVm['ports']): Promise<boolean> {
+  const codes = await Promise.all([
+    httpStatus(ports.dashboard, '/handler/sign-in'),
+    httpStatus(ports.backend, '/health?db=1'),
+    httpStatus(ports.minio, '/minio/health/live'),
+    httpStatus(ports.inbucket, '/'),
+  ]);
+  return codes.every((c) => c === 200);
+}
+
+export async function until(what: string, f: () => Promise<boolean>, ms: number, every = 250): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await f()) return;
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Error(`${what} not reached within ${ms} ms`);
+}
