@@ -12,27 +12,34 @@ const ok = hasTools('qemu-system-x86_64', 'apt-get', 'dpkg-deb');
 const work = mkdtempSync(join(tmpdir(), 'iso-kernel-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Prints one line per entry: type|path|size|mode|sha256 (or link target). */
+/**
+ * Prints D|path|mode, L|path|target, F|path|size|mode and "sha256  path" lines. Batched through
+ * xargs: a process per file costs tens of milliseconds under TCG, too slow for 1600 files.
+ */
 const DUMP = (dev: string, opts: string) => `
 mkdir -p /mnt/${dev} && mount -t iso9660 -o ro${opts} /dev/${dev} /mnt/${dev} || exit 1
 cd /mnt/${dev}
-find . -mindepth 1 | sort | while IFS= read -r p; do
-  if [ -L "$p" ]; then echo "L|$p|$(readlink "$p")";
-  elif [ -d "$p" ]; then echo "D|$p|$(stat -c %a "$p")";
-  else echo "F|$p|$(stat -c %s "$p")|$(stat -c %a "$p")|$(sha256sum < "$p" | cut -d' ' -f1)"; fi
-done
+find . -mindepth 1 -type d -print0 | xargs -0 -r stat -c 'D|%n|%a'
+find . -mindepth 1 -type l -print0 | xargs -0 -r -n 1 sh -c 'echo "L|$0|$(readlink "$0")"'
+find . -mindepth 1 -type f -print0 | xargs -0 -r stat -c 'F|%n|%s|%a'
+find . -mindepth 1 -type f -print0 | xargs -0 -r sha256sum
 echo "== ${dev} done"
 cd /
 `;
 
 function parseDump(text: string, modes: boolean): TreeSnapshot {
   const out: TreeSnapshot = {};
+  const sums = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{64}) {2}\.(\/.*)$/.exec(line);
+    if (m) sums.set(m[2]!, m[1]!);
+  }
   for (const line of text.split('\n').filter((l) => /^[LDF]\|/.test(l))) {
-    const [t, p, a, b, c] = line.split('|');
+    const [t, p, a, b] = line.split('|');
     const path = p!.slice(1);
     if (t === 'L') out[path] = { type: 'symlink', target: a };
     else if (t === 'D') out[path] = { type: 'directory', ...(modes ? { mode: parseInt(a!, 8) } : {}) };
-    else out[path] = { type: 'file', size: Number(a), sha: c, ...(modes ? { mode: parseInt(b!, 8) } : {}) };
+    else out[path] = { type: 'file', size: Number(a), sha: sums.get(path), ...(modes ? { mode: parseInt(b!, 8) } : {}) };
   }
   return out;
 }
