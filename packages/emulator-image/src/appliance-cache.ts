@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cacheDir } from './cache-dir.js';
+import { ensureBaseImage } from './base-image.js';
 import { buildAppliance, type BuildApplianceOptions } from './provision.js';
 
 /** sha256 over every file of the appliance directory (paths, modes, bytes), in sorted order. */
@@ -24,10 +25,12 @@ const BUILDER = JSON.parse(readFileSync(new URL('../package.json', import.meta.u
 
 /**
  * Returns the built image for an appliance, building it when the cache has none for its inputs
- * (appliance files, arch, builder version). A second call with unchanged inputs takes milliseconds.
+ * (appliance files, arch, builder version and the base image it is layered on). A second call with
+ * unchanged inputs takes milliseconds.
  */
 export async function ensureApplianceImage(options: Omit<BuildApplianceOptions, 'output'> & { name?: string }): Promise<{ image: string; cached: boolean }> {
-  const key = createHash('sha256').update(`${applianceDigest(options.applianceDir)}|${options.arch}|${BUILDER}`).digest('hex').slice(0, 16);
+  const base = await ensureBaseImage({ arch: options.arch, cacheRoot: options.cacheRoot, onPhase: options.onPhase });
+  const key = createHash('sha256').update(`${applianceDigest(options.applianceDir)}|${options.arch}|${BUILDER}|${base.key}`).digest('hex').slice(0, 16);
   const name = options.name ?? 'appliance';
   const image = join(options.cacheRoot ?? cacheDir(), 'appliances', `${name}-${options.arch}-${key}.qcow2`);
   if (existsSync(image) && existsSync(`${image}.sha256`)) return { image, cached: true };
