@@ -2,21 +2,14 @@
 // runs, with the accelerator used. Targets: < 25 s under TCG on the reference machine, < 10 s with KVM.
 import { performance } from 'node:perf_hooks';
 import { median, writeBenchResult } from '../../../tools/testing/bench.js';
-import { probeHost, verifyAccelerator } from '@stack/qemu-argv';
-import { ensureApplianceImage } from '../src/index.js';
+import { chooseBuildAccelerator, ensureApplianceImage } from '../src/index.js';
 import { allHealthy, bootAppliance, until } from '../test/boot-vm.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const reference = new URL('../../../images/reference', import.meta.url).pathname;
 const { image } = await ensureApplianceImage({ applianceDir: reference, arch: 'amd64', name: 'reference', onPhase: (p) => console.error(p) });
-const probe = await probeHost('amd64');
-let accel: 'kvm' | 'tcg' = 'tcg';
-let why = 'no usable KVM';
-if (probe.accelerators.includes('kvm') && !probe.kvmUnavailable) {
-  const check = await verifyAccelerator(probe, 'kvm', { arch: 'amd64' });
-  accel = check.usable ? 'kvm' : 'tcg';
-  why = check.reason;
-}
+const { accel: chosen, reason: why } = await chooseBuildAccelerator('amd64');
+const accel = chosen === 'kvm' ? 'kvm' : 'tcg';
 const times: number[] = [];
 for (let i = 0; i < RUNS; i++) {
   const t0 = performance.now();

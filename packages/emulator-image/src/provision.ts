@@ -97,7 +97,8 @@ function follow(path: string, onText: (t: string) => void): () => void {
   };
 }
 
-async function pickAccel(arch: 'amd64' | 'arm64'): Promise<{ accel: 'kvm' | 'hvf' | 'tcg'; reason: string }> {
+/** KVM/HVF when a quick start shows they can run a guest here, else TCG; with the reason. */
+export async function chooseBuildAccelerator(arch: 'amd64' | 'arm64'): Promise<{ accel: 'kvm' | 'hvf' | 'tcg'; reason: string }> {
   const probe = await probeHost(arch);
   const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
   for (const hw of ['kvm', 'hvf'] as const) {
@@ -148,7 +149,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     ], { volumeId: 'STACKCFG', date }));
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base.qcow2, '-F', 'qcow2', join(work, 'disk.qcow2')], { log });
 
-    const { accel, reason } = await pickAccel(options.arch);
+    const { accel, reason } = await chooseBuildAccelerator(options.arch);
     phase(`provisioning boot (${accel}: ${reason})`);
     const serial = join(work, 'serial.log');
     const { binary, argv } = buildArgv({
@@ -158,7 +159,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     });
     const scanner = new MarkerScanner(50);
     let stderr = '';
-    const outcome = await new Promise<'done'>((resolvePromise, reject) => {
+    await new Promise<void>((resolvePromise, reject) => {
       qemu = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
       qemu.stderr!.on('data', (d) => (stderr += d));
       const fail = (code: BuildError['code'], why: string) => {
@@ -174,7 +175,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
           else if (ev.type === 'done') {
             stop();
             clearTimeout(timer);
-            return resolvePromise('done');
+            return resolvePromise();
           }
         }
       });
@@ -182,7 +183,6 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
       const timer = setTimeout(() => fail('IMAGE_PROVISION_TIMEOUT', `provisioning did not finish within ${Math.round(limit / 1000)} s (no STACK_CLOUD_INIT_DONE on the console)`), limit);
       qemu.once('exit', (code, sig) => fail('IMAGE_PROVISION_FAILED', `QEMU exited (${sig ?? code}) before the guest reported STACK_CLOUD_INIT_DONE`));
     });
-    void outcome;
     phase('waiting for the guest to power off');
     await new Promise<void>((res) => {
       const q = qemu!;
@@ -194,7 +194,6 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
         res();
       });
     });
-    copyFileSync(serial, `${log}.console`);
 
     phase('writing the compressed image');
     const tmpOut = `${output}.tmp-${process.pid}`;

@@ -74,9 +74,11 @@ export class IsoReader {
   readonly #fh: FileHandle;
   readonly #root: { extent: number; length: number };
   readonly #joliet: boolean;
+  readonly #size: number;
 
-  private constructor(fh: FileHandle, volume: VolumeInfo, root: { extent: number; length: number }, joliet: boolean) {
+  private constructor(fh: FileHandle, size: number, volume: VolumeInfo, root: { extent: number; length: number }, joliet: boolean) {
     this.#fh = fh;
+    this.#size = size;
     this.volume = volume;
     this.#root = root;
     this.#joliet = joliet;
@@ -114,8 +116,9 @@ export class IsoReader {
         created: decodeVolumeDate(pvd, 813),
         namespace: rockRidge ? 'rock-ridge' : useJoliet ? 'joliet' : 'iso9660',
       };
-      readU16both(pvd, 128);
-      return new IsoReader(fh, volume, useJoliet ? rootOf(svd!) : primaryRoot, useJoliet);
+      const blockSize = readU16both(pvd, 128);
+      if (blockSize !== SECTOR) throw new IsoError('ISO_MALFORMED_IMAGE', `"${path}" uses ${blockSize}-byte logical blocks; only 2048 is supported`, { path });
+      return new IsoReader(fh, size, volume, useJoliet ? rootOf(svd!) : primaryRoot, useJoliet);
     } catch (e) {
       await fh.close();
       throw e;
@@ -125,7 +128,7 @@ export class IsoReader {
   /** Every entry, depth first, children in image order. */
   async list(): Promise<IsoListing[]> {
     const out: IsoListing[] = [];
-    const size = (await this.#fh.stat()).size;
+    const size = this.#size;
     const seen = new Set<number>();
     const walk = async (dir: { extent: number; length: number }, prefix: string) => {
       if (seen.has(dir.extent)) throw new IsoError('ISO_MALFORMED_IMAGE', `directory loop at sector ${dir.extent}`);
@@ -202,7 +205,7 @@ export class IsoReader {
 
   /** Streams a file's bytes, extent by extent, in 1 MiB reads. */
   async *read(entry: IsoListing): AsyncGenerator<Buffer> {
-    const size = (await this.#fh.stat()).size;
+    const size = this.#size;
     for (const e of entry.extents) {
       for (let off = 0; off < e.length; off += 1024 * 1024) {
         yield await readAt(this.#fh, e.sector * SECTOR + off, Math.min(1024 * 1024, e.length - off), size, entry.path);

@@ -115,6 +115,8 @@ export interface RockRidgeInfo {
   /** A relocated directory (RE) is skipped; a child link (CL) points at the real directory. */
   relocated?: boolean;
   childLink?: number;
+  /** The last SL component said it continues in the next SL entry (RRIP 4.1.3.1 flag bit 0). */
+  symlinkContinues?: boolean;
 }
 
 /** Parses one system use area into `info` (merged, so a continuation area can add to it). */
@@ -165,7 +167,7 @@ export function parseSystemUse(area: Buffer, info: RockRidgeInfo, where: string)
       case 'SL': {
         let p = 1;
         let s = info.symlink ?? '';
-        let continued = s !== '' && !s.endsWith('/') && (info as { _slContinue?: boolean })._slContinue === true;
+        let continued = info.symlinkContinues === true;
         while (p + 2 <= d.length) {
           const cf = d[p]!;
           const cl = d[p + 1]!;
@@ -179,7 +181,7 @@ export function parseSystemUse(area: Buffer, info: RockRidgeInfo, where: string)
           continued = (cf & 0x01) !== 0;
           p += 2 + cl;
         }
-        (info as { _slContinue?: boolean })._slContinue = continued;
+        info.symlinkContinues = continued;
         info.symlink = s;
         break;
       }

@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
+import { dirname } from 'node:path';
 import type { HostProbe } from './host-probe.js';
 import { formatQemuVersion } from './qemu-version.js';
 
@@ -78,8 +79,6 @@ export async function loadVerdicts(file: string): Promise<AccelVerdict[]> {
 
 /** Remembers a verdict (replacing one with the same key), written to a temp file and renamed. */
 export async function saveVerdict(file: string, verdict: AccelVerdict): Promise<void> {
-  const { mkdir, rename, writeFile } = await import('node:fs/promises');
-  const { dirname } = await import('node:path');
   const all = (await loadVerdicts(file)).filter((v) => !(v.key === verdict.key && v.accel === verdict.accel));
   all.push(verdict);
   await mkdir(dirname(file), { recursive: true });

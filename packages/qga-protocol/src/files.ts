@@ -35,9 +35,8 @@ export function readFile(qga: QgaClient, path: string, options: CallOptions = {}
 export function writeFile(qga: QgaClient, path: string, data: Uint8Array | string, options: CallOptions = {}): Promise<void> {
   const bytes = Buffer.from(data);
   return withHandle(qga, path, 'w', options, async (handle) => {
-    for (let off = 0; off < bytes.length || off === 0; off += CHUNK) {
+    for (let off = 0; off < bytes.length; off += CHUNK) {
       await qga.execute('guest-file-write', { handle, 'buf-b64': bytes.subarray(off, off + CHUNK).toString('base64') }, options);
-      if (bytes.length === 0) break;
     }
     await qga.execute('guest-file-flush', { handle }, options);
   });

@@ -44,7 +44,6 @@ interface Pending {
 export class QmpClient {
   readonly #transport: Transport;
   readonly #pending = new Map<string, Pending>();
-  readonly #late = new Set<string>();
   readonly #listeners = new Set<EventListener>();
   readonly #closedPromise: Promise<void>;
   #greeting: QmpGreeting | undefined;
@@ -183,7 +182,6 @@ export class QmpClient {
     if (!p) return;
     p.cleanup();
     this.#pending.delete(id);
-    this.#late.add(id);
   }
 
   #dispatch(m: QmpMessage): void {
@@ -207,11 +205,8 @@ export class QmpClient {
         }
         const id = typeof m.id === 'string' ? m.id : JSON.stringify(m.id);
         const p = this.#pending.get(id);
-        if (!p) {
-          // qmp-spec: drop replies with unknown ids (e.g. the late reply of a timed-out command).
-          this.#late.delete(id);
-          return;
-        }
+        // qmp-spec: drop replies with unknown ids (e.g. the late reply of a timed-out command).
+        if (!p) return;
         this.#pending.delete(id);
         p.cleanup();
         if (m.type === 'return') p.resolve(m.value);

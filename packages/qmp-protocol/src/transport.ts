@@ -12,9 +12,8 @@ export interface Transport {
 /** Opens a transport to `path`; resolves once connected. */
 export type Connector = (path: string, signal: AbortSignal) => Promise<Transport>;
 
-/** The default connector: a unix domain socket. */
-export const connectUnixSocket: Connector = (path, signal) =>
-  new Promise<Socket>((resolve, reject) => {
+function connectOnce(path: string, signal: AbortSignal): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
     const socket = connect({ path });
     const onAbort = () => socket.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
@@ -23,5 +22,27 @@ export const connectUnixSocket: Connector = (path, signal) =>
       socket.removeListener('error', reject);
       resolve(socket);
     });
-    socket.once('error', reject);
+    socket.once('error', (e) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(e);
+    });
   });
+}
+
+/**
+ * The default connector: a unix domain socket. QEMU creates its socket file (bind) a moment before it
+ * listens, and a just-spawned QEMU may not have created it yet, so ENOENT and ECONNREFUSED are retried
+ * every 10 ms until the caller's signal (the connect timeout) ends the attempt.
+ */
+export const connectUnixSocket: Connector = async (path, signal) => {
+  for (;;) {
+    try {
+      return await connectOnce(path, signal);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (signal.aborted || (code !== 'ENOENT' && code !== 'ECONNREFUSED')) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    if (signal.aborted) throw signal.reason;
+  }
+};

@@ -25,6 +25,14 @@ function writeState(path: string): void {
   closeSync(fd);
 }
 
+/** A cache under `work/<name>` holding one committed snapshot of the fake state. */
+async function capturedIn(name: string) {
+  const cache = new SnapshotCache(join(work, name));
+  const cap = await cache.beginCapture(key());
+  writeState(cap.statePath);
+  return { cache, entry: await cap.commit() };
+}
+
 function runNode(script: string): Promise<{ code: number | null; signal: string | null; stdout: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -52,10 +60,7 @@ describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
   });
 
   it('rebuilds a truncated state file from the compressed copy, verified, before resuming', async () => {
-    const cache = new SnapshotCache(join(work, 'b'));
-    const cap = await cache.beginCapture(key());
-    writeState(cap.statePath);
-    const entry = await cap.commit();
+    const { cache, entry } = await capturedIn('b');
     const raw = join(entry.dir, 'state.raw');
     truncateSync(raw, 1 << 20);
     const path = await cache.prepareResume(entry);
@@ -63,10 +68,7 @@ describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
   });
 
   it('refuses a corrupted snapshot before resume', async () => {
-    const cache = new SnapshotCache(join(work, 'c'));
-    const cap = await cache.beginCapture(key());
-    writeState(cap.statePath);
-    const entry = await cap.commit();
+    const { cache, entry } = await capturedIn('c');
     const raw = join(entry.dir, 'state.raw');
     const zst = join(entry.dir, 'state.zst');
     // Damage the first MiB of the uncompressed file and the compressed copy: nothing good is left.
@@ -82,10 +84,7 @@ describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
   });
 
   it('quarantines a snapshot that failed to resume and does not offer it again', async () => {
-    const cache = new SnapshotCache(join(work, 'd'));
-    const cap = await cache.beginCapture(key());
-    writeState(cap.statePath);
-    const entry = await cap.commit();
+    const { cache, entry } = await capturedIn('d');
     await cache.quarantine(entry, 'migrate-incoming failed: device tree differs');
     const r = await cache.lookup(key());
     expect(r.hit).toBe(false);
