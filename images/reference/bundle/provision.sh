@@ -16,6 +16,10 @@ install -m 0755 "$B"/bin/* /usr/local/bin/
 install -m 0644 "$B"/systemd/*.service /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable stack-config.service stack-reference.service
+# The host stops the guest with an ACPI power-button press (QMP system_powerdown).
+mkdir -p /etc/acpi/events
+printf 'event=button/power.*\naction=/usr/bin/systemctl poweroff --no-block\n' > /etc/acpi/events/stack-powerbtn
+systemctl enable acpid.service
 
 say "creating the database"
 systemctl start postgresql

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
+import type { CommanderError } from 'commander';
+import { reportError } from './commands/shared.js';
 import { createProgram } from './program.js';
 
-createProgram()
-  .parseAsync(process.argv)
-  .catch((e: unknown) => {
-    console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 1;
-  });
+const program = createProgram().exitOverride((err: CommanderError) => {
+  // Usage errors (unknown option, missing argument) exit 2; --help and --version exit 0.
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.exitCode = reportError(e, false);
+});

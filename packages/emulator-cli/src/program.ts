@@ -1,12 +1,29 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { benchCommand } from './commands/bench.js';
+import { captureCommand } from './commands/capture.js';
+import { envCommand } from './commands/env.js';
+import { resetCommand } from './commands/reset.js';
+import { runCommand } from './commands/run.js';
+import { startCommand } from './commands/start.js';
+import { statusCommand } from './commands/status.js';
+import { stopCommand } from './commands/stop.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** The stack-emulator command tree. Commands only parse and print; the logic lives in packages. */
+/** The stack-emulator command tree. Commands only parse and print; the logic lives in lifecycle/ and the packages. */
 export function createProgram(): Command {
   return new Command('stack-emulator')
     .description('Run the Stack Auth backend stack in a local QEMU virtual machine.')
     .version(pkg.version, '-V, --version')
-    .showHelpAfterError();
+    .enablePositionalOptions()
+    .showHelpAfterError()
+    .addCommand(startCommand())
+    .addCommand(stopCommand())
+    .addCommand(statusCommand())
+    .addCommand(envCommand())
+    .addCommand(runCommand())
+    .addCommand(resetCommand())
+    .addCommand(captureCommand())
+    .addCommand(benchCommand());
 }

@@ -4,9 +4,11 @@ One process, one persistent PostgreSQL connection (a connection per request cost
 TCG in the prototype). Keys live in the "ApiKeySet" table; rotation goes through a loopback-only
 admin port used by /usr/local/bin/trigger-fast-rotate.
 """
+import hashlib
 import json
 import os
 import re
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -96,10 +98,10 @@ class Handler(BaseHTTPRequestHandler):
         if role == "backend" and path == "/api/v1/projects/current":
             project = self.headers.get("x-stack-project-id", "")
             key = self.headers.get("x-stack-publishable-client-key", "")
-            rows = DB.query('SELECT "projectId" FROM "ApiKeySet" WHERE id = %s AND "projectId" = %s AND "publishableClientKey" = %s', (KEY_ID, project, key))
+            rows = DB.query('SELECT "projectId" FROM "ApiKeySet" WHERE "projectId" = %s AND "publishableClientKey" = %s', (project, key))
             if not rows:
                 return self.send(401, json.dumps({"code": "INVALID_PUBLISHABLE_CLIENT_KEY"}))
-            return self.send(200, json.dumps({"id": "internal", "display_name": "Stack Dashboard"}))
+            return self.send(200, json.dumps({"id": project, "display_name": "Stack Dashboard" if project == "internal" else "Local project"}))
         if role == "minio" and path == "/minio/health/live":
             return self.send(200, "")
         if role == "inbucket" and path == "/":
@@ -107,6 +109,11 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(404, json.dumps({"error": "not found"}))
 
     def do_POST(self):
+        if self.role == "backend" and self.path == "/api/v1/internal/local-emulator/project":
+            try:
+                return self.local_project()
+            except Exception as e:
+                return self.send(503, json.dumps({"error": str(e)}))
         if self.role != "admin" or self.path != "/rotate":
             return self.send(404, "{}")
         body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)).decode()
@@ -123,6 +130,35 @@ class Handler(BaseHTTPRequestHandler):
         row = DB.query('SELECT "publishableClientKey" FROM "ApiKeySet" WHERE id = %s', (KEY_ID,))
         ok = bool(row) and row[0][0] == values["STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY"]
         return self.send(200 if ok else 500, json.dumps({"rotated": ok}))
+
+
+    def local_project(self):
+        """The emulator's project for a config file on the host (as Stack's endpoint of this name).
+
+        Client-level auth with the internal project's current publishable key, as in Stack; the file must
+        be visible through the host share (mounted at /host + its absolute host path)."""
+        key = self.headers.get("x-stack-publishable-client-key", "")
+        if self.headers.get("x-stack-project-id") != "internal" or not DB.query(
+            'SELECT 1 FROM "ApiKeySet" WHERE id = %s AND "publishableClientKey" = %s', (KEY_ID, key)
+        ):
+            return self.send(401, json.dumps({"code": "INVALID_PUBLISHABLE_CLIENT_KEY"}))
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)) or b"{}")
+        path = body.get("absolute_file_path", "")
+        if not isinstance(path, str) or not path.startswith("/"):
+            return self.send(400, json.dumps({"error": "absolute_file_path must be an absolute path"}))
+        try:
+            with open("/host" + path, "rb") as f:
+                f.read(1 << 20)
+        except OSError as e:
+            return self.send(400, json.dumps({"error": "config file not readable through the host share: %s" % e}))
+        project_id = hashlib.sha256(path.encode()).hexdigest()[:32]
+        rows = DB.query('SELECT "publishableClientKey", "secretServerKey", "superSecretAdminKey" FROM "ApiKeySet" WHERE id = %s', (project_id,))
+        if not rows:
+            keys = [secrets.token_hex(32) for _ in range(4)]
+            DB.query('INSERT INTO "ApiKeySet" VALUES (%s, %s, %s, %s, %s, %s, now()) ON CONFLICT (id) DO NOTHING', [project_id, project_id] + keys)
+            rows = DB.query('SELECT "publishableClientKey", "secretServerKey", "superSecretAdminKey" FROM "ApiKeySet" WHERE id = %s', (project_id,))
+        pck, ssk, sak = rows[0]
+        return self.send(200, json.dumps({"project_id": project_id, "publishable_client_key": pck, "secret_server_key": ssk, "super_secret_admin_key": sak}))
 
 
 def serve(role, port, host="0.0.0.0"):

@@ -75,13 +75,17 @@ export const envSchema = z.object({
   EMULATOR_FORCE_CAPTURE: flag('EMULATOR_FORCE_CAPTURE'),
   EMULATOR_READY_TIMEOUT: positiveInt('EMULATOR_READY_TIMEOUT', 240, 1),
   EMULATOR_SNAPSHOT_READY_TIMEOUT: positiveInt('EMULATOR_SNAPSHOT_READY_TIMEOUT', 45, 1),
+  /** Seconds `stop` waits for the guest's ACPI power-down before it makes QEMU quit. */
+  EMULATOR_STOP_TIMEOUT: positiveInt('EMULATOR_STOP_TIMEOUT', 30, 1),
 });
 
 export type EmulatorEnv = z.infer<typeof envSchema>;
 
 /** Parses the environment, throwing one error that lists every bad variable and how to fix it. */
 export function parseEnv(env: NodeJS.ProcessEnv): EmulatorEnv {
-  const r = envSchema.safeParse(env);
+  // The original falls back to NEXT_PUBLIC_STACK_PORT_PREFIX when PORT_PREFIX is unset.
+  const withPrefix = env.PORT_PREFIX || !env.NEXT_PUBLIC_STACK_PORT_PREFIX ? env : { ...env, PORT_PREFIX: env.NEXT_PUBLIC_STACK_PORT_PREFIX };
+  const r = envSchema.safeParse(withPrefix);
   if (r.success) return r.data;
   throw new Error(r.error.issues.map((i) => i.message).join('\n'));
 }

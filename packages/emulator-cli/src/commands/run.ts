@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { Command } from 'commander';
+import type { StartFlags } from '../config/resolve-config.js';
+import { credentialEnv, credentials } from '../lifecycle/credentials.js';
+import { startEmulator } from '../lifecycle/start.js';
+import { stopEmulator } from '../lifecycle/stop.js';
+import { createReporter } from '../ui/reporter.js';
+import { action, configFrom, interruptible, withStartFlags } from './shared.js';
+
+/** Runs the child with the credentials; resolves with its exit code (128 + signal when killed). */
+function runChild(argv: string[], env: Record<string, string>): Promise<number> {
+  // One argument may be a shell command line ("npm test && npm run e2e"), as in the original.
+  const child = argv.length === 1 ? spawn(argv[0]!, { shell: true, stdio: 'inherit', env: { ...process.env, ...env } }) : spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return new Promise((resolve) => {
+    child.once('error', (e) => {
+      process.stderr.write(`Error: cannot run ${argv[0]}: ${e.message}\n`);
+      resolve(127);
+    });
+    child.once('close', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1));
+    });
+  });
+}
+
+export function runCommand(): Command {
+  return withStartFlags(new Command('run'))
+    .description('run a command with the emulator\'s credentials in its environment (starts the emulator if needed, and then stops it afterwards)')
+    .argument('<command...>', 'the command; put `--` before it when it has options of its own')
+    .passThroughOptions()
+    .addHelpText('after', '\nInjected: STACK_PROJECT_ID, STACK_PUBLISHABLE_CLIENT_KEY, STACK_API_URL (also with NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_ prefixes), and STACK_SECRET_SERVER_KEY with --config-file.\nThe exit code is the command\'s (128 + N when it died of signal N).')
+    .action(
+      action(async (argv: string[], opts: StartFlags) => {
+        const config = configFrom(opts);
+        const reporter = createReporter();
+        const { state, alreadyRunning } = await interruptible((signal) => startEmulator(config, { reporter, signal }));
+        reporter.info(alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`);
+        try {
+          const env = credentialEnv(await credentials(config, state, config.configFile));
+          return await runChild(argv, env);
+        } finally {
+          if (!alreadyRunning) {
+            reporter.info('stopping the emulator (this command started it)');
+            await stopEmulator(config).catch((e: Error) => reporter.warn(`failed to stop the emulator cleanly: ${e.message}`));
+          }
+        }
+      }),
+    );
+}

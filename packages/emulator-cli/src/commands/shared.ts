@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { resolveConfig, type StartFlags } from '../config/resolve-config.js';
+import { describeError, EmulatorError, isEmulatorError } from '../errors.js';
+
+/** Adds the flags of commands that may start the emulator. */
+export function withStartFlags(cmd: Command): Command {
+  return cmd
+    .option('--image <image>', 'stack (pulled release), reference (built locally), or a qcow2 path', 'stack')
+    .option('--arch <arch>', 'guest architecture: amd64 or arm64 (default: EMULATOR_ARCH, else the host)')
+    .option('--config-file <path>', 'initialise a project for this Stack config file; its directory is shared with the guest')
+    .option('--no-snapshot', 'cold boot, never resume a snapshot (EMULATOR_NO_SNAPSHOT=1)')
+    .option('--no-rotation', 'keep the placeholder secrets (EMULATOR_NO_ROTATION=1)')
+    .option('--force-capture', 'capture a new snapshot before starting (EMULATOR_FORCE_CAPTURE=1)');
+}
+
+export function configFrom(opts: StartFlags) {
+  return resolveConfig({ image: opts.image, arch: opts.arch, configFile: opts.configFile, snapshot: opts.snapshot, rotation: opts.rotation, forceCapture: opts.forceCapture });
+}
+
+/**
+ * Runs `work` with an AbortSignal tied to SIGINT/SIGTERM: the lifecycle stops what it started (no QEMU
+ * left behind, no half-written file) and the command exits 130.
+ */
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) return;
+    process.stderr.write(`\n${sig}: stopping what was started...\n`);
+    ac.abort(new EmulatorError('INTERRUPTED', `interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(ac.signal);
+  } catch (e) {
+    if (ac.signal.aborted && !(isEmulatorError(e) && e.code === 'INTERRUPTED')) throw new EmulatorError('INTERRUPTED', 'interrupted', { cause: e });
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Prints an error (and its hint) to stderr, or as JSON on stdout with `--json`; returns the exit code. */
+export function reportError(e: unknown, json: boolean): number {
+  const code = isEmulatorError(e) ? e.code : 'INTERNAL';
+  const exit = isEmulatorError(e) ? e.exitCode : 1;
+  const message = describeError(e);
+  const hint = isEmulatorError(e) ? e.hint : undefined;
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message, ...(hint ? { hint } : {}) } }, null, 2)}\n`);
+  process.stderr.write(`Error: ${message}\n${hint ? `  fix: ${hint}\n` : ''}`);
+  return exit;
+}
+
+/** Wraps a command action: errors become a message and a meaningful exit code. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const cmd = args.at(-1) as Command;
+    const json = Boolean((cmd.opts() as { json?: boolean }).json);
+    try {
+      const code = await fn(...args);
+      process.exitCode = code ?? 0;
+    } catch (e) {
+      process.exitCode = reportError(e, json);
+    }
+  };
+}

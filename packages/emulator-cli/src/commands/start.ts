@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import type { StartFlags } from '../config/resolve-config.js';
+import { credentials } from '../lifecycle/credentials.js';
+import { startEmulator } from '../lifecycle/start.js';
+import { formatStartSummary } from '../ui/format.js';
+import { createReporter } from '../ui/reporter.js';
+import { action, configFrom, interruptible, withStartFlags } from './shared.js';
+
+export function startCommand(): Command {
+  return withStartFlags(new Command('start'))
+    .description('start the emulator: resume a snapshot (capturing one the first time) or cold boot; fresh secrets every time')
+    .option('--json', 'print the result as JSON on stdout (progress stays on stderr)')
+    .addHelpText('after', '\nWith --config-file, stdout carries only the project credentials as JSON; all progress goes to stderr.\nExit codes: 0 started or already running, 1 failed, 2 bad input or busy port, 4 another command holds the instance, 130 interrupted.')
+    .action(
+      action(async (opts: StartFlags & { json?: boolean }) => {
+        const config = configFrom(opts);
+        const reporter = createReporter();
+        const t0 = Date.now();
+        const { state, alreadyRunning } = await interruptible((signal) => startEmulator(config, { reporter, signal, t0 }));
+        if (config.configFile) {
+          const c = await credentials(config, state, config.configFile);
+          process.stderr.write(`${formatStartSummary(state, alreadyRunning, config.paths.internalPck)}\n`);
+          process.stdout.write(`${JSON.stringify({ project_id: c.projectId, publishable_client_key: c.publishableClientKey, secret_server_key: c.secretServerKey }, null, 2)}\n`);
+        } else if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ ok: true, alreadyRunning, ...state, internalPckFile: config.paths.internalPck }, null, 2)}\n`);
+        } else {
+          process.stdout.write(`${formatStartSummary(state, alreadyRunning, config.paths.internalPck)}\n`);
+        }
+      }),
+    );
+}

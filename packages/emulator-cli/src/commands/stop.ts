@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { resolveConfig } from '../config/resolve-config.js';
+import { stopEmulator } from '../lifecycle/stop.js';
+import { createReporter } from '../ui/reporter.js';
+import { action } from './shared.js';
+
+export function stopCommand(): Command {
+  return new Command('stop')
+    .description('stop the emulator: ACPI power-down, then quit, then signals after EMULATOR_STOP_TIMEOUT (default 30 s)')
+    .option('--json', 'print the result as JSON')
+    .option('--timeout <seconds>', 'how long the guest gets to power off before QEMU is told to quit')
+    .action(
+      action(async (opts: { json?: boolean; timeout?: string }) => {
+        const config = resolveConfig();
+        let timeoutMs: number | undefined;
+        if (opts.timeout !== undefined) {
+          timeoutMs = Number(opts.timeout) * 1000;
+          if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new Error(`--timeout ${opts.timeout}: give a number of seconds`);
+        }
+        const reporter = createReporter();
+        const step = reporter.step('stopping');
+        const r = await stopEmulator(config, { timeoutMs, onPhase: (t) => step.update(t) });
+        step.succeed(r.wasRunning ? `stopped (${r.how})` : 'not running');
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, ...r }, null, 2)}\n`);
+      }),
+    );
+}

@@ -1,0 +1,118 @@
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { EmulatorError } from '../errors.js';
+import { defaultHome, type HomeLayout, homeLayout } from '../lifecycle/paths.js';
+import { type EmulatorEnv, parseEnv } from './env-schema.js';
+
+export type Arch = 'amd64' | 'arm64';
+export type ImageChoice = { kind: 'stack' } | { kind: 'reference' } | { kind: 'path'; path: string };
+
+/** Host ports of the guest contract. */
+export interface Ports {
+  dashboard: number;
+  backend: number;
+  minio: number;
+  inbucket: number;
+  mockOauth: number;
+}
+
+/** Everything a command needs, resolved once (flags > environment > defaults) and frozen. */
+export interface EmulatorConfig {
+  paths: HomeLayout;
+  arch: Arch;
+  accelOverride: 'kvm' | 'hvf' | 'tcg' | undefined;
+  memoryMiB: number;
+  cpus: number;
+  portPrefix: string;
+  ports: Ports;
+  image: ImageChoice;
+  snapshot: boolean;
+  rotation: boolean;
+  forceCapture: boolean;
+  /** Absolute path of the project config file (`--config-file`); its directory is shared with the guest. */
+  configFile: string | undefined;
+  readyTimeoutMs: number;
+  snapshotReadyTimeoutMs: number;
+  stopTimeoutMs: number;
+}
+
+/** Flags common to the commands that may start the emulator. */
+export interface StartFlags {
+  image?: string;
+  arch?: string;
+  configFile?: string;
+  snapshot?: boolean;
+  rotation?: boolean;
+  forceCapture?: boolean;
+}
+
+export function hostArch(): Arch | undefined {
+  return process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : undefined;
+}
+
+function resolveArch(flag: string | undefined, env: EmulatorEnv): Arch {
+  const raw = flag ?? env.EMULATOR_ARCH ?? hostArch();
+  if (raw === 'amd64' || raw === 'arm64') return raw;
+  if (raw === undefined) throw new EmulatorError('HOST_UNSUPPORTED', `cannot pick a guest architecture for host architecture ${process.arch}`, { hint: 'pass --arch amd64 or --arch arm64' });
+  throw new EmulatorError('CONFIG_INVALID', `--arch ${raw} is not supported`, { hint: 'use --arch amd64 or --arch arm64' });
+}
+
+function resolveImage(flag: string | undefined): ImageChoice {
+  if (flag === undefined || flag === 'stack') return { kind: 'stack' };
+  if (flag === 'reference') return { kind: 'reference' };
+  const path = resolve(flag);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new EmulatorError('IMAGE_MISSING', `--image ${flag}: no such file (${path})`, { hint: 'pass stack, reference, or the path of a qcow2 image' });
+  }
+  return { kind: 'path', path };
+}
+
+function resolveConfigFile(flag: string | undefined): string | undefined {
+  if (flag === undefined) return undefined;
+  const path = isAbsolute(flag) ? flag : resolve(flag);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new EmulatorError('CONFIG_FILE_NOT_FOUND', `config file not found: ${path}`, { hint: 'create the file (it may be empty) or fix the path given to --config-file' });
+  }
+  return path;
+}
+
+/** Resolves and validates the configuration; bad values throw {@link EmulatorError} `CONFIG_INVALID`. */
+export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv = process.env): EmulatorConfig {
+  let env: EmulatorEnv;
+  try {
+    env = parseEnv(rawEnv);
+  } catch (e) {
+    throw new EmulatorError('CONFIG_INVALID', (e as Error).message, { hint: 'fix or unset the environment variables named above' });
+  }
+  const config: EmulatorConfig = {
+    paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome()),
+    arch: resolveArch(flags.arch, env),
+    accelOverride: env.EMULATOR_ACCEL,
+    memoryMiB: env.EMULATOR_RAM,
+    cpus: env.EMULATOR_CPUS,
+    portPrefix: env.PORT_PREFIX ?? '81',
+    ports: {
+      dashboard: env.EMULATOR_DASHBOARD_PORT,
+      backend: env.EMULATOR_BACKEND_PORT,
+      minio: env.EMULATOR_MINIO_PORT,
+      inbucket: env.EMULATOR_INBUCKET_PORT,
+      mockOauth: env.EMULATOR_MOCK_OAUTH_PORT,
+    },
+    image: resolveImage(flags.image),
+    // commander's --no-snapshot sets snapshot=false; the environment can only turn things off.
+    snapshot: flags.snapshot !== false && !env.EMULATOR_NO_SNAPSHOT,
+    rotation: flags.rotation !== false && !env.EMULATOR_NO_ROTATION,
+    forceCapture: flags.forceCapture === true || env.EMULATOR_FORCE_CAPTURE,
+    configFile: resolveConfigFile(flags.configFile),
+    readyTimeoutMs: env.EMULATOR_READY_TIMEOUT * 1000,
+    snapshotReadyTimeoutMs: env.EMULATOR_SNAPSHOT_READY_TIMEOUT * 1000,
+    stopTimeoutMs: env.EMULATOR_STOP_TIMEOUT * 1000,
+  };
+  const seen = new Map<number, string>();
+  for (const [name, port] of Object.entries(config.ports)) {
+    const other = seen.get(port);
+    if (other) throw new EmulatorError('CONFIG_INVALID', `the ${name} and ${other} host ports are both ${port}`, { hint: 'give each EMULATOR_*_PORT its own value' });
+    seen.set(port, name);
+  }
+  return Object.freeze(config);
+}

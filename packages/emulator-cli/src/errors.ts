@@ -1,0 +1,67 @@
+export type EmulatorErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_FILE_NOT_FOUND'
+  | 'PORT_BUSY'
+  | 'LOCK_BUSY'
+  | 'HOST_UNSUPPORTED'
+  | 'IMAGE_MISSING'
+  | 'QEMU_FAILED'
+  | 'SNAPSHOT_FAILED'
+  | 'CAPTURE_FAILED'
+  | 'GUEST_FAILED'
+  | 'ROTATION_FAILED'
+  | 'NOT_HEALTHY'
+  | 'NOT_RUNNING'
+  | 'ALREADY_RUNNING'
+  | 'PROJECT_INIT_FAILED'
+  | 'INTERRUPTED';
+
+const brand = Symbol.for('@stack/emulator-cli/error');
+
+/**
+ * The exit code of each error: 2 for input the user must fix, 3 for "not running", 4 for "another
+ * command holds the instance", 130 for an interrupt, 1 for everything else.
+ */
+const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
+  CONFIG_INVALID: 2,
+  CONFIG_FILE_NOT_FOUND: 2,
+  PORT_BUSY: 2,
+  HOST_UNSUPPORTED: 2,
+  IMAGE_MISSING: 2,
+  NOT_RUNNING: 3,
+  LOCK_BUSY: 4,
+  INTERRUPTED: 130,
+};
+
+/** Base error of the CLI and its lifecycle; `code` is stable, `hint` says what to do. */
+export class EmulatorError extends Error {
+  readonly code: EmulatorErrorCode;
+  readonly hint: string | undefined;
+  constructor(code: EmulatorErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    Object.defineProperty(this, 'name', { value: 'EmulatorError', enumerable: false, configurable: true });
+    Object.defineProperty(this, brand, { value: true });
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.code] ?? 1;
+  }
+}
+
+export function isEmulatorError(e: unknown): e is EmulatorError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
+}
+
+/** The message of any error, with its causes, on one line each. */
+export function describeError(e: unknown): string {
+  const lines: string[] = [];
+  let cur: unknown = e;
+  for (let depth = 0; cur && depth < 4; depth++) {
+    const msg = cur instanceof Error ? cur.message : String(cur);
+    if (!lines.some((l) => l.includes(msg))) lines.push(depth === 0 ? msg : `  caused by: ${msg}`);
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,51 @@
+import { type Accel, chooseAccelerator, type HostProbe, loadVerdicts, probeHost, saveVerdict, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
+import { type EmulatorConfig, hostArch } from '../config/resolve-config.js';
+import { EmulatorError } from '../errors.js';
+
+export interface HostChoice {
+  probe: HostProbe;
+  accel: Accel;
+  /** Why this accelerator, e.g. why KVM was not used. */
+  reason: string;
+}
+
+/**
+ * Probes QEMU and picks the accelerator. A hardware accelerator not yet verified on this host is tried
+ * once with the CPU model we would use (a quick start without a disk); an unusable one (e.g.
+ * software-nested KVM) is remembered, with the reason, and TCG is used.
+ */
+export async function chooseHostAccelerator(config: EmulatorConfig, options: { onVerify?: (accel: Accel) => void } = {}): Promise<HostChoice> {
+  let probe: HostProbe;
+  try {
+    probe = await probeHost(config.arch);
+  } catch (e) {
+    throw new EmulatorError('HOST_UNSUPPORTED', (e as Error).message, { cause: e });
+  }
+  if (config.arch === 'arm64' && !probe.firmware) {
+    throw new EmulatorError('HOST_UNSUPPORTED', 'no aarch64 UEFI firmware found', { hint: 'Debian/Ubuntu: apt install qemu-efi-aarch64; macOS: brew install qemu' });
+  }
+  const host = hostArch() ?? config.arch;
+  const verdicts = await loadVerdicts(config.paths.accelVerdicts);
+  const keys: Partial<Record<Accel, string>> = {};
+  for (const a of probe.accelerators) if (a !== 'tcg') keys[a] = await verdictKey(probe, a);
+  let choice: { accel: Accel; reason: string };
+  try {
+    choice = chooseAccelerator(probe, { override: config.accelOverride, hostArch: host, guestArch: config.arch, verdicts, keys });
+  } catch (e) {
+    throw new EmulatorError('CONFIG_INVALID', (e as Error).message, { cause: e });
+  }
+  const known = verdicts.some((v) => v.accel === choice.accel && v.key === keys[choice.accel]);
+  if (choice.accel !== 'tcg' && !known && !config.accelOverride) {
+    options.onVerify?.(choice.accel);
+    const check = await verifyAccelerator(probe, choice.accel, { arch: config.arch });
+    await saveVerdict(config.paths.accelVerdicts, { key: keys[choice.accel]!, accel: choice.accel, usable: check.usable, reason: check.reason, decidedAt: new Date().toISOString() });
+    if (!check.usable) return { probe, accel: 'tcg', reason: `${choice.accel} cannot run the guest on this host (${check.reason}); using tcg` };
+    return { probe, accel: choice.accel, reason: `${choice.accel} verified on this host` };
+  }
+  return { probe, ...choice };
+}
+
+/** Remembers that a hardware accelerator failed with a real guest (seen in QEMU's output at boot). */
+export async function rememberUnusable(config: EmulatorConfig, probe: HostProbe, accel: Accel, reason: string): Promise<void> {
+  await saveVerdict(config.paths.accelVerdicts, { key: await verdictKey(probe, accel), accel, usable: false, reason, decidedAt: new Date().toISOString() });
+}

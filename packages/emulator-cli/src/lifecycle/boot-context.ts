@@ -1,0 +1,92 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { type Accel, accelFailureReason, buildArgv, formatQemuVersion, type VmSpecInput } from '@stack/qemu-argv';
+import type { CompatibilityKey } from '@stack/snapshot-cache';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Reporter } from '../ui/reporter.js';
+import type { HostChoice } from './accel.js';
+import { portForwards, runtimeEnv } from './config-disk.js';
+import type { ResolvedImage } from './image.js';
+import type { Timings } from './state.js';
+import { tail, type VmProcess } from './vm-process.js';
+
+/** What every boot path needs: resolved once per start. */
+export interface BootContext {
+  config: EmulatorConfig;
+  host: HostChoice;
+  accel: Accel;
+  image: ResolvedImage;
+  firmware: string | undefined;
+  /** Directory shared with the guest (the config file's), or undefined. */
+  hostShare: string | undefined;
+  reporter: Reporter;
+  signal: AbortSignal | undefined;
+  /** Command start, for timings. */
+  t0: number;
+  timings: Timings;
+}
+
+export function mark(ctx: BootContext, step: string): void {
+  ctx.timings[step] = Date.now() - ctx.t0;
+}
+
+/** The VM as QEMU should run it; disks and sockets from the home layout unless overridden. */
+export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; system: string; config: string; incoming?: boolean; hostShare?: string }): VmSpecInput {
+  const p = ctx.config.paths;
+  return {
+    arch: ctx.config.arch,
+    accel: ctx.accel,
+    memoryMiB: ctx.config.memoryMiB,
+    cpus: ctx.config.cpus,
+    layout: over.layout,
+    incoming: over.incoming ?? false,
+    firmware: ctx.firmware,
+    drives: over.layout === 'snapshot' ? { system: over.system, seed: p.seedPhantom, bundle: p.bundlePhantom, config: over.config } : { system: over.system, config: over.config },
+    forwards: portForwards(ctx.config),
+    qmpSocket: p.qmpSocket,
+    agentSocket: p.agentSocket,
+    serialLog: p.serialLog,
+    hostShare: over.hostShare,
+  };
+}
+
+/** The snapshot format this QEMU gives the fastest resume with (mapped-ram needs QEMU >= 9.0). */
+export function snapshotFormat(ctx: BootContext): CompatibilityKey['format'] {
+  return ctx.host.probe.mappedRam ? 'mapped-ram' : 'stream';
+}
+
+/** Compatibility key of a snapshot for this start (see ARCHITECTURE.md, "Snapshots"). */
+export function compatibilityKey(ctx: BootContext): CompatibilityKey {
+  const spec = vmSpec(ctx, { layout: 'snapshot', system: 'system', config: 'config' });
+  return {
+    imageDigest: ctx.image.digest,
+    qemuVersion: formatQemuVersion(ctx.host.probe.version),
+    accel: ctx.accel,
+    layoutFingerprint: buildArgv(spec).fingerprint,
+    configDisk: runtimeEnv(ctx.config, ''),
+    format: snapshotFormat(ctx),
+  };
+}
+
+/** Migration settings of each format; the same on both ends. */
+export function migrationSettings(format: CompatibilityKey['format'], cpus: number): { caps: Record<string, boolean>; params: Record<string, unknown> } {
+  if (format === 'mapped-ram') return { caps: { 'mapped-ram': true, multifd: true }, params: { 'multifd-channels': Math.min(4, Math.max(1, cpus)) } };
+  return { caps: {}, params: {} };
+}
+
+/** The phantom seed and bundle slots of the snapshot layout: 1 MiB of zeros, as at build time. */
+export async function writePhantoms(ctx: BootContext): Promise<void> {
+  const p = ctx.config.paths;
+  await mkdir(p.vm, { recursive: true, mode: 0o700 });
+  const zeros = Buffer.alloc(1 << 20);
+  await writeFile(p.seedPhantom, zeros);
+  await writeFile(p.bundlePhantom, zeros);
+}
+
+/** Something went wrong with the VM itself: it exited, or the accelerator failed under the guest. */
+export function vmProblem(ctx: BootContext, vm: VmProcess): string | undefined {
+  const log = vm.hasExited || ctx.accel !== 'tcg' ? tail(ctx.config.paths.qemuLog, 30) : '';
+  const accel = ctx.accel !== 'tcg' ? accelFailureReason(log) : undefined;
+  if (accel) return accel;
+  if (vm.hasExited) return `QEMU exited: ${log.split('\n').at(-1) || 'no output'}`;
+  return undefined;
+}

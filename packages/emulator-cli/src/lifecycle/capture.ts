@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { cont, migrate, quit, setMigrationCapabilities, setMigrationParameters, stop } from '@stack/qmp-protocol';
+import { type CompatibilityKey, createOverlay, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
+import { EmulatorError } from '../errors.js';
+import { type BootContext, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
+import { writeConfigDisk } from './config-disk.js';
+import { waitForAgent } from './guest.js';
+import { waitHealthy } from './health.js';
+import { launchVm, type VmProcess } from './vm-process.js';
+
+/**
+ * Captures a golden snapshot: a cold boot of the image in the snapshot layout on a fresh overlay (no
+ * host share, placeholder secrets, agent running), healthy, paused, migrated to a file, and committed
+ * with the overlay frozen beside the RAM state. Nothing is visible to lookups until the commit.
+ */
+export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): Promise<SnapshotEntry> {
+  const cache = new SnapshotCache(ctx.config.paths.snapshots);
+  const capture = await cache.beginCapture(key);
+  let vm: VmProcess | undefined;
+  const step = ctx.reporter.step('capturing a snapshot: cold boot in the snapshot layout');
+  try {
+    await writePhantoms(ctx);
+    await createOverlay(ctx.image.path, capture.diskPath, { signal: ctx.signal });
+    const configIso = join(capture.dir, 'config.iso');
+    await writeConfigDisk(configIso, key.configDisk);
+    vm = await launchVm(vmSpec(ctx, { layout: 'snapshot', system: capture.diskPath, config: configIso }), { qemuLog: ctx.config.paths.qemuLog, signal: ctx.signal });
+    const running = vm;
+    const qga = await waitForAgent(ctx.config.paths.agentSocket, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running) !== undefined });
+    await qga.close();
+    step.update('capturing a snapshot: waiting for the services');
+    const health = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal });
+    if (!health.healthy) {
+      const down = health.services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
+      throw new EmulatorError('CAPTURE_FAILED', `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s during capture: ${down}`, { hint: `guest console: ${ctx.config.paths.serialLog}` });
+    }
+    step.update('capturing a snapshot: saving RAM');
+    const { caps, params } = migrationSettings(key.format, ctx.config.cpus);
+    await stop(vm.qmp, { signal: ctx.signal });
+    try {
+      if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });
+      if (Object.keys(params).length > 0) await setMigrationParameters(vm.qmp, params, { signal: ctx.signal });
+      await migrate(vm.qmp, `file:${capture.statePath}`, { timeout: 600_000, signal: ctx.signal });
+    } catch (e) {
+      await cont(vm.qmp).catch(() => {});
+      throw e;
+    }
+    await quit(vm.qmp).catch(() => {});
+    await Promise.race([vm.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    await vm.kill();
+    step.update('capturing a snapshot: verifying and compressing');
+    const entry = await capture.commit({ keepDisk: true, signal: ctx.signal });
+    step.succeed('snapshot captured');
+    return entry;
+  } catch (e) {
+    step.fail('snapshot capture failed');
+    await vm?.kill();
+    await capture.abort();
+    if (ctx.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted during capture', { cause: e });
+    if (e instanceof EmulatorError) throw e;
+    throw new EmulatorError('CAPTURE_FAILED', `snapshot capture failed: ${(e as Error).message}`, { cause: e });
+  }
+}

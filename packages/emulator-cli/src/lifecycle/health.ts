@@ -1,0 +1,76 @@
+import { request } from 'node:http';
+import type { Ports } from '../config/resolve-config.js';
+
+export type ServiceName = 'dashboard' | 'backend' | 'minio' | 'inbucket';
+
+/** The health probes of the guest contract (each expects 200). */
+export const HEALTH_PROBES: ReadonlyArray<{ name: ServiceName; path: string }> = [
+  { name: 'dashboard', path: '/handler/sign-in' },
+  { name: 'backend', path: '/health?db=1' },
+  { name: 'minio', path: '/minio/health/live' },
+  { name: 'inbucket', path: '/' },
+];
+
+export interface ServiceHealth {
+  name: ServiceName;
+  url: string;
+  healthy: boolean;
+  /** HTTP status, or 0 when nothing answered. */
+  status: number;
+  error?: string;
+}
+
+/** One GET on 127.0.0.1 with a short limit; never throws. */
+export function httpGet(port: number, path: string, options: { timeout?: number; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { connection: 'close', ...options.headers }, timeout: options.timeout ?? 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (body.length < 65536) body += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', (e) => resolve({ status: res.statusCode ?? 0, body, error: e.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeout ?? 1000} ms`)));
+    req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
+    req.end();
+  });
+}
+
+/** Probes every service once, in parallel. */
+export async function probeServices(ports: Ports, options: { timeout?: number } = {}): Promise<ServiceHealth[]> {
+  return Promise.all(
+    HEALTH_PROBES.map(async ({ name, path }) => {
+      const r = await httpGet(ports[name], path, { timeout: options.timeout });
+      return { name, url: `http://127.0.0.1:${ports[name]}${path}`, healthy: r.status === 200, status: r.status, ...(r.error ? { error: r.error } : {}) };
+    }),
+  );
+}
+
+/**
+ * Waits until every probe answers 200. Attempts are short (a guest that is running answers in
+ * milliseconds) and a failed attempt is retried at once after a short pause, so no probe sits in a
+ * 1 s TCP retransmit. Only call this on a running guest: a SYN sent to a paused one is lost.
+ * Resolves with the last results; `healthy` says whether all passed in time.
+ */
+export async function waitHealthy(ports: Ports, options: { timeoutMs: number; signal?: AbortSignal; onPoll?: (h: ServiceHealth[]) => void }): Promise<{ healthy: boolean; services: ServiceHealth[] }> {
+  const end = Date.now() + options.timeoutMs;
+  const last = new Map<ServiceName, ServiceHealth>();
+  for (;;) {
+    options.signal?.throwIfAborted();
+    // A service that answered 200 keeps its answer; only the others are probed again.
+    const pending = HEALTH_PROBES.filter((p) => !last.get(p.name)?.healthy);
+    await Promise.all(
+      pending.map(async ({ name, path }) => {
+        const r = await httpGet(ports[name], path, { timeout: 500 });
+        last.set(name, { name, url: `http://127.0.0.1:${ports[name]}${path}`, healthy: r.status === 200, status: r.status, ...(r.error ? { error: r.error } : {}) });
+      }),
+    );
+    const services = HEALTH_PROBES.map((p) => last.get(p.name)!);
+    options.onPoll?.(services);
+    if (services.every((s) => s.healthy)) return { healthy: true, services };
+    if (Date.now() >= end) return { healthy: false, services };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,84 @@
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureApplianceImage, UEFI_FIRMWARE } from '@stack/emulator-image';
+import { parseSha256Sidecar, sha256File } from '@stack/release-fetcher';
+import { writeFileAtomic } from '@stack/snapshot-cache';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import { EmulatorError } from '../errors.js';
+
+export interface ResolvedImage {
+  /** Which image: `stack`, `reference` or `path`. */
+  kind: EmulatorConfig['image']['kind'];
+  path: string;
+  /** sha256 of the image file: part of every snapshot's compatibility key. */
+  digest: string;
+}
+
+/** Default location of the pulled Stack image (the original's file name). */
+export function stackImagePath(config: EmulatorConfig): string {
+  return join(config.paths.images, `stack-emulator-${config.arch}.qcow2`);
+}
+
+/**
+ * The reference appliance definition: `STACK_EMULATOR_REFERENCE_APPLIANCE`, else `images/reference`
+ * of the repository this package runs from.
+ */
+export function referenceApplianceDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.STACK_EMULATOR_REFERENCE_APPLIANCE) return resolve(env.STACK_EMULATOR_REFERENCE_APPLIANCE);
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const candidate = join(dir, 'images', 'reference');
+    if (existsSync(join(candidate, 'user-data'))) return candidate;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+/**
+ * The image's sha256: from a `.sha256` sidecar no older than the image, else computed once and
+ * remembered in `images/digests.json` under its path, size, mtime and inode.
+ */
+async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortSignal): Promise<string> {
+  const st = statSync(path);
+  const sidecar = `${path}.sha256`;
+  if (existsSync(sidecar) && statSync(sidecar).mtimeMs >= st.mtimeMs) {
+    const d = parseSha256Sidecar(await readFile(sidecar, 'utf8'), basename(path));
+    if (d) return d;
+  }
+  const id = `${resolve(path)}|${st.size}|${st.mtimeMs}|${st.ino}`;
+  const known = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<string, string>;
+  if (known[id]) return known[id];
+  const digest = await sha256File(path, signal);
+  const fresh = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<string, string>;
+  for (const k of Object.keys(fresh)) if (k.startsWith(`${resolve(path)}|`)) delete fresh[k];
+  fresh[id] = digest;
+  await writeFileAtomic(config.paths.imageDigests, `${JSON.stringify(fresh, null, 2)}\n`);
+  return digest;
+}
+
+/** Finds (or, for the reference appliance, builds) the image to run and its digest. */
+export async function resolveImage(config: EmulatorConfig, options: { signal?: AbortSignal; onPhase?: (text: string) => void } = {}): Promise<ResolvedImage> {
+  const choice = config.image;
+  let path: string;
+  if (choice.kind === 'reference') {
+    const dir = referenceApplianceDir();
+    if (!dir) throw new EmulatorError('IMAGE_MISSING', 'the reference appliance definition (images/reference) was not found next to this CLI', { hint: 'set STACK_EMULATOR_REFERENCE_APPLIANCE to its directory' });
+    path = (await ensureApplianceImage({ applianceDir: dir, arch: config.arch, name: 'reference', onPhase: options.onPhase })).image;
+  } else if (choice.kind === 'path') {
+    path = choice.path;
+  } else {
+    path = stackImagePath(config);
+    if (!existsSync(path)) {
+      throw new EmulatorError('IMAGE_MISSING', `no Stack image at ${path}`, { hint: 'download it with `stack-emulator pull`, or run the locally built reference appliance with `--image reference`' });
+    }
+  }
+  return { kind: choice.kind, path, digest: await imageDigest(config, path, options.signal) };
+}
+
+/** UEFI firmware for the guest: OVMF on amd64 when installed (else SeaBIOS), AAVMF on arm64. */
+export function guestFirmware(arch: 'amd64' | 'arm64', probed: string | undefined): string | undefined {
+  if (arch === 'arm64') return probed;
+  return UEFI_FIRMWARE.amd64.find((f) => existsSync(f));
+}

@@ -1,0 +1,63 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * Files under the emulator home (default `~/.stack/emulator`, `STACK_EMULATOR_HOME`). Names users or
+ * scripts of the tool we replace may rely on are kept: `images/stack-emulator-<arch>.qcow2`,
+ * `run/vm/internal-pck`, `run/vm/serial.log`.
+ */
+export interface HomeLayout {
+  home: string;
+  images: string;
+  snapshots: string;
+  /** Remembered accelerator verdicts of this host. */
+  accelVerdicts: string;
+  /** Cached sha256 of image files, keyed by path, size and mtime. */
+  imageDigests: string;
+  run: string;
+  lock: string;
+  state: string;
+  /** 0700: sockets, overlay, logs and the published client key. */
+  vm: string;
+  overlay: string;
+  overlayMeta: string;
+  configIso: string;
+  seedPhantom: string;
+  bundlePhantom: string;
+  qmpSocket: string;
+  agentSocket: string;
+  serialLog: string;
+  qemuLog: string;
+  internalPck: string;
+}
+
+export function defaultHome(): string {
+  return join(homedir(), '.stack', 'emulator');
+}
+
+export function homeLayout(home: string): HomeLayout {
+  const h = resolve(home);
+  const run = join(h, 'run');
+  const vm = join(run, 'vm');
+  return {
+    home: h,
+    images: join(h, 'images'),
+    snapshots: join(h, 'snapshots'),
+    accelVerdicts: join(h, 'host', 'accel-verdicts.json'),
+    imageDigests: join(h, 'images', 'digests.json'),
+    run,
+    lock: join(run, 'lock'),
+    state: join(run, 'state.json'),
+    vm,
+    overlay: join(vm, 'disk.qcow2'),
+    overlayMeta: join(vm, 'disk.json'),
+    configIso: join(vm, 'runtime-config.iso'),
+    seedPhantom: join(vm, 'seed.phantom'),
+    bundlePhantom: join(vm, 'bundle.phantom'),
+    qmpSocket: join(vm, 'monitor.sock'),
+    agentSocket: join(vm, 'qga.sock'),
+    serialLog: join(vm, 'serial.log'),
+    qemuLog: join(vm, 'qemu.log'),
+    internalPck: join(vm, 'internal-pck'),
+  };
+}

@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { EmulatorError } from '../errors.js';
+
+/** Resolves true when 127.0.0.1:`port` can be bound now (as QEMU's hostfwd will do). */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n').slice(1)) {
+      const cols = row.trim().split(/\s+/);
+      if (cols.length < 10) continue;
+      const localPort = Number.parseInt(cols[1]!.split(':')[1] ?? '', 16);
+      if (localPort === port && cols[3] === '0A') inodes.add(cols[9]!);
+    }
+  }
+  return inodes;
+}
+
+function commandLine(pid: string): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const text = argv.join(' ');
+    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  } catch {
+    return '?';
+  }
+}
+
+/** Linux: the process listening on `port`, found through /proc (no lsof needed). */
+function holderFromProc(port: number): string | undefined {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return undefined;
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return `pid ${pid} (${commandLine(pid)})`;
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  }
+  return 'a process of another user';
+}
+
+/** macOS and others: ask lsof. */
+function holderFromLsof(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], { timeout: 3000 }, (err, stdout) => {
+      if (err) return resolve(undefined);
+      const pid = /^p(\d+)/m.exec(stdout)?.[1];
+      const cmd = /^c(.+)$/m.exec(stdout)?.[1];
+      resolve(pid ? `pid ${pid} (${cmd ?? '?'})` : undefined);
+    });
+  });
+}
+
+/** Who holds `port`, as "pid N (command)", or undefined when it cannot be told. */
+export async function portHolder(port: number): Promise<string | undefined> {
+  if (process.platform === 'linux') return holderFromProc(port);
+  return holderFromLsof(port);
+}
+
+/**
+ * Checks that every host port is free; throws `PORT_BUSY` naming each busy port, its service and the
+ * process holding it. (QEMU binds them a moment later: a race remains, and QEMU's own error is
+ * reported if it loses it.)
+ */
+export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
+  const busy: string[] = [];
+  for (const [name, port] of Object.entries(ports)) {
+    if (await portIsFree(port)) continue;
+    const holder = await portHolder(port);
+    busy.push(`port ${port} (${name}) is in use${holder ? ` by ${holder}` : ''}`);
+  }
+  if (busy.length > 0) {
+    throw new EmulatorError('PORT_BUSY', busy.join('; '), { hint: 'stop that process, or choose other ports with EMULATOR_DASHBOARD_PORT, EMULATOR_BACKEND_PORT, EMULATOR_MINIO_PORT, EMULATOR_INBUCKET_PORT, EMULATOR_MOCK_OAUTH_PORT' });
+  }
+}

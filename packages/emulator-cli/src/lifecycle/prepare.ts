@@ -1,0 +1,32 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { SnapshotCache } from '@stack/snapshot-cache';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Reporter } from '../ui/reporter.js';
+import { chooseHostAccelerator } from './accel.js';
+import { type BootContext, mark } from './boot-context.js';
+import { guestFirmware, resolveImage } from './image.js';
+import { assertPortsFree } from './ports.js';
+
+/** Host probe, accelerator, free ports and the image: everything before a VM is launched. */
+export async function prepareBoot(config: EmulatorConfig, options: { reporter: Reporter; signal?: AbortSignal; t0: number }): Promise<BootContext> {
+  const { reporter, signal } = options;
+  await mkdir(config.paths.vm, { recursive: true, mode: 0o700 });
+  await new SnapshotCache(config.paths.snapshots).sweep();
+  const host = await chooseHostAccelerator(config, { onVerify: (a) => reporter.info(`checking whether ${a} can run guests on this host (once)`) });
+  reporter.info(`accelerator: ${host.accel} (${host.reason})`);
+  await assertPortsFree({ ...config.ports });
+  const step = reporter.step('image');
+  const image = await resolveImage(config, { signal, onPhase: (t) => step.update(`image: ${t}`) }).catch((e) => {
+    step.fail();
+    throw e;
+  });
+  step.succeed(`image: ${image.path}`);
+  const ctx: BootContext = {
+    config, host, accel: host.accel, image, firmware: guestFirmware(config.arch, host.probe.firmware),
+    hostShare: config.configFile ? dirname(config.configFile) : undefined,
+    reporter, signal, t0: options.t0, timings: {},
+  };
+  mark(ctx, 'probed');
+  return ctx;
+}

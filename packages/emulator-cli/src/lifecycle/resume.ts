@@ -1,0 +1,73 @@
+import type { QgaClient } from '@stack/qga-protocol';
+import { cont, migrateIncoming, queryStatus, setMigrationCapabilities, setMigrationParameters } from '@stack/qmp-protocol';
+import { PLACEHOLDERS, writeClientKeyFile } from '@stack/secret-rotation';
+import { createOverlay, isSnapshotError, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
+import { EmulatorError } from '../errors.js';
+import { type BootContext, mark, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
+import { writeConfigDisk } from './config-disk.js';
+import { hotplugHostShare, mountHostShare, rotate, syncGuestClock, waitForAgent } from './guest.js';
+import { waitHealthy } from './health.js';
+import { launchVm, type VmProcess } from './vm-process.js';
+
+export interface BootedVm {
+  vm: VmProcess;
+  rotated: boolean;
+}
+
+/**
+ * Resumes a snapshot: verified state file, fresh overlay on its frozen disk, QEMU with
+ * `-incoming defer`, migrate-incoming, cont, agent sync, guest clock, host share, rotation, and only
+ * then the health probes (a SYN sent to a paused guest is lost and costs a 1 s retransmit).
+ * Any failure throws `SNAPSHOT_FAILED` (after killing QEMU) so the caller can fall back.
+ */
+export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Promise<BootedVm> {
+  const p = ctx.config.paths;
+  let vm: VmProcess | undefined;
+  let qga: QgaClient | undefined;
+  try {
+    const raw = await new SnapshotCache(p.snapshots).prepareResume(entry, { signal: ctx.signal });
+    if (!entry.diskPath) throw new EmulatorError('SNAPSHOT_FAILED', `snapshot ${entry.id} has no frozen disk`);
+    await writePhantoms(ctx);
+    await createOverlay(entry.diskPath, p.overlay, { signal: ctx.signal });
+    await writeConfigDisk(p.configIso, entry.meta.key.configDisk);
+    mark(ctx, 'prepared');
+    vm = await launchVm(vmSpec(ctx, { layout: 'snapshot', system: p.overlay, config: p.configIso, incoming: true, hostShare: ctx.hostShare }), { qemuLog: p.qemuLog, signal: ctx.signal });
+    mark(ctx, 'qemuLaunched');
+    const { caps, params } = migrationSettings(entry.meta.key.format, ctx.config.cpus);
+    if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });
+    if (Object.keys(params).length > 0) await setMigrationParameters(vm.qmp, params, { signal: ctx.signal });
+    await migrateIncoming(vm.qmp, `file:${raw}`, { timeout: 60_000, signal: ctx.signal, pollInterval: 10 });
+    if (!(await queryStatus(vm.qmp, { signal: ctx.signal })).running) await cont(vm.qmp, { signal: ctx.signal });
+    mark(ctx, 'running');
+    const running = vm;
+    qga = await waitForAgent(p.agentSocket, { timeoutMs: 30_000, signal: ctx.signal, vmExited: () => vmProblem(ctx, running) !== undefined });
+    mark(ctx, 'agentReady');
+    const clock = await syncGuestClock(qga, ctx.signal);
+    if (clock) ctx.reporter.warn(clock);
+    if (ctx.hostShare) {
+      await hotplugHostShare(vm.qmp, ctx.signal);
+      await mountHostShare(qga, ctx.hostShare, ctx.signal);
+      mark(ctx, 'shareMounted');
+    }
+    if (ctx.config.rotation) {
+      await rotate(qga, p.internalPck, ctx.signal);
+      mark(ctx, 'rotated');
+    } else {
+      await writeClientKeyFile(p.internalPck, PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
+    }
+    await qga.close();
+    const health = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.snapshotReadyTimeoutMs, signal: ctx.signal });
+    if (!health.healthy) {
+      const down = health.services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
+      throw new EmulatorError('NOT_HEALTHY', `services not healthy within ${ctx.config.snapshotReadyTimeoutMs / 1000} s after resume: ${down}`);
+    }
+    mark(ctx, 'healthy');
+    return { vm, rotated: ctx.config.rotation };
+  } catch (e) {
+    await qga?.close().catch(() => {});
+    await vm?.kill();
+    if (ctx.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted during resume', { cause: e });
+    const why = isSnapshotError(e) || e instanceof EmulatorError ? e.message : `${(e as Error).message}`;
+    throw new EmulatorError('SNAPSHOT_FAILED', why, { cause: e });
+  }
+}

@@ -1,0 +1,176 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { accelFailureReason } from '@stack/qemu-argv';
+import { acquireLock, type Lock, LockBusyError, SnapshotCache } from '@stack/snapshot-cache';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import { EmulatorError } from '../errors.js';
+import type { Reporter } from '../ui/reporter.js';
+import { rememberUnusable } from './accel.js';
+import { type BootContext, compatibilityKey, mark } from './boot-context.js';
+import { captureSnapshot } from './capture.js';
+import { coldBoot } from './cold-boot.js';
+import { prepareBoot } from './prepare.js';
+import { type BootedVm, resumeSnapshot } from './resume.js';
+import { clearState, type InstanceState, isSameProcess, readState, type StartMode, writeState } from './state.js';
+import { tail } from './vm-process.js';
+
+export interface StartResult {
+  /** True when an instance was already running: nothing was touched. */
+  alreadyRunning: boolean;
+  state: InstanceState;
+}
+
+/** Takes the instance lock, or says who holds it. */
+export async function lockInstance(config: EmulatorConfig, command: string): Promise<Lock> {
+  await mkdir(config.paths.run, { recursive: true, mode: 0o700 });
+  try {
+    return await acquireLock(config.paths.lock, { command });
+  } catch (e) {
+    if (e instanceof LockBusyError) {
+      throw new EmulatorError('LOCK_BUSY', `another stack-emulator command is working on ${config.paths.home}: pid ${e.holder.pid} (${e.holder.command}, since ${e.holder.since})`, { hint: 'wait for it to finish', cause: e });
+    }
+    throw e;
+  }
+}
+
+/** The running instance, if its QEMU is alive. */
+export async function runningInstance(config: EmulatorConfig): Promise<InstanceState | undefined> {
+  const state = await readState(config.paths.state);
+  return state && isSameProcess(state.pid, state.pidStartTime) ? state : undefined;
+}
+
+/** Removes what a stopped or failed instance leaves behind (never images, snapshots or the overlay). */
+export async function cleanupRunFiles(config: EmulatorConfig): Promise<void> {
+  const p = config.paths;
+  await Promise.all([p.qmpSocket, p.agentSocket, p.internalPck].map((f) => rm(f, { force: true })));
+  await clearState(p.state);
+}
+
+/**
+ * The flow of `start` (ARCHITECTURE.md): lock, host probe, ports, image, snapshot lookup, capture when
+ * missing, resume, and on any snapshot failure: quarantine, cold boot, rotation all the same.
+ */
+export async function startEmulator(config: EmulatorConfig, options: { reporter: Reporter; signal?: AbortSignal; t0?: number }): Promise<StartResult> {
+  const t0 = options.t0 ?? Date.now();
+  const { reporter, signal } = options;
+  const lock = await lockInstance(config, 'start');
+  try {
+    const existing = await runningInstance(config);
+    if (existing) return { alreadyRunning: true, state: existing };
+    await cleanupRunFiles(config);
+    const ctx = await prepareBoot(config, { reporter, signal, t0 });
+    const host = ctx.host;
+    const image = ctx.image;
+
+    for (;;) {
+      try {
+        const booted = await boot(ctx);
+        const state: InstanceState = {
+          version: 1, pid: booted.vm.pid, pidStartTime: booted.vm.pidStartTime, arch: config.arch,
+          accel: ctx.accel, accelReason: ctx.host.reason, mode: booted.mode,
+          ...(booted.coldReason ? { coldReason: booted.coldReason } : {}),
+          ...(booted.snapshotId ? { snapshotId: booted.snapshotId } : {}),
+          image: image.path, ports: config.ports, portPrefix: config.portPrefix,
+          ...(ctx.hostShare ? { hostShare: ctx.hostShare } : {}),
+          ...(config.configFile ? { configFile: config.configFile } : {}),
+          rotated: booted.rotated, startedAt: new Date(t0).toISOString(), timings: ctx.timings,
+        };
+        await writeState(config.paths.state, state);
+        await booted.vm.qmp.close();
+        booted.vm.detach();
+        return { alreadyRunning: false, state };
+      } catch (e) {
+        // A hardware accelerator that exists but cannot run this guest shows up at the first boot.
+        const why = ctx.accel !== 'tcg' ? accelFailureReason(tail(config.paths.qemuLog, 40)) : undefined;
+        if (!why) throw e;
+        await rememberUnusable(config, host.probe, ctx.accel, why);
+        reporter.warn(`${ctx.accel} cannot run the guest on this host (${why}); retrying with tcg`);
+        ctx.accel = 'tcg';
+        ctx.host = { ...host, accel: 'tcg', reason: `${host.accel} cannot run the guest on this host (${why})` };
+      }
+    }
+  } catch (e) {
+    await cleanupRunFiles(config).catch(() => {});
+    throw e;
+  } finally {
+    await lock.release();
+  }
+}
+
+interface Booted extends BootedVm {
+  mode: StartMode;
+  coldReason?: string;
+  snapshotId?: string;
+}
+
+async function boot(ctx: BootContext): Promise<Booted> {
+  const { config, reporter } = ctx;
+  if (!config.snapshot) {
+    const step = reporter.step('cold boot (snapshots disabled)');
+    const booted = await coldBoot(ctx, { fresh: false }).catch((e) => {
+      step.fail();
+      throw e;
+    });
+    step.succeed('cold boot: healthy');
+    return { ...booted, mode: 'cold', coldReason: 'snapshots disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)' };
+  }
+  const cache = new SnapshotCache(config.paths.snapshots);
+  const key = compatibilityKey(ctx);
+  const found = await cache.lookup(key);
+  let entry = found.hit ? found.entry : undefined;
+  let coldReason: string | undefined;
+  if (!entry || config.forceCapture) {
+    if (!found.hit && found.quarantined && !config.forceCapture) {
+      coldReason = `${found.reason}; run \`stack-emulator capture\` to take a new one`;
+    } else {
+      reporter.info(config.forceCapture ? 'capturing a new snapshot (forced)' : `no usable snapshot: ${found.hit ? '' : found.reason}; capturing one (one time)`);
+      try {
+        entry = await captureSnapshot(ctx, key);
+        mark(ctx, 'captured');
+      } catch (e) {
+        if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
+        if (accelFailureReason(tail(config.paths.qemuLog, 40)) && ctx.accel !== 'tcg') throw e;
+        coldReason = `snapshot capture failed: ${(e as Error).message}`;
+        reporter.warn(coldReason);
+      }
+    }
+  }
+  if (entry) {
+    const step = reporter.step(`resuming snapshot ${entry.id.slice(0, 8)}`);
+    try {
+      const booted = await resumeSnapshot(ctx, entry);
+      step.succeed(`resumed${booted.rotated ? ' and rotated secrets' : ' (rotation disabled)'}`);
+      return { ...booted, mode: 'resumed', snapshotId: entry.id };
+    } catch (e) {
+      if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
+      step.fail('resume failed');
+      if (accelFailureReason(tail(config.paths.qemuLog, 40)) && ctx.accel !== 'tcg') throw e;
+      const where = await cache.quarantine(entry, (e as Error).message);
+      coldReason = `resume failed: ${(e as Error).message}`;
+      reporter.warn(`${coldReason}; snapshot quarantined (${where}); falling back to a cold boot`);
+    }
+  }
+  const step = reporter.step('cold boot');
+  const booted = await coldBoot(ctx, { fresh: true }).catch((e) => {
+    step.fail();
+    throw e;
+  });
+  step.succeed(`cold boot: healthy${booted.rotated ? ', secrets rotated' : ''}`);
+  return { ...booted, mode: 'cold', coldReason: coldReason ?? 'no snapshot' };
+}
+
+/** `capture`: a new snapshot for the current configuration, replacing any (also a quarantined one). */
+export async function captureOnly(config: EmulatorConfig, options: { reporter: Reporter; signal?: AbortSignal }): Promise<{ snapshotId: string; elapsedMs: number }> {
+  const t0 = Date.now();
+  const lock = await lockInstance(config, 'capture');
+  try {
+    const existing = await runningInstance(config);
+    if (existing) throw new EmulatorError('ALREADY_RUNNING', `the emulator is running (pid ${existing.pid}); a capture needs its ports and sockets`, { hint: 'run `stack-emulator stop` first' });
+    await cleanupRunFiles(config);
+    const ctx = await prepareBoot(config, { reporter: options.reporter, signal: options.signal, t0 });
+    const entry = await captureSnapshot(ctx, compatibilityKey(ctx));
+    return { snapshotId: entry.id, elapsedMs: Date.now() - t0 };
+  } finally {
+    await cleanupRunFiles(config).catch(() => {});
+    await lock.release();
+  }
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '@stack/snapshot-cache';
+import type { Arch, Ports } from '../config/resolve-config.js';
+
+export type StartMode = 'resumed' | 'cold';
+
+/** Milliseconds from the start command to each step. */
+export interface Timings {
+  [step: string]: number;
+}
+
+/** `run/state.json`: what `status`, `stop`, `run` and `env` need to find the running instance. */
+export interface InstanceState {
+  version: 1;
+  pid: number;
+  /** /proc/<pid>/stat start time, so a reused pid is not mistaken for our QEMU. */
+  pidStartTime: string | undefined;
+  arch: Arch;
+  accel: 'kvm' | 'hvf' | 'tcg';
+  accelReason: string;
+  mode: StartMode;
+  /** Why this start did not resume a snapshot (cold mode only). */
+  coldReason?: string;
+  snapshotId?: string;
+  image: string;
+  ports: Ports;
+  portPrefix: string;
+  hostShare?: string;
+  configFile?: string;
+  rotated: boolean;
+  startedAt: string;
+  timings: Timings;
+}
+
+export async function readState(path: string): Promise<InstanceState | undefined> {
+  try {
+    const s = JSON.parse(await readFile(path, 'utf8')) as InstanceState;
+    return s.version === 1 && typeof s.pid === 'number' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeState(path: string, state: InstanceState): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+export async function clearState(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
+
+/** Process start time from /proc (Linux); undefined elsewhere or when the process is gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` is alive and is the process that was recorded (same start time where known). */
+export function isSameProcess(pid: number, startTime: string | undefined): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const now = processStartTime(pid);
+  if (startTime && now && now !== startTime) return false;
+  // A zombie (our own child not yet reaped) is not running.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+  } catch {
+    // no /proc: trust kill(0)
+  }
+  return true;
+}

@@ -1,0 +1,59 @@
+import { QmpClient, quit, systemPowerdown } from '@stack/qmp-protocol';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import { cleanupRunFiles, lockInstance } from './start.js';
+import { isSameProcess, readState } from './state.js';
+import { waitForExit } from './vm-process.js';
+
+export interface StopResult {
+  wasRunning: boolean;
+  /** How QEMU ended: the guest powered off, QEMU was told to quit, or signals. */
+  how: 'not-running' | 'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill';
+  elapsedMs: number;
+}
+
+/**
+ * Stops the instance: an ACPI power-down through one QMP session (the guest shuts its services down
+ * cleanly), then, after `timeoutMs`, `quit` on the same session, then SIGTERM, then SIGKILL. Sockets,
+ * the published key and the state file are removed; the disk overlay and logs stay.
+ */
+export async function stopEmulator(config: EmulatorConfig, options: { timeoutMs?: number; onPhase?: (text: string) => void } = {}): Promise<StopResult> {
+  const t0 = Date.now();
+  const lock = await lockInstance(config, 'stop');
+  try {
+    const state = await readState(config.paths.state);
+    if (!state || !isSameProcess(state.pid, state.pidStartTime)) {
+      await cleanupRunFiles(config);
+      return { wasRunning: false, how: 'not-running', elapsedMs: Date.now() - t0 };
+    }
+    const { pid, pidStartTime } = state;
+    const timeoutMs = options.timeoutMs ?? config.stopTimeoutMs;
+    let how: StopResult['how'] = 'acpi-poweroff';
+    const qmp = await QmpClient.connect(config.paths.qmpSocket, { timeout: 3000 }).catch(() => undefined);
+    try {
+      if (qmp) {
+        options.onPhase?.('asking the guest to power off (ACPI)');
+        await systemPowerdown(qmp, { timeout: 3000 }).catch(() => {});
+        if (!(await waitForExit(pid, pidStartTime, timeoutMs))) {
+          how = 'qmp-quit';
+          options.onPhase?.(`guest still running after ${timeoutMs / 1000} s; telling QEMU to quit`);
+          await quit(qmp, { timeout: 3000 }).catch(() => {});
+        }
+      }
+      if (isSameProcess(pid, pidStartTime) && !(await waitForExit(pid, pidStartTime, 3000))) {
+        how = 'sigterm';
+        process.kill(pid, 'SIGTERM');
+        if (!(await waitForExit(pid, pidStartTime, 3000))) {
+          how = 'sigkill';
+          process.kill(pid, 'SIGKILL');
+          await waitForExit(pid, pidStartTime, 5000);
+        }
+      }
+    } finally {
+      await qmp?.close().catch(() => {});
+    }
+    await cleanupRunFiles(config);
+    return { wasRunning: true, how, elapsedMs: Date.now() - t0 };
+  } finally {
+    await lock.release();
+  }
+}

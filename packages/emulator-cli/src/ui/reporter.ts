@@ -1,0 +1,69 @@
+import ora, { type Ora } from 'ora';
+
+/** Progress of one step: shown as a spinner on a TTY, as plain lines otherwise. */
+export interface Step {
+  update(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+}
+
+/** Where the lifecycle reports progress. The lifecycle never prints by itself. */
+export interface Reporter {
+  step(text: string): Step;
+  info(text: string): void;
+  warn(text: string): void;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** Reports nothing: for library use and benchmarks. */
+export const silentReporter: Reporter = {
+  step: () => ({ update() {}, succeed() {}, fail() {} }),
+  info() {},
+  warn() {},
+};
+
+/**
+ * Progress on `stream` (stderr by default, so stdout stays for results): ora spinners with the step's
+ * elapsed time when it is a TTY, otherwise one line per step start and end with elapsed times.
+ */
+export function createReporter(stream: NodeJS.WriteStream = process.stderr, options: { tty?: boolean } = {}): Reporter {
+  const tty = options.tty ?? (stream.isTTY === true && !process.env.CI);
+  const t0 = Date.now();
+  const line = (s: string) => stream.write(`${s}\n`);
+  if (!tty) {
+    return {
+      step(text) {
+        const start = Date.now();
+        line(`[${seconds(start - t0).padStart(6)}] ${text}`);
+        return {
+          update: (t) => line(`[${seconds(Date.now() - t0).padStart(6)}]   ${t}`),
+          succeed: (t) => line(`[${seconds(Date.now() - t0).padStart(6)}] ✓ ${t ?? text} (${seconds(Date.now() - start)})`),
+          fail: (t) => line(`[${seconds(Date.now() - t0).padStart(6)}] ✗ ${t ?? text} (${seconds(Date.now() - start)})`),
+        };
+      },
+      info: (t) => line(t),
+      warn: (t) => line(`warning: ${t}`),
+    };
+  }
+  return {
+    step(text) {
+      const start = Date.now();
+      let label = text;
+      const spinner: Ora = ora({ text, stream }).start();
+      const timer = setInterval(() => (spinner.text = `${label} ${seconds(Date.now() - start)}`), 100);
+      timer.unref();
+      const end = (method: 'succeed' | 'fail', t: string | undefined) => {
+        clearInterval(timer);
+        spinner[method](`${t ?? label} (${seconds(Date.now() - start)})`);
+      };
+      return {
+        update: (t) => (label = t),
+        succeed: (t) => end('succeed', t),
+        fail: (t) => end('fail', t),
+      };
+    },
+    info: (t) => line(t),
+    warn: (t) => line(`⚠ ${t}`),
+  };
+}
