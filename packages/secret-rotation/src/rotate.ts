@@ -11,6 +11,11 @@ export interface RotateOptions extends CallOptions {
   hook?: string;
   /** The values to push. @default a fresh set from the platform CSPRNG */
   secrets?: SecretSet;
+  /**
+   * Longest pause between exit-status polls of the hook. A rotation takes tenths of a second, so a
+   * long pause would be a large share of it. @default 20
+   */
+  maxPollInterval?: number;
 }
 
 /** Replaces every secret value in `text` by `<redacted>`. */
@@ -30,7 +35,7 @@ export async function rotateSecrets(qga: QgaClient, options: RotateOptions = {})
   const secrets = options.secrets ? validateSecrets({ ...options.secrets }) : generateSecrets();
   let result: Awaited<ReturnType<typeof exec>>;
   try {
-    result = await exec(qga, { path: hook, input: encodeEnvLines(secrets), timeout: options.timeout ?? 60_000, signal: options.signal });
+    result = await exec(qga, { path: hook, input: encodeEnvLines(secrets), timeout: options.timeout ?? 60_000, signal: options.signal, maxPollInterval: options.maxPollInterval ?? 20 });
   } catch (e) {
     const what = isQgaError(e) ? `${e.code}: ${e.message}` : String(e);
     throw new RotationError('ROTATION_AGENT_FAILED', `could not run ${hook} through the guest agent (${redact(what, secrets)})`, { cause: e });

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { cont, migrate, quit, setMigrationCapabilities, setMigrationParameters, stop } from '@stack/qmp-protocol';
 import { type CompatibilityKey, createOverlay, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
+import { PLACEHOLDERS, rotateSecrets } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
 import { type BootContext, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
 import { writeConfigDisk } from './config-disk.js';
 import { waitForAgent } from './guest.js';
-import { waitHealthy } from './health.js';
+import { httpGet, waitHealthy } from './health.js';
 import { launchVm, type VmProcess } from './vm-process.js';
 
 /**
@@ -26,12 +27,22 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
     vm = await launchVm(vmSpec(ctx, { layout: 'snapshot', system: capture.diskPath, config: configIso }), { qemuLog: ctx.config.paths.qemuLog, signal: ctx.signal });
     const running = vm;
     const qga = await waitForAgent(ctx.config.paths.agentSocket, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running) !== undefined });
-    await qga.close();
-    step.update('capturing a snapshot: waiting for the services');
-    const health = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal });
-    if (!health.healthy) {
-      const down = health.services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
-      throw new EmulatorError('CAPTURE_FAILED', `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s during capture: ${down}`, { hint: `guest console: ${ctx.config.paths.serialLog}` });
+    try {
+      step.update('capturing a snapshot: waiting for the services');
+      const health = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal });
+      if (!health.healthy) {
+        const down = health.services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
+        throw new EmulatorError('CAPTURE_FAILED', `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s during capture: ${down}`, { hint: `guest console: ${ctx.config.paths.serialLog}` });
+      }
+      // Warm the guest's side of every resume: one rotation (to the same placeholders, so the snapshot
+      // still carries only public values) loads the hook, the service's code paths and the database's
+      // caches into guest RAM, which the snapshot keeps. (QEMU's own translation cache is not kept.)
+      await rotateSecrets(qga, { secrets: { ...PLACEHOLDERS }, timeout: 60_000, signal: ctx.signal }).catch((e: Error) => {
+        throw new EmulatorError('CAPTURE_FAILED', `the rotation hook failed during capture: ${e.message}`, { cause: e });
+      });
+      await httpGet(ctx.config.ports.backend, '/api/v1/projects/current', { headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY } });
+    } finally {
+      await qga.close();
     }
     step.update('capturing a snapshot: saving RAM');
     const { caps, params } = migrationSettings(key.format, ctx.config.cpus);

@@ -1,0 +1,32 @@
+// `stack-emulator bench` on the reference appliance in a throwaway home: median time from the start
+// command to all-healthy for resume with rotation, resume without, and cold boot, with the split.
+// Results go to tmp/bench/emulator-lifecycle.json. Runs: BENCH_RUNS (default 5; cold boots: 3).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..', '..', '..');
+const home = mkdtempSync(join(tmpdir(), 'emu-bench-'));
+const base = 30000 + Math.floor(Math.random() * 1000) * 10;
+const env = {
+  ...process.env,
+  STACK_EMULATOR_HOME: home,
+  EMULATOR_DASHBOARD_PORT: String(base),
+  EMULATOR_BACKEND_PORT: String(base + 1),
+  EMULATOR_MINIO_PORT: String(base + 2),
+  EMULATOR_INBUCKET_PORT: String(base + 3),
+  EMULATOR_MOCK_OAUTH_PORT: String(base + 4),
+};
+const runs = process.env.BENCH_RUNS ?? '5';
+const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
+const out = join(root, 'tmp', 'bench', 'emulator-lifecycle.json');
+try {
+  for (const [scenarios, n] of [['resume-rotation,resume', runs], ['cold', String(Math.min(3, Number(runs)))]] as const) {
+    const r = spawnSync(process.execPath, [bin, 'bench', '--image', 'reference', '--runs', n, '--scenarios', scenarios, '--output', out.replace('.json', `-${scenarios.split(',')[0]}.json`)], { env, stdio: 'inherit' });
+    if (r.status !== 0) process.exitCode = r.status ?? 1;
+  }
+} finally {
+  spawnSync(process.execPath, [bin, 'stop', '--timeout', '5'], { env, stdio: 'ignore' });
+  rmSync(home, { recursive: true, force: true });
+}

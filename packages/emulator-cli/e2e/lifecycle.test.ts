@@ -1,0 +1,228 @@
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PLACEHOLDERS } from '@stack/secret-rotation';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hasTools } from '../../../tools/testing/requires.js';
+import { cli, get, processesMentioning } from './cli-harness.js';
+
+// The whole lifecycle through the built CLI against the reference appliance, under the accelerator the
+// CLI picks (TCG on this host: its KVM cannot run a stock kernel). Tests run in order on one home.
+const ok = hasTools('qemu-system-x86_64', 'qemu-img', 'zstd', 'debootstrap', 'mkfs.vfat', 'mcopy', 'sfdisk');
+const home = mkdtempSync(join(tmpdir(), 'emu-e2e-'));
+const base = 20000 + Math.floor(Math.random() * 2000) * 10;
+const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3, mockOauth: base + 4 };
+const env = {
+  STACK_EMULATOR_HOME: home,
+  EMULATOR_DASHBOARD_PORT: String(ports.dashboard),
+  EMULATOR_BACKEND_PORT: String(ports.backend),
+  EMULATOR_MINIO_PORT: String(ports.minio),
+  EMULATOR_INBUCKET_PORT: String(ports.inbucket),
+  EMULATOR_MOCK_OAUTH_PORT: String(ports.mockOauth),
+  EMULATOR_STOP_TIMEOUT: '60',
+};
+const PLACEHOLDER = PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY;
+const pckFile = join(home, 'run', 'vm', 'internal-pck');
+const current = (key: string, project = 'internal') => get(ports.backend, '/api/v1/projects/current', { 'x-stack-project-id': project, 'x-stack-publishable-client-key': key });
+const start = (...args: string[]) => cli(['start', '--image', 'reference', '--json', ...args], env);
+const status = async () => {
+  const r = await cli(['status', '--json'], env);
+  return { code: r.code, report: JSON.parse(r.stdout) as { vm: string; healthy: boolean; reason?: string; instance?: { pid: number; mode: string } } };
+};
+const snapshotIds = () => readdirSync(join(home, 'snapshots')).filter((n) => /^[0-9a-f]{32}$/.test(n));
+const T = 900_000;
+
+afterAll(async () => {
+  await cli(['stop', '--timeout', '5'], env);
+  for (const pid of processesMentioning(home)) process.kill(pid, 'SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
+  it('rejects bad environment values with the variable name and exit code 2', async () => {
+    for (const bad of ['0', '70000', 'abc']) {
+      const r = await cli(['start', '--image', 'reference'], { ...env, EMULATOR_BACKEND_PORT: bad });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`EMULATOR_BACKEND_PORT="${bad}"`);
+    }
+    const r = await cli(['status'], { ...env, EMULATOR_NO_SNAPSHOT: 'yes' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('EMULATOR_NO_SNAPSHOT');
+  });
+
+  it('status --json says stopped (exit 3) before anything ran', async () => {
+    const s = await status();
+    expect(s.code).toBe(3);
+    expect(s.report.vm).toBe('stopped');
+  });
+
+  it('refuses a busy port, naming the process that holds it', async () => {
+    const server = createServer().listen(ports.minio, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const r = await cli(['start', '--image', 'reference'], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`port ${ports.minio} (minio) is in use by pid ${process.pid}`);
+      expect(processesMentioning(home)).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  let firstKey = '';
+  it('first start captures a snapshot, then resumes it with fresh secrets', async () => {
+    const r = await start();
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(r.stderr).toContain('capturing one');
+    expect(out.mode).toBe('resumed');
+    expect(out.rotated).toBe(true);
+    // Accelerator choice: with a KVM that cannot run the guest, TCG with the reason.
+    if (existsSync('/dev/kvm') && out.accel === 'tcg') expect(out.accelReason).toMatch(/kvm cannot run the guest on this host \(.+\)/);
+    expect(['kvm', 'hvf', 'tcg']).toContain(out.accel);
+    firstKey = readFileSync(pckFile, 'utf8').trim();
+    expect(firstKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(await current(firstKey)).toBe(200);
+    expect(await current(PLACEHOLDER)).toBe(401);
+    expect(snapshotIds()).toHaveLength(1);
+  }, T);
+
+  it('status --json: running and healthy (exit 0)', async () => {
+    const s = await status();
+    expect(s.code).toBe(0);
+    expect(s.report).toMatchObject({ vm: 'running', healthy: true });
+  });
+
+  it('a second start while running reports it, exits 0 and leaves it alone', async () => {
+    const before = (await status()).report.instance!.pid;
+    const r = await start();
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ alreadyRunning: true, pid: before });
+    expect(readFileSync(pckFile, 'utf8').trim()).toBe(firstKey);
+  });
+
+  it('stop powers the guest off and leaves no process or socket', async () => {
+    const pid = (await status()).report.instance!.pid;
+    const r = await cli(['stop', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ wasRunning: true });
+    expect(processesMentioning(home)).toEqual([]);
+    expect(() => process.kill(pid, 0)).toThrow();
+    for (const f of ['monitor.sock', 'qga.sock', 'internal-pck']) expect(existsSync(join(home, 'run', 'vm', f))).toBe(false);
+    expect((await status()).report.vm).toBe('stopped');
+  }, T);
+
+  let secondKey = '';
+  it('second start resumes (no capture) with a different key; the old key and the placeholder are rejected', async () => {
+    const r = await start();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('capturing');
+    expect(JSON.parse(r.stdout).mode).toBe('resumed');
+    secondKey = readFileSync(pckFile, 'utf8').trim();
+    expect(secondKey).not.toBe(firstKey);
+    expect(await current(secondKey)).toBe(200);
+    expect(await current(firstKey)).toBe(401);
+    expect(await current(PLACEHOLDER)).toBe(401);
+  }, T);
+
+  it('env prints the credentials; run injects them and returns the command\'s exit code, leaving a running emulator running', async () => {
+    const e = await cli(['env', '--format', 'json'], env);
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ STACK_PUBLISHABLE_CLIENT_KEY: secondKey, NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY: secondKey, STACK_API_URL: `http://127.0.0.1:${ports.backend}` });
+    const file = join(home, 'run-out.txt');
+    const r = await cli(['run', '--image', 'reference', '--', 'sh', '-c', `echo "$STACK_PUBLISHABLE_CLIENT_KEY $VITE_STACK_API_URL" > ${file}; exit 7`], env);
+    expect(r.code).toBe(7);
+    expect(readFileSync(file, 'utf8').trim()).toBe(`${secondKey} http://127.0.0.1:${ports.backend}`);
+    expect((await status()).report.vm).toBe('running');
+  }, T);
+
+  it('start --config-file prints only the project credentials as JSON on stdout, read through the host share', async () => {
+    await cli(['stop'], env);
+    const dir = mkdtempSync(join(tmpdir(), 'emu-project-'));
+    const config = join(dir, 'stack.config.ts');
+    writeFileSync(config, 'export const config = {};\n', { mode: 0o644 });
+    try {
+      const r = await cli(['start', '--image', 'reference', '--config-file', config], env);
+      expect(r.code, r.stderr).toBe(0);
+      const creds = JSON.parse(r.stdout) as { project_id: string; publishable_client_key: string; secret_server_key: string };
+      expect(creds.project_id).toMatch(/^[0-9a-f]{32}$/);
+      expect(creds.secret_server_key).toMatch(/^[0-9a-f]{64}$/);
+      expect(await current(creds.publishable_client_key, creds.project_id)).toBe(200);
+      expect(await current(PLACEHOLDER, creds.project_id)).toBe(401);
+    } finally {
+      await cli(['stop'], env);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, T);
+
+  it('run starts the emulator when needed and stops it afterwards', async () => {
+    const r = await cli(['run', '--image', 'reference', 'test -n "$STACK_PUBLISHABLE_CLIENT_KEY" && exit 3'], env);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('stopping the emulator');
+    expect((await status()).report.vm).toBe('stopped');
+    expect(processesMentioning(home)).toEqual([]);
+  }, T);
+
+  it('--no-rotation keeps the placeholder secrets', async () => {
+    const r = await start('--no-rotation');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'resumed', rotated: false });
+    expect(await current(PLACEHOLDER)).toBe(200);
+    await cli(['stop'], env);
+  }, T);
+
+  it('status --json reports a crashed VM (exit 1), and the next start recovers', async () => {
+    const r = await start();
+    expect(r.code, r.stderr).toBe(0);
+    process.kill(JSON.parse(r.stdout).pid, 'SIGKILL');
+    await new Promise((res) => setTimeout(res, 300));
+    const s = await status();
+    expect(s.code).toBe(1);
+    expect(s.report.vm).toBe('crashed');
+    expect(s.report.reason).toContain('exited without `stop`');
+    const again = await start();
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).mode).toBe('resumed');
+    await cli(['stop'], env);
+  }, T);
+
+  it('Ctrl-C during start leaves no QEMU, no state and no temp file behind', async () => {
+    const r = await cli(['start', '--image', 'reference'], env, { interruptAfter: (err) => err.includes('resuming snapshot') });
+    expect(r.code).toBe(130);
+    expect(processesMentioning(home)).toEqual([]);
+    expect(existsSync(join(home, 'run', 'state.json'))).toBe(false);
+    expect(readdirSync(join(home, 'run', 'vm')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(existsSync(join(home, 'run', 'lock'))).toBe(false);
+  }, T);
+
+  it('a corrupted snapshot falls back to a cold boot with rotation, is quarantined, and is not retried', async () => {
+    const [id] = snapshotIds();
+    for (const f of ['state.raw', 'state.zst']) {
+      const fd = openSync(join(home, 'snapshots', id!, f), 'r+');
+      writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 0);
+      closeSync(fd);
+    }
+    const r = await start();
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.mode).toBe('cold');
+    expect(out.coldReason).toContain('resume failed');
+    expect(r.stderr).toContain('quarantined');
+    expect(snapshotIds()).toEqual([]);
+    const key = readFileSync(pckFile, 'utf8').trim();
+    expect(await current(key)).toBe(200);
+    expect(await current(PLACEHOLDER)).toBe(401);
+    await cli(['stop'], env);
+
+    const next = await start();
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toContain('resuming snapshot');
+    const nextOut = JSON.parse(next.stdout);
+    expect(nextOut.mode).toBe('cold');
+    expect(nextOut.coldReason).toContain('quarantined');
+    expect(nextOut.rotated).toBe(true);
+    expect(await current(PLACEHOLDER)).toBe(401);
+    await cli(['stop'], env);
+  }, 2 * T);
+});

@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EmulatorError } from '../errors.js';
+import { resolveConfig } from './resolve-config.js';
+
+const home = { STACK_EMULATOR_HOME: '/tmp/emu-test-home' };
+
+describe('resolveConfig', () => {
+  it('applies defaults, the original port numbers and the home layout', () => {
+    const c = resolveConfig({ arch: 'amd64' }, home);
+    expect(c.ports).toEqual({ dashboard: 26700, backend: 26701, minio: 26702, inbucket: 26703, mockOauth: 26704 });
+    expect(c.portPrefix).toBe('81');
+    expect(c.paths.internalPck).toBe('/tmp/emu-test-home/run/vm/internal-pck');
+    expect(c.snapshot && c.rotation && !c.forceCapture).toBe(true);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('lets flags turn off what the environment leaves on, and the environment turn off what flags leave on', () => {
+    expect(resolveConfig({ arch: 'amd64', snapshot: false }, home).snapshot).toBe(false);
+    expect(resolveConfig({ arch: 'amd64' }, { ...home, EMULATOR_NO_ROTATION: '1' }).rotation).toBe(false);
+    expect(resolveConfig({ arch: 'amd64' }, { ...home, NEXT_PUBLIC_STACK_PORT_PREFIX: '91' }).portPrefix).toBe('91');
+    expect(resolveConfig({}, { ...home, EMULATOR_ARCH: 'arm64' }).arch).toBe('arm64');
+  });
+
+  it('names the variable and exits 2 for a bad value', () => {
+    const err = (() => {
+      try {
+        resolveConfig({ arch: 'amd64' }, { ...home, EMULATOR_MINIO_PORT: '70000' });
+      } catch (e) {
+        return e as EmulatorError;
+      }
+    })();
+    expect(err).toBeInstanceOf(EmulatorError);
+    expect(err!.code).toBe('CONFIG_INVALID');
+    expect(err!.exitCode).toBe(2);
+    expect(err!.message).toContain('EMULATOR_MINIO_PORT="70000"');
+  });
+
+  it('refuses two services on one host port', () => {
+    expect(() => resolveConfig({ arch: 'amd64' }, { ...home, EMULATOR_MINIO_PORT: '26700' })).toThrow(/both 26700/);
+  });
+
+  it('checks --arch, --image and --config-file', () => {
+    expect(() => resolveConfig({ arch: 'riscv' }, home)).toThrow(/--arch riscv/);
+    expect(() => resolveConfig({ arch: 'amd64', image: '/nonexistent.qcow2' }, home)).toThrow(/no such file/);
+    expect(() => resolveConfig({ arch: 'amd64', configFile: '/nonexistent/stack.config.ts' }, home)).toThrow(/config file not found/);
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'stack.config.ts'), '');
+    expect(resolveConfig({ arch: 'amd64', configFile: join(dir, 'stack.config.ts') }, home).configFile).toBe(join(dir, 'stack.config.ts'));
+  });
+});
