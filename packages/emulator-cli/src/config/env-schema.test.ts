@@ -4,7 +4,8 @@ import { parseEnv } from './env-schema.js';
 describe('parseEnv', () => {
   it('applies the defaults of the tool we replace', () => {
     const env = parseEnv({});
-    expect(env).toMatchObject({ EMULATOR_DASHBOARD_PORT: 26700, EMULATOR_BACKEND_PORT: 26701, EMULATOR_MOCK_OAUTH_PORT: 26704, EMULATOR_RAM: 4096, EMULATOR_CPUS: 4, EMULATOR_NO_SNAPSHOT: false });
+    expect(env).toMatchObject({ EMULATOR_DASHBOARD_PORT: 26700, EMULATOR_BACKEND_PORT: 26701, EMULATOR_MOCK_OAUTH_PORT: 26704, EMULATOR_RAM: 4096, EMULATOR_NO_SNAPSHOT: false });
+    expect(env.EMULATOR_CPUS).toBeUndefined(); // decided with the accelerator (vcpuCount)
   });
 
   it('treats empty values as unset', () => {

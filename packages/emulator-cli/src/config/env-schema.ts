@@ -35,14 +35,14 @@ const flag = (name: string) =>
       }),
   );
 
-const positiveInt = (name: string, fallback: number, min: number) =>
+const positiveInt = <F extends number | undefined>(name: string, fallback: F, min: number) =>
   z.preprocess(
     emptyAsUnset,
     z
       .string()
       .optional()
       .transform((raw, ctx) => {
-        if (raw === undefined) return fallback;
+        if (raw === undefined) return fallback as number | F;
         if (!/^\d+$/.test(raw) || Number(raw) < min) {
           ctx.addIssue({ code: 'custom', message: `${name}="${raw}" must be an integer >= ${min}` });
           return z.NEVER;
@@ -67,7 +67,8 @@ export const envSchema = z.object({
   EMULATOR_INBUCKET_PORT: port('EMULATOR_INBUCKET_PORT', 26703),
   EMULATOR_MOCK_OAUTH_PORT: port('EMULATOR_MOCK_OAUTH_PORT', 26704),
   EMULATOR_RAM: positiveInt('EMULATOR_RAM', 4096, 512),
-  EMULATOR_CPUS: positiveInt('EMULATOR_CPUS', 4, 1),
+  /** Unset: 4, or under TCG the host's core count up to 4 (see resolve-config). */
+  EMULATOR_CPUS: positiveInt('EMULATOR_CPUS', undefined, 1),
   EMULATOR_ARCH: z.preprocess(emptyAsUnset, z.enum(['amd64', 'arm64'], { message: 'EMULATOR_ARCH must be amd64 or arm64' }).optional()),
   EMULATOR_ACCEL: z.preprocess(emptyAsUnset, z.enum(['kvm', 'hvf', 'tcg'], { message: 'EMULATOR_ACCEL must be kvm, hvf or tcg' }).optional()),
   EMULATOR_NO_SNAPSHOT: flag('EMULATOR_NO_SNAPSHOT'),

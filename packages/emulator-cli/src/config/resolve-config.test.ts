@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmulatorError } from '../errors.js';
-import { resolveConfig } from './resolve-config.js';
+import { resolveConfig, vcpuCount } from './resolve-config.js';
 
 const home = { STACK_EMULATOR_HOME: '/tmp/emu-test-home' };
 
@@ -49,5 +49,14 @@ describe('resolveConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'stack.config.ts'), '');
     expect(resolveConfig({ arch: 'amd64', configFile: join(dir, 'stack.config.ts') }, home).configFile).toBe(join(dir, 'stack.config.ts'));
+  });
+});
+
+describe('vcpuCount', () => {
+  it('keeps 4 vCPUs with a hardware accelerator, no more than the host cores under TCG, and an explicit value always', () => {
+    expect(vcpuCount(undefined, 'kvm', 2)).toBe(4);
+    expect(vcpuCount(undefined, 'tcg', 2)).toBe(2);
+    expect(vcpuCount(undefined, 'tcg', 16)).toBe(4);
+    expect(vcpuCount(6, 'tcg', 2)).toBe(6);
   });
 });

@@ -14,6 +14,8 @@ export interface BootContext {
   config: EmulatorConfig;
   host: HostChoice;
   accel: Accel;
+  /** vCPUs for this accelerator (`vcpuCount`). */
+  cpus: number;
   image: ResolvedImage;
   firmware: string | undefined;
   /** Directory shared with the guest (the config file's), or undefined. */
@@ -36,7 +38,7 @@ export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; sy
     arch: ctx.config.arch,
     accel: ctx.accel,
     memoryMiB: ctx.config.memoryMiB,
-    cpus: ctx.config.cpus,
+    cpus: ctx.cpus,
     layout: over.layout,
     incoming: over.incoming ?? false,
     firmware: ctx.firmware,

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { cont, migrate, quit, setMigrationCapabilities, setMigrationParameters, stop } from '@stack/qmp-protocol';
 import { type CompatibilityKey, createOverlay, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
-import { PLACEHOLDERS, rotateSecrets } from '@stack/secret-rotation';
+import { exec } from '@stack/qga-protocol';
+import { encodeEnvLines, PLACEHOLDERS, ROTATE_HOOK } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
 import { type BootContext, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
 import { writeConfigDisk } from './config-disk.js';
@@ -37,15 +38,15 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
       // Warm the guest's side of every resume: one rotation (to the same placeholders, so the snapshot
       // still carries only public values) loads the hook, the service's code paths and the database's
       // caches into guest RAM, which the snapshot keeps. (QEMU's own translation cache is not kept.)
-      await rotateSecrets(qga, { secrets: { ...PLACEHOLDERS }, timeout: 60_000, signal: ctx.signal }).catch((e: Error) => {
-        throw new EmulatorError('CAPTURE_FAILED', `the rotation hook failed during capture: ${e.message}`, { cause: e });
-      });
+      // (rotateSecrets refuses placeholders by design, so the hook is run directly.)
+      const warm = await exec(qga, { path: ROTATE_HOOK, input: encodeEnvLines(PLACEHOLDERS), timeout: 60_000, signal: ctx.signal });
+      if (warm.exitCode !== 0) throw new EmulatorError('CAPTURE_FAILED', `${ROTATE_HOOK} failed during capture (exit ${warm.exitCode}): ${warm.stderr.toString('utf8').trim()}`);
       await httpGet(ctx.config.ports.backend, '/api/v1/projects/current', { headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY } });
     } finally {
       await qga.close();
     }
     step.update('capturing a snapshot: saving RAM');
-    const { caps, params } = migrationSettings(key.format, ctx.config.cpus);
+    const { caps, params } = migrationSettings(key.format, ctx.cpus);
     await stop(vm.qmp, { signal: ctx.signal });
     try {
       if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });

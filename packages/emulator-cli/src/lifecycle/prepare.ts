@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SnapshotCache } from '@stack/snapshot-cache';
-import type { EmulatorConfig } from '../config/resolve-config.js';
+import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import type { Reporter } from '../ui/reporter.js';
 import { chooseHostAccelerator } from './accel.js';
 import { type BootContext, mark } from './boot-context.js';
@@ -23,7 +23,7 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   });
   step.succeed(`image: ${image.path}`);
   const ctx: BootContext = {
-    config, host, accel: host.accel, image, firmware: guestFirmware(config.arch, host.probe.firmware),
+    config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, firmware: guestFirmware(config.arch, host.probe.firmware),
     hostShare: config.configFile ? dirname(config.configFile) : undefined,
     reporter, signal, t0: options.t0, timings: {},
   };

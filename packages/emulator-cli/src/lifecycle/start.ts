@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { accelFailureReason } from '@stack/qemu-argv';
 import { acquireLock, type Lock, LockBusyError, SnapshotCache } from '@stack/snapshot-cache';
-import type { EmulatorConfig } from '../config/resolve-config.js';
+import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import type { Reporter } from '../ui/reporter.js';
 import { rememberUnusable } from './accel.js';
@@ -85,6 +85,7 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
         await rememberUnusable(config, host.probe, ctx.accel, why);
         reporter.warn(`${ctx.accel} cannot run the guest on this host (${why}); retrying with tcg`);
         ctx.accel = 'tcg';
+        ctx.cpus = vcpuCount(config.cpus, 'tcg');
         ctx.host = { ...host, accel: 'tcg', reason: `${host.accel} cannot run the guest on this host (${why})` };
       }
     }

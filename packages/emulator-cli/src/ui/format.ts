@@ -5,7 +5,7 @@ const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).t
 
 /** "launch 0.05s → running 0.31s → agent 0.40s → rotated 0.62s → healthy 0.70s" */
 export function formatTimings(t: Timings): string {
-  const order = ['probed', 'prepared', 'captured', 'qemuLaunched', 'running', 'agentReady', 'shareMounted', 'rotated', 'healthy'];
+  const order = ['probed', 'prepared', 'captured', 'qemuLaunched', 'running', 'agentReady', 'clockSet', 'shareMounted', 'rotated', 'healthy'];
   return order.filter((k) => t[k] !== undefined).map((k) => `${k} ${s(t[k])}`).join(' → ');
 }
 
