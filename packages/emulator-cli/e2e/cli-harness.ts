@@ -43,6 +43,16 @@ export function processesMentioning(text: string): number[] {
   return out;
 }
 
+/** True when `pid` runs (a zombie left for a non-reaping init does not count). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
 export function get(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path, headers, timeout: 5000 }, (res) => {

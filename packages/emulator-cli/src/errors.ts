@@ -14,6 +14,7 @@ export type EmulatorErrorCode =
   | 'NOT_RUNNING'
   | 'ALREADY_RUNNING'
   | 'PROJECT_INIT_FAILED'
+  | 'PULL_FAILED'
   | 'INTERRUPTED';
 
 const brand = Symbol.for('@stack/emulator-cli/error');

@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { benchCommand } from './commands/bench.js';
 import { captureCommand } from './commands/capture.js';
 import { envCommand } from './commands/env.js';
+import { listReleasesCommand } from './commands/list-releases.js';
+import { pullCommand } from './commands/pull.js';
 import { resetCommand } from './commands/reset.js';
 import { runCommand } from './commands/run.js';
 import { startCommand } from './commands/start.js';
@@ -23,6 +25,8 @@ export function createProgram(): Command {
     .addCommand(statusCommand())
     .addCommand(envCommand())
     .addCommand(runCommand())
+    .addCommand(pullCommand())
+    .addCommand(listReleasesCommand())
     .addCommand(resetCommand())
     .addCommand(captureCommand())
     .addCommand(benchCommand());

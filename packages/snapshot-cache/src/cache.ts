@@ -81,6 +81,18 @@ export class SnapshotCache {
     return out;
   }
 
+  /** Every committed snapshot. */
+  list(): Promise<SnapshotEntry[]> {
+    return this.#entries();
+  }
+
+  /** Deletes a snapshot (e.g. every one keyed to an image that was replaced). */
+  async remove(entry: SnapshotEntry): Promise<void> {
+    const trash = join(this.root, `.old-${entry.id}-${randomBytes(4).toString('hex')}`);
+    await rename(entry.dir, trash);
+    await rm(trash, { recursive: true, force: true });
+  }
+
   /** Finds the snapshot for `key`; a miss says which components differ from the closest one stored. */
   async lookup(key: CompatibilityKey): Promise<LookupResult> {
     const id = keyId(compatibilityKeySchema.parse(key));

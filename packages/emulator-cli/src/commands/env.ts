@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { resolveConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import { credentialEnv, credentials } from '../lifecycle/credentials.js';
-import { runningInstance } from '../lifecycle/start.js';
+import { runningInstance } from '../lifecycle/instance.js';
 import { action } from './shared.js';
 
 const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);

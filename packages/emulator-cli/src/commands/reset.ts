@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
 import { resolveConfig } from '../config/resolve-config.js';
-import { lockInstance } from '../lifecycle/start.js';
+import { lockInstance } from '../lifecycle/instance.js';
 import { stopEmulator } from '../lifecycle/stop.js';
 import { createReporter } from '../ui/reporter.js';
 import { action } from './shared.js';

@@ -54,6 +54,8 @@ const positiveInt = <F extends number | undefined>(name: string, fallback: F, mi
 /** Every environment variable the CLI reads, validated once. */
 export const envSchema = z.object({
   STACK_EMULATOR_HOME: z.preprocess(emptyAsUnset, z.string().optional()),
+  /** GitHub API base URL (GitHub Enterprise, or a local server in tests). */
+  STACK_EMULATOR_GITHUB_API: z.preprocess(emptyAsUnset, z.url({ protocol: /^https?$/, message: 'STACK_EMULATOR_GITHUB_API must be an http(s) URL' }).optional()),
   PORT_PREFIX: z.preprocess(
     emptyAsUnset,
     z

@@ -36,6 +36,8 @@ export interface EmulatorConfig {
   readyTimeoutMs: number;
   snapshotReadyTimeoutMs: number;
   stopTimeoutMs: number;
+  /** STACK_EMULATOR_GITHUB_API; undefined: api.github.com. */
+  githubApi: string | undefined;
 }
 
 /** Flags common to the commands that may start the emulator. */
@@ -120,6 +122,7 @@ export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv 
     readyTimeoutMs: env.EMULATOR_READY_TIMEOUT * 1000,
     snapshotReadyTimeoutMs: env.EMULATOR_SNAPSHOT_READY_TIMEOUT * 1000,
     stopTimeoutMs: env.EMULATOR_STOP_TIMEOUT * 1000,
+    githubApi: env.STACK_EMULATOR_GITHUB_API,
   };
   const seen = new Map<number, string>();
   for (const [name, port] of Object.entries(config.ports)) {

@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureApplianceImage, UEFI_FIRMWARE } from '@stack/emulator-image';
-import { parseSha256Sidecar, sha256File } from '@stack/release-fetcher';
+import { parseSha256Sidecar, type Progress, sha256File } from '@stack/release-fetcher';
 import { writeFileAtomic } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
+import { pullImage, stackImagePath } from './pull.js';
 
 export interface ResolvedImage {
   /** Which image: `stack`, `reference` or `path`. */
@@ -14,11 +15,6 @@ export interface ResolvedImage {
   path: string;
   /** sha256 of the image file: part of every snapshot's compatibility key. */
   digest: string;
-}
-
-/** Default location of the pulled Stack image (the original's file name). */
-export function stackImagePath(config: EmulatorConfig): string {
-  return join(config.paths.images, `stack-emulator-${config.arch}.qcow2`);
 }
 
 /**
@@ -59,7 +55,7 @@ async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortS
 }
 
 /** Finds (or, for the reference appliance, builds) the image to run and its digest. */
-export async function resolveImage(config: EmulatorConfig, options: { signal?: AbortSignal; onPhase?: (text: string) => void } = {}): Promise<ResolvedImage> {
+export async function resolveImage(config: EmulatorConfig, options: { signal?: AbortSignal; onPhase?: (text: string) => void; onProgress?: (p: Progress) => void } = {}): Promise<ResolvedImage> {
   const choice = config.image;
   let path: string;
   if (choice.kind === 'reference') {
@@ -71,7 +67,16 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
   } else {
     path = stackImagePath(config);
     if (!existsSync(path)) {
-      throw new EmulatorError('IMAGE_MISSING', `no Stack image at ${path}`, { hint: 'download it with `stack-emulator pull`, or run the locally built reference appliance with `--image reference`' });
+      // As the original: no image yet means pull the latest release (the caller holds the lock).
+      options.onPhase?.('no Stack image yet: pulling the latest release');
+      try {
+        await pullImage(config, {}, { locked: true, signal: options.signal, onPhase: options.onPhase, onProgress: options.onProgress });
+      } catch (e) {
+        if (e instanceof EmulatorError && e.code !== 'INTERRUPTED') {
+          throw new EmulatorError('IMAGE_MISSING', `no Stack image at ${path}, and pulling it failed: ${e.message}`, { cause: e, hint: 'run `stack-emulator pull` (see its options), or use the locally built reference appliance with `--image reference`' });
+        }
+        throw e;
+      }
     }
   }
   return { kind: choice.kind, path, digest: await imageDigest(config, path, options.signal) };

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
+import { progressRenderer } from '../ui/progress-bar.js';
 import type { Reporter } from '../ui/reporter.js';
 import { chooseHostAccelerator } from './accel.js';
 import { type BootContext, mark } from './boot-context.js';
@@ -17,7 +18,7 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   reporter.info(`accelerator: ${host.accel} (${host.reason})`);
   await assertPortsFree({ ...config.ports });
   const step = reporter.step('image');
-  const image = await resolveImage(config, { signal, onPhase: (t) => step.update(`image: ${t}`) }).catch((e) => {
+  const image = await resolveImage(config, { signal, onPhase: (t) => step.update(`image: ${t}`), onProgress: progressRenderer() }).catch((e) => {
     step.fail();
     throw e;
   });

@@ -1,6 +1,5 @@
-import { mkdir, rm } from 'node:fs/promises';
 import { accelFailureReason } from '@stack/qemu-argv';
-import { acquireLock, type Lock, LockBusyError, SnapshotCache } from '@stack/snapshot-cache';
+import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -10,39 +9,14 @@ import { captureSnapshot } from './capture.js';
 import { coldBoot } from './cold-boot.js';
 import { prepareBoot } from './prepare.js';
 import { type BootedVm, resumeSnapshot } from './resume.js';
-import { clearState, type InstanceState, isSameProcess, readState, type StartMode, writeState } from './state.js';
+import { cleanupRunFiles, lockInstance, runningInstance } from './instance.js';
+import { type InstanceState, type StartMode, writeState } from './state.js';
 import { tail } from './vm-process.js';
 
 export interface StartResult {
   /** True when an instance was already running: nothing was touched. */
   alreadyRunning: boolean;
   state: InstanceState;
-}
-
-/** Takes the instance lock, or says who holds it. */
-export async function lockInstance(config: EmulatorConfig, command: string): Promise<Lock> {
-  await mkdir(config.paths.run, { recursive: true, mode: 0o700 });
-  try {
-    return await acquireLock(config.paths.lock, { command });
-  } catch (e) {
-    if (e instanceof LockBusyError) {
-      throw new EmulatorError('LOCK_BUSY', `another stack-emulator command is working on ${config.paths.home}: pid ${e.holder.pid} (${e.holder.command}, since ${e.holder.since})`, { hint: 'wait for it to finish', cause: e });
-    }
-    throw e;
-  }
-}
-
-/** The running instance, if its QEMU is alive. */
-export async function runningInstance(config: EmulatorConfig): Promise<InstanceState | undefined> {
-  const state = await readState(config.paths.state);
-  return state && isSameProcess(state.pid, state.pidStartTime) ? state : undefined;
-}
-
-/** Removes what a stopped or failed instance leaves behind (never images, snapshots or the overlay). */
-export async function cleanupRunFiles(config: EmulatorConfig): Promise<void> {
-  const p = config.paths;
-  await Promise.all([p.qmpSocket, p.agentSocket, p.internalPck].map((f) => rm(f, { force: true })));
-  await clearState(p.state);
 }
 
 /**

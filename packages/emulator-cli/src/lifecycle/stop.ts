@@ -1,6 +1,6 @@
 import { QmpClient, quit, systemPowerdown } from '@stack/qmp-protocol';
 import type { EmulatorConfig } from '../config/resolve-config.js';
-import { cleanupRunFiles, lockInstance } from './start.js';
+import { cleanupRunFiles, lockInstance } from './instance.js';
 import { isSameProcess, readState } from './state.js';
 import { waitForExit } from './vm-process.js';
 

@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import type { StartFlags } from '../config/resolve-config.js';
+import { type PullFlags, pullImage } from '../lifecycle/pull.js';
+import { captureOnly } from '../lifecycle/start.js';
+import { progressRenderer } from '../ui/progress-bar.js';
+import { createReporter } from '../ui/reporter.js';
+import { action, configFrom, interruptible } from './shared.js';
+
+export function pullCommand(): Command {
+  return new Command('pull')
+    .description('download the Stack image (resumable, verified), then capture its snapshot')
+    .option('--arch <arch>', 'guest architecture: amd64 or arm64')
+    .option('--branch <branch>', 'release branch: tag emulator-<branch>-latest', 'dev')
+    .option('--tag <tag>', 'release tag')
+    .option('--repo <owner/name>', 'GitHub repository', 'stack-auth/stack-auth')
+    .option('--pr <number>', "the image built for a pull request (its latest successful build's artifact)")
+    .option('--run <id>', "a workflow run's artifact")
+    .option('--url <url>', 'a plain http(s) URL (verified by <url>.sha256 or --sha256)')
+    .option('--image <path>', 'a local image file, or a directory holding stack-emulator-<arch>.qcow2 (offline)')
+    .option('--sha256 <hex>', 'the expected sha256 (wins over any published digest)')
+    .option('--skip-snapshot', 'do not capture the first snapshot now (the first start will)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nGITHUB_TOKEN (or `gh auth token`) is used for GitHub; artifacts need it. The current image and its snapshots stay usable until the new image is verified.')
+    .action(
+      action(async (opts: PullFlags & { arch?: string; skipSnapshot?: boolean; json?: boolean }) => {
+        const branchGiven = opts.tag !== undefined || opts.pr !== undefined || opts.run !== undefined || opts.url !== undefined || opts.image !== undefined;
+        const flags: PullFlags = { ...opts, branch: branchGiven ? undefined : opts.branch };
+        const config = configFrom({ arch: opts.arch } as StartFlags);
+        const reporter = createReporter();
+        const r = await interruptible((signal) => pullImage(config, flags, { signal, onProgress: progressRenderer(), onPhase: (t) => reporter.info(t) }));
+        reporter.info(`${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`);
+        if (r.droppedSnapshots) reporter.info(`removed ${r.droppedSnapshots} snapshot(s) of the replaced image`);
+        let snapshotId: string | undefined;
+        if (!opts.skipSnapshot) {
+          snapshotId = (await interruptible((signal) => captureOnly(configFrom({ arch: opts.arch, image: 'stack' }), { reporter, signal }))).snapshotId;
+        } else {
+          reporter.info('snapshot not captured (--skip-snapshot): the first start captures it');
+        }
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, ...r, snapshotId }, null, 2)}\n`);
+      }),
+    );
+}

@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { artifactName, DEFAULT_REPO, fetchImage, type FetchImageResult, type ImageSource, imageAssetName, isFetchError, parseSha256Sidecar, type Progress, releaseTag } from '@stack/release-fetcher';
+import { SnapshotCache } from '@stack/snapshot-cache';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import { EmulatorError } from '../errors.js';
+import { lockInstance, runningInstance } from './instance.js';
+
+/** Where to pull from (`pull` flags). */
+export interface PullFlags {
+  branch?: string;
+  tag?: string;
+  repo?: string;
+  pr?: string;
+  run?: string;
+  url?: string;
+  /** A local image file, or a directory holding `stack-emulator-<arch>.qcow2` (offline). */
+  image?: string;
+  sha256?: string;
+}
+
+/** GITHUB_TOKEN, else `gh auth token` when gh is installed and logged in, else anonymous. */
+export async function gitHubToken(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  if (env.GITHUB_TOKEN) return env.GITHUB_TOKEN;
+  return new Promise((resolve) => {
+    execFile('gh', ['auth', 'token'], { timeout: 5000 }, (err, stdout) => resolve(err ? undefined : stdout.trim() || undefined));
+  });
+}
+
+/** Default location of the pulled Stack image (the original's file name). */
+export function stackImagePath(config: EmulatorConfig): string {
+  return join(config.paths.images, `stack-emulator-${config.arch}.qcow2`);
+}
+
+export function pullSource(config: EmulatorConfig, flags: PullFlags): ImageSource {
+  const repo = flags.repo ?? DEFAULT_REPO;
+  const file = imageAssetName(config.arch);
+  const chosen = [flags.pr, flags.run, flags.url, flags.image, flags.tag ?? flags.branch].filter((x) => x !== undefined);
+  if (chosen.length > 1) throw new EmulatorError('CONFIG_INVALID', 'give only one of --pr, --run, --url, --image, --tag/--branch', { hint: 'pick one source' });
+  if (flags.pr !== undefined) {
+    const pr = Number(flags.pr);
+    if (!Number.isInteger(pr) || pr < 1) throw new EmulatorError('CONFIG_INVALID', `--pr ${flags.pr} is not a pull request number`);
+    return { kind: 'pr', repo, pr, artifact: artifactName(config.arch), file };
+  }
+  if (flags.run !== undefined) {
+    if (!/^\d+$/.test(flags.run)) throw new EmulatorError('CONFIG_INVALID', `--run ${flags.run} is not a workflow run id`);
+    return { kind: 'run', repo, runId: flags.run, artifact: artifactName(config.arch), file };
+  }
+  if (flags.url !== undefined) {
+    if (!/^https?:\/\//.test(flags.url)) throw new EmulatorError('CONFIG_INVALID', `--url ${flags.url} must be an http(s) URL`);
+    return { kind: 'url', url: flags.url };
+  }
+  if (flags.image !== undefined) return { kind: 'local', path: flags.image, file };
+  return { kind: 'release', repo, tag: flags.tag ?? releaseTag(flags.branch ?? 'dev'), asset: file };
+}
+
+export interface PullResult extends FetchImageResult {
+  /** Snapshots keyed to the replaced image, deleted after the swap. */
+  droppedSnapshots: number;
+  unchanged: boolean;
+}
+
+/**
+ * Downloads the Stack image into place. The current image and its snapshots stay usable until the new
+ * one is verified and renamed over it; only then are snapshots keyed to the old image deleted.
+ */
+export async function pullImage(config: EmulatorConfig, flags: PullFlags, options: { onProgress?: (p: Progress) => void; onPhase?: (t: string) => void; signal?: AbortSignal; locked?: boolean }): Promise<PullResult> {
+  const lock = options.locked ? undefined : await lockInstance(config, 'pull');
+  try {
+    const running = await runningInstance(config);
+    if (running) throw new EmulatorError('ALREADY_RUNNING', `the emulator is running (pid ${running.pid}) on the current image`, { hint: 'run `stack-emulator stop` first' });
+    const dest = stackImagePath(config);
+    const oldDigest = existsSync(`${dest}.sha256`) ? parseSha256Sidecar(await readFile(`${dest}.sha256`, 'utf8'), basename(dest)) : undefined;
+    let result: FetchImageResult;
+    try {
+      result = await fetchImage({ source: pullSource(config, flags), dest, sha256: flags.sha256, token: await gitHubToken(), apiBase: config.githubApi, signal: options.signal, onProgress: options.onProgress, onPhase: options.onPhase });
+    } catch (e) {
+      if (options.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'pull interrupted; the next pull resumes the download', { cause: e });
+      if (isFetchError(e)) throw new EmulatorError(e.code === 'FETCH_BAD_SOURCE' || e.code === 'FETCH_AUTH_REQUIRED' ? 'CONFIG_INVALID' : 'PULL_FAILED', e.message, { cause: e, hint: 'the current image (if any) was left as it was' });
+      throw e;
+    }
+    let dropped = 0;
+    const cache = new SnapshotCache(config.paths.snapshots);
+    for (const entry of await cache.list()) {
+      // Only snapshots of the image that was replaced: the cache also holds other images' snapshots.
+      if (oldDigest !== undefined && oldDigest !== result.sha256 && entry.meta.key.imageDigest === oldDigest) {
+        await cache.remove(entry);
+        dropped++;
+      }
+    }
+    return { ...result, droppedSnapshots: dropped, unchanged: oldDigest === result.sha256 };
+  } finally {
+    await lock?.release();
+  }
+}
