@@ -17,7 +17,7 @@ export function progressLine(p: Progress, width = 30): string {
 }
 
 /** A redrawn bar on a TTY; otherwise a line every 10 % (or every 5 s without a total) and at the end. */
-export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, tty = stream.isTTY === true && !process.env.CI): (p: Progress) => void {
+export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, tty = stream.isTTY === true && (stream.columns ?? 0) > 0 && !process.env.CI): (p: Progress) => void {
   let lastTenth = -1;
   let lastLine = 0;
   return (p) => {

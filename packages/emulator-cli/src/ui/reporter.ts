@@ -28,7 +28,9 @@ export const silentReporter: Reporter = {
  * elapsed time when it is a TTY, otherwise one line per step start and end with elapsed times.
  */
 export function createReporter(stream: NodeJS.WriteStream = process.stderr, options: { tty?: boolean } = {}): Reporter {
-  const tty = options.tty ?? (stream.isTTY === true && !process.env.CI);
+  // A terminal that reports 0 columns (e.g. a pty nobody sized) sends ora into an endless line-clearing
+  // loop: spinners only where the width is known.
+  const tty = options.tty ?? (stream.isTTY === true && (stream.columns ?? 0) > 0 && !process.env.CI);
   const t0 = Date.now();
   const line = (s: string) => stream.write(`${s}\n`);
   if (!tty) {
