@@ -9,3 +9,15 @@ describe('guest-set-time quirk', () => {
     expect(isHwclockOnlyFailure('guest-set-time: Invalid parameter type')).toBe(false);
   });
 });
+
+describe('consoleTail', () => {
+  it('keeps the last meaningful console lines without terminal escapes', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { consoleTail } = await import('./vm-process.js');
+    const f = join(mkdtempSync(join(tmpdir(), 'console-')), 'serial.log');
+    writeFileSync(f, '\x1b[2J\x1b[01;01HBdsDxe: starting Boot0001\r\n\n[   42.5] cloud-init[537]: running\r\n\x1b[!p\x1b[?7hstack-emulator login: \n');
+    expect(consoleTail(f, 2)).toBe('[   42.5] cloud-init[537]: running\nstack-emulator login:');
+  });
+});

@@ -2,6 +2,7 @@ import { exec, QgaClient, setTime } from '@stack/qga-protocol';
 import { deviceAdd, type QmpClient } from '@stack/qmp-protocol';
 import { isRotationError, rotateSecrets, type SecretSet, writeClientKeyFile } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
+import { consoleTail } from './vm-process.js';
 
 export const MOUNT_HOOK = '/usr/local/bin/mount-host-fs';
 
@@ -9,7 +10,7 @@ export const MOUNT_HOOK = '/usr/local/bin/mount-host-fs';
  * Connects to the guest agent and waits until it answers guest-sync. Each attempt is short: a guest
  * agent that is not up yet leaves the sync unanswered, and a fresh sync (new id) is sent at once.
  */
-export async function waitForAgent(socket: string, options: { timeoutMs: number; signal?: AbortSignal; vmExited?: () => boolean }): Promise<QgaClient> {
+export async function waitForAgent(socket: string, options: { timeoutMs: number; signal?: AbortSignal; vmExited?: () => boolean; serialLog?: string }): Promise<QgaClient> {
   const end = Date.now() + options.timeoutMs;
   const qga = await QgaClient.connect(socket, { timeout: Math.max(1000, options.timeoutMs), signal: options.signal });
   let last: unknown;
@@ -27,7 +28,12 @@ export async function waitForAgent(socket: string, options: { timeoutMs: number;
   }
   await qga.close().catch(() => {});
   if (options.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted');
-  throw new EmulatorError('GUEST_FAILED', `the guest agent did not answer guest-sync within ${options.timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}`, { cause: last });
+  // The guest console is the only view of a boot that never reached the agent.
+  const console = options.serialLog ? consoleTail(options.serialLog) : '';
+  throw new EmulatorError('GUEST_FAILED', `the guest agent did not answer guest-sync within ${options.timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}${console ? `; last guest console lines:\n${console}` : ''}`, {
+    cause: last,
+    ...(options.serialLog ? { hint: `full guest console: ${options.serialLog}` } : {}),
+  });
 }
 
 /**

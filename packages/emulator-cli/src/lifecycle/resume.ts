@@ -42,7 +42,7 @@ export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Pr
     if (!(await queryStatus(vm.qmp, { signal: ctx.signal })).running) await cont(vm.qmp, { signal: ctx.signal });
     mark(ctx, 'running');
     const running = vm;
-    qga = await waitForAgent(p.agentSocket, { timeoutMs: 30_000, signal: ctx.signal, vmExited: () => vmProblem(ctx, running) !== undefined });
+    qga = await waitForAgent(p.agentSocket, { timeoutMs: 30_000, signal: ctx.signal, vmExited: () => vmProblem(ctx, running) !== undefined, serialLog: ctx.config.paths.serialLog });
     mark(ctx, 'agentReady');
     const clock = await syncGuestClock(qga, ctx.signal);
     if (clock) ctx.reporter.warn(clock);

@@ -31,6 +31,12 @@ export function tail(path: string, lines = 20): string {
   }
 }
 
+/** The last lines of a guest console log, without terminal escapes and blank lines. */
+export function consoleTail(path: string, lines = 8): string {
+  const text = tail(path, 200).replace(/\x1b\[[0-9;?=!>]*[A-Za-z]/g, '').replace(/\r/g, '');
+  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '').slice(-lines).join('\n');
+}
+
 /**
  * Spawns QEMU in its own process group (it outlives this CLI; Ctrl-C in the terminal does not reach
  * it, we decide), its output going to `qemuLog`, and connects QMP. If QEMU exits first, the error
