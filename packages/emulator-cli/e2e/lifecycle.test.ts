@@ -76,7 +76,7 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(r.stderr).toContain('capturing one');
-    expect(out.mode).toBe('resumed');
+    expect(out.mode, r.stderr).toBe('resumed');
     expect(out.rotated).toBe(true);
     // Accelerator choice: with a KVM that cannot run the guest, TCG with the reason.
     // (The busy-port test above already ran the check, so this start reads the remembered verdict.)
@@ -119,7 +119,7 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     const r = await start();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('capturing');
-    expect(JSON.parse(r.stdout).mode).toBe('resumed');
+    expect(JSON.parse(r.stdout).mode, r.stderr).toBe('resumed');
     secondKey = readFileSync(pckFile, 'utf8').trim();
     expect(secondKey).not.toBe(firstKey);
     expect(await current(secondKey)).toBe(200);
@@ -168,7 +168,7 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
   it('--no-rotation keeps the placeholder secrets', async () => {
     const r = await start('--no-rotation');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'resumed', rotated: false });
+    expect(JSON.parse(r.stdout), r.stderr).toMatchObject({ mode: 'resumed', rotated: false });
     expect(await current(PLACEHOLDER)).toBe(200);
     await cli(['stop'], env);
   }, T);
@@ -184,7 +184,7 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(s.report.reason).toContain('exited without `stop`');
     const again = await start();
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout).mode).toBe('resumed');
+    expect(JSON.parse(again.stdout).mode, again.stderr).toBe('resumed');
     await cli(['stop'], env);
   }, T);
 

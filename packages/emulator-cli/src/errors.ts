@@ -38,10 +38,13 @@ const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
 export class EmulatorError extends Error {
   readonly code: EmulatorErrorCode;
   readonly hint: string | undefined;
-  constructor(code: EmulatorErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+  /** True when the failure may not repeat (a timeout under load), as opposed to a broken input. */
+  readonly transient: boolean;
+  constructor(code: EmulatorErrorCode, message: string, options: { cause?: unknown; hint?: string; transient?: boolean } = {}) {
     super(message, { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
+    this.transient = options.transient ?? false;
     Object.defineProperty(this, 'name', { value: 'EmulatorError', enumerable: false, configurable: true });
     Object.defineProperty(this, brand, { value: true });
   }

@@ -184,6 +184,23 @@ export class SnapshotCache {
     }
   }
 
+  /**
+   * Counts a failed resume that may have been transient (a timeout under load): returns how many
+   * failures in a row the snapshot now has. The caller quarantines it when that reaches its limit.
+   */
+  async recordFailure(entry: SnapshotEntry, reason: string): Promise<number> {
+    const file = join(entry.dir, 'failures.json');
+    const prior = JSON.parse(await readFile(file, 'utf8').catch(() => '{"count":0}')) as { count: number };
+    const count = prior.count + 1;
+    await writeFile(file, `${JSON.stringify({ count, last: reason, at: new Date().toISOString() })}\n`);
+    return count;
+  }
+
+  /** A successful resume resets the count of failures in a row. */
+  async clearFailures(entry: SnapshotEntry): Promise<void> {
+    await rm(join(entry.dir, 'failures.json'), { force: true });
+  }
+
   /** Moves a snapshot aside with the reason; lookups for its key then report it instead of resuming it. */
   async quarantine(entry: SnapshotEntry, reason: string): Promise<string> {
     const dir = join(this.root, 'quarantine');

@@ -21,3 +21,16 @@ describe('consoleTail', () => {
     expect(consoleTail(f, 2)).toBe('[   42.5] cloud-init[537]: running\nstack-emulator login:');
   });
 });
+
+describe('isTimeout', () => {
+  it('tells a timeout (maybe a loaded host) from a broken snapshot', async () => {
+    const { isTimeout } = await import('./resume.js');
+    const { EmulatorError } = await import('../errors.js');
+    const { QgaTimeoutError } = await import('@stack/qga-protocol');
+    const { SnapshotCorruptError } = await import('@stack/snapshot-cache');
+    expect(isTimeout(new EmulatorError('NOT_HEALTHY', 'x'))).toBe(true);
+    expect(isTimeout(new EmulatorError('GUEST_FAILED', 'x', { cause: new QgaTimeoutError('guest-exec', 5000) }))).toBe(true);
+    expect(isTimeout(new SnapshotCorruptError('/s/state.raw', 'bad digest'))).toBe(false);
+    expect(isTimeout(new EmulatorError('GUEST_FAILED', 'mount-host-fs exited with 1'))).toBe(false);
+  });
+});

@@ -32,6 +32,7 @@ export async function waitForAgent(socket: string, options: { timeoutMs: number;
   const console = options.serialLog ? consoleTail(options.serialLog) : '';
   throw new EmulatorError('GUEST_FAILED', `the guest agent did not answer guest-sync within ${options.timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}${console ? `; last guest console lines:\n${console}` : ''}`, {
     cause: last,
+    transient: !options.vmExited?.(),
     ...(options.serialLog ? { hint: `full guest console: ${options.serialLog}` } : {}),
   });
 }

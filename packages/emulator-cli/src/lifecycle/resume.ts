@@ -9,6 +9,18 @@ import { hotplugHostShare, mountHostShare, rotate, syncGuestClock, waitForAgent 
 import { waitHealthy } from './health.js';
 import { launchVm, type VmProcess } from './vm-process.js';
 
+/**
+ * Timeouts (agent, health, QMP or agent calls) can come from a host under load rather than from a
+ * broken snapshot; corrupt files and errors QEMU or the guest report cannot.
+ */
+export function isTimeout(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 6; cur = cur.cause, depth++) {
+    if (cur.name.endsWith('TimeoutError')) return true;
+    if (cur instanceof EmulatorError && (cur.code === 'NOT_HEALTHY' || cur.transient)) return true;
+  }
+  return false;
+}
+
 export interface BootedVm {
   vm: VmProcess;
   rotated: boolean;
@@ -83,6 +95,6 @@ export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Pr
     await vm?.kill();
     if (ctx.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted during resume', { cause: e });
     const why = isSnapshotError(e) || e instanceof EmulatorError ? e.message : `${(e as Error).message}`;
-    throw new EmulatorError('SNAPSHOT_FAILED', why, { cause: e });
+    throw new EmulatorError('SNAPSHOT_FAILED', why, { cause: e, transient: isTimeout(e) });
   }
 }

@@ -71,6 +71,9 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
   }
 }
 
+/** Failed resumes in a row (timeouts) after which a snapshot is quarantined. */
+const QUARANTINE_AFTER = 2;
+
 interface Booted extends BootedVm {
   mode: StartMode;
   coldReason?: string;
@@ -113,15 +116,23 @@ async function boot(ctx: BootContext): Promise<Booted> {
     const step = reporter.step(`resuming snapshot ${entry.id.slice(0, 8)}`);
     try {
       const booted = await resumeSnapshot(ctx, entry);
+      await cache.clearFailures(entry);
       step.succeed(`resumed${booted.rotated ? ' and rotated secrets' : ' (rotation disabled)'}`);
       return { ...booted, mode: 'resumed', snapshotId: entry.id };
     } catch (e) {
       if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
       step.fail('resume failed');
       if (accelFailureReason(tail(config.paths.qemuLog, 40)) && ctx.accel !== 'tcg') throw e;
-      const where = await cache.quarantine(entry, (e as Error).message);
       coldReason = `resume failed: ${(e as Error).message}`;
-      reporter.warn(`${coldReason}; snapshot quarantined (${where}); falling back to a cold boot`);
+      // A broken snapshot is quarantined at once; a timeout (maybe a loaded host) only the second
+      // time in a row, so one slow moment does not cost the snapshot.
+      const failures = e instanceof EmulatorError && e.transient ? await cache.recordFailure(entry, (e as Error).message) : QUARANTINE_AFTER;
+      if (failures >= QUARANTINE_AFTER) {
+        const where = await cache.quarantine(entry, (e as Error).message);
+        reporter.warn(`${coldReason}; snapshot quarantined (${where}); falling back to a cold boot`);
+      } else {
+        reporter.warn(`${coldReason}; the snapshot is kept (a timeout; a second one in a row quarantines it); falling back to a cold boot`);
+      }
     }
   }
   const step = reporter.step('cold boot');

@@ -92,6 +92,15 @@ describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
     expect(readdirSync(join(cache.root, 'quarantine'))).toHaveLength(1);
   });
 
+  it('counts failed resumes in a row, and a success resets the count', async () => {
+    const { cache, entry } = await capturedIn('failures');
+    expect(await cache.recordFailure(entry, 'agent timeout')).toBe(1);
+    expect(await cache.recordFailure(entry, 'agent timeout')).toBe(2);
+    await cache.clearFailures(entry);
+    expect(await cache.recordFailure(entry, 'not healthy')).toBe(1);
+    expect((await cache.lookup(entry.meta.key)).hit).toBe(true);
+  });
+
   it('leaves no usable half-snapshot when the capturing process is killed midway', async () => {
     const root = join(work, 'e');
     const script = `import { SnapshotCache } from ${JSON.stringify(dist)};
