@@ -48,7 +48,14 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
           ...(config.configFile ? { configFile: config.configFile } : {}),
           rotated: booted.rotated, startedAt: new Date(t0).toISOString(), timings: ctx.timings,
         };
-        await writeState(config.paths.state, state);
+        try {
+          signal?.throwIfAborted();
+          await writeState(config.paths.state, state);
+        } catch (e) {
+          // Without its state file nothing could find or stop this VM: never leave it running.
+          await booted.vm.kill();
+          throw signal?.aborted ? new EmulatorError('INTERRUPTED', 'interrupted', { cause: e }) : e;
+        }
         await booted.vm.qmp.close();
         booted.vm.detach();
         return { alreadyRunning: false, state };
