@@ -173,8 +173,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         continue;
       }
       if (res.status === 416) {
-        await rm(options.partFile, { force: true });
-        await rm(record(options.partFile), { force: true });
+        await discardPart(options.partFile);
         continue;
       }
       throw new FetchError('FETCH_HTTP', `download of ${options.url} failed: HTTP ${res.status} ${res.statusText}`, { status: res.status });
@@ -186,8 +185,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       if (!m || Number(m[1]) !== have) {
         // The server sent a different range than asked: start over rather than splice wrong bytes.
         await res.body?.cancel();
-        await rm(options.partFile, { force: true });
-        await rm(record(options.partFile), { force: true });
+        await discardPart(options.partFile);
         if (attempt >= retries) throw new FetchError('FETCH_HTTP', `server answered a range other than bytes=${have}-`);
         continue;
       }

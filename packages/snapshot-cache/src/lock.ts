@@ -15,7 +15,8 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-function processStartTime(pid: number): string | undefined {
+/** Process start time (Linux /proc/<pid>/stat field 22); undefined elsewhere or when it is gone. */
+export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import type { StartFlags } from '../config/resolve-config.js';
 import { type PullFlags, pullImage } from '../lifecycle/pull.js';
 import { captureOnly } from '../lifecycle/start.js';
 import { progressRenderer } from '../ui/progress-bar.js';
@@ -25,7 +24,7 @@ export function pullCommand(): Command {
       action(async (opts: PullFlags & { arch?: string; skipSnapshot?: boolean; json?: boolean }) => {
         const branchGiven = opts.tag !== undefined || opts.pr !== undefined || opts.run !== undefined || opts.url !== undefined || opts.image !== undefined;
         const flags: PullFlags = { ...opts, branch: branchGiven ? undefined : opts.branch };
-        const config = configFrom({ arch: opts.arch } as StartFlags);
+        const config = configFrom({ arch: opts.arch });
         const reporter = createReporter();
         const r = await interruptible((signal) => pullImage(config, flags, { signal, onProgress: progressRenderer(), onPhase: (t) => reporter.info(t) }));
         reporter.info(`${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`);

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { type Accel, accelFailureReason, buildArgv, formatQemuVersion, type VmSpecInput } from '@stack/qemu-argv';
 import type { CompatibilityKey } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
@@ -75,20 +75,32 @@ export function migrationSettings(format: CompatibilityKey['format'], cpus: numb
   return { caps: {}, params: {} };
 }
 
-/** The phantom seed and bundle slots of the snapshot layout: 1 MiB of zeros, as at build time. */
+const PHANTOM_BYTES = 1 << 20;
+
+/**
+ * The phantom seed and bundle slots of the snapshot layout: 1 MiB of zeros, as at build time. QEMU
+ * attaches them read-only, so files of the right size from an earlier start are kept.
+ */
 export async function writePhantoms(ctx: BootContext): Promise<void> {
   const p = ctx.config.paths;
   await mkdir(p.vm, { recursive: true, mode: 0o700 });
-  const zeros = Buffer.alloc(1 << 20);
-  await writeFile(p.seedPhantom, zeros);
-  await writeFile(p.bundlePhantom, zeros);
+  for (const f of [p.seedPhantom, p.bundlePhantom]) {
+    if ((await stat(f).catch(() => undefined))?.size !== PHANTOM_BYTES) await writeFile(f, Buffer.alloc(PHANTOM_BYTES));
+  }
+}
+
+/**
+ * Why the hardware accelerator cannot run this guest, when QEMU's output says so (e.g. "KVM internal
+ * error"); always undefined under TCG.
+ */
+export function accelFailure(ctx: BootContext): string | undefined {
+  return ctx.accel !== 'tcg' ? accelFailureReason(tail(ctx.config.paths.qemuLog, 40)) : undefined;
 }
 
 /** Something went wrong with the VM itself: it exited, or the accelerator failed under the guest. */
 export function vmProblem(ctx: BootContext, vm: VmProcess): string | undefined {
-  const log = vm.hasExited || ctx.accel !== 'tcg' ? tail(ctx.config.paths.qemuLog, 30) : '';
-  const accel = ctx.accel !== 'tcg' ? accelFailureReason(log) : undefined;
+  const accel = accelFailure(ctx);
   if (accel) return accel;
-  if (vm.hasExited) return `QEMU exited: ${log.split('\n').at(-1) || 'no output'}`;
+  if (vm.hasExited) return `QEMU exited: ${tail(ctx.config.paths.qemuLog, 1) || 'no output'}`;
   return undefined;
 }

@@ -7,7 +7,7 @@ import { EmulatorError } from '../errors.js';
 import { type BootContext, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
 import { writeConfigDisk } from './config-disk.js';
 import { waitForAgent } from './guest.js';
-import { httpGet, waitHealthy } from './health.js';
+import { describeUnhealthy, httpGet, waitHealthy } from './health.js';
 import { launchVm, type VmProcess } from './vm-process.js';
 
 /**
@@ -32,8 +32,7 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
       step.update('capturing a snapshot: waiting for the services');
       const health = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal });
       if (!health.healthy) {
-        const down = health.services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
-        throw new EmulatorError('CAPTURE_FAILED', `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s during capture: ${down}`, { hint: `guest console: ${ctx.config.paths.serialLog}` });
+        throw new EmulatorError('CAPTURE_FAILED', `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s during capture: ${describeUnhealthy(health.services)}`, { hint: `guest console: ${ctx.config.paths.serialLog}` });
       }
       // Warm the guest's side of every resume: one rotation (to the same placeholders, so the snapshot
       // still carries only public values) loads the hook, the service's code paths and the database's

@@ -7,7 +7,7 @@ import { EmulatorError } from '../errors.js';
 import { type BootContext, mark, vmProblem, vmSpec } from './boot-context.js';
 import { runtimeEnv, writeConfigDisk } from './config-disk.js';
 import { mountHostShare, rotate, waitForAgent } from './guest.js';
-import { waitHealthy } from './health.js';
+import { describeUnhealthy, waitHealthy } from './health.js';
 import type { BootedVm } from './resume.js';
 import { launchVm, type VmProcess } from './vm-process.js';
 
@@ -43,8 +43,7 @@ export async function coldBoot(ctx: BootContext, options: { fresh: boolean }): P
     // The rotation hook talks to the services: wait for them first, then rotate and check again.
     const first = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal });
     if (!first.healthy) {
-      const down = first.services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
-      throw new EmulatorError('NOT_HEALTHY', `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s of a cold boot: ${down}`, { hint: `guest console: ${p.serialLog}` });
+      throw new EmulatorError('NOT_HEALTHY', `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s of a cold boot: ${describeUnhealthy(first.services)}`, { hint: `guest console: ${p.serialLog}` });
     }
     if (ctx.config.rotation) {
       await rotate(qga, p.internalPck, ctx.signal);

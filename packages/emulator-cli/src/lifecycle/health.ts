@@ -38,14 +38,19 @@ export function httpGet(port: number, path: string, options: { timeout?: number;
   });
 }
 
+async function probe(ports: Ports, { name, path }: (typeof HEALTH_PROBES)[number], timeout?: number): Promise<ServiceHealth> {
+  const r = await httpGet(ports[name], path, { timeout });
+  return { name, url: `http://127.0.0.1:${ports[name]}${path}`, healthy: r.status === 200, status: r.status, ...(r.error ? { error: r.error } : {}) };
+}
+
 /** Probes every service once, in parallel. */
-export async function probeServices(ports: Ports, options: { timeout?: number } = {}): Promise<ServiceHealth[]> {
-  return Promise.all(
-    HEALTH_PROBES.map(async ({ name, path }) => {
-      const r = await httpGet(ports[name], path, { timeout: options.timeout });
-      return { name, url: `http://127.0.0.1:${ports[name]}${path}`, healthy: r.status === 200, status: r.status, ...(r.error ? { error: r.error } : {}) };
-    }),
-  );
+export function probeServices(ports: Ports, options: { timeout?: number } = {}): Promise<ServiceHealth[]> {
+  return Promise.all(HEALTH_PROBES.map((p) => probe(ports, p, options.timeout)));
+}
+
+/** "backend (503), minio (connect ECONNREFUSED ...)": the services that did not answer 200. */
+export function describeUnhealthy(services: readonly ServiceHealth[]): string {
+  return services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
 }
 
 /**
@@ -61,12 +66,7 @@ export async function waitHealthy(ports: Ports, options: { timeoutMs: number; si
     options.signal?.throwIfAborted();
     // A service that answered 200 keeps its answer; only the others are probed again.
     const pending = HEALTH_PROBES.filter((p) => !last.get(p.name)?.healthy);
-    await Promise.all(
-      pending.map(async ({ name, path }) => {
-        const r = await httpGet(ports[name], path, { timeout: 500 });
-        last.set(name, { name, url: `http://127.0.0.1:${ports[name]}${path}`, healthy: r.status === 200, status: r.status, ...(r.error ? { error: r.error } : {}) });
-      }),
-    );
+    for (const h of await Promise.all(pending.map((p) => probe(ports, p, 500)))) last.set(h.name, h);
     const services = HEALTH_PROBES.map((p) => last.get(p.name)!);
     options.onPoll?.(services);
     if (services.every((s) => s.healthy)) return { healthy: true, services };

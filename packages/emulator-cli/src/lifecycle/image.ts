@@ -43,14 +43,14 @@ async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortS
     const d = parseSha256Sidecar(await readFile(sidecar, 'utf8'), basename(path));
     if (d) return d;
   }
+  // Callers hold the instance lock, so the file is read once and rewritten whole.
   const id = `${resolve(path)}|${st.size}|${st.mtimeMs}|${st.ino}`;
   const known = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<string, string>;
   if (known[id]) return known[id];
   const digest = await sha256File(path, signal);
-  const fresh = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<string, string>;
-  for (const k of Object.keys(fresh)) if (k.startsWith(`${resolve(path)}|`)) delete fresh[k];
-  fresh[id] = digest;
-  await writeFileAtomic(config.paths.imageDigests, `${JSON.stringify(fresh, null, 2)}\n`);
+  for (const k of Object.keys(known)) if (k.startsWith(`${resolve(path)}|`)) delete known[k];
+  known[id] = digest;
+  await writeFileAtomic(config.paths.imageDigests, `${JSON.stringify(known, null, 2)}\n`);
   return digest;
 }
 

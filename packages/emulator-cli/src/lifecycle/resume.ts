@@ -1,12 +1,12 @@
 import type { QgaClient } from '@stack/qga-protocol';
 import { cont, migrateIncoming, queryStatus, setMigrationCapabilities, setMigrationParameters } from '@stack/qmp-protocol';
 import { PLACEHOLDERS, writeClientKeyFile } from '@stack/secret-rotation';
-import { createOverlay, isSnapshotError, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
+import { createOverlay, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
 import { type BootContext, mark, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
 import { writeConfigDisk } from './config-disk.js';
 import { hotplugHostShare, mountHostShare, rotate, syncGuestClock, waitForAgent } from './guest.js';
-import { waitHealthy } from './health.js';
+import { describeUnhealthy, waitHealthy } from './health.js';
 import { launchVm, type VmProcess } from './vm-process.js';
 
 /**
@@ -83,8 +83,7 @@ export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Pr
     await qga.close();
     const health = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.snapshotReadyTimeoutMs, signal: ctx.signal });
     if (!health.healthy) {
-      const down = health.services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
-      throw new EmulatorError('NOT_HEALTHY', `services not healthy within ${ctx.config.snapshotReadyTimeoutMs / 1000} s after resume: ${down}`);
+      throw new EmulatorError('NOT_HEALTHY', `services not healthy within ${ctx.config.snapshotReadyTimeoutMs / 1000} s after resume: ${describeUnhealthy(health.services)}`);
     }
     mark(ctx, 'healthy');
     return { vm, rotated: ctx.config.rotation };
@@ -94,7 +93,6 @@ export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Pr
     await qga?.close().catch(() => {});
     await vm?.kill();
     if (ctx.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted during resume', { cause: e });
-    const why = isSnapshotError(e) || e instanceof EmulatorError ? e.message : `${(e as Error).message}`;
-    throw new EmulatorError('SNAPSHOT_FAILED', why, { cause: e, transient: isTimeout(e) });
+    throw new EmulatorError('SNAPSHOT_FAILED', (e as Error).message, { cause: e, transient: isTimeout(e) });
   }
 }

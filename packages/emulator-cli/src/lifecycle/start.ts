@@ -1,17 +1,15 @@
-import { accelFailureReason } from '@stack/qemu-argv';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import type { Reporter } from '../ui/reporter.js';
 import { rememberUnusable } from './accel.js';
-import { type BootContext, compatibilityKey, mark } from './boot-context.js';
+import { accelFailure, type BootContext, compatibilityKey, mark } from './boot-context.js';
 import { captureSnapshot } from './capture.js';
 import { coldBoot } from './cold-boot.js';
 import { prepareBoot } from './prepare.js';
 import { type BootedVm, resumeSnapshot } from './resume.js';
 import { cleanupRunFiles, lockInstance, runningInstance } from './instance.js';
 import { type InstanceState, type StartMode, writeState } from './state.js';
-import { tail } from './vm-process.js';
 
 export interface StartResult {
   /** True when an instance was already running: nothing was touched. */
@@ -61,7 +59,7 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
         return { alreadyRunning: false, state };
       } catch (e) {
         // A hardware accelerator that exists but cannot run this guest shows up at the first boot.
-        const why = ctx.accel !== 'tcg' ? accelFailureReason(tail(config.paths.qemuLog, 40)) : undefined;
+        const why = accelFailure(ctx);
         if (!why) throw e;
         await rememberUnusable(config, host.probe, ctx.accel, why);
         reporter.warn(`${ctx.accel} cannot run the guest on this host (${why}); retrying with tcg`);
@@ -113,7 +111,7 @@ async function boot(ctx: BootContext): Promise<Booted> {
         mark(ctx, 'captured');
       } catch (e) {
         if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
-        if (accelFailureReason(tail(config.paths.qemuLog, 40)) && ctx.accel !== 'tcg') throw e;
+        if (accelFailure(ctx)) throw e;
         coldReason = `snapshot capture failed: ${(e as Error).message}`;
         reporter.warn(coldReason);
       }
@@ -129,7 +127,7 @@ async function boot(ctx: BootContext): Promise<Booted> {
     } catch (e) {
       if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
       step.fail('resume failed');
-      if (accelFailureReason(tail(config.paths.qemuLog, 40)) && ctx.accel !== 'tcg') throw e;
+      if (accelFailure(ctx)) throw e;
       coldReason = `resume failed: ${(e as Error).message}`;
       // A broken snapshot is quarantined at once; a timeout (maybe a loaded host) only the second
       // time in a row, so one slow moment does not cost the snapshot.

@@ -50,31 +50,22 @@ export async function clearState(path: string): Promise<void> {
   await rm(path, { force: true });
 }
 
-/** Process start time from /proc (Linux); undefined elsewhere or when the process is gone. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when `pid` is alive and is the process that was recorded (same start time where known). */
+/**
+ * True when `pid` is alive and is the process that was recorded: not a zombie (a child nobody
+ * reaped), and the same /proc start time where known (a reused pid is another process).
+ */
 export function isSameProcess(pid: number, startTime: string | undefined): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
-  const now = processStartTime(pid);
-  if (startTime && now && now !== startTime) return false;
-  // A zombie (our own child not yet reaped) is not running.
+  let fields: string[];
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    // no /proc: trust kill(0)
+    return true; // no /proc: trust kill(0)
   }
-  return true;
+  return fields[0] !== 'Z' && !(startTime && fields[19] !== startTime);
 }

@@ -3,8 +3,9 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { accelFailureReason, buildArgv, type VmSpecInput } from '@stack/qemu-argv';
 import { QmpClient } from '@stack/qmp-protocol';
+import { processStartTime } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
-import { isSameProcess, processStartTime } from './state.js';
+import { isSameProcess } from './state.js';
 
 /** A QEMU we launched, with its QMP session. */
 export interface VmProcess {
