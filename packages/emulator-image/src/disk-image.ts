@@ -26,9 +26,12 @@ export async function makeBootableDisk(rootfs: string, out: string, options: { a
   const root = join(work, 'root.img');
   const disk = join(work, 'disk.raw');
   writeFileSync(join(work, 'loader.conf'), 'timeout 0\ndefault stack.conf\neditor no\n');
+  // net.ifnames=0: the NIC stays eth0 (stack-net configures it before udev could rename it).
+  // mitigations=off: the guest runs only the appliance's own code, and under TCG the retpolines and
+  // barriers are paid in emulated instructions on every indirect call and user copy.
   writeFileSync(
     join(work, 'stack.conf'),
-    `title Stack emulator\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=PARTUUID=${ROOT_PARTUUID} ro console=${console},115200 quiet loglevel=3 systemd.show_status=false\n`,
+    `title Stack emulator\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=PARTUUID=${ROOT_PARTUUID} ro console=${console},115200 quiet loglevel=3 systemd.show_status=false net.ifnames=0 mitigations=off\n`,
   );
   rmSync(esp, { force: true });
   await run('mkfs.vfat', ['-C', '-F', '32', '-n', 'ESP', '-i', '5354414b', esp, String(ESP_MIB * 1024)], { log });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildIso, entriesFromDirectory, type IsoEntry, writeIso } from '@stack/iso9660';
-import { buildArgv, probeHost, verifyAccelerator } from '@stack/qemu-argv';
+import { buildArgv, defaultCpuCount, probeHost, verifyAccelerator } from '@stack/qemu-argv';
 import { loadAppliance } from './appliance.js';
 import { type BaseImage, ensureBaseImage } from './base-image.js';
 import { aptInChroot } from './debian-rootfs.js';
@@ -153,7 +153,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     phase(`provisioning boot (${accel}: ${reason})`);
     const serial = join(work, 'serial.log');
     const { binary, argv } = buildArgv({
-      arch: options.arch, accel, memoryMiB: 4096, cpus: 4, layout: 'snapshot', firmware: firmware(options.arch),
+      arch: options.arch, accel, memoryMiB: 4096, cpus: defaultCpuCount(accel), layout: 'snapshot', firmware: firmware(options.arch),
       drives: { system: join(work, 'disk.qcow2'), seed: join(work, 'seed.iso'), bundle: join(work, 'bundle.iso'), config: join(work, 'config.iso') },
       qmpSocket: join(work, 'qmp.sock'), agentSocket: join(work, 'qga.sock'), serialLog: serial,
     });

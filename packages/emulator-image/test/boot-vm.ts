@@ -1,10 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIso } from '@stack/iso9660';
-import { buildArgv } from '@stack/qemu-argv';
+import { exec, QgaClient } from '@stack/qga-protocol';
+import { buildArgv, defaultCpuCount } from '@stack/qemu-argv';
 import { UEFI_FIRMWARE } from '../src/index.js';
 
 export interface BootedVm {
@@ -16,7 +17,8 @@ export interface BootedVm {
 }
 
 /** Boots an appliance image on a fresh overlay with a plain command line in the contract's layout. */
-export async function bootAppliance(image: string, options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg' }): Promise<BootedVm> {
+export async function bootAppliance(image: string, options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg'; cpus?: number }): Promise<BootedVm> {
+  const accel = options.accel ?? 'tcg';
   const dir = mkdtempSync(join(tmpdir(), 'boot-'));
   const base = 41000 + Math.floor(Math.random() * 4000);
   const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3 };
@@ -27,7 +29,7 @@ export async function bootAppliance(image: string, options: { layout: 'cold' | '
   writeFileSync(join(dir, 'config.iso'), await buildIso([{ type: 'file', path: 'runtime.env', data: runtime }, { type: 'file', path: 'base.env', data: '' }], { volumeId: 'STACKCFG' }));
   const agentSocket = join(dir, 'qga.sock');
   const { binary, argv } = buildArgv({
-    arch: 'amd64', accel: options.accel ?? 'tcg', memoryMiB: 4096, cpus: 4, layout: options.layout, firmware: UEFI_FIRMWARE.amd64[0],
+    arch: 'amd64', accel, memoryMiB: 4096, cpus: options.cpus ?? defaultCpuCount(accel), layout: options.layout, firmware: UEFI_FIRMWARE.amd64[0],
     drives: { system: overlay, seed: join(dir, 'seed.phantom'), bundle: join(dir, 'bundle.phantom'), config: join(dir, 'config.iso') },
     forwards: [
       { name: 'dashboard', hostPort: ports.dashboard, guestPort: 8101 },
@@ -68,6 +70,30 @@ export async function allHealthy(ports: BootedVm['ports']): Promise<boolean> {
     httpStatus(ports.inbucket, '/'),
   ]);
   return codes.every((c) => c === 200);
+}
+
+/**
+ * What the guest says about itself when a wait fails: its failed units and the journal of the units
+ * behind the health probes (through the agent), then the last console lines. Best effort: a guest
+ * whose agent is down still gives its console.
+ */
+export async function guestDiagnostics(vm: BootedVm): Promise<string> {
+  const parts: string[] = [];
+  try {
+    await using qga = await QgaClient.connect(vm.agentSocket, { timeout: 10_000 });
+    await qga.sync({ timeout: 20_000 });
+    const script = 'systemctl --failed --no-legend --no-pager; systemctl list-jobs --no-pager; journalctl -b --no-pager -n 40 -u stack-reference -u stack-config -u "postgresql@*"';
+    const r = await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 30_000 });
+    parts.push(`guest (exit ${r.exitCode}):\n${r.stdout.toString()}${r.stderr.toString()}`);
+  } catch (error) {
+    parts.push(`guest agent unavailable: ${(error as Error).message}`);
+  }
+  try {
+    parts.push(`console tail:\n${readFileSync(join(vm.dir, 'serial.log'), 'utf8').split('\n').slice(-30).join('\n')}`);
+  } catch (error) {
+    parts.push(`no console log: ${(error as Error).message}`);
+  }
+  return parts.join('\n');
 }
 
 export async function until(what: string, f: () => Promise<boolean>, ms: number, every = 250): Promise<void> {

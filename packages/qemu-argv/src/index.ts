@@ -4,3 +4,4 @@ export { ARM64_FIRMWARE_CANDIDATES, findFirmware, probeHost, type HostProbe } fr
 export { accelFailureReason, chooseAccelerator, loadVerdicts, saveVerdict, verdictKey, type Accel, type AccelChoice, type AccelVerdict } from './accel-verdict.js';
 export { compareQemuVersions, formatQemuVersion, parseQemuVersion, supportsMappedRam, type QemuVersion } from './qemu-version.js';
 export { verifyAccelerator, type AccelCheck } from './verify-accel.js';
+export { defaultCpuCount } from './cpu-count.js';

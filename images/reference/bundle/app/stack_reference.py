@@ -176,7 +176,10 @@ def main():
     serve("minio", 9090)
     serve("inbucket", 9001)
     serve("admin", 8199, "127.0.0.1")
-    DB.query("SELECT 1")  # open the connection before the first request
+    try:
+        DB.query("SELECT 1")  # open the connection before the first request
+    except psycopg2.OperationalError:
+        pass  # the database is still starting; the first request that needs it connects
     threading.Event().wait()
 
 

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { defaultCpuCount } from '@stack/qemu-argv';
 import { EmulatorError } from '../errors.js';
 import { defaultHome, type HomeLayout, homeLayout } from '../lifecycle/paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
@@ -51,14 +52,12 @@ export interface StartFlags {
 }
 
 /**
- * vCPUs of the guest: EMULATOR_CPUS, else 4 (the original's value) with a hardware accelerator, and
- * under TCG no more than the host has cores: each TCG vCPU is a host thread translating and running
- * guest code, and on this 2-core host 4 vCPUs made a resume with rotation 1.4 s instead of 1.1 s.
- * The count is part of the snapshot's layout fingerprint, so a change captures a new snapshot.
+ * vCPUs of the guest: EMULATOR_CPUS, else qemu-argv's `defaultCpuCount` (4, and no more than the
+ * host's cores under TCG). The count is part of the snapshot's layout fingerprint, so a change
+ * captures a new snapshot.
  */
 export function vcpuCount(explicit: number | undefined, accel: 'kvm' | 'hvf' | 'tcg', hostCores = availableParallelism()): number {
-  if (explicit !== undefined) return explicit;
-  return accel === 'tcg' ? Math.max(1, Math.min(4, hostCores)) : 4;
+  return explicit ?? defaultCpuCount(accel, hostCores);
 }
 
 export function hostArch(): Arch | undefined {

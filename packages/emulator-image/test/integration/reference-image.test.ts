@@ -1,9 +1,9 @@
-import { QgaClient } from '@stack/qga-protocol';
+import { exec, QgaClient } from '@stack/qga-protocol';
 import { PLACEHOLDERS, rotateSecrets } from '@stack/secret-rotation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { ensureApplianceImage } from '../../src/index.js';
-import { allHealthy, type BootedVm, bootAppliance, httpStatus, until } from '../boot-vm.js';
+import { allHealthy, type BootedVm, bootAppliance, guestDiagnostics, httpStatus, until } from '../boot-vm.js';
 
 // Builds (or reuses from the cache) the reference appliance, then boots it with a plain QEMU command
 // line in the contract's snapshot layout. Under TCG here (this host's KVM cannot run a stock kernel).
@@ -20,14 +20,31 @@ describe.skipIf(!ok)('the reference appliance image', () => {
   }, 1_500_000);
   afterAll(() => vm?.dispose());
 
-  it('answers all four health probes with 200 after a cold boot', async () => {
-    await until('all services healthy', () => allHealthy(vm!.ports), 240_000);
+  it('answers all four health probes with 200 after a cold boot', { timeout: 330_000 }, async () => {
+    try {
+      await until('all services healthy', () => allHealthy(vm!.ports), 240_000);
+    } catch (error) {
+      // Say why: which unit failed and what it logged, not only that a probe never answered.
+      throw new Error(`${(error as Error).message}\n${await guestDiagnostics(vm!)}`, { cause: error });
+    }
   });
 
   it('answers guest-sync through the agent', async () => {
     await using qga = await QgaClient.connect(vm!.agentSocket);
     await qga.sync({ timeout: 30_000 });
     expect(qga.synced).toBe(true);
+  });
+
+  it('boots with no failed unit, and its tuning in place', async () => {
+    // Regressions of the boot tuning (debian-rootfs.ts): a unit that fails quietly (stack-net once
+    // could not write resolv.conf on the still read-only root) and the drivers kept out of the boot.
+    await using qga = await QgaClient.connect(vm!.agentSocket);
+    const run = async (script: string) => (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString();
+    expect(await run('systemctl --failed --no-legend --plain')).toBe('');
+    expect(await run('ip -4 -o addr show dev eth0')).toContain('10.0.2.15/24');
+    expect(await run('cat /etc/resolv.conf')).toBe('nameserver 10.0.2.3\n');
+    expect(await run('lsmod | cut -d" " -f1 | grep -x -e psmouse -e kvm -e kvm_amd -e kvm_intel || true')).toBe('');
+    expect(await run('systemctl show -P ActiveState postgresql@17-main.service stack-reference.service')).toBe('active\n\nactive\n'); // show -P separates units by an empty line
   });
 
   it('accepts only the current publishable key, and trigger-fast-rotate changes it', async () => {

@@ -1,0 +1,11 @@
+import { availableParallelism } from 'node:os';
+
+/**
+ * vCPUs for a guest on this host: 4 (the contract's snapshot value) with a hardware accelerator, and
+ * under TCG no more than the host has cores. Each TCG vCPU is a host thread translating and running
+ * guest code: on a 2-core host, 4 vCPUs made a resume with rotation 1.4 s instead of 1.1 s, and three
+ * such guests at once starved one another's boot for minutes.
+ */
+export function defaultCpuCount(accel: 'kvm' | 'hvf' | 'tcg', hostCores = availableParallelism()): number {
+  return accel === 'tcg' ? Math.max(1, Math.min(4, hostCores)) : 4;
+}
