@@ -5,11 +5,16 @@ import { cacheDir } from './cache-dir.js';
 import { ensureBaseImage } from './base-image.js';
 import { buildAppliance, type BuildApplianceOptions } from './provision.js';
 
-/** sha256 over every file of the appliance directory (paths, modes, bytes), in sorted order. */
+/**
+ * sha256 over every file of the appliance directory (paths, modes, bytes), in sorted order, except
+ * its top-level README.md: the build never reads it, and a documentation edit must not cost every
+ * developer a rebuild of the image.
+ */
 export function applianceDigest(dir: string): string {
   const h = createHash('sha256');
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
+      if (d === dir && name === 'README.md') continue;
       const p = join(d, name);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);

@@ -18,6 +18,13 @@ describe('ports', () => {
     await expect(assertPortsFree({ backend: port })).rejects.toMatchObject({ code: 'PORT_BUSY', exitCode: 2, message: expect.stringContaining(`port ${port} (backend) is in use`) });
   });
 
+  it('names a holder of several ports once', async () => {
+    const port = await listen();
+    const error = await assertPortsFree({ dashboard: port, backend: port }).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'PORT_BUSY', message: expect.stringContaining(`ports ${port} (dashboard), ${port} (backend) are in use`) });
+    if (process.platform === 'linux') expect((error as Error).message.match(/by pid/g)).toHaveLength(1);
+  });
+
   it('passes free ports', async () => {
     const port = await listen();
     server!.close();

@@ -88,12 +88,15 @@ export async function portHolder(port: number): Promise<string | undefined> {
  * reported if it loses it.)
  */
 export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
-  const busy: string[] = [];
+  // Grouped by holder: a stray emulator holds all five, and one line says so.
+  const byHolder = new Map<string, string[]>();
   for (const [name, port] of Object.entries(ports)) {
     if (await portIsFree(port)) continue;
-    const holder = await portHolder(port);
-    busy.push(`port ${port} (${name}) is in use${holder ? ` by ${holder}` : ''}`);
+    const holder = (await portHolder(port)) ?? '';
+    byHolder.set(holder, [...(byHolder.get(holder) ?? []), `${port} (${name})`]);
   }
+  const busy = [...byHolder].map(([holder, list]) =>
+    `${list.length === 1 ? `port ${list[0]} is` : `ports ${list.join(', ')} are`} in use${holder ? ` by ${holder}` : ''}`);
   if (busy.length > 0) {
     throw new EmulatorError('PORT_BUSY', busy.join('; '), { hint: 'stop that process, or choose other ports with EMULATOR_DASHBOARD_PORT, EMULATOR_BACKEND_PORT, EMULATOR_MINIO_PORT, EMULATOR_INBUCKET_PORT, EMULATOR_MOCK_OAUTH_PORT' });
   }
