@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, w
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exec, QgaClient } from '@stack/qga-protocol';
 import { PLACEHOLDERS } from '@stack/secret-rotation';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
@@ -29,6 +30,10 @@ const start = (...args: string[]) => cli(['start', '--image', 'reference', '--js
 const status = async () => {
   const r = await cli(['status', '--json'], env);
   return { code: r.code, report: JSON.parse(r.stdout) as { vm: string; healthy: boolean; reason?: string; instance?: { pid: number; mode: string } } };
+};
+const guestShell = async (script: string) => {
+  await using qga = await QgaClient.connect(join(home, 'run', 'vm', 'qga.sock'), { timeout: 10_000 });
+  return (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString();
 };
 const snapshotIds = () => readdirSync(join(home, 'snapshots')).filter((n) => /^[0-9a-f]{32}$/.test(n));
 const T = 900_000;
@@ -120,6 +125,9 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('capturing');
     expect(JSON.parse(r.stdout).mode, r.stderr).toBe('resumed');
+    // No guest socket of a service port in TIME_WAIT came back with the snapshot: one would reset a
+    // new connection from the same host port (see httpGet in src/lifecycle/health.ts).
+    expect(await guestShell("ss -Htan state time-wait '( sport = :8101 or sport = :8102 or sport = :9090 or sport = :9001 )'")).toBe('');
     secondKey = readFileSync(pckFile, 'utf8').trim();
     expect(secondKey).not.toBe(firstKey);
     expect(await current(secondKey)).toBe(200);

@@ -47,13 +47,21 @@ export async function credentials(config: EmulatorConfig, state: InstanceState, 
   if (state.hostShare === undefined || !configFile.startsWith(`${state.hostShare}/`)) {
     throw new EmulatorError('PROJECT_INIT_FAILED', `${configFile} is not in the directory shared with the running emulator (${state.hostShare ?? 'none'})`, { hint: `stop it and start it with --config-file ${configFile}` });
   }
-  const r = await postJson(
+  const post = () => postJson(
     state.ports.backend,
     '/api/v1/internal/local-emulator/project',
     { 'x-stack-project-id': 'internal', 'x-stack-access-type': 'client', 'x-stack-publishable-client-key': pck },
     { absolute_file_path: configFile },
     30_000,
-  ).catch((e: Error) => {
+  );
+  // One more try when the connection was reset before any answer: a snapshot captured by an older
+  // version holds guest sockets in TIME_WAIT that reset a new connection on the same host port
+  // (see httpGet). The endpoint returns the same project for the same file, so a retry is safe.
+  const r = await post().catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ECONNRESET') throw e;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return post();
+  }).catch((e: Error) => {
     throw new EmulatorError('PROJECT_INIT_FAILED', `cannot reach the backend on port ${state.ports.backend}: ${e.message}`, { cause: e });
   });
   if (r.status !== 200) throw new EmulatorError('PROJECT_INIT_FAILED', `failed to initialize the local emulator project (${r.status}): ${r.text.slice(0, 300)}`);

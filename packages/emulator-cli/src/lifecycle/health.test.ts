@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Ports } from '../config/resolve-config.js';
-import { waitHealthy } from './health.js';
+import { httpGet, waitHealthy } from './health.js';
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -16,6 +16,25 @@ function serve(handler: (path: string) => number): Promise<number> {
   servers.push(s);
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port)));
 }
+
+describe('httpGet', () => {
+  it('closes the connection itself, so the server never holds it in TIME_WAIT (snapshot regression)', async () => {
+    let connection: string | undefined;
+    const s = createServer((req, res) => {
+      connection = req.headers.connection;
+      res.end('ok');
+    });
+    servers.push(s);
+    const port = await new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port)));
+    // The server side of the socket sees the client's FIN while it is still open itself: the client
+    // closed first (a server that closed first would not wait for it).
+    const clientClosedFirst = new Promise<boolean>((resolve) => s.on('connection', (sock) => sock.on('end', () => resolve(!sock.destroyed))));
+    const r = await httpGet(port, '/');
+    expect(r).toEqual({ status: 200, body: 'ok' });
+    expect(connection).toBe('keep-alive');
+    expect(await clientClosedFirst).toBe(true);
+  });
+});
 
 describe('waitHealthy', () => {
   it('waits until every probe path answers 200, re-probing only the ones that did not', async () => {
