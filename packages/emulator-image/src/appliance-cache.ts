@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { cacheDir } from './cache-dir.js';
 import { ensureBaseImage } from './base-image.js';
+import { pruneCache } from './cache-prune.js';
 import { buildAppliance, type BuildApplianceOptions } from './provision.js';
 
 /**
@@ -40,5 +41,6 @@ export async function ensureApplianceImage(options: Omit<BuildApplianceOptions, 
   const image = join(options.cacheRoot ?? cacheDir(), 'appliances', `${name}-${options.arch}-${key}.qcow2`);
   if (existsSync(image) && existsSync(`${image}.sha256`)) return { image, cached: true };
   await buildAppliance({ ...options, output: image });
+  pruneCache(dirname(image), new RegExp(`^${name.replace(/[^\w-]/g, '\\$&')}-${options.arch}-[0-9a-f]{16}\\.qcow2$`));
   return { image, cached: false };
 }

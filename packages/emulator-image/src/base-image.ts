@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pruneCache } from './cache-prune.js';
 import { cacheDir } from './cache-dir.js';
 import { BASE_PACKAGES, buildRootfs, hostMirror, kernelPackage } from './debian-rootfs.js';
 import { makeBootableDisk, ROOT_GIB } from './disk-image.js';
@@ -54,6 +55,7 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<BaseIm
     writeFileSync(join(tmp, 'inputs.json'), `${JSON.stringify(inputs, null, 2)}\n`);
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
+    pruneCache(dirname(dir), new RegExp(`^debian-${suite}-${options.arch}-[0-9a-f]{16}$`));
   } catch (e) {
     const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '';
     rmSync(tmp, { recursive: true, force: true });
