@@ -109,7 +109,6 @@ const SKIPPED_GENERATORS = [
 export function configureRootfs(rootfs: string, arch: 'amd64' | 'arm64'): void {
   write(rootfs, 'etc/hostname', 'stack-emulator\n');
   write(rootfs, 'etc/hosts', '127.0.0.1 localhost\n127.0.1.1 stack-emulator\n::1 localhost ip6-localhost ip6-loopback\n');
-  write(rootfs, 'etc/fstab', FSTAB);
   // QEMU user-mode networking always gives the guest 10.0.2.15/24, gateway .2, DNS .3. A oneshot
   // sets that in a few ms; systemd-networkd took 7.6 s to start under TCG and, through
   // network.target, held PostgreSQL back. Nothing is ordered after it: services bind 0.0.0.0.

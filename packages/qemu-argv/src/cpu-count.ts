@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { SNAPSHOT_CPUS } from './spec.js';
 
 /**
  * vCPUs for a guest on this host: 4 (the contract's snapshot value) with a hardware accelerator, and
@@ -7,5 +8,5 @@ import { availableParallelism } from 'node:os';
  * such guests at once starved one another's boot for minutes.
  */
 export function defaultCpuCount(accel: 'kvm' | 'hvf' | 'tcg', hostCores = availableParallelism()): number {
-  return accel === 'tcg' ? Math.max(1, Math.min(4, hostCores)) : 4;
+  return accel === 'tcg' ? Math.max(1, Math.min(SNAPSHOT_CPUS, hostCores)) : SNAPSHOT_CPUS;
 }

@@ -1,5 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QgaTimeoutError } from '@stack/qga-protocol';
+import { SnapshotCorruptError } from '@stack/snapshot-cache';
 import { describe, expect, it } from 'vitest';
+import { EmulatorError } from '../errors.js';
 import { isHwclockOnlyFailure } from './guest.js';
+import { isTimeout } from './resume.js';
+import { consoleTail } from './vm-process.js';
 
 describe('guest-set-time quirk', () => {
   // Regression: qemu-ga sets the system clock, then fails on a guest without hwclock (seen on Debian 13
@@ -11,11 +19,7 @@ describe('guest-set-time quirk', () => {
 });
 
 describe('consoleTail', () => {
-  it('keeps the last meaningful console lines without terminal escapes', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const { consoleTail } = await import('./vm-process.js');
+  it('keeps the last meaningful console lines without terminal escapes', () => {
     const f = join(mkdtempSync(join(tmpdir(), 'console-')), 'serial.log');
     writeFileSync(f, '\x1b[2J\x1b[01;01HBdsDxe: starting Boot0001\r\n\n[   42.5] cloud-init[537]: running\r\n\x1b[!p\x1b[?7hstack-emulator login: \n');
     expect(consoleTail(f, 2)).toBe('[   42.5] cloud-init[537]: running\nstack-emulator login:');
@@ -23,11 +27,7 @@ describe('consoleTail', () => {
 });
 
 describe('isTimeout', () => {
-  it('tells a timeout (maybe a loaded host) from a broken snapshot', async () => {
-    const { isTimeout } = await import('./resume.js');
-    const { EmulatorError } = await import('../errors.js');
-    const { QgaTimeoutError } = await import('@stack/qga-protocol');
-    const { SnapshotCorruptError } = await import('@stack/snapshot-cache');
+  it('tells a timeout (maybe a loaded host) from a broken snapshot', () => {
     expect(isTimeout(new EmulatorError('NOT_HEALTHY', 'x'))).toBe(true);
     expect(isTimeout(new EmulatorError('GUEST_FAILED', 'x', { cause: new QgaTimeoutError('guest-exec', 5000) }))).toBe(true);
     expect(isTimeout(new SnapshotCorruptError('/s/state.raw', 'bad digest'))).toBe(false);
