@@ -1,5 +1,5 @@
 import { IsoError } from './errors.js';
-import { assignIsoIds, assignJolietIds, compareIdentifiers, encodeUcs2, volumeIds } from './names.js';
+import { assignIsoIds, assignJolietIds, compareIdentifierKeys, encodeUcs2, identifierKey, volumeIds } from './names.js';
 import { CE_SIZE, erEntry, nmEntries, pxEntry, slEntries, spEntry, tfEntry } from './rock-ridge.js';
 import { directoriesBreadthFirst, type TreeNode } from './tree.js';
 
@@ -62,7 +62,9 @@ export interface LayoutPlan {
 const sectors = (bytes: number) => Math.ceil(bytes / SECTOR);
 
 function sortedChildren(node: TreeNode, ids: Map<TreeNode, string>): TreeNode[] {
-  return [...node.children].sort((a, b) => compareIdentifiers(ids.get(a)!, ids.get(b)!));
+  const keyed = node.children.map((c) => ({ c, key: identifierKey(ids.get(c)!) }));
+  keyed.sort((a, b) => compareIdentifierKeys(a.key, b.key));
+  return keyed.map((k) => k.c);
 }
 
 function recordBase(idLength: number): number {
@@ -161,12 +163,38 @@ function planNamespace(root: TreeNode, joliet: boolean, rockRidge: boolean, pool
   return { joliet, dirs, pathTableSize, lPathSector: 0, mPathSector: 0 };
 }
 
+/** Sectors before the file data: system area (16), primary and Joliet descriptors, terminator. */
+export function descriptorSectors(joliet: boolean): number {
+  return 16 + 1 + (joliet ? 1 : 0) + 1;
+}
+
+/**
+ * Where every file's data goes: right after the volume descriptors, in path order, directories and
+ * path tables after it (ECMA-119 locates every extent by pointer; nothing requires directories
+ * first). This needs only the tree, so the data can be copied while the directories are planned.
+ */
+export function planFiles(root: TreeNode, joliet: boolean): { files: FilePlan[]; end: number } {
+  const files: FilePlan[] = [];
+  let next = descriptorSectors(joliet);
+  const visit = (dir: TreeNode) => {
+    const children = [...dir.children].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const c of children) {
+      if (c.kind === 'file') {
+        files.push({ node: c, sector: next });
+        next += sectors(c.size);
+      } else if (c.kind === 'directory') visit(c);
+    }
+  };
+  visit(root);
+  return { files, end: next };
+}
+
 /** Computes every size and location of the image: the sans-I/O core of the writer. */
-export function planLayout(root: TreeNode, options: { volumeId: string; joliet: boolean; rockRidge: boolean }): LayoutPlan {
+export function planLayout(root: TreeNode, options: { volumeId: string; joliet: boolean; rockRidge: boolean }, data = planFiles(root, options.joliet)): LayoutPlan {
   const pool = { offset: 0 };
   const primary = planNamespace(root, false, options.rockRidge, pool);
   const joliet = options.joliet ? planNamespace(root, true, options.rockRidge, pool) : undefined;
-  let next = 16 + 1 + (joliet ? 1 : 0) + 1; // PVD, SVD, terminator
+  let next = data.end;
   for (const ns of [primary, joliet]) {
     if (!ns) continue;
     ns.lPathSector = next;
@@ -183,14 +211,6 @@ export function planLayout(root: TreeNode, options: { volumeId: string; joliet: 
   const cePoolSector = next;
   const cePoolSectors = sectors(pool.offset);
   next += cePoolSectors;
-  const files: FilePlan[] = [];
-  for (const d of primary.dirs) {
-    for (const r of d.records) {
-      if (r.part !== 0 || r.dirTarget || r.node.kind !== 'file') continue;
-      files.push({ node: r.node, sector: next });
-      next += sectors(r.node.size);
-    }
-  }
   if (next > 0xffffffff) throw new IsoError('ISO_TOO_LARGE', 'image exceeds 2^32 sectors (8 TiB)');
-  return { volumeId: volumeIds(options.volumeId), rockRidge: options.rockRidge, primary, joliet, cePoolSector, cePoolSectors, files, totalSectors: next };
+  return { volumeId: volumeIds(options.volumeId), rockRidge: options.rockRidge, primary, joliet, cePoolSector, cePoolSectors, files: data.files, totalSectors: next };
 }

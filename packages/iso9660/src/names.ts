@@ -111,15 +111,22 @@ export function decodeUcs2(b: Buffer): string {
  * extensions, then versions. Joliet identifiers are compared the same way on their UCS-2 code units.
  */
 export function compareIdentifiers(a: string, b: string): number {
-  const split = (s: string) => {
-    const semi = s.lastIndexOf(';');
-    const base = semi >= 0 ? s.slice(0, semi) : s;
-    const dot = base.lastIndexOf('.');
-    return dot >= 0 ? [base.slice(0, dot), base.slice(dot + 1)] : [base, ''];
-  };
-  const [an, ae] = split(a);
-  const [bn, be] = split(b);
-  return comparePadded(an!, bn!) || comparePadded(ae!, be!);
+  return compareIdentifierKeys(identifierKey(a), identifierKey(b));
+}
+
+/** An identifier split for sorting: name and extension, without the version. */
+export type IdentifierKey = readonly [name: string, ext: string];
+
+export function identifierKey(s: string): IdentifierKey {
+  const semi = s.lastIndexOf(';');
+  const base = semi >= 0 ? s.slice(0, semi) : s;
+  const dot = base.lastIndexOf('.');
+  return dot >= 0 ? [base.slice(0, dot), base.slice(dot + 1)] : [base, ''];
+}
+
+/** {@link compareIdentifiers} on keys split once up front (a sort compares each name log n times). */
+export function compareIdentifierKeys(a: IdentifierKey, b: IdentifierKey): number {
+  return comparePadded(a[0], b[0]) || comparePadded(a[1], b[1]);
 }
 
 function comparePadded(a: string, b: string): number {

@@ -17,21 +17,23 @@ function extentOf(plan: LayoutPlan, fileSectors: Map<unknown, number>, r: Record
   return { extent: fileSectors.get(r.node)! + r.part * (MAX_EXTENT / SECTOR), length: r.partLength };
 }
 
-/** ECMA-119 9.1: one directory record, with its system use area (and CE pointer) when present. */
-function encodeRecord(plan: LayoutPlan, fileSectors: Map<unknown, number>, r: RecordPlan): Buffer {
-  const b = Buffer.alloc(r.size);
+/**
+ * ECMA-119 9.1: one directory record, with its system use area (and CE pointer) when present,
+ * written at `at` into `b`, which must be zero there (padding bytes are left as they are).
+ */
+function encodeRecord(plan: LayoutPlan, fileSectors: Map<unknown, number>, r: RecordPlan, b: Buffer, at: number): void {
   const { extent, length } = extentOf(plan, fileSectors, r);
-  b[0] = r.size;
-  u32both(b, 2, extent);
-  u32both(b, 10, length);
-  encodeRecordDate(b, 18, r.node.mtime);
+  b[at] = r.size;
+  u32both(b, at + 2, extent);
+  u32both(b, at + 10, length);
+  encodeRecordDate(b, at + 18, r.node.mtime);
   let flags = r.node.kind === 'directory' ? 0x02 : 0;
   if (!r.last) flags |= 0x80; // 9.1.6 bit 7: the file continues in the next record (multi-extent)
-  b[25] = flags;
-  u16both(b, 28, 1);
-  b[32] = r.id.length;
-  r.id.copy(b, 33);
-  let off = 33 + r.id.length + (r.id.length % 2 === 0 ? 1 : 0);
+  b[at + 25] = flags;
+  u16both(b, at + 28, 1);
+  b[at + 32] = r.id.length;
+  r.id.copy(b, at + 33);
+  let off = at + 33 + r.id.length + (r.id.length % 2 === 0 ? 1 : 0);
   for (const e of r.inline) {
     e.copy(b, off);
     off += e.length;
@@ -40,12 +42,11 @@ function encodeRecord(plan: LayoutPlan, fileSectors: Map<unknown, number>, r: Re
     const abs = plan.cePoolSector * SECTOR + r.continuation.poolOffset;
     ceEntry(Math.floor(abs / SECTOR), abs % SECTOR, r.continuation.length).copy(b, off);
   }
-  return b;
 }
 
 export function encodeDirectory(plan: LayoutPlan, fileSectors: Map<unknown, number>, dir: DirPlan): Buffer {
   const out = Buffer.alloc(dir.size);
-  for (const r of dir.records) encodeRecord(plan, fileSectors, r).copy(out, r.offset);
+  for (const r of dir.records) encodeRecord(plan, fileSectors, r, out, r.offset);
   return out;
 }
 
@@ -149,13 +150,17 @@ export function encodeCePool(plan: LayoutPlan): Buffer {
   return out;
 }
 
-/** All metadata sectors from 0 up to the first file, in order, one buffer per region. */
-export function* encodeMetadata(plan: LayoutPlan, text: DescriptorText, date: Date): Generator<Buffer> {
-  const fileSectors = new Map<unknown, number>(plan.files.map((f) => [f.node, f.sector]));
+/** The sectors before the file data: system area, volume descriptors, terminator. */
+export function* encodeHead(plan: LayoutPlan, text: DescriptorText, date: Date): Generator<Buffer> {
   yield Buffer.alloc(16 * SECTOR); // system area (ECMA-119 6.2.1): unused here
   yield encodeVolumeDescriptor(plan, plan.primary, text, date);
   if (plan.joliet) yield encodeVolumeDescriptor(plan, plan.joliet, text, date);
   yield encodeTerminator();
+}
+
+/** The sectors after the file data, in order: path tables, directories, Rock Ridge continuation areas. */
+export function* encodeTail(plan: LayoutPlan): Generator<Buffer> {
+  const fileSectors = new Map<unknown, number>(plan.files.map((f) => [f.node, f.sector]));
   for (const ns of [plan.primary, plan.joliet]) {
     if (!ns) continue;
     yield encodePathTable(ns, false);

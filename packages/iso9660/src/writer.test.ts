@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseDirectoryRecords } from './reader.js';
 import { IsoReader } from './reader.js';
@@ -77,5 +77,64 @@ describe('writeIso / buildIso', () => {
     await expect(writeIso([failing], out, { volumeId: 'T' })).rejects.toThrow('disk source vanished');
     expect(readFileSync(out, 'utf8')).toBe('previous image');
     expect(readdirSync(dir)).toEqual(['seed.iso']);
+  });
+
+  describe('the three ways out give the same bytes', () => {
+    // Over 32 MiB of files on disk: writing to a path copies them on threads, straight to their
+    // place; a stream and a buffer get them in order from this thread.
+    const dir = mkdtempSync(join(tmpdir(), 'iso-paths-'));
+    const sparse = join(dir, 'sparse.bin');
+    writeFileSync(sparse, 'head');
+    truncateSync(sparse, 40 << 20);
+    const entries: IsoEntry[] = [
+      { type: 'file', path: 'disk/sparse.bin', data: { size: 40 << 20, path: sparse } },
+      ...Array.from({ length: 20 }, (_, i): IsoEntry => {
+        const p = join(dir, `f${i}`);
+        writeFileSync(p, `file ${i} `.repeat(i * 300));
+        return { type: 'file', path: `disk/f${i}`, data: { size: readFileSync(p).length, path: p } };
+      }),
+      { type: 'file', path: 'inline.txt', data: 'in memory' },
+      { type: 'file', path: 'streamed', data: { size: 3000, stream: () => Readable.from([Buffer.alloc(1000, 1), Buffer.alloc(2000, 2)]) } },
+    ];
+    const options = { volumeId: 'T', rockRidge: true, date };
+
+    it('to a path (threads), a stream (with backpressure) and a buffer', async () => {
+      const expected = sha(await buildIso(entries, options));
+      const out = join(dir, 'out.iso');
+      await writeIso(entries, out, options);
+      expect(sha(readFileSync(out))).toBe(expected);
+      const stream = new PassThrough({ highWaterMark: 1024 });
+      const parts: Buffer[] = [];
+      const collected = (async () => {
+        // A slow reader, so the writer must wait for 'drain'.
+        for await (const chunk of stream) {
+          parts.push(chunk as Buffer);
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await writeIso(entries, stream, options);
+      stream.end();
+      await collected;
+      expect(sha(Buffer.concat(parts))).toBe(expected);
+    });
+
+    it('puts file data right after the volume descriptors, directories after it', async () => {
+      const img = await buildIso(entries, options);
+      const pvd = 16 * 2048;
+      const rootExtent = img.readUInt32LE(pvd + 156 + 2);
+      expect(img.readUInt32LE(pvd + 140)).toBeGreaterThan(20 + (40 << 20) / 2048); // L path table after the data
+      expect(rootExtent).toBeGreaterThan(20 + (40 << 20) / 2048);
+      // The first file in path order (disk/f0, empty; then disk/f1) starts at sector 19 (16 + PVD + SVD + terminator).
+      expect(img.subarray(19 * 2048, 19 * 2048 + 7).toString()).toBe('file 1 ');
+    });
+
+    it('a failing copy thread leaves the previous image and no temp file', async () => {
+      const out = join(dir, 'keep.iso');
+      writeFileSync(out, 'previous image');
+      const gone: IsoEntry[] = [...entries, { type: 'file', path: 'disk/gone', data: { size: 10, path: join(dir, 'does-not-exist') } }];
+      await expect(writeIso(gone, out, options)).rejects.toMatchObject({ code: 'ISO_SOURCE_ERROR' });
+      expect(readFileSync(out, 'utf8')).toBe('previous image');
+      expect(readdirSync(dir).filter((n) => n.includes('keep'))).toEqual(['keep.iso']);
+    });
   });
 });
