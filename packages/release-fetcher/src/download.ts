@@ -1,7 +1,9 @@
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { fdatasync, writeSync } from 'node:fs';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { sha256File } from './digest.js';
 import { FetchError } from './errors.js';
+import { HashThread } from './hash-thread.js';
+import { httpGet, type HttpGetResponse } from './http-get.js';
 import { type Progress, progressMeter } from './progress.js';
 
 export interface DownloadOptions {
@@ -14,8 +16,11 @@ export interface DownloadOptions {
   partFile: string;
   /** Expected size, when known (a mismatch fails before hashing). */
   expectedSize?: number;
-  fetch?: typeof fetch;
+  /** Extra trusted CA certificates (PEM) for https. @default the system's only */
+  ca?: string | Buffer;
   signal?: AbortSignal;
+  /** Give up on a connection that sends nothing for this long, in ms. @default 30000 */
+  timeout?: number;
   /** Attempts after a network error or 5xx, with exponential backoff. @default 5 */
   retries?: number;
   /** First backoff delay in ms. @default 500 */
@@ -52,15 +57,15 @@ async function readRecord(part: string): Promise<PartRecord | undefined> {
 }
 
 /** Follows redirects by hand so private headers (the token) never reach another origin. */
-async function fetchFollowing(f: typeof fetch, url: string, init: { headers: Record<string, string>; privateHeaders: Record<string, string>; signal?: AbortSignal }): Promise<Response> {
+async function getFollowing(url: string, init: { headers: Record<string, string>; privateHeaders: Record<string, string>; signal?: AbortSignal; timeout?: number; ca?: string | Buffer }): Promise<HttpGetResponse> {
   const origin = new URL(url).origin;
   let current = url;
   for (let hop = 0; hop < 10; hop++) {
     const sameOrigin = new URL(current).origin === origin;
-    const res = await f(current, { headers: { ...init.headers, ...(sameOrigin ? init.privateHeaders : {}) }, redirect: 'manual', signal: init.signal });
+    const res = await httpGet(current, { headers: { ...init.headers, ...(sameOrigin ? init.privateHeaders : {}) }, signal: init.signal, timeout: init.timeout, ca: init.ca });
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel();
+      res.cancel();
       current = new URL(location, current).toString();
       continue;
     }
@@ -69,58 +74,27 @@ async function fetchFollowing(f: typeof fetch, url: string, init: { headers: Rec
   throw new FetchError('FETCH_HTTP', `too many redirects from ${url}`);
 }
 
-async function hashPrefix(path: string, hash: Hash, bytes: number): Promise<void> {
-  if (bytes === 0) return;
-  for await (const chunk of createReadStream(path, { start: 0, end: bytes - 1, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-}
-
 /**
- * Writes network chunks to the file in large blocks, one write in flight while the next block fills
- * (hashing and receiving overlap the disk), and starts writeback (fdatasync) every 64 MiB without
- * waiting for it, so the final flush before the rename has little left to do.
+ * Starts a flush of what is written so far every 64 MiB without waiting for it, so the disk works
+ * while the download goes on and the final fsync before the rename has little left to do.
  */
-class FileSink {
-  readonly #fh: FileHandle;
-  #parts: Uint8Array[] = [];
-  #size = 0;
-  #inFlight: Promise<unknown> = Promise.resolve();
-  #sinceSync = 0;
-  #syncing: Promise<unknown> = Promise.resolve();
-  static readonly BLOCK = 8 << 20;
-  static readonly SYNC_EVERY = 64 << 20;
-
-  constructor(fh: FileHandle) {
-    this.#fh = fh;
-  }
-
-  async push(chunk: Uint8Array): Promise<void> {
-    this.#parts.push(chunk);
-    this.#size += chunk.byteLength;
-    if (this.#size >= FileSink.BLOCK) await this.#flush();
-  }
-
-  async #flush(): Promise<void> {
-    await this.#inFlight;
-    if (this.#size === 0) return;
-    const block = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#size);
-    this.#sinceSync += this.#size;
-    this.#parts = [];
-    this.#size = 0;
-    this.#inFlight = this.#fh.write(block).then(() => {
-      if (this.#sinceSync >= FileSink.SYNC_EVERY) {
-        this.#sinceSync = 0;
-        this.#syncing = this.#syncing.then(() => this.#fh.datasync());
-      }
-    });
-  }
-
-  /** Writes what is buffered and waits until it is on disk. */
-  async finish(): Promise<void> {
-    await this.#flush();
-    await this.#inFlight;
-    await this.#syncing;
-    await this.#fh.sync();
-  }
+function writeback(fd: number): { wrote(bytes: number): void; settle(): Promise<void> } {
+  let since = 0;
+  let inFlight: Promise<void> | undefined;
+  return {
+    wrote(bytes) {
+      since += bytes;
+      if (since < 64 << 20 || inFlight) return;
+      since = 0;
+      // An error here (EIO, ENOSPC) comes back from the final fsync, which is checked.
+      inFlight = new Promise<void>((resolve) => fdatasync(fd, () => resolve())).finally(() => {
+        inFlight = undefined;
+      });
+    },
+    async settle() {
+      await inFlight;
+    },
+  };
 }
 
 const transient = (status: number) => status >= 500 || status === 408 || status === 429;
@@ -131,7 +105,6 @@ const transient = (status: number) => status >= 500 || status === 408 || status 
  * errors and 5xx with backoff, and hashing as it goes. The caller verifies the digest and renames.
  */
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
-  const f = options.fetch ?? fetch;
   const retries = options.retries ?? 5;
   const meter = progressMeter(options.onProgress);
   let resumedFrom = -1;
@@ -148,25 +121,25 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       headers.range = `bytes=${have}-`;
       headers['if-range'] = (rec!.etag ?? rec!.lastModified)!;
     }
-    let res: Response;
+    let res: HttpGetResponse;
     try {
-      res = await fetchFollowing(f, options.url, { headers, privateHeaders: options.privateHeaders ?? {}, signal: options.signal });
+      res = await getFollowing(options.url, { headers, privateHeaders: options.privateHeaders ?? {}, signal: options.signal, timeout: options.timeout, ca: options.ca });
     } catch (e) {
       if (options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted', { cause: e });
-      if (e instanceof FetchError || attempt >= retries) throw e instanceof FetchError ? e : new FetchError('FETCH_NETWORK', `download of ${options.url} failed: ${(e as Error).message}`, { cause: e });
+      const err = e as FetchError;
+      if (err.code !== 'FETCH_NETWORK' || attempt >= retries) throw err.code === 'FETCH_NETWORK' ? new FetchError('FETCH_NETWORK', `download of ${options.url} failed: ${err.message}`, { cause: e }) : e;
       options.onRetry?.(e as Error, attempt + 1, have);
       await new Promise((r) => setTimeout(r, (options.backoff ?? 500) * 2 ** attempt));
       continue;
     }
     if (res.status === 416 && have > 0 && rec?.size === have) {
-      await res.body?.cancel();
-      const hash = createHash('sha256');
-      await hashPrefix(options.partFile, hash, have);
+      res.cancel();
+      const sha256 = await sha256File(options.partFile, options.signal);
       meter.finish(have, have);
-      return { partFile: options.partFile, size: have, sha256: hash.digest('hex'), resumedFrom };
+      return { partFile: options.partFile, size: have, sha256, resumedFrom };
     }
     if (res.status !== 200 && res.status !== 206) {
-      await res.body?.cancel();
+      res.cancel();
       if (transient(res.status) && attempt < retries) {
         options.onRetry?.(new Error(`HTTP ${res.status}`), attempt + 1, have);
         await new Promise((r) => setTimeout(r, (options.backoff ?? 500) * 2 ** attempt));
@@ -184,7 +157,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
       if (!m || Number(m[1]) !== have) {
         // The server sent a different range than asked: start over rather than splice wrong bytes.
-        await res.body?.cancel();
+        res.cancel();
         await discardPart(options.partFile);
         if (attempt >= retries) throw new FetchError('FETCH_HTTP', `server answered a range other than bytes=${have}-`);
         continue;
@@ -203,40 +176,49 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       await writeFile(record(options.partFile), `${JSON.stringify(fresh)}\n`);
     }
     if (options.expectedSize !== undefined && total !== undefined && total !== options.expectedSize) {
-      await res.body?.cancel();
+      res.cancel();
       throw new FetchError('FETCH_HTTP', `${options.url} is ${total} bytes, expected ${options.expectedSize}`);
     }
-    const hash = createHash('sha256');
-    await hashPrefix(options.partFile, hash, start);
+    // The hash runs on another thread (first over any resumed prefix, then over each chunk).
+    const hasher = new HashThread(options.partFile, start);
     const fh = await open(options.partFile, start > 0 ? 'a' : 'w');
-    const sink = new FileSink(fh);
+    const flusher = writeback(fh.fd);
     let bytes = start;
     meter.restart(start);
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        hash.update(chunk);
-        await sink.push(chunk);
+      // Synchronous writes straight from the receive buffer (it is reused by the next read); a
+      // slow disk then also slows the reading, which is the backpressure wanted.
+      await res.pipe((chunk) => {
+        for (let off = 0; off < chunk.byteLength; ) off += writeSync(fh.fd, chunk, off, chunk.byteLength - off);
         bytes += chunk.byteLength;
+        flusher.wrote(chunk.byteLength);
+        hasher.push(chunk);
         meter.update(bytes, total);
-      }
-      await sink.finish();
+      });
+      await flusher.settle();
+      await fh.sync();
     } catch (e) {
-      await sink.finish().catch(() => {});
+      await hasher.close();
+      await flusher.settle();
+      await fh.sync().catch(() => {});
       await fh.close();
-      if (options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', { cause: e });
-      if (attempt >= retries) throw new FetchError('FETCH_NETWORK', `download of ${options.url} failed at byte ${bytes}: ${(e as Error).message}`, { cause: e });
-      options.onRetry?.(e as Error, attempt + 1, bytes);
+      const err = e as FetchError;
+      if (err.code === 'FETCH_ABORTED' || options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', { cause: e });
+      if (err.code === 'FETCH_PROTOCOL' || attempt >= retries) throw new FetchError(err.code === 'FETCH_PROTOCOL' ? 'FETCH_PROTOCOL' : 'FETCH_NETWORK', `download of ${options.url} failed at byte ${bytes}: ${err.message}`, { cause: e });
+      options.onRetry?.(err, attempt + 1, bytes);
       await new Promise((r) => setTimeout(r, (options.backoff ?? 500) * 2 ** attempt));
       continue;
     }
     await fh.close();
     if (total !== undefined && bytes !== total) {
+      await hasher.close();
       if (attempt >= retries) throw new FetchError('FETCH_NETWORK', `download of ${options.url} ended at byte ${bytes} of ${total}`);
       options.onRetry?.(new Error(`connection closed at byte ${bytes} of ${total}`), attempt + 1, bytes);
       continue;
     }
+    const sha256 = await hasher.digest();
     meter.finish(bytes, total ?? bytes);
-    return { partFile: options.partFile, size: bytes, sha256: hash.digest('hex'), resumedFrom };
+    return { partFile: options.partFile, size: bytes, sha256, resumedFrom };
   }
 }
 

@@ -61,7 +61,7 @@ export async function fetchImage(options: FetchImageOptions): Promise<FetchImage
   const part = `${dest}.part`;
   const userDigest = options.sha256 ? parseDigest(options.sha256) : undefined;
   options.onPhase?.(`resolving ${describeSource(source)}`);
-  const common = { fetch: options.fetch, signal: options.signal, retries: options.retries, onProgress: options.onProgress, onRetry: options.onRetry };
+  const common = { signal: options.signal, retries: options.retries, onProgress: options.onProgress, onRetry: options.onRetry };
 
   if (source.kind === 'local') {
     let file = source.path;

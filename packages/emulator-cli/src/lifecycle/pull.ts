@@ -75,7 +75,10 @@ export async function pullImage(config: EmulatorConfig, flags: PullFlags, option
     const oldDigest = existsSync(`${dest}.sha256`) ? parseSha256Sidecar(await readFile(`${dest}.sha256`, 'utf8'), basename(dest)) : undefined;
     let result: FetchImageResult;
     try {
-      result = await fetchImage({ source: pullSource(config, flags), dest, sha256: flags.sha256, token: await gitHubToken(), apiBase: config.githubApi, signal: options.signal, onProgress: options.onProgress, onPhase: options.onPhase });
+      const source = pullSource(config, flags);
+      // Only GitHub sources need a token; asking `gh` for one costs a process spawn.
+      const token = source.kind === 'url' || source.kind === 'local' ? undefined : await gitHubToken();
+      result = await fetchImage({ source, dest, sha256: flags.sha256, token, apiBase: config.githubApi, signal: options.signal, onProgress: options.onProgress, onPhase: options.onPhase });
     } catch (e) {
       if (options.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'pull interrupted; the next pull resumes the download', { cause: e });
       if (isFetchError(e)) throw new EmulatorError(e.code === 'FETCH_BAD_SOURCE' || e.code === 'FETCH_AUTH_REQUIRED' ? 'CONFIG_INVALID' : 'PULL_FAILED', e.message, { cause: e, hint: 'the current image (if any) was left as it was' });

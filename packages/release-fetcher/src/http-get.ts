@@ -1,0 +1,128 @@
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { FetchError } from './errors.js';
+import { type ResponseHead, ResponseParser } from './response-parser.js';
+
+export interface HttpGetOptions {
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Give up when nothing arrives for this long, in ms. @default 30000 */
+  timeout?: number;
+  /** Extra trusted CA certificates (PEM) for https, on top of the system's. @default none */
+  ca?: string | Buffer;
+  /** Size of the one receive buffer. @default 1 MiB */
+  bufferSize?: number;
+}
+
+export interface HttpGetResponse extends ResponseHead {
+  /**
+   * Streams the body to `onChunk`, which must use the bytes before it returns: they are a view of
+   * the one receive buffer, which the next read overwrites. Resolves at the end of the body.
+   */
+  pipe(onChunk: (chunk: Uint8Array) => void): Promise<void>;
+  /** Drops the connection without reading the body. */
+  cancel(): void;
+}
+
+/**
+ * One GET over HTTP/1.1, reading into a single reused buffer (`onread`). `fetch` allocates a fresh
+ * buffer for every 64 KiB read and passes it through web streams: a 1 GiB loopback download took
+ * 1.35 s to receive that way and 0.8 s this way, on a VM where fresh memory is costly.
+ * Redirects are not followed (the caller decides which headers go where).
+ */
+export function httpGet(url: string | URL, options: HttpGetOptions = {}): Promise<HttpGetResponse> {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return Promise.reject(new FetchError('FETCH_BAD_SOURCE', `unsupported URL scheme in ${u.href}; use http or https`));
+  const https = u.protocol === 'https:';
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(u.port || (https ? 443 : 80));
+  const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, `host: ${u.host}`, 'connection: close'];
+  for (const [k, v] of Object.entries(options.headers ?? {})) {
+    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) return Promise.reject(new TypeError(`header ${JSON.stringify(k)} contains a line break`));
+    lines.push(`${k}: ${v}`);
+  }
+  const request = `${lines.join('\r\n')}\r\n\r\n`;
+
+  return new Promise<HttpGetResponse>((resolveHead, rejectHead) => {
+    const parser = new ResponseParser();
+    let onChunk: ((chunk: Uint8Array) => void) | undefined;
+    /** Body bytes that came with the head, copied before the buffer is reused. */
+    let early: Buffer | undefined;
+    let finishBody: { resolve: () => void; reject: (e: Error) => void } | undefined;
+    let failure: Error | undefined;
+    let settled = false;
+
+    const fail = (e: Error) => {
+      if (failure) return;
+      failure = e;
+      socket.destroy();
+      if (!settled) rejectHead(e);
+      finishBody?.reject(e);
+    };
+    const feed = (data: Uint8Array) => {
+      try {
+        const used = parser.feed(data, (chunk) => onChunk!(chunk), (head) => {
+          settled = true;
+          resolveHead(response(head));
+          return false; // stop here until pipe() is called
+        });
+        if (parser.done) {
+          socket.destroy();
+          finishBody?.resolve();
+        } else if (used < data.length) {
+          early = Buffer.from(data.subarray(used));
+          socket.pause();
+        }
+      } catch (e) {
+        fail(e as Error);
+      }
+    };
+    const onread = {
+      buffer: Buffer.allocUnsafe(options.bufferSize ?? 1024 * 1024),
+      callback(n: number, buf: Uint8Array) {
+        feed(buf.subarray(0, n));
+        return !early; // false keeps the socket paused
+      },
+    };
+    const socket: Socket = https
+      ? connectTls({ host, port, servername: isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: options.ca ? [options.ca] : undefined, onread } as ConnectionOptions)
+      : connectTcp({ host, port, onread });
+    socket.once(https ? 'secureConnect' : 'connect', () => socket.write(request));
+    socket.setTimeout(options.timeout ?? 30_000, () => fail(new FetchError('FETCH_NETWORK', `no data from ${u.host} for ${(options.timeout ?? 30_000) / 1000} s`)));
+    socket.on('error', (e) => fail(new FetchError('FETCH_NETWORK', `${u.host}: ${e.message}`, { cause: e })));
+    socket.on('end', () => {
+      try {
+        parser.end();
+        finishBody?.resolve();
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
+    socket.on('close', () => {
+      if (!parser.done && !failure) fail(new FetchError('FETCH_NETWORK', `the connection to ${u.host} closed before the response was complete`));
+    });
+    const onAbort = () => fail(new FetchError('FETCH_ABORTED', 'download aborted', { cause: options.signal!.reason }));
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => options.signal?.removeEventListener('abort', onAbort));
+
+    const response = (head: ResponseHead): HttpGetResponse => ({
+      ...head,
+      pipe(consumer) {
+        return new Promise<void>((resolve, reject) => {
+          if (failure) return reject(failure);
+          finishBody = { resolve, reject };
+          onChunk = consumer;
+          if (parser.done) return resolve();
+          const pending = early;
+          early = undefined;
+          if (pending) feed(pending);
+          if (!early && !parser.done) socket.resume();
+        });
+      },
+      cancel() {
+        socket.destroy();
+      },
+    });
+  });
+}
