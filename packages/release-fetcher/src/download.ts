@@ -3,7 +3,7 @@ import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { sha256File } from './digest.js';
 import { FetchError } from './errors.js';
 import { HashThread } from './hash-thread.js';
-import { httpGet, type HttpGetResponse } from './http-get.js';
+import { httpGetFollowing, type HttpGetResponse } from './http-get.js';
 import { type Progress, progressMeter } from './progress.js';
 
 export interface DownloadOptions {
@@ -56,24 +56,6 @@ async function readRecord(part: string): Promise<PartRecord | undefined> {
   }
 }
 
-/** Follows redirects by hand so private headers (the token) never reach another origin. */
-async function getFollowing(url: string, init: { headers: Record<string, string>; privateHeaders: Record<string, string>; signal?: AbortSignal; timeout?: number; ca?: string | Buffer }): Promise<HttpGetResponse> {
-  const origin = new URL(url).origin;
-  let current = url;
-  for (let hop = 0; hop < 10; hop++) {
-    const sameOrigin = new URL(current).origin === origin;
-    const res = await httpGet(current, { headers: { ...init.headers, ...(sameOrigin ? init.privateHeaders : {}) }, signal: init.signal, timeout: init.timeout, ca: init.ca });
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      res.cancel();
-      current = new URL(location, current).toString();
-      continue;
-    }
-    return res;
-  }
-  throw new FetchError('FETCH_HTTP', `too many redirects from ${url}`);
-}
-
 /**
  * Starts a flush of what is written so far every 64 MiB without waiting for it, so the disk works
  * while the download goes on and the final fsync before the rename has little left to do.
@@ -123,7 +105,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     }
     let res: HttpGetResponse;
     try {
-      res = await getFollowing(options.url, { headers, privateHeaders: options.privateHeaders ?? {}, signal: options.signal, timeout: options.timeout, ca: options.ca });
+      res = await httpGetFollowing(options.url, { headers, privateHeaders: options.privateHeaders ?? {}, signal: options.signal, timeout: options.timeout, ca: options.ca });
     } catch (e) {
       if (options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted', { cause: e });
       const err = e as FetchError;

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseDigest, parseSha256Sidecar, sha256File } from './digest.js';
 import { discardPart, download } from './download.js';
 import { FetchError } from './errors.js';
+import { httpGetText } from './http-get.js';
 import { apiHeaders, findRunArtifact, getRelease, type GitHubOptions, runForPullRequest } from './github.js';
 import type { Progress } from './progress.js';
 import { describeSource, type ImageSource, imageSourceSchema } from './sources.js';
@@ -31,14 +32,10 @@ export interface FetchImageResult {
   resumedFrom: number;
 }
 
-async function fetchSidecar(url: string, name: string, options: FetchImageOptions, headers: Record<string, string>): Promise<string | undefined> {
-  // Sidecars are small and public beside the asset; a missing one (404) means none.
-  const res = await (options.fetch ?? fetch)(url, { headers, signal: options.signal }).catch(() => undefined);
-  if (!res?.ok) {
-    await res?.body?.cancel();
-    return undefined;
-  }
-  return parseSha256Sidecar(await res.text(), name);
+async function fetchSidecar(url: string, name: string, options: FetchImageOptions, headers: Record<string, string>, privateHeaders: Record<string, string> = {}): Promise<string | undefined> {
+  // Sidecars are small and public beside the asset; a missing one (404) or an unreachable one means none.
+  const text = await httpGetText(url, { headers, privateHeaders, signal: options.signal }).catch(() => undefined);
+  return text === undefined ? undefined : parseSha256Sidecar(text, name);
 }
 
 /** Verifies, writes `<dest>.sha256`, and renames `from` over `dest`: the old image stays until then. */
@@ -102,7 +99,7 @@ export async function fetchImage(options: FetchImageOptions): Promise<FetchImage
       }
       const side = release.assets.find((a) => a.name === `${source.asset}.sha256`);
       if (!want && side) {
-        want = await fetchSidecar(side.url, source.asset, options, { ...headers, ...privateHeaders });
+        want = await fetchSidecar(side.url, source.asset, options, headers, privateHeaders);
         verifiedBy = 'sidecar';
       }
     } else {

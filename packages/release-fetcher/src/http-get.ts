@@ -126,3 +126,39 @@ export function httpGet(url: string | URL, options: HttpGetOptions = {}): Promis
     });
   });
 }
+
+/** Follows redirects by hand so private headers (the token) never reach another origin. */
+export async function httpGetFollowing(url: string, init: Omit<HttpGetOptions, 'headers'> & { headers?: Record<string, string>; privateHeaders?: Record<string, string> }): Promise<HttpGetResponse> {
+  const { headers, privateHeaders, ...rest } = init;
+  const origin = new URL(url).origin;
+  let current = url;
+  for (let hop = 0; hop < 10; hop++) {
+    const sameOrigin = new URL(current).origin === origin;
+    const res = await httpGet(current, { ...rest, headers: { ...headers, ...(sameOrigin ? privateHeaders : {}) } });
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      res.cancel();
+      current = new URL(location, current).toString();
+      continue;
+    }
+    return res;
+  }
+  throw new FetchError('FETCH_HTTP', `too many redirects from ${url}`);
+}
+
+/** A small body as text (a digest sidecar); undefined unless the answer is 200. Larger than `max` bytes is an error. */
+export async function httpGetText(url: string, init: Parameters<typeof httpGetFollowing>[1], max = 64 * 1024): Promise<string | undefined> {
+  const res = await httpGetFollowing(url, init);
+  if (res.status !== 200) {
+    res.cancel();
+    return undefined;
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  await res.pipe((chunk) => {
+    n += chunk.byteLength;
+    if (n > max) throw new FetchError('FETCH_PROTOCOL', `${url} is larger than ${max} bytes`);
+    parts.push(Buffer.from(chunk));
+  });
+  return Buffer.concat(parts).toString('utf8');
+}

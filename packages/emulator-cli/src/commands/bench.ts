@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import { writeFileAtomic } from '@stack/snapshot-cache';
 import type { StartFlags } from '../config/resolve-config.js';
-import { runBench, type Scenario } from '../lifecycle/bench.js';
-import { formatTimings } from '../ui/format.js';
+import type { Scenario } from '../lifecycle/bench.js';
 import { action, configFrom, interruptible } from './shared.js';
 
 const TARGETS: Record<string, Record<Scenario, number>> = {
@@ -23,6 +21,7 @@ export function benchCommand(): Command {
     .addHelpText('after', '\nThe emulator must be stopped; the bench stops it after each run. Figures never make the command fail.')
     .action(
       action(async (opts: StartFlags & { runs: string; scenarios: string; output?: string; json?: boolean }) => {
+        const [{ writeFileAtomic }, { runBench }, { formatTimings }] = await Promise.all([import('@stack/snapshot-cache'), import('../lifecycle/bench.js'), import('../ui/format.js')]);
         const runs = Number(opts.runs);
         if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${opts.runs}: give a positive integer`);
         const scenarios = opts.scenarios.split(',').map((s) => s.trim()) as Scenario[];

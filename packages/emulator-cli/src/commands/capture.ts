@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import type { StartFlags } from '../config/resolve-config.js';
-import { captureOnly } from '../lifecycle/start.js';
-import { createReporter } from '../ui/reporter.js';
 import { action, configFrom, interruptible } from './shared.js';
 
 export function captureCommand(): Command {
@@ -12,8 +10,10 @@ export function captureCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(
       action(async (opts: StartFlags & { json?: boolean }) => {
+        const [{ captureOnly }, { createReporter }] = await Promise.all([import('../lifecycle/start.js'), import('../ui/reporter.js')]);
         const config = configFrom({ ...opts, forceCapture: true });
-        const r = await interruptible((signal) => captureOnly(config, { reporter: createReporter(), signal }));
+        const reporter = await createReporter();
+        const r = await interruptible((signal) => captureOnly(config, { reporter, signal }));
         process.stdout.write(opts.json ? `${JSON.stringify({ ok: true, ...r }, null, 2)}\n` : `snapshot ${r.snapshotId} captured in ${(r.elapsedMs / 1000).toFixed(1)} s\n`);
       }),
     );

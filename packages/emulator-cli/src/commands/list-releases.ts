@@ -1,7 +1,5 @@
 import { Command } from 'commander';
-import { listReleases } from '@stack/release-fetcher';
 import { resolveConfig } from '../config/resolve-config.js';
-import { gitHubToken } from '../lifecycle/pull.js';
 import { action } from './shared.js';
 
 export function listReleasesCommand(): Command {
@@ -11,6 +9,7 @@ export function listReleasesCommand(): Command {
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { repo: string; json?: boolean }) => {
+        const [{ listReleases }, { gitHubToken }] = await Promise.all([import('@stack/release-fetcher'), import('../lifecycle/pull.js')]);
         const config = resolveConfig();
         const all = await listReleases(opts.repo, { token: await gitHubToken(), apiBase: config.githubApi });
         const rel = all.filter((r) => `${r.tag_name} ${r.name ?? ''}`.toLowerCase().includes('emulator')).slice(0, 20);

@@ -1,8 +1,5 @@
 import { Command } from 'commander';
-import { type PullFlags, pullImage } from '../lifecycle/pull.js';
-import { captureOnly } from '../lifecycle/start.js';
-import { progressRenderer } from '../ui/progress-bar.js';
-import { createReporter } from '../ui/reporter.js';
+import type { PullFlags } from '../lifecycle/pull.js';
 import { action, configFrom, interruptible } from './shared.js';
 
 export function pullCommand(): Command {
@@ -22,15 +19,17 @@ export function pullCommand(): Command {
     .addHelpText('after', '\nGITHUB_TOKEN (or `gh auth token`) is used for GitHub; artifacts need it. The current image and its snapshots stay usable until the new image is verified.')
     .action(
       action(async (opts: PullFlags & { arch?: string; skipSnapshot?: boolean; json?: boolean }) => {
+        const [{ pullImage }, { progressRenderer }, { createReporter }] = await Promise.all([import('../lifecycle/pull.js'), import('../ui/progress-bar.js'), import('../ui/reporter.js')]);
         const branchGiven = opts.tag !== undefined || opts.pr !== undefined || opts.run !== undefined || opts.url !== undefined || opts.image !== undefined;
         const flags: PullFlags = { ...opts, branch: branchGiven ? undefined : opts.branch };
         const config = configFrom({ arch: opts.arch });
-        const reporter = createReporter();
+        const reporter = await createReporter();
         const r = await interruptible((signal) => pullImage(config, flags, { signal, onProgress: progressRenderer(), onPhase: (t) => reporter.info(t) }));
         reporter.info(`${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`);
         if (r.droppedSnapshots) reporter.info(`removed ${r.droppedSnapshots} snapshot(s) of the replaced image`);
         let snapshotId: string | undefined;
         if (!opts.skipSnapshot) {
+          const { captureOnly } = await import('../lifecycle/start.js');
           snapshotId = (await interruptible((signal) => captureOnly(configFrom({ arch: opts.arch, image: 'stack' }), { reporter, signal }))).snapshotId;
         } else {
           reporter.info('snapshot not captured (--skip-snapshot): the first start captures it');

@@ -1,9 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
 import { resolveConfig } from '../config/resolve-config.js';
-import { lockInstance } from '../lifecycle/instance.js';
-import { stopEmulator } from '../lifecycle/stop.js';
-import { createReporter } from '../ui/reporter.js';
 import { action } from './shared.js';
 
 export function resetCommand(): Command {
@@ -12,8 +9,9 @@ export function resetCommand(): Command {
     .option('--snapshots', 'also delete every snapshot (the next start captures a new one)')
     .action(
       action(async (opts: { snapshots?: boolean }) => {
+        const [{ lockInstance }, { stopEmulator }, { createReporter }] = await Promise.all([import('../lifecycle/instance.js'), import('../lifecycle/stop.js'), import('../ui/reporter.js')]);
         const config = resolveConfig();
-        const reporter = createReporter();
+        const reporter = await createReporter();
         const r = await stopEmulator(config);
         if (r.wasRunning) reporter.info(`stopped (${r.how})`);
         const lock = await lockInstance(config, 'reset');

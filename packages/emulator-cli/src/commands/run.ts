@@ -2,10 +2,6 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { Command } from 'commander';
 import type { StartFlags } from '../config/resolve-config.js';
-import { credentialEnv, credentials } from '../lifecycle/credentials.js';
-import { startEmulator } from '../lifecycle/start.js';
-import { stopEmulator } from '../lifecycle/stop.js';
-import { createReporter } from '../ui/reporter.js';
 import { action, configFrom, interruptible, withStartFlags } from './shared.js';
 
 /** Runs the child with the credentials; resolves with its exit code (128 + signal when killed). */
@@ -36,8 +32,9 @@ export function runCommand(): Command {
     .addHelpText('after', '\nInjected: STACK_PROJECT_ID, STACK_PUBLISHABLE_CLIENT_KEY, STACK_API_URL (also with NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_ prefixes), and STACK_SECRET_SERVER_KEY with --config-file.\nThe exit code is the command\'s (128 + N when it died of signal N).')
     .action(
       action(async (argv: string[], opts: StartFlags) => {
+        const [{ credentialEnv, credentials }, { startEmulator }, { stopEmulator }, { createReporter }] = await Promise.all([import('../lifecycle/credentials.js'), import('../lifecycle/start.js'), import('../lifecycle/stop.js'), import('../ui/reporter.js')]);
         const config = configFrom(opts);
-        const reporter = createReporter();
+        const reporter = await createReporter();
         const { state, alreadyRunning } = await interruptible((signal) => startEmulator(config, { reporter, signal }));
         reporter.info(alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`);
         try {

@@ -1,9 +1,5 @@
 import { Command } from 'commander';
 import type { StartFlags } from '../config/resolve-config.js';
-import { credentials } from '../lifecycle/credentials.js';
-import { startEmulator } from '../lifecycle/start.js';
-import { formatStartSummary } from '../ui/format.js';
-import { createReporter } from '../ui/reporter.js';
 import { action, configFrom, interruptible, withStartFlags } from './shared.js';
 
 export function startCommand(): Command {
@@ -14,7 +10,8 @@ export function startCommand(): Command {
     .action(
       action(async (opts: StartFlags & { json?: boolean }) => {
         const config = configFrom(opts);
-        const reporter = createReporter();
+        const [{ credentials }, { startEmulator }, { formatStartSummary }, { createReporter }] = await Promise.all([import('../lifecycle/credentials.js'), import('../lifecycle/start.js'), import('../ui/format.js'), import('../ui/reporter.js')]);
+        const reporter = await createReporter();
         const t0 = Date.now();
         const { state, alreadyRunning } = await interruptible((signal) => startEmulator(config, { reporter, signal, t0 }));
         if (config.configFile) {

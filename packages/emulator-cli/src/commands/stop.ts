@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import { resolveConfig } from '../config/resolve-config.js';
-import { stopEmulator } from '../lifecycle/stop.js';
-import { createReporter } from '../ui/reporter.js';
 import { action } from './shared.js';
 
 export function stopCommand(): Command {
@@ -11,13 +9,14 @@ export function stopCommand(): Command {
     .option('--timeout <seconds>', 'how long the guest gets to power off before QEMU is told to quit')
     .action(
       action(async (opts: { json?: boolean; timeout?: string }) => {
+        const [{ stopEmulator }, { createReporter }] = await Promise.all([import('../lifecycle/stop.js'), import('../ui/reporter.js')]);
         const config = resolveConfig();
         let timeoutMs: number | undefined;
         if (opts.timeout !== undefined) {
           timeoutMs = Number(opts.timeout) * 1000;
           if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new Error(`--timeout ${opts.timeout}: give a number of seconds`);
         }
-        const reporter = createReporter();
+        const reporter = await createReporter();
         const step = reporter.step('stopping');
         const r = await stopEmulator(config, { timeoutMs, onPhase: (t) => step.update(t) });
         step.succeed(r.wasRunning ? `stopped (${r.how})` : 'not running');

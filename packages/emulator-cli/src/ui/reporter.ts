@@ -1,4 +1,4 @@
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 
 /** Progress of one step: shown as a spinner on a TTY, as plain lines otherwise. */
 export interface Step {
@@ -27,7 +27,7 @@ export const silentReporter: Reporter = {
  * Progress on `stream` (stderr by default, so stdout stays for results): ora spinners with the step's
  * elapsed time when it is a TTY, otherwise one line per step start and end with elapsed times.
  */
-export function createReporter(stream: NodeJS.WriteStream = process.stderr, options: { tty?: boolean } = {}): Reporter {
+export async function createReporter(stream: NodeJS.WriteStream = process.stderr, options: { tty?: boolean } = {}): Promise<Reporter> {
   // A terminal that reports 0 columns (e.g. a pty nobody sized) sends ora into an endless line-clearing
   // loop: spinners only where the width is known.
   const tty = options.tty ?? (stream.isTTY === true && (stream.columns ?? 0) > 0 && !process.env.CI);
@@ -48,6 +48,8 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr, opti
       warn: (t) => line(`warning: ${t}`),
     };
   }
+  // Loaded only for a terminal: it is a tenth of the CLI's start-up time.
+  const { default: ora } = await import('ora');
   return {
     step(text) {
       const start = Date.now();
