@@ -1,5 +1,6 @@
 // Downloads the same 1 GiB file from a loopback HTTP server with `stack-emulator pull --url` (stream,
-// sha256, fsync, verify, rename), with `curl -o`, and with `curl -o && sync -f` (durable), alternating, BENCH_RUNS times each (default 5),
+// sha256, fsync, verify, rename), with `curl -o`, with `curl -o && sync -f` (durable) and with
+// `curl -o && sha256sum` (verified), alternating, BENCH_RUNS times each (default 5),
 // and prints both medians, the ratio and the throughputs. Writes tmp/bench/download.json.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -47,6 +48,7 @@ function timeAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = process
 const ours: number[] = [];
 const curl: number[] = [];
 const curlSync: number[] = [];
+const curlSha: number[] = [];
 try {
   for (let i = 0; i < runs; i++) {
     const home = join(dir, `home-${i}`);
@@ -59,6 +61,9 @@ try {
     // The same with the data made durable, as pull does before it renames the image into place.
     curlSync.push(await timeAsync('sh', ['-c', `curl -sS -f -o ${out} ${url} && sync -f ${out}`]));
     rmSync(out, { force: true });
+    // The same with the digest checked, as pull does.
+    curlSha.push(await timeAsync('sh', ['-c', `curl -sS -f -o ${out} ${url} && sha256sum ${out} >/dev/null`]));
+    rmSync(out, { force: true });
   }
 } finally {
   server.close();
@@ -68,10 +73,12 @@ try {
 const mOurs = median(ours);
 const mCurl = median(curl);
 const mCurlSync = median(curlSync);
+const mCurlSha = median(curlSha);
 const mib = SIZE / 1024 ** 2;
 process.stdout.write(`stack-emulator pull --url: median ${mOurs.toFixed(2)} s (${(mib / mOurs).toFixed(0)} MiB/s)\n`);
 process.stdout.write(`curl -o:                   median ${mCurl.toFixed(2)} s (${(mib / mCurl).toFixed(0)} MiB/s)\n`);
 process.stdout.write(`curl -o && sync -f:        median ${mCurlSync.toFixed(2)} s (${(mib / mCurlSync).toFixed(0)} MiB/s)\n`);
-process.stdout.write(`throughput ours/curl: ${((mCurl / mOurs) * 100).toFixed(0)}% (target >= 90%); ours/(curl + sync): ${((mCurlSync / mOurs) * 100).toFixed(0)}%\n`);
-const out = writeBenchResult('download', { sizeBytes: SIZE, runs, oursSeconds: ours, curlSeconds: curl, curlSyncSeconds: curlSync, oursMedian: mOurs, curlMedian: mCurl, curlSyncMedian: mCurlSync, throughputRatio: mCurl / mOurs, durableThroughputRatio: mCurlSync / mOurs });
+process.stdout.write(`curl -o && sha256sum:      median ${mCurlSha.toFixed(2)} s (${(mib / mCurlSha).toFixed(0)} MiB/s)\n`);
+process.stdout.write(`throughput ours/curl: ${((mCurl / mOurs) * 100).toFixed(0)}% (target >= 90%); ours/(curl + sync): ${((mCurlSync / mOurs) * 100).toFixed(0)}%; ours/(curl + sha256sum): ${((mCurlSha / mOurs) * 100).toFixed(0)}%\n`);
+const out = writeBenchResult('download', { sizeBytes: SIZE, runs, oursSeconds: ours, curlSeconds: curl, curlSyncSeconds: curlSync, curlSha256Seconds: curlSha, oursMedian: mOurs, curlMedian: mCurl, curlSyncMedian: mCurlSync, curlSha256Median: mCurlSha, throughputRatio: mCurl / mOurs, durableThroughputRatio: mCurlSync / mOurs, verifiedThroughputRatio: mCurlSha / mOurs });
 process.stdout.write(`written ${out}\n`);
