@@ -5,7 +5,7 @@ import { isIsoError } from './errors.js';
 import { extractIso } from './extract.js';
 import { IsoReader } from './reader.js';
 import { entriesFromDirectory } from './source-fs.js';
-import { writeIso } from './writer.js';
+import { TEXT_DEFAULTS, writeImageToPath } from './image-writer.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -31,7 +31,9 @@ program
   .option('--no-fsync', 'skip flushing the image to disk before it replaces the output (faster, less crash-safe)')
   .action(async (source: string, o: { output: string; volumeId: string; joliet: boolean; rockRidge: boolean; date?: Date; fsync: boolean }) => {
     const entries = await entriesFromDirectory(source);
-    const r = await writeIso(entries, o.output, { volumeId: o.volumeId, joliet: o.joliet, rockRidge: o.rockRidge, date: o.date, fsync: o.fsync });
+    // commander has checked the arguments (the volume id's length is checked by the layout), so the
+    // zod-validating writeIso, and the time it takes to load zod, is not needed here.
+    const r = await writeImageToPath(entries, o.output, { ...TEXT_DEFAULTS, volumeId: o.volumeId, joliet: o.joliet, rockRidge: o.rockRidge, date: o.date, fsync: o.fsync });
     console.error(`wrote ${o.output}: ${r.bytes} bytes, ${r.files} files, ${r.directories} directories`);
   });
 

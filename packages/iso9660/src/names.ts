@@ -142,7 +142,7 @@ function comparePadded(a: string, b: string): number {
 /** ISO 9660 d-characters for a volume identifier (max 32); Joliet keeps the original (max 16). */
 export function volumeIds(volumeId: string): { primary: string; joliet: string } {
   if (volumeId.length === 0 || volumeId.length > 32) {
-    throw new IsoError('ISO_INVALID_OPTION', `volume id "${volumeId}" must be 1 to 32 characters`);
+    throw new IsoError('ISO_INVALID_OPTION', `volume id "${volumeId}" has ${volumeId.length} characters; it must not be empty and may be at most 32 characters`);
   }
   return { primary: dchars(volumeId), joliet: truncateUtf16(volumeId, 16) };
 }
