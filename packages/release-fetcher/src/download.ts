@@ -186,6 +186,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       await fh.close();
       const err = e as FetchError;
       if (err.code === 'FETCH_ABORTED' || options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', { cause: e });
+      // The disk refused the bytes (full, read-only, I/O error): retrying the network cannot help.
+      if ((e as NodeJS.ErrnoException).syscall === 'write') throw new FetchError('FETCH_DISK', `cannot write ${options.partFile} at byte ${bytes}: ${err.message}; free some space (or fix the disk) and pull again: it resumes from there`, { cause: e });
       if (err.code === 'FETCH_PROTOCOL' || attempt >= retries) throw new FetchError(err.code === 'FETCH_PROTOCOL' ? 'FETCH_PROTOCOL' : 'FETCH_NETWORK', `download of ${options.url} failed at byte ${bytes}: ${err.message}`, { cause: e });
       options.onRetry?.(err, attempt + 1, bytes);
       await new Promise((r) => setTimeout(r, (options.backoff ?? 500) * 2 ** attempt));

@@ -7,6 +7,7 @@ export type FetchErrorCode =
   | 'FETCH_NOT_FOUND'
   | 'FETCH_NETWORK'
   | 'FETCH_PROTOCOL'
+  | 'FETCH_DISK'
   | 'FETCH_DIGEST_MISMATCH'
   | 'FETCH_BAD_ARCHIVE'
   | 'FETCH_BAD_SOURCE'
