@@ -10,7 +10,7 @@ import { type LayoutPlan, planFiles, planLayout, SECTOR } from './layout.js';
 import { type CopyJob, CopyThreads, PARALLEL_MIN_BYTES } from './parallel-copy.js';
 import { encodeHead, encodeTail } from './serialize.js';
 import { BufferedSink, type ChunkWriter } from './sink.js';
-import { buildTree, type IsoEntry, type TreeNode } from './tree.js';
+import { buildTree, isDiskFile, type IsoEntry, type TreeNode } from './tree.js';
 import { startWriteback } from './writeback.js';
 
 // The writer behind writeIso/buildIso, taking options that are already complete and checked. The
@@ -57,7 +57,7 @@ interface Target {
 async function writeTo(entries: readonly IsoEntry[], opts: ImageOptions, target: Target): Promise<IsoResult> {
   // Files on disk are copied by threads straight to their place in the image while this thread
   // writes everything else; small trees are not worth starting threads for.
-  const diskBytes = entries.reduce((n, e) => n + (e.type === 'file' && typeof e.data === 'object' && 'path' in e.data ? e.data.size : 0), 0);
+  const diskBytes = entries.reduce((n, e) => n + (e.type === 'file' && isDiskFile(e.data) ? e.data.size : 0), 0);
   const threads = target.fd !== undefined && diskBytes >= PARALLEL_MIN_BYTES ? new CopyThreads(target.fd) : undefined;
   let copying: Promise<void> | undefined;
   const stopCopy = new AbortController();
@@ -71,7 +71,7 @@ async function writeTo(entries: readonly IsoEntry[], opts: ImageOptions, target:
       const jobs: CopyJob[] = [];
       for (const f of data.files) {
         const d = f.node.data!;
-        if (typeof d === 'object' && 'path' in d) jobs.push({ path: d.path, size: f.node.size, position: f.sector * SECTOR });
+        if (isDiskFile(d)) jobs.push({ path: d.path, size: f.node.size, position: f.sector * SECTOR });
       }
       copying = threads.run(jobs, { signal: opts.signal ? AbortSignal.any([opts.signal, stopCopy.signal]) : stopCopy.signal });
       copying.catch(() => {}); // awaited below; a failure meanwhile must not be an unhandled rejection
@@ -98,7 +98,7 @@ async function writeContents(plan: LayoutPlan, opts: ImageOptions, date: Date, w
     const size = f.node.size;
     const rest = size % SECTOR;
     if (typeof data === 'string' || data instanceof Uint8Array) await sink.put(Buffer.from(data));
-    else if ('path' in data) {
+    else if (isDiskFile(data)) {
       if (copying) {
         await sink.skip(size + (rest ? SECTOR - rest : 0));
         continue;

@@ -164,7 +164,7 @@ function planNamespace(root: TreeNode, joliet: boolean, rockRidge: boolean, pool
 }
 
 /** Sectors before the file data: system area (16), primary and Joliet descriptors, terminator. */
-export function descriptorSectors(joliet: boolean): number {
+function descriptorSectors(joliet: boolean): number {
   return 16 + 1 + (joliet ? 1 : 0) + 1;
 }
 

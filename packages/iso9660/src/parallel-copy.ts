@@ -15,7 +15,7 @@ export interface CopyJob {
 /** A slice of a job: bytes [from, from + length) of the file. Big files are split so threads share them. */
 type Piece = [path: string, from: number, length: number, position: number, fileSize: number];
 
-type WorkerReply = { ok: true } | { ok: false; kind: 'open' | 'shrank' | 'grew' | 'io'; path: string; message: string };
+type WorkerReply = { ok: true } | { ok: false; kind: 'open' | 'shrank' | 'grew' | 'io'; path: string; size: number; message: string };
 
 /** Files are cut into pieces of this size, so one huge file keeps every thread busy. */
 const PIECE = 64 * 1024 * 1024;
@@ -33,32 +33,31 @@ function copyPieces(fs: typeof Fs, wt: typeof WorkerThreads): void {
   const { fd } = wt.workerData as { fd: number };
   const buf = Buffer.allocUnsafe(256 * 1024);
   const post = (reply: WorkerReply) => wt.parentPort!.postMessage(reply);
-  wt.parentPort!.once('message', (pieces: Piece[]) => copy(pieces));
-  function copy(pieces: Piece[]): void {
-  for (const [path, from, length, position, fileSize] of pieces) {
-    let src: number;
-    try {
-      src = fs.openSync(path, 'r');
-    } catch (e) {
-      return post({ ok: false, kind: 'open', path, message: (e as Error).message });
-    }
-    try {
-      let done = 0;
-      while (done < length) {
-        const n = fs.readSync(src, buf, 0, Math.min(buf.length, length - done), from + done);
-        if (n === 0) return post({ ok: false, kind: 'shrank', path, message: '' });
-        for (let off = 0; off < n; ) off += fs.writeSync(fd, buf, off, n - off, position + done + off);
-        done += n;
+  wt.parentPort!.once('message', (pieces: Piece[]) => {
+    for (const [path, from, length, position, fileSize] of pieces) {
+      let src: number;
+      try {
+        src = fs.openSync(path, 'r');
+      } catch (e) {
+        return post({ ok: false, kind: 'open', path, size: fileSize, message: (e as Error).message });
       }
-      if (from + length === fileSize && fs.readSync(src, buf, 0, 1, fileSize) !== 0) return post({ ok: false, kind: 'grew', path, message: '' });
-    } catch (e) {
-      return post({ ok: false, kind: 'io', path, message: (e as Error).message });
-    } finally {
-      fs.closeSync(src);
+      try {
+        let done = 0;
+        while (done < length) {
+          const n = fs.readSync(src, buf, 0, Math.min(buf.length, length - done), from + done);
+          if (n === 0) return post({ ok: false, kind: 'shrank', path, size: fileSize, message: '' });
+          for (let off = 0; off < n; ) off += fs.writeSync(fd, buf, off, n - off, position + done + off);
+          done += n;
+        }
+        if (from + length === fileSize && fs.readSync(src, buf, 0, 1, fileSize) !== 0) return post({ ok: false, kind: 'grew', path, size: fileSize, message: '' });
+      } catch (e) {
+        return post({ ok: false, kind: 'io', path, size: fileSize, message: (e as Error).message });
+      } finally {
+        fs.closeSync(src);
+      }
     }
-  }
-  post({ ok: true });
-  }
+    post({ ok: true });
+  });
 }
 
 // Dynamic import works whether the eval'd code runs as CommonJS or as a module (it is a module when
@@ -85,9 +84,9 @@ export function planPieces(jobs: readonly CopyJob[], threads: number): Piece[][]
   return out;
 }
 
-function toError(r: Exclude<WorkerReply, { ok: true }>, expected: number): IsoError {
-  if (r.kind === 'shrank') return new IsoError('ISO_SIZE_MISMATCH', `"${r.path}" shrank while the image was written (expected ${expected} bytes)`, { path: r.path });
-  if (r.kind === 'grew') return new IsoError('ISO_SIZE_MISMATCH', `"${r.path}" grew while the image was written (expected ${expected} bytes)`, { path: r.path });
+function toError(r: Exclude<WorkerReply, { ok: true }>): IsoError {
+  if (r.kind === 'shrank') return new IsoError('ISO_SIZE_MISMATCH', `"${r.path}" shrank while the image was written (expected ${r.size} bytes)`, { path: r.path });
+  if (r.kind === 'grew') return new IsoError('ISO_SIZE_MISMATCH', `"${r.path}" grew while the image was written (expected ${r.size} bytes)`, { path: r.path });
   if (r.kind === 'open') return new IsoError('ISO_SOURCE_ERROR', `cannot read "${r.path}": ${r.message}`, { path: r.path });
   return new IsoError('ISO_SOURCE_ERROR', `copying "${r.path}" into the image failed: ${r.message}`, { path: r.path });
 }
@@ -95,8 +94,9 @@ function toError(r: Exclude<WorkerReply, { ok: true }>, expected: number): IsoEr
 /**
  * Threads that copy files into the open image `fd` at their positions (two, or one on a single
  * core). Copying is bound by memory bandwidth and page-cache work: a second thread cut a 1 GiB copy
- * from 0.59 s to 0.46 s, a third gained nothing (both threads write one file, under one inode lock). The threads are started first and handed their work later, so their start-up (about 40 ms)
- * overlaps the layout planning.
+ * from 0.59 s to 0.46 s, a third gained nothing (both threads write one file, under one inode
+ * lock). The threads are started first and handed their work later, so their start-up (about
+ * 40 ms) overlaps the layout planning.
  */
 export class CopyThreads {
   readonly #workers: Worker[];
@@ -126,12 +126,11 @@ export class CopyThreads {
   async run(jobs: readonly CopyJob[], options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#used) throw new Error('internal: CopyThreads.run called twice');
     this.#used = true;
-    const sizes = new Map(jobs.map((j) => [j.path, j.size]));
     const shares = planPieces(jobs, this.#workers.length);
     this.#workers.forEach((w, i) => w.postMessage(shares[i]));
     const done = Promise.all(this.#results.map(async (result) => {
       const r = await result;
-      if (!r.ok) throw toError(r, sizes.get(r.path) ?? 0);
+      if (!r.ok) throw toError(r);
     }));
     const signal = options.signal;
     let onAbort: (() => void) | undefined;

@@ -7,7 +7,7 @@ import { IsoError } from './errors.js';
  * one thread copying a 1 GiB tree took 0.49 s with 64 KiB, 0.78 s with 128 KiB, 1.5 s with 256 KiB
  * and 3.3 s with 4 MiB on a 2-core EPYC with 1 MiB of L2 per core.
  */
-export const CHUNK = 64 * 1024;
+const CHUNK = 64 * 1024;
 /** The copy runs synchronously (a thread-pool round trip per 64 KiB costs more than the copy); it yields to the event loop this often. */
 const SLICE_MS = 16;
 const probe = Buffer.alloc(1);

@@ -30,6 +30,11 @@ export interface TreeNode {
   parent: TreeNode | undefined;
 }
 
+/** Whether the data is a file on disk (copied by path, possibly on the copy threads). */
+export function isDiskFile(data: FileData): data is { size: number; path: string } {
+  return typeof data === 'object' && 'path' in data;
+}
+
 export function dataSize(data: FileData): number {
   if (typeof data === 'string') return Buffer.byteLength(data);
   if (data instanceof Uint8Array) return data.length;

@@ -88,6 +88,7 @@ const transient = (status: number) => status >= 500 || status === 408 || status 
  */
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
   const retries = options.retries ?? 5;
+  const pause = (attempt: number) => new Promise((r) => setTimeout(r, (options.backoff ?? 500) * 2 ** attempt));
   const meter = progressMeter(options.onProgress);
   let resumedFrom = -1;
   for (let attempt = 0; ; attempt++) {
@@ -111,7 +112,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const err = e as FetchError;
       if (err.code !== 'FETCH_NETWORK' || attempt >= retries) throw err.code === 'FETCH_NETWORK' ? new FetchError('FETCH_NETWORK', `download of ${options.url} failed: ${err.message}`, { cause: e }) : e;
       options.onRetry?.(e as Error, attempt + 1, have);
-      await new Promise((r) => setTimeout(r, (options.backoff ?? 500) * 2 ** attempt));
+      await pause(attempt);
       continue;
     }
     if (res.status === 416 && have > 0 && rec?.size === have) {
@@ -124,7 +125,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       res.cancel();
       if (transient(res.status) && attempt < retries) {
         options.onRetry?.(new Error(`HTTP ${res.status}`), attempt + 1, have);
-        await new Promise((r) => setTimeout(r, (options.backoff ?? 500) * 2 ** attempt));
+        await pause(attempt);
         continue;
       }
       if (res.status === 416) {
@@ -190,7 +191,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       if ((e as NodeJS.ErrnoException).syscall === 'write') throw new FetchError('FETCH_DISK', `cannot write ${options.partFile} at byte ${bytes}: ${err.message}; free some space (or fix the disk) and pull again: it resumes from there`, { cause: e });
       if (err.code === 'FETCH_PROTOCOL' || attempt >= retries) throw new FetchError(err.code === 'FETCH_PROTOCOL' ? 'FETCH_PROTOCOL' : 'FETCH_NETWORK', `download of ${options.url} failed at byte ${bytes}: ${err.message}`, { cause: e });
       options.onRetry?.(err, attempt + 1, bytes);
-      await new Promise((r) => setTimeout(r, (options.backoff ?? 500) * 2 ** attempt));
+      await pause(attempt);
       continue;
     }
     await fh.close();

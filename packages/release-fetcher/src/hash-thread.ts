@@ -7,11 +7,9 @@ import { FetchError } from './errors.js';
 /** Ring geometry: SLOTS slots of SLOT bytes; a pushed chunk larger than a slot is split. */
 const SLOT = 1024 * 1024;
 const SLOTS = 8;
-/** Control words: slots produced, slots consumed, end flag, thread failed flag. */
-const PRODUCED = 0;
-const CONSUMED = 1;
-const ENDED = 2;
-const FAILED = 3;
+/** Indexes of the control words: slots produced, slots consumed, end flag, thread failed flag. */
+const WORDS = { PRODUCED: 0, CONSUMED: 1, ENDED: 2, FAILED: 3 } as const;
+const { PRODUCED, CONSUMED, ENDED, FAILED } = WORDS;
 
 /** Hashing 8 MiB takes milliseconds; a thread that consumes nothing for this long is gone. */
 const STALL_MS = 30_000;
@@ -24,9 +22,9 @@ type Reply = { digest: string } | { error: string };
  * control words, and posts the digest once the producer has ended and the ring is drained.
  */
 function hashLoop(fs: typeof Fs, crypto: typeof Crypto, wt: typeof WorkerThreads): void {
-  const { path, prefix, ring, control, lengths, slot, slots } = wt.workerData as { path: string; prefix: number; ring: SharedArrayBuffer; control: SharedArrayBuffer; lengths: SharedArrayBuffer; slot: number; slots: number };
-  // Control word indexes, repeated here because this function cannot see the module's constants.
-  const [PRODUCED, CONSUMED, ENDED, FAILED] = [0, 1, 2, 3];
+  const { path, prefix, ring, control, lengths, slot, slots, words } = wt.workerData as { path: string; prefix: number; ring: SharedArrayBuffer; control: SharedArrayBuffer; lengths: SharedArrayBuffer; slot: number; slots: number; words: typeof WORDS };
+  // This function cannot see the module's constants: the geometry and word indexes come as data.
+  const { PRODUCED, CONSUMED, ENDED, FAILED } = words;
   const ctl = new Int32Array(control);
   const len = new Int32Array(lengths);
   const data = new Uint8Array(ring);
@@ -88,7 +86,7 @@ export class HashThread {
     this.#ring = new Uint8Array(ring);
     this.#ctl = new Int32Array(control);
     this.#len = new Int32Array(lengths);
-    this.#worker = new Worker(workerSource, { eval: true, workerData: { path, prefix, ring, control, lengths, slot: SLOT, slots: SLOTS }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+    this.#worker = new Worker(workerSource, { eval: true, workerData: { path, prefix, ring, control, lengths, slot: SLOT, slots: SLOTS, words: WORDS }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
     this.#reply = new Promise<Reply>((resolve, reject) => {
       this.#worker.once('message', resolve);
       this.#worker.once('error', (e) => reject(new FetchError('FETCH_NETWORK', `hashing thread failed: ${e.message}`, { cause: e })));

@@ -50,19 +50,17 @@ export function httpGet(url: string | URL, options: HttpGetOptions = {}): Promis
     let early: Buffer | undefined;
     let finishBody: { resolve: () => void; reject: (e: Error) => void } | undefined;
     let failure: Error | undefined;
-    let settled = false;
 
     const fail = (e: Error) => {
       if (failure) return;
       failure = e;
       socket.destroy();
-      if (!settled) rejectHead(e);
+      rejectHead(e); // a no-op once the head has resolved
       finishBody?.reject(e);
     };
     const feed = (data: Uint8Array) => {
       try {
         const used = parser.feed(data, (chunk) => onChunk!(chunk), (head) => {
-          settled = true;
           resolveHead(response(head));
           return false; // stop here until pipe() is called
         });
@@ -88,7 +86,8 @@ export function httpGet(url: string | URL, options: HttpGetOptions = {}): Promis
       ? connectTls({ host, port, servername: isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: options.ca ? [options.ca] : undefined, onread } as ConnectionOptions)
       : connectTcp({ host, port, onread });
     socket.once(https ? 'secureConnect' : 'connect', () => socket.write(request));
-    socket.setTimeout(options.timeout ?? 30_000, () => fail(new FetchError('FETCH_NETWORK', `no data from ${u.host} for ${(options.timeout ?? 30_000) / 1000} s`)));
+    const idleMs = options.timeout ?? 30_000;
+    socket.setTimeout(idleMs, () => fail(new FetchError('FETCH_NETWORK', `no data from ${u.host} for ${idleMs / 1000} s`)));
     socket.on('error', (e) => fail(new FetchError('FETCH_NETWORK', `${u.host}: ${e.message}`, { cause: e })));
     socket.on('end', () => {
       try {
