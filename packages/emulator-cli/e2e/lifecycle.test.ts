@@ -112,7 +112,8 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     const pid = (await status()).report.instance!.pid;
     const r = await cli(['stop', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ wasRunning: true });
+    // A clean power-down through the guest's ACPI power button (its driver comes from the initramfs).
+    expect(JSON.parse(r.stdout)).toMatchObject({ wasRunning: true, how: 'acpi-poweroff' });
     expect(processesMentioning(home)).toEqual([]);
     expect(isAlive(pid)).toBe(false);
     for (const f of ['monitor.sock', 'qga.sock', 'internal-pck']) expect(existsSync(join(home, 'run', 'vm', f))).toBe(false);

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { cacheDir } from './cache-dir.js';
 import { ensureBaseImage } from './base-image.js';
+import { type BootFiles, bootFilesDir, extractBootFiles, readBootFiles } from './boot-files.js';
 import { pruneCache } from './cache-prune.js';
 import { buildAppliance, type BuildApplianceOptions } from './provision.js';
 
@@ -34,13 +35,23 @@ const BUILDER = JSON.parse(readFileSync(new URL('../package.json', import.meta.u
  * (appliance files, arch, builder version and the base image it is layered on). A second call with
  * unchanged inputs takes milliseconds.
  */
-export async function ensureApplianceImage(options: Omit<BuildApplianceOptions, 'output'> & { name?: string }): Promise<{ image: string; cached: boolean }> {
+export async function ensureApplianceImage(options: Omit<BuildApplianceOptions, 'output'> & { name?: string }): Promise<{ image: string; boot: BootFiles; cached: boolean }> {
   const base = await ensureBaseImage({ arch: options.arch, cacheRoot: options.cacheRoot, onPhase: options.onPhase });
   const key = createHash('sha256').update(`${applianceDigest(options.applianceDir)}|${options.arch}|${BUILDER}|${base.key}`).digest('hex').slice(0, 16);
   const name = options.name ?? 'appliance';
   const image = join(options.cacheRoot ?? cacheDir(), 'appliances', `${name}-${options.arch}-${key}.qcow2`);
-  if (existsSync(image) && existsSync(`${image}.sha256`)) return { image, cached: true };
-  await buildAppliance({ ...options, output: image });
+  if (existsSync(image) && existsSync(`${image}.sha256`)) return { image, boot: readBootFiles(image) ?? (await bootFilesOf(image)), cached: true };
+  const { boot } = await buildAppliance({ ...options, output: image });
   pruneCache(dirname(image), new RegExp(`^${name.replace(/[^\w-]/g, '\\$&')}-${options.arch}-[0-9a-f]{16}\\.qcow2$`));
-  return { image, cached: false };
+  return { image, boot, cached: false };
+}
+
+/** Boot files for an image cached before they were kept beside it: taken out of it once (~1 s). */
+async function bootFilesOf(image: string): Promise<BootFiles> {
+  const work = mkdtempSync(join(dirname(image), '.boot-files-'));
+  try {
+    return await extractBootFiles(image, bootFilesDir(image), { log: join(work, 'log'), work });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

@@ -12,6 +12,8 @@ describe('pruneCache', () => {
         writeFileSync(join(d, p), 'x');
         utimesSync(join(d, p), new Date(Date.now() - ageS * 1000), new Date(Date.now() - ageS * 1000));
       }
+      mkdirSync(join(d, `${name}.boot`));
+      writeFileSync(join(d, `${name}.boot`, 'vmlinuz'), 'k');
     };
     made('reference-amd64-aaaaaaaaaaaaaaaa.qcow2', 300);
     made('reference-amd64-bbbbbbbbbbbbbbbb.qcow2', 200);
@@ -21,10 +23,10 @@ describe('pruneCache', () => {
     const removed = pruneCache(d, /^reference-amd64-[0-9a-f]{16}\.qcow2$/);
     expect(removed).toEqual(['reference-amd64-aaaaaaaaaaaaaaaa.qcow2']);
     expect(readdirSync(d).sort()).toEqual([
-      'reference-amd64-bbbbbbbbbbbbbbbb.qcow2', 'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.log', 'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.sha256',
-      'reference-amd64-cccccccccccccccc.qcow2', 'reference-amd64-cccccccccccccccc.qcow2.log', 'reference-amd64-cccccccccccccccc.qcow2.sha256',
+      'reference-amd64-bbbbbbbbbbbbbbbb.qcow2', 'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.boot', 'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.log', 'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.sha256',
+      'reference-amd64-cccccccccccccccc.qcow2', 'reference-amd64-cccccccccccccccc.qcow2.boot', 'reference-amd64-cccccccccccccccc.qcow2.log', 'reference-amd64-cccccccccccccccc.qcow2.sha256',
       'reference-amd64-eeeeeeeeeeeeeeee.qcow2.tmp-1',
-      'reference-arm64-dddddddddddddddd.qcow2', 'reference-arm64-dddddddddddddddd.qcow2.log', 'reference-arm64-dddddddddddddddd.qcow2.sha256',
+      'reference-arm64-dddddddddddddddd.qcow2', 'reference-arm64-dddddddddddddddd.qcow2.boot', 'reference-arm64-dddddddddddddddd.qcow2.log', 'reference-arm64-dddddddddddddddd.qcow2.sha256',
     ]);
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /**
  * Removes all but the newest `keep` cache entries of `dir` whose names match `pattern` (with their
- * `.sha256` and `.log` sidecars). Called after a build adds an entry: every input change otherwise
+ * `.sha256`, `.log` and `.boot` sidecars). Called after a build adds an entry: every input change otherwise
  * left another 400 MB image behind for good. Two are kept so that switching between two branches
  * does not rebuild each time. Cached images are standalone (no backing file), so removing one never
  * breaks another.
@@ -20,7 +20,7 @@ export function pruneCache(dir: string, pattern: RegExp, keep = 2): string[] {
     .sort((a, b) => b.mtime - a.mtime || b.n.localeCompare(a.n));
   const removed: string[] = [];
   for (const { n } of byAge.slice(keep)) {
-    for (const p of [n, `${n}.sha256`, `${n}.log`]) rmSync(join(dir, p), { recursive: true, force: true });
+    for (const p of [n, `${n}.sha256`, `${n}.log`, `${n}.boot`]) rmSync(join(dir, p), { recursive: true, force: true });
     removed.push(n);
   }
   return removed;

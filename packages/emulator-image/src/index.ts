@@ -4,5 +4,6 @@ export { ensureBaseImage, type BaseImage, type BaseImageOptions } from './base-i
 export { MarkerScanner, MARKERS, type MarkerEvent } from './markers.js';
 export { cacheDir } from './cache-dir.js';
 export { UEFI_FIRMWARE } from './disk-image.js';
+export { type BootFiles, readBootFiles } from './boot-files.js';
 export { BuildError } from './run.js';
 export { applianceDigest, ensureApplianceImage } from './appliance-cache.js';

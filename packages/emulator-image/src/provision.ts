@@ -6,6 +6,7 @@ import { buildIso, entriesFromDirectory, type IsoEntry, writeIso } from '@stack/
 import { buildArgv, defaultCpuCount, probeHost, verifyAccelerator } from '@stack/qemu-argv';
 import { loadAppliance } from './appliance.js';
 import { type BaseImage, ensureBaseImage } from './base-image.js';
+import { type BootFiles, bootFilesDir, extractBootFiles } from './boot-files.js';
 import { aptInChroot } from './debian-rootfs.js';
 import { UEFI_FIRMWARE } from './disk-image.js';
 import { MarkerScanner } from './markers.js';
@@ -26,6 +27,8 @@ export interface BuildApplianceOptions {
 
 export interface BuildResult {
   output: string;
+  /** The kernel, initrd and command line of the image, beside it in `<output>.boot/`: for direct kernel boot. */
+  boot: BootFiles;
   sha256: string;
   log: string;
   accel: string;
@@ -195,13 +198,15 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
       });
     });
 
-    phase('writing the compressed image');
+    phase('boot files and the compressed image');
+    // Taken from the disk itself, so a direct kernel boot starts exactly what the firmware would.
+    const boot = await extractBootFiles(join(work, 'disk.qcow2'), bootFilesDir(output), { log, work });
     const tmpOut = `${output}.tmp-${process.pid}`;
     await run('qemu-img', ['convert', '-q', '-c', '-O', 'qcow2', join(work, 'disk.qcow2'), tmpOut], { log });
     const digest = await sha256(tmpOut);
     renameSync(tmpOut, output);
     writeFileSync(`${output}.sha256`, `${digest}  ${basename(output)}\n`);
-    return { output, sha256: digest, log: `${output}.log`, accel, baseCached: base.cached };
+    return { output, boot, sha256: digest, log: `${output}.log`, accel, baseCached: base.cached };
   } finally {
     if (qemu && qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
     // Keep the full logs beside the output, whatever happened.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { buildIso } from '@stack/iso9660';
 import { exec, QgaClient } from '@stack/qga-protocol';
 import { buildArgv, defaultCpuCount } from '@stack/qemu-argv';
-import { UEFI_FIRMWARE } from '../src/index.js';
+import { type BootFiles, UEFI_FIRMWARE } from '../src/index.js';
 
 export interface BootedVm {
   dir: string;
@@ -16,8 +16,11 @@ export interface BootedVm {
   dispose(): void;
 }
 
-/** Boots an appliance image on a fresh overlay with a plain command line in the contract's layout. */
-export async function bootAppliance(image: string, options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg'; cpus?: number }): Promise<BootedVm> {
+/**
+ * Boots an appliance image on a fresh overlay with a plain command line in the contract's layout:
+ * its kernel directly when `boot` is given (as the emulator does), else through UEFI firmware.
+ */
+export async function bootAppliance(image: string, options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg'; cpus?: number; boot?: BootFiles }): Promise<BootedVm> {
   const accel = options.accel ?? 'tcg';
   const dir = mkdtempSync(join(tmpdir(), 'boot-'));
   const base = 41000 + Math.floor(Math.random() * 4000);
@@ -29,7 +32,8 @@ export async function bootAppliance(image: string, options: { layout: 'cold' | '
   writeFileSync(join(dir, 'config.iso'), await buildIso([{ type: 'file', path: 'runtime.env', data: runtime }, { type: 'file', path: 'base.env', data: '' }], { volumeId: 'STACKCFG' }));
   const agentSocket = join(dir, 'qga.sock');
   const { binary, argv } = buildArgv({
-    arch: 'amd64', accel, memoryMiB: 4096, cpus: options.cpus ?? defaultCpuCount(accel), layout: options.layout, firmware: UEFI_FIRMWARE.amd64[0],
+    arch: 'amd64', accel, memoryMiB: 4096, cpus: options.cpus ?? defaultCpuCount(accel), layout: options.layout,
+    ...(options.boot ? { kernel: { path: options.boot.kernel, initrd: options.boot.initrd, append: options.boot.append } } : { firmware: UEFI_FIRMWARE.amd64[0] }),
     drives: { system: overlay, seed: join(dir, 'seed.phantom'), bundle: join(dir, 'bundle.phantom'), config: join(dir, 'config.iso') },
     forwards: [
       { name: 'dashboard', hostPort: ports.dashboard, guestPort: 8101 },

@@ -44,6 +44,14 @@ describe('golden command lines', () => {
   }
 });
 
+describe('golden command lines', () => {
+  it('amd64 tcg snapshot, direct kernel boot', async () => {
+    const kernel = { path: '/c/ref.boot/vmlinuz', initrd: '/c/ref.boot/initrd.img', append: 'root=PARTUUID=x ro console=ttyS0,115200' };
+    const { binary, argv } = buildArgv(base({ kernel, incoming: true }));
+    await expect(`${[binary, ...argv].join('\n')}\n`).toMatchFileSnapshot('__golden__/amd64-tcg-snapshot-kernel.argv');
+  });
+});
+
 describe('buildArgv', () => {
   it('binds every forward to 127.0.0.1 only', () => {
     const netdev = buildArgv(base()).argv.find((a) => a.startsWith('user,id=net0'))!;
@@ -70,6 +78,15 @@ describe('buildArgv', () => {
     ['layout', { layout: 'cold' as const }],
   ])('changes the fingerprint when the %s changes', (_what, over) => {
     expect(buildArgv(base(over)).fingerprint).not.toBe(buildArgv(base()).fingerprint);
+  });
+
+  it('fingerprints the boot path: firmware, direct kernel and its command line, not the file paths', () => {
+    const kernel = { path: '/a/vmlinuz', initrd: '/a/initrd.img', append: 'root=PARTUUID=x ro' };
+    const direct = buildArgv(base({ kernel })).fingerprint;
+    expect(direct).not.toBe(buildArgv(base()).fingerprint);
+    expect(direct).not.toBe(buildArgv(base({ kernel, firmware: '/usr/share/ovmf/OVMF.fd' })).fingerprint);
+    expect(direct).not.toBe(buildArgv(base({ kernel: { ...kernel, append: 'root=PARTUUID=x ro quiet' } })).fingerprint);
+    expect(buildArgv(base({ kernel: { ...kernel, path: '/b/vmlinuz', initrd: '/b/initrd.img' } })).fingerprint).toBe(direct);
   });
 
   it('refuses specs that cannot work, saying why', () => {

@@ -58,6 +58,11 @@ export function buildArgv(input: VmSpecInput): BuiltArgv {
     { flag: '-cpu', value: cpu, guest: `cpu ${cpu}` },
   ];
   if (spec.firmware) args.push({ flag: '-bios', value: spec.firmware, guest: 'uefi' });
+  if (spec.kernel) {
+    args.push({ flag: '-kernel', value: spec.kernel.path, guest: `direct-kernel ${spec.kernel.append}` });
+    if (spec.kernel.initrd) args.push({ flag: '-initrd', value: spec.kernel.initrd, guest: 'initrd' });
+    args.push({ flag: '-append', value: spec.kernel.append });
+  }
   args.push(
     { flag: '-m', value: String(spec.memoryMiB), guest: `memory ${spec.memoryMiB}` },
     { flag: '-smp', value: String(spec.cpus), guest: `cpus ${spec.cpus}` },

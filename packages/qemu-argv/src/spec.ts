@@ -20,6 +20,19 @@ export const vmSpecSchema = z.object({
   incoming: z.boolean().default(false),
   /** UEFI firmware (arm64 only; see `findFirmware`). */
   firmware: z.string().optional(),
+  /**
+   * Direct kernel boot: QEMU itself loads the kernel and initrd (fw_cfg), so no firmware reads the
+   * disk. Under TCG, OVMF and a boot loader took ~4-5 s to reach the kernel; SeaBIOS with QEMU's
+   * linuxboot ROM takes ~1 s. The files belong to the image (its digest keys any snapshot), so only
+   * the command line is part of the fingerprint.
+   * @default undefined (the firmware boots the disk)
+   */
+  kernel: z.object({
+    path: z.string().min(1),
+    initrd: z.string().min(1).optional(),
+    /** The kernel command line. @default "" */
+    append: z.string().default(''),
+  }).optional(),
   drives: z.object({
     /** System disk: a qcow2 overlay. */
     system: z.string().min(1),

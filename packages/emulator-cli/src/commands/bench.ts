@@ -38,7 +38,7 @@ export function benchCommand(): Command {
         }
         for (const r of report.results) {
           const target = r.targetMs ? ` (target < ${(r.targetMs / 1000).toFixed(1)} s: ${r.medianMs < r.targetMs ? 'met' : 'NOT met'})` : '';
-          process.stdout.write(`${r.scenario.padEnd(16)} ${r.accel}  median ${(r.medianMs / 1000).toFixed(2)} s over ${r.runs} runs${target}\n  split: ${formatTimings(r.split)}\n`);
+          process.stdout.write(`${r.scenario.padEnd(16)} ${r.accel} ${r.boot}  median ${(r.medianMs / 1000).toFixed(2)} s over ${r.runs} runs${target}\n  split: ${formatTimings(r.split)}\n`);
         }
       }),
     );

@@ -10,6 +10,8 @@ export interface ScenarioResult {
   scenario: Scenario;
   runs: number;
   accel: string;
+  /** The guest's boot path: its kernel directly, or firmware. */
+  boot: string;
   /** Median ms from the start command to all services healthy. */
   medianMs: number;
   allMs: number[];
@@ -44,19 +46,21 @@ export async function runBench(config: EmulatorConfig, options: { runs: number; 
     const all: number[] = [];
     const timings: Timings[] = [];
     let accel = '';
+    let boot = '';
     for (let i = 0; i < options.runs; i++) {
       const t0 = Date.now();
       const { state } = await startEmulator(c, { reporter: silentReporter, signal: options.signal, t0 });
       await stop(c, scenario);
       if (state.mode !== (scenario === 'cold' ? 'cold' : 'resumed')) throw new Error(`bench ${scenario}: the start ran ${state.mode} (${state.coldReason ?? ''})`);
       accel = state.accel;
+      boot = state.boot ?? 'firmware';
       all.push(state.timings.healthy!);
       timings.push(state.timings);
       options.onRun?.(scenario, i, state.timings.healthy!);
     }
     const steps = [...new Set(timings.flatMap((t) => Object.keys(t)))];
     const split = Object.fromEntries(steps.map((k) => [k, median(timings.map((t) => t[k]).filter((v): v is number => v !== undefined))]));
-    out.push({ scenario, runs: options.runs, accel, medianMs: median(all), allMs: all, split });
+    out.push({ scenario, runs: options.runs, accel, boot, medianMs: median(all), allMs: all, split });
   }
   return out;
 }

@@ -17,7 +17,8 @@ export interface BootContext {
   /** vCPUs for this accelerator (`vcpuCount`). */
   cpus: number;
   image: ResolvedImage;
-  firmware: string | undefined;
+  /** Firmware or direct kernel boot (`guestBoot`). */
+  boot: Pick<VmSpecInput, 'firmware' | 'kernel'>;
   /** Directory shared with the guest (the config file's), or undefined. */
   hostShare: string | undefined;
   reporter: Reporter;
@@ -41,7 +42,7 @@ export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; sy
     cpus: ctx.cpus,
     layout: over.layout,
     incoming: over.incoming ?? false,
-    firmware: ctx.firmware,
+    ...ctx.boot,
     drives: over.layout === 'snapshot' ? { system: over.system, seed: p.seedPhantom, bundle: p.bundlePhantom, config: over.config } : { system: over.system, config: over.config },
     forwards: portForwards(ctx.config),
     qmpSocket: p.qmpSocket,

@@ -6,7 +6,7 @@ import { progressRenderer } from '../ui/progress-bar.js';
 import type { Reporter } from '../ui/reporter.js';
 import { chooseHostAccelerator } from './accel.js';
 import { type BootContext, mark } from './boot-context.js';
-import { guestFirmware, resolveImage } from './image.js';
+import { guestBoot, resolveImage } from './image.js';
 import { assertPortsFree } from './ports.js';
 
 /** Host probe, accelerator, free ports and the image: everything before a VM is launched. */
@@ -24,7 +24,7 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   });
   step.succeed(`image: ${image.path}`);
   const ctx: BootContext = {
-    config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, firmware: guestFirmware(config.arch, host.probe.firmware),
+    config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, boot: guestBoot(config.arch, image, host.probe.firmware),
     hostShare: config.configFile ? dirname(config.configFile) : undefined,
     reporter, signal, t0: options.t0, timings: {},
   };

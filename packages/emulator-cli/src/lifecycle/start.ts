@@ -38,7 +38,7 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
         const booted = await boot(ctx);
         const state: InstanceState = {
           version: 1, pid: booted.vm.pid, pidStartTime: booted.vm.pidStartTime, arch: config.arch,
-          accel: ctx.accel, accelReason: ctx.host.reason, mode: booted.mode,
+          accel: ctx.accel, accelReason: ctx.host.reason, boot: ctx.boot.kernel ? 'direct-kernel' : 'firmware', mode: booted.mode,
           ...(booted.coldReason ? { coldReason: booted.coldReason } : {}),
           ...(booted.snapshotId ? { snapshotId: booted.snapshotId } : {}),
           image: image.path, ports: config.ports, portPrefix: config.portPrefix,

@@ -19,6 +19,8 @@ export interface InstanceState {
   arch: Arch;
   accel: 'kvm' | 'hvf' | 'tcg';
   accelReason: string;
+  /** How the guest booted when this instance (or its snapshot) started cold: its kernel directly, or firmware. */
+  boot?: 'direct-kernel' | 'firmware';
   mode: StartMode;
   /** Why this start did not resume a snapshot (cold mode only). */
   coldReason?: string;
