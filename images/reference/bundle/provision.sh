@@ -12,6 +12,7 @@ say "installing services"
 id stack >/dev/null 2>&1 || useradd --system --create-home --shell /usr/sbin/nologin stack
 install -d /opt/stack-reference
 install -m 0644 "$B/app/stack_reference.py" /opt/stack-reference/
+python3 -m compileall -q /opt/stack-reference
 install -m 0755 "$B"/bin/* /usr/local/bin/
 install -m 0644 "$B"/systemd/*.service /etc/systemd/system/
 systemctl daemon-reload
@@ -44,6 +45,14 @@ systemctl enable acpid.service
 ver=$(ls /usr/lib/postgresql | sort -V | tail -1)
 mkdir -p "/etc/systemd/system/postgresql@$ver-main.service.d"
 cat > "/etc/systemd/system/postgresql@$ver-main.service.d/stack-direct.conf" <<UNIT
+# Started with the first units of the boot, once the root is writable, instead of after basic.target
+# (udev, tmpfiles, sockets...): the backend's health check waits for the database.
+[Unit]
+DefaultDependencies=no
+After=systemd-remount-fs.service
+Conflicts=shutdown.target
+Before=shutdown.target
+
 [Service]
 Type=notify
 User=postgres

@@ -7,7 +7,7 @@ import { BASE_PACKAGES, buildRootfs, hostMirror, kernelPackage } from './debian-
 import { makeBootableDisk, ROOT_GIB } from './disk-image.js';
 
 /** Bump when the way the base image is made changes: it is part of the cache key. */
-const RECIPE = 7;
+const RECIPE = 9;
 
 export interface BaseImage {
   /** The bootable qcow2 (Debian 13, kernel, systemd, cloud-init, qemu-guest-agent, systemd-boot). */

@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { initramfsFiles } from './initramfs.js';
 import { run } from './run.js';
 
 /** Debian 13 packages of the base image: what the official cloud image gives an appliance. */
@@ -48,21 +49,7 @@ export async function aptInChroot(rootfs: string, log: string, args: string[]): 
 export async function buildRootfs(rootfs: string, options: { arch: 'amd64' | 'arm64'; suite: string; mirror: string; log: string }): Promise<void> {
   // debootstrap --include fails on virtual packages (prototype notes): install extras in the chroot.
   await run('debootstrap', [`--arch=${options.arch}`, '--variant=minbase', options.suite, rootfs, options.mirror], { log: options.log });
-  // A small initrd: with MODULES=most it is 36 MB, and unpacking it under TCG cost most of the
-  // kernel's 15 s. The guest only needs its virtio disk and ext4 to find the root.
-  write(rootfs, 'etc/initramfs-tools/conf.d/90-stack-emulator.conf', 'MODULES=list\n');
-  // virtio_net too: loaded by the initrd, eth0 exists when systemd starts. Left to udev's coldplug,
-  // the NIC appeared 24 s into a TCG boot and held the address (and every health probe) back.
-  write(rootfs, 'etc/initramfs-tools/modules', 'virtio_pci\nvirtio_blk\next4\nvirtio_net\n');
-  // No hibernation image to look for, and no udev hardware database: it is 13.5 MB of the 33 MB
-  // initrd, unpacked by the kernel at every boot, and virtio devices need nothing from it.
-  write(rootfs, 'etc/initramfs-tools/conf.d/91-stack-emulator-resume.conf', 'RESUME=none\n');
-  write(rootfs, 'etc/initramfs-tools/hooks/zz-stack-no-hwdb', [
-    '#!/bin/sh',
-    'case "$1" in prereqs) echo udev; exit 0;; esac',
-    'rm -f "$DESTDIR/usr/lib/udev/hwdb.bin" "$DESTDIR/lib/udev/hwdb.bin"',
-    '',
-  ].join('\n'), 0o755);
+  for (const f of initramfsFiles()) write(rootfs, f.path, f.text, f.mode);
   // Pass 0: no fsck tool in the initrd and no fsck unit. Every start boots a fresh overlay of an
   // image shut down cleanly, and ext4's journal covers the rest.
   write(rootfs, 'etc/fstab', FSTAB);
@@ -99,9 +86,11 @@ const FSTAB = `PARTUUID=${ROOT_PARTUUID} / ext4 defaults,noatime,errors=remount-
 /**
  * Generators an appliance does not need (systemd.generator(7): a /dev/null link in
  * /etc/systemd/system-generators masks one). They all run before systemd queues the first job,
- * which took 4 s of a TCG boot; kept: fstab, getty (the serial console) and cloud-init.
+ * which took 4 s of a TCG boot; kept: fstab and cloud-init. The getty generator goes too: the serial
+ * console is a log file on the host, nobody logs in on it.
  */
 const SKIPPED_GENERATORS = [
+  'systemd-getty-generator',
   'systemd-gpt-auto-generator', 'systemd-hibernate-resume-generator', 'systemd-rc-local-generator', 'systemd-run-generator',
   'systemd-ssh-generator', 'systemd-system-update-generator', 'systemd-sysv-generator', 'systemd-tpm2-generator', 'systemd-debug-generator',
 ];
@@ -145,6 +134,54 @@ export function configureRootfs(rootfs: string, arch: 'amd64' | 'arm64'): void {
     rmSync(join(rootfs, 'etc/systemd/system-generators', g), { force: true });
     symlinkSync('/dev/null', join(rootfs, 'etc/systemd/system-generators', g));
   }
+  // No login prompts: the console is a file on the host, and there is no display.
+  for (const u of ['getty@.service', 'serial-getty@.service']) mask(rootfs, u);
+  // udev coldplugs only what the appliance uses: disks (the config disk's label), the NIC and the
+  // agent's port. A full coldplug (PCI, ACPI, CPUs, 64 virtual terminals, memory blocks...) kept udev
+  // busy for 7-10 s of CPU under TCG, loading drivers for hardware nobody uses (AHCI, AES-NI, ...),
+  // and slowed every other unit of the boot. Hot-plugged devices (the host share) are still handled.
+  write(rootfs, 'etc/systemd/system/systemd-udev-trigger.service.d/90-stack-emulator.conf', [
+    '[Service]',
+    'ExecStart=',
+    'ExecStart=-udevadm trigger --type=devices --action=add --subsystem-match=block --subsystem-match=net --subsystem-match=virtio-ports',
+    '',
+  ].join('\n'));
+  // The guest agent starts as soon as systemd does, on the port the kernel already made (its driver
+  // is in the initramfs), not when udev gets to the port's /dev/virtio-ports link: that came 10-20 s
+  // into a TCG boot, and the host waits for the agent before anything else on a cold start.
+  write(rootfs, 'usr/local/sbin/stack-qemu-ga', [
+    '#!/bin/sh',
+    'while :; do',
+    '  for d in /sys/class/virtio-ports/*; do',
+    '    read -r name < "$d/name" 2>/dev/null || continue',
+    '    [ "$name" = org.qemu.guest_agent.0 ] && exec /usr/sbin/qemu-ga --method=virtio-serial --path="/dev/${d##*/}"',
+    '  done',
+    '  sleep 0.1',
+    'done',
+    '',
+  ].join('\n'), 0o755);
+  write(rootfs, 'etc/systemd/system/qemu-guest-agent.service', [
+    '[Unit]',
+    'Description=QEMU Guest Agent',
+    'DefaultDependencies=no',
+    // Guest commands may write (mkdir for the host share's mount point): not before the root is rw.
+    'After=systemd-remount-fs.service',
+    'Conflicts=shutdown.target',
+    'Before=shutdown.target',
+    'StartLimitIntervalSec=0',
+    '',
+    '[Service]',
+    'ExecStart=/usr/local/sbin/stack-qemu-ga',
+    'Restart=always',
+    'RestartSec=0',
+    '',
+    '[Install]',
+    'WantedBy=sysinit.target',
+    '',
+  ].join('\n'));
+  mkdirSync(join(rootfs, 'etc/systemd/system/sysinit.target.wants'), { recursive: true });
+  rmSync(join(rootfs, 'etc/systemd/system/sysinit.target.wants/qemu-guest-agent.service'), { force: true });
+  symlinkSync('/etc/systemd/system/qemu-guest-agent.service', join(rootfs, 'etc/systemd/system/sysinit.target.wants/qemu-guest-agent.service'));
   // Logs in memory only: no flush to /var/log at boot, and every start is a fresh overlay anyway.
   write(rootfs, 'etc/systemd/journald.conf.d/90-stack-emulator.conf', '[Journal]\nStorage=volatile\n');
   // NoCloud only, and no network stage: the datasource search on every boot cost 10-15 s in the

@@ -4,17 +4,15 @@ One process, one persistent PostgreSQL connection (a connection per request cost
 TCG in the prototype). Keys live in the "ApiKeySet" table; rotation goes through a loopback-only
 admin port used by /usr/local/bin/trigger-fast-rotate.
 """
-import hashlib
-import json
 import os
-import re
-import secrets
+import socketserver
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import psycopg2
+# Imports are the cost of starting under TCG: http.server (through http.client and email) took 0.85 s
+# of an idle emulated guest and json, re and secrets 0.2 s each. The services listen first with the
+# standard library's socket server and the small HTTP/1.1 reader below; json, hashlib and psycopg2 are
+# imported where they are used (psycopg2 on a background thread right after the ports are open).
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 KEY_ID = "3142e763-b230-44b5-8636-aa62f7489c26"
 FIELDS = {
     "STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY": "publishableClientKey",
@@ -22,19 +20,37 @@ FIELDS = {
     "STACK_SEED_INTERNAL_PROJECT_SUPER_SECRET_ADMIN_KEY": "superSecretAdminKey",
     "CRON_SECRET": "cronSecret",
 }
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
+MAX_LINE = 65536
+MAX_BODY = 1 << 20
 
 
-def runtime_env():
+def is_hex64(value):
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def to_json(obj):
+    import json
+
+    return json.dumps(obj)
+
+
+def runtime_env(path="/run/stack/runtime.env", wait_s=60.0):
+    """KEY=VALUE lines stack-config writes (renamed into place) while this process starts."""
+    import time
+
+    end = time.monotonic() + wait_s
+    while not os.path.exists(path) and time.monotonic() < end:
+        time.sleep(0.05)
     env = {}
-    for path in ("/run/stack/runtime.env",):
-        try:
-            with open(path) as f:
-                for line in f:
-                    if "=" in line:
-                        k, v = line.rstrip("\n").split("=", 1)
-                        env[k] = v
-        except OSError:
-            pass
+    try:
+        with open(path) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    env[k] = v
+    except OSError:
+        pass  # no config disk: the defaults
     return env
 
 
@@ -44,10 +60,14 @@ class Db:
         self.conn = None
 
     def _connect(self):
+        import psycopg2
+
         self.conn = psycopg2.connect(dbname="stack", user="stack", host="/var/run/postgresql")
         self.conn.autocommit = True
 
     def query(self, sql, args=()):
+        import psycopg2
+
         with self.lock:
             for attempt in (1, 2):
                 try:
@@ -65,107 +85,166 @@ class Db:
 DB = Db()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class BadRequest(Exception):
+    pass
+
+
+class Handler(socketserver.StreamRequestHandler):
+    """HTTP/1.1 with persistent connections: what the health probes, the CLI and the hooks send."""
+
     role = "?"
 
-    def log_message(self, *args):
-        pass
+    def handle(self):
+        while True:
+            try:
+                request = self.read_request()
+            except BadRequest as e:
+                return self.send(400, to_json({"error": str(e)}), keep=False)
+            if request is None:
+                return
+            method, target, headers, body, keep = request
+            self.headers = headers
+            self.body = body
+            try:
+                code, payload, ctype = self.route(method, target)
+            except Exception as e:  # a broken DB must answer 503, never hang
+                code, payload, ctype = 503, to_json({"error": str(e)}), "application/json"
+            self.send(code, payload, ctype, keep)
+            if not keep:
+                return
 
-    def send(self, code, body, ctype="application/json"):
+    def read_request(self):
+        line = self.rfile.readline(MAX_LINE + 1)
+        while line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
+            line = self.rfile.readline(MAX_LINE + 1)
+        if not line:
+            return None
+        parts = line.decode("latin-1").split()
+        if len(line) > MAX_LINE or len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            raise BadRequest("malformed request line")
+        method, target, version = parts
+        headers = {}
+        while True:
+            h = self.rfile.readline(MAX_LINE + 1)
+            if h in (b"\r\n", b"\n", b""):
+                break
+            name, sep, value = h.decode("latin-1").partition(":")
+            if not sep or len(h) > MAX_LINE or len(headers) > 100:
+                raise BadRequest("malformed header")
+            headers[name.strip().lower()] = value.strip()
+        if "transfer-encoding" in headers:
+            raise BadRequest("chunked request bodies are not supported")
+        length = headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            raise BadRequest("bad Content-Length")
+        body = self.rfile.read(int(length))
+        connection = headers.get("connection", "").lower()
+        keep = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
+        return method, target, headers, body, keep
+
+    def send(self, code, body, ctype="application/json", keep=True):
         data = body.encode() if isinstance(body, str) else body
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        head = "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (
+            code, REASONS.get(code, "Error"), ctype, len(data), "" if keep else "Connection: close\r\n")
+        self.wfile.write(head.encode("latin-1") + data)
 
-    def do_GET(self):
-        path, _, query = self.path.partition("?")
-        try:
-            self.route(path, query)
-        except Exception as e:  # a broken DB must answer 503, never hang
-            self.send(503, json.dumps({"error": str(e)}))
+    def route(self, method, target):
+        path, _, query = target.partition("?")
+        if method == "GET":
+            return self.get(path, query)
+        if method == "POST":
+            return self.post(path)
+        return 404, to_json({"error": "not found"}), "application/json"
 
-    def route(self, path, query):
+    def get(self, path, query):
         role = self.role
         if role == "dashboard" and path == "/handler/sign-in":
-            return self.send(200, "<!doctype html><title>Sign in</title><h1>Stack reference dashboard</h1>", "text/html")
+            return 200, "<!doctype html><title>Sign in</title><h1>Stack reference dashboard</h1>", "text/html"
         if role == "backend" and path == "/health":
             if "db=1" in query.split("&"):
                 DB.query("SELECT 1")
-            return self.send(200, json.dumps({"status": "ok"}))
+            return 200, '{"status": "ok"}', "application/json"
         if role == "backend" and path == "/api/v1/projects/current":
             project = self.headers.get("x-stack-project-id", "")
             key = self.headers.get("x-stack-publishable-client-key", "")
             rows = DB.query('SELECT "projectId" FROM "ApiKeySet" WHERE "projectId" = %s AND "publishableClientKey" = %s', (project, key))
             if not rows:
-                return self.send(401, json.dumps({"code": "INVALID_PUBLISHABLE_CLIENT_KEY"}))
-            return self.send(200, json.dumps({"id": project, "display_name": "Stack Dashboard" if project == "internal" else "Local project"}))
+                return 401, '{"code": "INVALID_PUBLISHABLE_CLIENT_KEY"}', "application/json"
+            return 200, to_json({"id": project, "display_name": "Stack Dashboard" if project == "internal" else "Local project"}), "application/json"
         if role == "minio" and path == "/minio/health/live":
-            return self.send(200, "")
+            return 200, "", "application/json"
         if role == "inbucket" and path == "/":
-            return self.send(200, "<!doctype html><title>Inbucket</title>", "text/html")
-        return self.send(404, json.dumps({"error": "not found"}))
+            return 200, "<!doctype html><title>Inbucket</title>", "text/html"
+        return 404, '{"error": "not found"}', "application/json"
 
-    def do_POST(self):
-        if self.role == "backend" and self.path == "/api/v1/internal/local-emulator/project":
-            try:
-                return self.local_project()
-            except Exception as e:
-                return self.send(503, json.dumps({"error": str(e)}))
-        if self.role != "admin" or self.path != "/rotate":
-            return self.send(404, "{}")
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)).decode()
+    def post(self, path):
+        if self.role == "backend" and path == "/api/v1/internal/local-emulator/project":
+            return self.local_project()
+        if self.role != "admin" or path != "/rotate":
+            return 404, "{}", "application/json"
         values = {}
-        for line in body.splitlines():
+        for line in self.body.decode().splitlines():
             if "=" in line:
                 k, v = line.split("=", 1)
                 values[k] = v
-        if set(values) != set(FIELDS) or not all(HEX64.match(v) for v in values.values()):
-            return self.send(400, json.dumps({"error": "need the four keys, each 64 lowercase hex"}))
+        if set(values) != set(FIELDS) or not all(is_hex64(v) for v in values.values()):
+            return 400, '{"error": "need the four keys, each 64 lowercase hex"}', "application/json"
         cols = ", ".join('"%s" = %%s' % FIELDS[k] for k in FIELDS)
         DB.query('UPDATE "ApiKeySet" SET %s, "updatedAt" = now() WHERE id = %%s' % cols, [values[k] for k in FIELDS] + [KEY_ID])
         # Exit 0 only once the service answers with the new values: read them back through the same path.
         row = DB.query('SELECT "publishableClientKey" FROM "ApiKeySet" WHERE id = %s', (KEY_ID,))
         ok = bool(row) and row[0][0] == values["STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY"]
-        return self.send(200 if ok else 500, json.dumps({"rotated": ok}))
-
+        return (200 if ok else 500), to_json({"rotated": ok}), "application/json"
 
     def local_project(self):
         """The emulator's project for a config file on the host (as Stack's endpoint of this name).
 
         Client-level auth with the internal project's current publishable key, as in Stack; the file must
         be visible through the host share (mounted at /host + its absolute host path)."""
+        import hashlib
+        import json
+
         key = self.headers.get("x-stack-publishable-client-key", "")
         if self.headers.get("x-stack-project-id") != "internal" or not DB.query(
             'SELECT 1 FROM "ApiKeySet" WHERE id = %s AND "publishableClientKey" = %s', (KEY_ID, key)
         ):
-            return self.send(401, json.dumps({"code": "INVALID_PUBLISHABLE_CLIENT_KEY"}))
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)) or b"{}")
+            return 401, '{"code": "INVALID_PUBLISHABLE_CLIENT_KEY"}', "application/json"
+        body = json.loads(self.body or b"{}")
         path = body.get("absolute_file_path", "")
         if not isinstance(path, str) or not path.startswith("/"):
-            return self.send(400, json.dumps({"error": "absolute_file_path must be an absolute path"}))
+            return 400, '{"error": "absolute_file_path must be an absolute path"}', "application/json"
         try:
             with open("/host" + path, "rb") as f:
                 f.read(1 << 20)
         except OSError as e:
-            return self.send(400, json.dumps({"error": "config file not readable through the host share: %s" % e}))
+            return 400, json.dumps({"error": "config file not readable through the host share: %s" % e}), "application/json"
         project_id = hashlib.sha256(path.encode()).hexdigest()[:32]
         rows = DB.query('SELECT "publishableClientKey", "secretServerKey", "superSecretAdminKey" FROM "ApiKeySet" WHERE id = %s', (project_id,))
         if not rows:
-            keys = [secrets.token_hex(32) for _ in range(4)]
+            keys = [os.urandom(32).hex() for _ in range(4)]
             DB.query('INSERT INTO "ApiKeySet" VALUES (%s, %s, %s, %s, %s, %s, now()) ON CONFLICT (id) DO NOTHING', [project_id, project_id] + keys)
             rows = DB.query('SELECT "publishableClientKey", "secretServerKey", "superSecretAdminKey" FROM "ApiKeySet" WHERE id = %s', (project_id,))
         pck, ssk, sak = rows[0]
-        return self.send(200, json.dumps({"project_id": project_id, "publishable_client_key": pck, "secret_server_key": ssk, "super_secret_admin_key": sak}))
+        return 200, json.dumps({"project_id": project_id, "publishable_client_key": pck, "secret_server_key": ssk, "super_secret_admin_key": sak}), "application/json"
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
 
 
 def serve(role, port, host="0.0.0.0"):
-    handler = type("H_" + role, (Handler,), {"role": role})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    """Listens on host:port (0: any free port) and serves on a thread; returns the server."""
+    server = Server((host, port), type("H_" + role, (Handler,), {"role": role}))
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def connect_early():
+    try:
+        DB.query("SELECT 1")  # import psycopg2 and open the connection before the first request
+    except Exception:
+        pass  # the database is still starting; the first request that needs it connects
 
 
 def main():
@@ -176,10 +255,7 @@ def main():
     serve("minio", 9090)
     serve("inbucket", 9001)
     serve("admin", 8199, "127.0.0.1")
-    try:
-        DB.query("SELECT 1")  # open the connection before the first request
-    except psycopg2.OperationalError:
-        pass  # the database is still starting; the first request that needs it connects
+    threading.Thread(target=connect_early, daemon=True).start()
     threading.Event().wait()
 
 

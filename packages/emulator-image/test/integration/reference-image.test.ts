@@ -15,8 +15,9 @@ const current = (key: string) => httpStatus(vm!.ports.backend, '/api/v1/projects
 
 describe.skipIf(!ok)('the reference appliance image', () => {
   beforeAll(async () => {
-    const { image } = await ensureApplianceImage({ applianceDir: reference, arch: 'amd64', name: 'reference' });
-    vm = await bootAppliance(image, { layout: 'snapshot' });
+    const { image, boot } = await ensureApplianceImage({ applianceDir: reference, arch: 'amd64', name: 'reference' });
+    // Direct kernel boot, as the emulator starts it; the provisioning boot went through UEFI firmware.
+    vm = await bootAppliance(image, { layout: 'snapshot', boot });
   }, 1_500_000);
   afterAll(() => vm?.dispose());
 
@@ -44,6 +45,15 @@ describe.skipIf(!ok)('the reference appliance image', () => {
     expect(await run('ip -4 -o addr show dev eth0')).toContain('10.0.2.15/24');
     expect(await run('cat /etc/resolv.conf')).toBe('nameserver 10.0.2.3\n');
     expect(await run('lsmod | cut -d" " -f1 | grep -x -e psmouse -e kvm -e kvm_amd -e kvm_intel || true')).toBe('');
+    // udev coldplugs only disks, NICs and virtio ports: no driver for q35's AHCI or the CPU's AES-NI.
+    expect(await run('lsmod | cut -d" " -f1 | grep -x -e ahci -e libata -e aesni_intel || true')).toBe('');
+    // What no longer comes from the coldplug is loaded by the initramfs: the power button `stop` presses.
+    expect(await run('lsmod | cut -d" " -f1 | grep -x button')).toBe('button\n');
+    // Our /init (initramfs.ts), not initramfs-tools', which leaves /run/initramfs behind.
+    expect(await run('test -e /run/initramfs && echo initramfs-tools || echo ours')).toBe('ours\n');
+    // The agent runs on the port the kernel made, started by systemd at once, not by udev's link.
+    expect(await run('tr "\\0" " " < /proc/$(pidof qemu-ga)/cmdline')).toMatch(/--path=\/dev\/vport\d+p\d+/);
+    expect(await run('pidof agetty || true')).toBe('');
     expect(await run('systemctl show -P ActiveState postgresql@17-main.service stack-reference.service stack-host-share-drivers.service')).toBe('active\n\nactive\n\nactive\n'); // show -P separates units by an empty line
     // The 9p drivers are loaded (for the snapshot), but not by modules-load.d, which holds up sysinit.
     expect(await run('lsmod | cut -d" " -f1 | grep -x 9pnet_virtio')).toBe('9pnet_virtio\n');
