@@ -29,7 +29,7 @@ const current = (key: string, project = 'internal') => get(ports.backend, '/api/
 const start = (...args: string[]) => cli(['start', '--image', 'reference', '--json', ...args], env);
 const status = async () => {
   const r = await cli(['status', '--json'], env);
-  return { code: r.code, report: JSON.parse(r.stdout) as { vm: string; healthy: boolean; reason?: string; instance?: { pid: number; mode: string } } };
+  return { code: r.code, report: JSON.parse(r.stdout) as { vm: string; healthy: boolean; reason?: string; instance?: { pid: number; mode: string; boot?: string } } };
 };
 const guestShell = async (script: string) => {
   await using qga = await QgaClient.connect(join(home, 'run', 'vm', 'qga.sock'), { timeout: 10_000 });
@@ -98,6 +98,8 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     const s = await status();
     expect(s.code).toBe(0);
     expect(s.report).toMatchObject({ vm: 'running', healthy: true });
+    // The reference appliance has boot files beside it: its kernel is booted directly, not via OVMF.
+    expect(s.report.instance?.boot).toBe('direct-kernel');
   });
 
   it('a second start while running reports it, exits 0 and leaves it alone', async () => {

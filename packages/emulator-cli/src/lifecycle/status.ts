@@ -13,7 +13,7 @@ export interface StatusReport {
   healthy: boolean;
   reason?: string;
   services: ServiceHealth[];
-  instance?: Pick<InstanceState, 'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'> & { coldReason?: string };
+  instance?: Pick<InstanceState, 'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'> & { coldReason?: string; boot?: InstanceState['boot'] };
   urls?: { dashboard: string; backend: string; minio: string; inbucket: string };
 }
 
@@ -33,6 +33,7 @@ export async function emulatorStatus(config: EmulatorConfig): Promise<StatusRepo
   const instance = {
     pid: state.pid, mode: state.mode, accel: state.accel, arch: state.arch, image: state.image, ports: state.ports,
     startedAt: state.startedAt, rotated: state.rotated, timings: state.timings, ...(state.coldReason ? { coldReason: state.coldReason } : {}),
+    ...(state.boot ? { boot: state.boot } : {}),
   };
   if (!isSameProcess(state.pid, state.pidStartTime)) {
     const last = tail(config.paths.qemuLog, 3).trim();
