@@ -1,17 +1,18 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultEntryName, findEspInGpt, GPT_HEAD_BYTES, type LoaderEntry, parseLoaderEntry } from './esp-layout.js';
+import { defaultEntryName, findEspInGpt, GPT_HEAD_BYTES, parseLoaderEntry } from './esp-layout.js';
 import { BuildError, run } from './run.js';
 
-/** The kernel, initrd and command line an image's boot loader would start: for direct kernel boot. */
+/**
+ * The kernel, initrd and command line an image's boot loader would start: for direct kernel boot.
+ * Shaped as `kernel` of `@stack/qemu-argv`'s spec.
+ */
 export interface BootFiles {
-  kernel: string;
+  /** The kernel image. */
+  path: string;
   initrd?: string;
   /** The kernel command line of the image's loader entry. */
   append: string;
-  kernelSha256: string;
-  initrdSha256?: string;
 }
 
 /** Where the boot files of an image live: a directory beside it. */
@@ -26,18 +27,14 @@ export function readBootFiles(image: string): BootFiles | undefined {
 
 function filesIn(dir: string): BootFiles | undefined {
   try {
-    const meta = JSON.parse(readFileSync(join(dir, 'boot.json'), 'utf8')) as { append: string; kernelSha256: string; initrdSha256?: string };
-    const files: BootFiles = { kernel: join(dir, 'vmlinuz'), append: meta.append, kernelSha256: meta.kernelSha256 };
-    if (meta.initrdSha256) Object.assign(files, { initrd: join(dir, 'initrd.img'), initrdSha256: meta.initrdSha256 });
-    if (typeof files.append !== 'string' || !existsSync(files.kernel) || (files.initrd && !existsSync(files.initrd))) return undefined;
-    return files;
+    const { append } = JSON.parse(readFileSync(join(dir, 'boot.json'), 'utf8')) as { append: unknown };
+    const path = join(dir, 'vmlinuz');
+    const initrd = join(dir, 'initrd.img');
+    if (typeof append !== 'string' || !existsSync(path)) return undefined;
+    return existsSync(initrd) ? { path, initrd, append } : { path, append };
   } catch {
     return undefined;
   }
-}
-
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 /** `/vmlinuz` of a loader entry as an mtools path; a BLS path uses `/`, the UEFI shell `\`. */
@@ -70,15 +67,14 @@ export async function extractBootFiles(image: string, dest: string, options: { l
       name = listing.split('\n').map((l) => l.trim().split('/').pop()!).filter((n) => n.endsWith('.conf')).sort()[0];
     }
     const entryText = name ? await read(`/loader/entries/${name}`) : undefined;
-    const entry: LoaderEntry | undefined = entryText === undefined ? undefined : parseLoaderEntry(entryText);
+    const entry = entryText === undefined ? undefined : parseLoaderEntry(entryText);
     if (!entry) throw fail('its ESP has no systemd-boot loader entry with a `linux` line');
     const tmp = `${dest}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     await run('mcopy', ['-n', '-i', espImage, espPath(entry.linux), join(tmp, 'vmlinuz')], { log });
     if (entry.initrd) await run('mcopy', ['-n', '-i', espImage, espPath(entry.initrd), join(tmp, 'initrd.img')], { log });
-    const meta = { append: entry.options, kernelSha256: sha256(join(tmp, 'vmlinuz')), initrdSha256: entry.initrd ? sha256(join(tmp, 'initrd.img')) : undefined };
-    writeFileSync(join(tmp, 'boot.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    writeFileSync(join(tmp, 'boot.json'), `${JSON.stringify({ append: entry.options }, null, 2)}\n`);
     rmSync(dest, { recursive: true, force: true });
     renameSync(tmp, dest);
     return filesIn(dest)!;

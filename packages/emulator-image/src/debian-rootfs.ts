@@ -67,6 +67,14 @@ function write(rootfs: string, path: string, text: string, mode = 0o644): void {
   writeFileSync(join(rootfs, path), text, { mode });
 }
 
+/** `systemctl enable` of a unit in /etc/systemd/system, by hand: no systemd runs in the build chroot. */
+function enable(rootfs: string, unit: string, target: string): void {
+  const wants = join(rootfs, 'etc/systemd/system', `${target}.wants`);
+  mkdirSync(wants, { recursive: true });
+  rmSync(join(wants, unit), { force: true });
+  symlinkSync(`/etc/systemd/system/${unit}`, join(wants, unit));
+}
+
 function mask(rootfs: string, unit: string): void {
   rmSync(join(rootfs, 'etc/systemd/system', unit), { force: true });
   symlinkSync('/dev/null', join(rootfs, 'etc/systemd/system', unit));
@@ -120,9 +128,7 @@ export function configureRootfs(rootfs: string, arch: 'amd64' | 'arm64'): void {
   // Static: the unit runs before the root is remounted read-write, and the DNS address never changes.
   write(rootfs, 'etc/resolv.conf', 'nameserver 10.0.2.3\n');
   write(rootfs, 'etc/systemd/system/stack-net.service', '[Unit]\nDescription=Address for QEMU user-mode networking\nDefaultDependencies=no\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/usr/local/sbin/stack-net\n\n[Install]\nWantedBy=multi-user.target\n');
-  mkdirSync(join(rootfs, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
-  rmSync(join(rootfs, 'etc/systemd/system/multi-user.target.wants/stack-net.service'), { force: true });
-  symlinkSync('/etc/systemd/system/stack-net.service', join(rootfs, 'etc/systemd/system/multi-user.target.wants/stack-net.service'));
+  enable(rootfs, 'stack-net.service', 'multi-user.target');
   mask(rootfs, 'systemd-networkd.service');
   mask(rootfs, 'systemd-networkd-wait-online.service');
   for (const t of ['apt-daily.timer', 'apt-daily-upgrade.timer', 'e2scrub_all.timer', 'fstrim.timer', 'dpkg-db-backup.timer']) mask(rootfs, t);
@@ -179,9 +185,7 @@ export function configureRootfs(rootfs: string, arch: 'amd64' | 'arm64'): void {
     'WantedBy=sysinit.target',
     '',
   ].join('\n'));
-  mkdirSync(join(rootfs, 'etc/systemd/system/sysinit.target.wants'), { recursive: true });
-  rmSync(join(rootfs, 'etc/systemd/system/sysinit.target.wants/qemu-guest-agent.service'), { force: true });
-  symlinkSync('/etc/systemd/system/qemu-guest-agent.service', join(rootfs, 'etc/systemd/system/sysinit.target.wants/qemu-guest-agent.service'));
+  enable(rootfs, 'qemu-guest-agent.service', 'sysinit.target');
   // Logs in memory only: no flush to /var/log at boot, and every start is a fresh overlay anyway.
   write(rootfs, 'etc/systemd/journald.conf.d/90-stack-emulator.conf', '[Journal]\nStorage=volatile\n');
   // NoCloud only, and no network stage: the datasource search on every boot cost 10-15 s in the

@@ -12,10 +12,10 @@
  * amd64 kernel, listed for kernels that have it as a module); button and evdev
  * for the ACPI power button `stack-emulator stop` presses, since udev no longer coldplugs ACPI devices.
  */
-export const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'ext4', 'virtio_net', 'virtio_console', 'button', 'evdev'] as const;
+const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'ext4', 'virtio_net', 'virtio_console', 'button', 'evdev'] as const;
 
 /** /init, for klibc's sh and tools (no sed, no cut: builtins only) plus kmod's modprobe and blkid. */
-export const INIT_SCRIPT = `#!/bin/sh
+const INIT_SCRIPT = `#!/bin/sh
 # The stack emulator's initramfs init (see emulator-image/src/initramfs.ts).
 export PATH=/sbin:/usr/sbin:/bin:/usr/bin
 mkdir -p /dev /proc /sys /root /run /tmp
@@ -71,7 +71,7 @@ exec run-init /root "$init" "$@" < /root/dev/console > /root/dev/console 2>&1
  * An initramfs-tools hook, run after udev's (its prereq): puts our init in place, adds blkid, and
  * removes udev and the hardware database (13.5 MB the kernel would unpack at every boot for nothing).
  */
-export const INIT_HOOK = `#!/bin/sh
+const INIT_HOOK = `#!/bin/sh
 case "$1" in prereqs) echo udev; exit 0;; esac
 . /usr/share/initramfs-tools/hook-functions
 cp /etc/initramfs-tools/stack-init "$DESTDIR/init"

@@ -33,7 +33,7 @@ export async function bootAppliance(image: string, options: { layout: 'cold' | '
   const agentSocket = join(dir, 'qga.sock');
   const { binary, argv } = buildArgv({
     arch: 'amd64', accel, memoryMiB: 4096, cpus: options.cpus ?? defaultCpuCount(accel), layout: options.layout,
-    ...(options.boot ? { kernel: { path: options.boot.kernel, initrd: options.boot.initrd, append: options.boot.append } } : { firmware: UEFI_FIRMWARE.amd64[0] }),
+    ...(options.boot ? { kernel: options.boot } : { firmware: UEFI_FIRMWARE.amd64[0] }),
     drives: { system: overlay, seed: join(dir, 'seed.phantom'), bundle: join(dir, 'bundle.phantom'), config: join(dir, 'config.iso') },
     forwards: [
       { name: 'dashboard', hostPort: ports.dashboard, guestPort: 8101 },

@@ -42,9 +42,7 @@ describe('golden command lines', () => {
       }
     }
   }
-});
 
-describe('golden command lines', () => {
   it('amd64 tcg snapshot, direct kernel boot', async () => {
     const kernel = { path: '/c/ref.boot/vmlinuz', initrd: '/c/ref.boot/initrd.img', append: 'root=PARTUUID=x ro console=ttyS0,115200' };
     const { binary, argv } = buildArgv(base({ kernel, incoming: true }));

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BootFiles, ensureApplianceImage, readBootFiles, UEFI_FIRMWARE } from '@stack/emulator-image';
+import type { VmSpecInput } from '@stack/qemu-argv';
 import { parseSha256Sidecar, type Progress, sha256File } from '@stack/release-fetcher';
 import { writeFileAtomic } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
@@ -91,8 +92,8 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
  * Otherwise UEFI firmware: OVMF on amd64 when installed (else SeaBIOS), AAVMF on arm64, where a direct
  * boot would also swap ACPI for a device tree.
  */
-export function guestBoot(arch: 'amd64' | 'arm64', image: ResolvedImage, probedFirmware: string | undefined): { firmware?: string; kernel?: { path: string; initrd?: string; append: string } } {
+export function guestBoot(arch: 'amd64' | 'arm64', image: ResolvedImage, probedFirmware: string | undefined): Pick<VmSpecInput, 'firmware' | 'kernel'> {
   if (arch === 'arm64') return { firmware: probedFirmware };
-  if (image.boot) return { kernel: { path: image.boot.kernel, initrd: image.boot.initrd, append: image.boot.append } };
+  if (image.boot) return { kernel: image.boot };
   return { firmware: UEFI_FIRMWARE.amd64.find((f) => existsSync(f)) };
 }

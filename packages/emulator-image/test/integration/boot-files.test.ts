@@ -44,7 +44,7 @@ describe.skipIf(!ok)('extractBootFiles', () => {
     });
     const boot = await extractBootFiles(image, bootFilesDir(image), { log: join(work, 'log'), work });
     expect(boot.append).toBe('root=PARTUUID=x ro console=ttyS0,115200');
-    expect(readFileSync(boot.kernel).equals(kernel)).toBe(true);
+    expect(readFileSync(boot.path).equals(kernel)).toBe(true);
     expect(readFileSync(boot.initrd!).equals(initrd)).toBe(true);
     expect(readBootFiles(image)).toEqual(boot);
     expect(existsSync(join(work, 'esp.raw'))).toBe(false);
@@ -53,7 +53,7 @@ describe.skipIf(!ok)('extractBootFiles', () => {
   it('takes the first entry by name when loader.conf names none, and works without an initrd', async () => {
     const image = disk('nodefault', { '/loader/entries/b.conf': 'linux /b\noptions b\n', '/loader/entries/a.conf': 'linux /a\noptions a\n', '/a': 'A', '/b': 'B' });
     const boot = await extractBootFiles(image, bootFilesDir(image), { log: join(work, 'log'), work });
-    expect([boot.append, readFileSync(boot.kernel, 'utf8'), boot.initrd]).toEqual(['a', 'A', undefined]);
+    expect([boot.append, readFileSync(boot.path, 'utf8'), boot.initrd]).toEqual(['a', 'A', undefined]);
   });
 
   it('says why for an image it cannot direct-boot, and writes nothing', async () => {
