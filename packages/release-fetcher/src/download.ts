@@ -1,10 +1,10 @@
-import { fdatasync, writeSync } from 'node:fs';
+import { fdatasync } from 'node:fs';
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { sha256File } from './digest.js';
 import { FetchError } from './errors.js';
-import { HashThread } from './hash-thread.js';
 import { httpGetFollowing, type HttpGetResponse } from './http-get.js';
 import { type Progress, progressMeter } from './progress.js';
+import { SinkError, type SinkResult, SinkThreads } from './sink-threads.js';
 
 export interface DownloadOptions {
   url: string;
@@ -104,106 +104,119 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       headers.range = `bytes=${have}-`;
       headers['if-range'] = (rec!.etag ?? rec!.lastModified)!;
     }
-    let res: HttpGetResponse;
+    // The bytes are written and hashed on two other threads (this one only receives). They boot while
+    // the request is under way, and stop in the finally unless the body began.
+    const sinks = new SinkThreads(options.partFile);
+    let begun = false;
     try {
-      res = await httpGetFollowing(options.url, { headers, privateHeaders: options.privateHeaders ?? {}, signal: options.signal, timeout: options.timeout, ca: options.ca });
-    } catch (e) {
-      if (options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted', { cause: e });
-      const err = e as FetchError;
-      if (err.code !== 'FETCH_NETWORK' || attempt >= retries) throw err.code === 'FETCH_NETWORK' ? new FetchError('FETCH_NETWORK', `download of ${options.url} failed: ${err.message}`, { cause: e }) : e;
-      options.onRetry?.(e as Error, attempt + 1, have);
-      await pause(attempt);
-      continue;
-    }
-    if (res.status === 416 && have > 0 && rec?.size === have) {
-      res.cancel();
-      const sha256 = await sha256File(options.partFile, options.signal);
-      meter.finish(have, have);
-      return { partFile: options.partFile, size: have, sha256, resumedFrom };
-    }
-    if (res.status !== 200 && res.status !== 206) {
-      res.cancel();
-      if (transient(res.status) && attempt < retries) {
-        options.onRetry?.(new Error(`HTTP ${res.status}`), attempt + 1, have);
+      let res: HttpGetResponse;
+      try {
+        res = await httpGetFollowing(options.url, { headers, privateHeaders: options.privateHeaders ?? {}, signal: options.signal, timeout: options.timeout, ca: options.ca, readInto: sinks.reserve });
+      } catch (e) {
+        if (options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted', { cause: e });
+        const err = e as FetchError;
+        if (err.code !== 'FETCH_NETWORK' || attempt >= retries) throw err.code === 'FETCH_NETWORK' ? new FetchError('FETCH_NETWORK', `download of ${options.url} failed: ${err.message}`, { cause: e }) : e;
+        options.onRetry?.(e as Error, attempt + 1, have);
         await pause(attempt);
         continue;
       }
-      if (res.status === 416) {
-        await discardPart(options.partFile);
-        continue;
-      }
-      throw new FetchError('FETCH_HTTP', `download of ${options.url} failed: HTTP ${res.status} ${res.statusText}`, { status: res.status });
-    }
-    let start = 0;
-    let total: number | undefined;
-    if (res.status === 206) {
-      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-      if (!m || Number(m[1]) !== have) {
-        // The server sent a different range than asked: start over rather than splice wrong bytes.
+      if (res.status === 416 && have > 0 && rec?.size === have) {
         res.cancel();
-        await discardPart(options.partFile);
-        if (attempt >= retries) throw new FetchError('FETCH_HTTP', `server answered a range other than bytes=${have}-`);
+        const sha256 = await sha256File(options.partFile, options.signal);
+        meter.finish(have, have);
+        return { partFile: options.partFile, size: have, sha256, resumedFrom };
+      }
+      if (res.status !== 200 && res.status !== 206) {
+        res.cancel();
+        if (transient(res.status) && attempt < retries) {
+          options.onRetry?.(new Error(`HTTP ${res.status}`), attempt + 1, have);
+          await pause(attempt);
+          continue;
+        }
+        if (res.status === 416) {
+          await discardPart(options.partFile);
+          continue;
+        }
+        throw new FetchError('FETCH_HTTP', `download of ${options.url} failed: HTTP ${res.status} ${res.statusText}`, { status: res.status });
+      }
+      let start = 0;
+      let total: number | undefined;
+      if (res.status === 206) {
+        const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+        if (!m || Number(m[1]) !== have) {
+          // The server sent a different range than asked: start over rather than splice wrong bytes.
+          res.cancel();
+          await discardPart(options.partFile);
+          if (attempt >= retries) throw new FetchError('FETCH_HTTP', `server answered a range other than bytes=${have}-`);
+          continue;
+        }
+        start = have;
+        total = m[3] === '*' ? undefined : Number(m[3]);
+      } else {
+        const len = res.headers.get('content-length');
+        total = len ? Number(len) : undefined;
+        const fresh: PartRecord = { url: options.url, size: total };
+        const etag = res.headers.get('etag');
+        const lm = res.headers.get('last-modified');
+        // Weak ETags cannot validate a byte range (RFC 9110, 13.1.5): only strong ones go in If-Range.
+        if (etag && !etag.startsWith('W/')) fresh.etag = etag;
+        else if (lm) fresh.lastModified = lm;
+        await writeFile(record(options.partFile), `${JSON.stringify(fresh)}\n`);
+      }
+      if (options.expectedSize !== undefined && total !== undefined && total !== options.expectedSize) {
+        res.cancel();
+        throw new FetchError('FETCH_HTTP', `${options.url} is ${total} bytes, expected ${options.expectedSize}`);
+      }
+      const fh = await open(options.partFile, start > 0 ? 'r+' : 'w');
+      sinks.begin(fh.fd, start);
+      begun = true;
+      const flusher = writeback(fh.fd);
+      let bytes = start;
+      meter.restart(start);
+      let result: SinkResult | undefined;
+      let failure: unknown;
+      try {
+        // The chunks are views of the ring the socket reads into (readInto): push() only publishes them.
+        await res.pipe((chunk) => {
+          if (!sinks.push(chunk)) throw new FetchError('FETCH_DISK', 'a download thread failed'); // finish() says why
+          bytes += chunk.byteLength;
+          flusher.wrote(chunk.byteLength);
+          meter.update(bytes, total);
+        });
+      } catch (e) {
+        failure = e;
+      }
+      try {
+        // Also after a network error: what was received is written (kept for the resume) before the retry.
+        result = await sinks.finish();
+        await flusher.settle();
+        await fh.sync();
+      } catch (e) {
+        // The disk refused the bytes (full, read-only, I/O error): retrying the network cannot help.
+        failure = new FetchError('FETCH_DISK', `cannot write ${options.partFile}${e instanceof SinkError ? ` at byte ${e.at}` : ''}: ${(e as Error).message}; free some space (or fix the disk) and pull again: it resumes from there`, { cause: e });
+      } finally {
+        await flusher.settle();
+        await fh.close();
+      }
+      if (failure !== undefined) {
+        const err = failure as FetchError;
+        if (err.code === 'FETCH_DISK') throw err;
+        if (err.code === 'FETCH_ABORTED' || options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', { cause: failure });
+        if (err.code === 'FETCH_PROTOCOL' || attempt >= retries) throw new FetchError(err.code === 'FETCH_PROTOCOL' ? 'FETCH_PROTOCOL' : 'FETCH_NETWORK', `download of ${options.url} failed at byte ${bytes}: ${err.message}`, { cause: failure });
+        options.onRetry?.(err, attempt + 1, bytes);
+        await pause(attempt);
         continue;
       }
-      start = have;
-      total = m[3] === '*' ? undefined : Number(m[3]);
-    } else {
-      const len = res.headers.get('content-length');
-      total = len ? Number(len) : undefined;
-      const fresh: PartRecord = { url: options.url, size: total };
-      const etag = res.headers.get('etag');
-      const lm = res.headers.get('last-modified');
-      // Weak ETags cannot validate a byte range (RFC 9110, 13.1.5): only strong ones go in If-Range.
-      if (etag && !etag.startsWith('W/')) fresh.etag = etag;
-      else if (lm) fresh.lastModified = lm;
-      await writeFile(record(options.partFile), `${JSON.stringify(fresh)}\n`);
+      if (total !== undefined && bytes !== total) {
+        if (attempt >= retries) throw new FetchError('FETCH_NETWORK', `download of ${options.url} ended at byte ${bytes} of ${total}`);
+        options.onRetry?.(new Error(`connection closed at byte ${bytes} of ${total}`), attempt + 1, bytes);
+        continue;
+      }
+      meter.finish(bytes, total ?? bytes);
+      return { partFile: options.partFile, size: result!.size, sha256: result!.sha256, resumedFrom };
+    } finally {
+      if (!begun) await sinks.close();
     }
-    if (options.expectedSize !== undefined && total !== undefined && total !== options.expectedSize) {
-      res.cancel();
-      throw new FetchError('FETCH_HTTP', `${options.url} is ${total} bytes, expected ${options.expectedSize}`);
-    }
-    // The hash runs on another thread (first over any resumed prefix, then over each chunk).
-    const hasher = new HashThread(options.partFile, start);
-    const fh = await open(options.partFile, start > 0 ? 'a' : 'w');
-    const flusher = writeback(fh.fd);
-    let bytes = start;
-    meter.restart(start);
-    try {
-      // Synchronous writes straight from the receive buffer (it is reused by the next read); a
-      // slow disk then also slows the reading, which is the backpressure wanted.
-      await res.pipe((chunk) => {
-        for (let off = 0; off < chunk.byteLength; ) off += writeSync(fh.fd, chunk, off, chunk.byteLength - off);
-        bytes += chunk.byteLength;
-        flusher.wrote(chunk.byteLength);
-        hasher.push(chunk);
-        meter.update(bytes, total);
-      });
-      await flusher.settle();
-      await fh.sync();
-    } catch (e) {
-      await hasher.close();
-      await flusher.settle();
-      await fh.sync().catch(() => {});
-      await fh.close();
-      const err = e as FetchError;
-      if (err.code === 'FETCH_ABORTED' || options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', { cause: e });
-      // The disk refused the bytes (full, read-only, I/O error): retrying the network cannot help.
-      if ((e as NodeJS.ErrnoException).syscall === 'write') throw new FetchError('FETCH_DISK', `cannot write ${options.partFile} at byte ${bytes}: ${err.message}; free some space (or fix the disk) and pull again: it resumes from there`, { cause: e });
-      if (err.code === 'FETCH_PROTOCOL' || attempt >= retries) throw new FetchError(err.code === 'FETCH_PROTOCOL' ? 'FETCH_PROTOCOL' : 'FETCH_NETWORK', `download of ${options.url} failed at byte ${bytes}: ${err.message}`, { cause: e });
-      options.onRetry?.(err, attempt + 1, bytes);
-      await pause(attempt);
-      continue;
-    }
-    await fh.close();
-    if (total !== undefined && bytes !== total) {
-      await hasher.close();
-      if (attempt >= retries) throw new FetchError('FETCH_NETWORK', `download of ${options.url} ended at byte ${bytes} of ${total}`);
-      options.onRetry?.(new Error(`connection closed at byte ${bytes} of ${total}`), attempt + 1, bytes);
-      continue;
-    }
-    const sha256 = await hasher.digest();
-    meter.finish(bytes, total ?? bytes);
-    return { partFile: options.partFile, size: bytes, sha256, resumedFrom };
   }
 }
 

@@ -2,7 +2,7 @@ import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/
 import { basename, dirname, join } from 'node:path';
 import { parseDigest, parseSha256Sidecar, sha256File } from './digest.js';
 import { discardPart, download } from './download.js';
-import { FetchError } from './errors.js';
+import { FetchError, isFetchError } from './errors.js';
 import { httpGetText } from './http-get.js';
 import { apiHeaders, findRunArtifact, getRelease, type GitHubOptions, runForPullRequest } from './github.js';
 import type { Progress } from './progress.js';
@@ -31,6 +31,8 @@ export interface FetchImageResult {
   /** Bytes reused from an interrupted earlier download. */
   resumedFrom: number;
 }
+
+const noDigest = (source: ImageSource) => new FetchError('FETCH_BAD_SOURCE', `no sha256 published for ${describeSource(source)}; pass the expected digest (--sha256) so the download can be verified`);
 
 async function fetchSidecar(url: string, name: string, options: FetchImageOptions, headers: Record<string, string>, privateHeaders: Record<string, string> = {}): Promise<string | undefined> {
   // Sidecars are small and public beside the asset; a missing one (404) or an unreachable one means none.
@@ -104,14 +106,34 @@ export async function fetchImage(options: FetchImageOptions): Promise<FetchImage
       }
     } else {
       url = source.url;
-      if (!want) {
-        want = await fetchSidecar(`${url}.sha256`, basename(new URL(url).pathname), options, {});
-        verifiedBy = 'sidecar';
-      }
     }
-    if (!want) throw new FetchError('FETCH_BAD_SOURCE', `no sha256 published for ${describeSource(source)}; pass the expected digest (--sha256) so the download can be verified`);
-    options.onPhase?.(`downloading ${describeSource(source)}`);
-    const r = await download({ ...common, url, headers, privateHeaders, partFile: part, expectedSize: size });
+    let r: Awaited<ReturnType<typeof download>>;
+    if (!want && source.kind === 'url') {
+      // The sidecar is fetched while the download starts (one round trip less); without one, the
+      // download is stopped and discarded.
+      verifiedBy = 'sidecar';
+      const stop = new AbortController();
+      const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+      const sidecar = fetchSidecar(`${url}.sha256`, basename(new URL(url).pathname), options, {}).then((digest) => {
+        if (!digest) stop.abort();
+        return digest;
+      });
+      options.onPhase?.(`downloading ${describeSource(source)}`);
+      const downloaded = download({ ...common, signal, url, headers, privateHeaders, partFile: part, expectedSize: size });
+      downloaded.catch(() => {}); // awaited below, once the sidecar is known
+      want = await sidecar;
+      if (!want && !options.signal?.aborted) {
+        // A download that failed on its own (a 404...) says more than the missing sidecar.
+        const failed = await downloaded.then(() => undefined, (e: unknown) => e);
+        await discardPart(part);
+        throw failed !== undefined && !(isFetchError(failed) && failed.code === 'FETCH_ABORTED') ? failed : noDigest(source);
+      }
+      r = await downloaded;
+    } else {
+      if (!want) throw noDigest(source);
+      options.onPhase?.(`downloading ${describeSource(source)}`);
+      r = await download({ ...common, url, headers, privateHeaders, partFile: part, expectedSize: size });
+    }
     if (r.sha256 !== want) {
       await discardPart(part);
       throw new FetchError('FETCH_DIGEST_MISMATCH', `downloaded ${describeSource(source)} has sha256 ${r.sha256}, expected ${want}; it was discarded and the current image left as it was`);

@@ -26,6 +26,33 @@ async function collect(url: string, options: Parameters<typeof httpGet>[1] = {},
   return { status: res.status, body: Buffer.concat(parts), headers: res.headers };
 }
 
+/**
+ * Reads with `readInto`: every read goes into a fresh region of one big buffer, so the chunks can be
+ * kept without a copy; checks that each chunk is a view of the region of its read.
+ */
+async function collectInto(url: string, options: Parameters<typeof httpGet>[1] = {}): Promise<Buffer> {
+  // TLS hands out a record (at most 16 KiB) per read: room for 512 reads of up to 64 KiB.
+  const arena = new Uint8Array(new SharedArrayBuffer(32 * 1024 * 1024));
+  let next = 0;
+  let region = arena.subarray(0, 0);
+  const readInto = () => {
+    if (next >= arena.length) throw new Error('the test arena is too small');
+    return (region = arena.subarray(next, (next += 64 * 1024)));
+  };
+  const res = await httpGet(url, { ...options, readInto });
+  const parts: Uint8Array[] = [];
+  let inPlace = false;
+  await res.pipe((c) => {
+    // The body bytes that came with the head were copied out of their region (and may make several
+    // chunks); from the first chunk in place on, every chunk is a view of the region of its read.
+    inPlace ||= c.buffer === arena.buffer;
+    if (inPlace) expect(c.buffer === arena.buffer && c.byteOffset >= region.byteOffset && c.byteOffset + c.byteLength <= region.byteOffset + region.byteLength).toBe(true);
+    parts.push(c);
+  });
+  expect(inPlace).toBe(true);
+  return Buffer.concat(parts);
+}
+
 describe('httpGet', () => {
   let base = '';
   let raw = '';
@@ -92,6 +119,11 @@ describe('httpGet', () => {
     await expect(httpGet(`${base}/silent`, { timeout: 300 })).rejects.toMatchObject({ code: 'FETCH_NETWORK', message: expect.stringContaining('no data') });
   });
 
+  it('reads into the regions readInto hands out, for a sized and a chunked body', async () => {
+    expect(sha(await collectInto(`${base}/length`))).toBe(sha(payload));
+    expect(sha(await collectInto(`${base}/chunked`))).toBe(sha(payload));
+  });
+
   it('says which host refused the connection', async () => {
     const free = createTcpServer();
     const port = await listen(free);
@@ -118,6 +150,7 @@ describe.skipIf(opensslReason !== undefined)('httpGet over https', () => {
     try {
       const r = await collect(`https://localhost:${port}/`, { ca: cert });
       expect(sha(r.body)).toBe(sha(payload));
+      expect(sha(await collectInto(`https://localhost:${port}/`, { ca: cert }))).toBe(sha(payload));
       // Without the CA the self-signed certificate is refused.
       await expect(httpGet(`https://localhost:${port}/`)).rejects.toMatchObject({ code: 'FETCH_NETWORK', message: expect.stringMatching(/self[- ]signed/i) });
     } finally {

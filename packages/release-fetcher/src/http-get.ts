@@ -12,6 +12,12 @@ export interface HttpGetOptions {
   ca?: string | Buffer;
   /** Size of the one receive buffer. @default 1 MiB */
   bufferSize?: number;
+  /**
+   * Where each socket read goes instead (`onread.buffer`): called before every read, it returns a
+   * region the body chunks handed to `pipe()` will be views of, so a consumer can keep them without
+   * a copy. @default one reused buffer of `bufferSize`
+   */
+  readInto?: () => Uint8Array;
 }
 
 export interface HttpGetResponse extends ResponseHead {
@@ -76,7 +82,7 @@ export function httpGet(url: string | URL, options: HttpGetOptions = {}): Promis
       }
     };
     const onread = {
-      buffer: Buffer.allocUnsafe(options.bufferSize ?? 1024 * 1024),
+      buffer: options.readInto ?? Buffer.allocUnsafe(options.bufferSize ?? 1024 * 1024),
       callback(n: number, buf: Uint8Array) {
         feed(buf.subarray(0, n));
         return !early; // false keeps the socket paused
