@@ -19,7 +19,7 @@ const env = {
   EMULATOR_MOCK_OAUTH_PORT: String(base + 4),
 };
 const runs = process.env.BENCH_RUNS ?? '5';
-const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
+const bin = join(import.meta.dirname, '..', 'dist', 'cli.js'); // the published bin (bundled)
 const out = join(root, 'tmp', 'bench', 'emulator-lifecycle.json');
 try {
   for (const [scenarios, n] of [['resume-rotation,resume', runs], ['cold', String(Math.min(3, Number(runs)))]] as const) {

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
+// The bin the package publishes (the bundle).
+const BIN = new URL('../dist/cli.js', import.meta.url).pathname;
 
 export interface CliResult {
   code: number | null;

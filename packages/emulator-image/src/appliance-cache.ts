@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { cacheDir } from './cache-dir.js';
 import { ensureBaseImage } from './base-image.js';
@@ -28,7 +29,8 @@ export function applianceDigest(dir: string): string {
 }
 
 /** Package version of this builder: a new builder may build differently. */
-const BUILDER = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version as string;
+// Resolved by name, not as ../package.json of this file: the CLI bundles this code into its own dist/.
+const BUILDER = (createRequire(import.meta.url)('@stack/emulator-image/package.json') as { version: string }).version;
 
 /**
  * Returns the built image for an appliance, building it when the cache has none for its inputs

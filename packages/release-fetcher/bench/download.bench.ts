@@ -33,7 +33,7 @@ const server = createServer((req, res) => {
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/image.qcow2`;
-const bin = join(import.meta.dirname, '..', '..', 'emulator-cli', 'dist', 'bin.js');
+const bin = join(import.meta.dirname, '..', '..', 'emulator-cli', 'dist', 'cli.js'); // the published bin (bundled)
 
 /** Wall time of a child process; the server keeps running in this one. */
 function timeAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -18,7 +18,8 @@ const { BEGIN, FD, PRODUCED, ENDED, FAILED, WRITTEN, HASHED } = WORDS;
 /** Writing or hashing 16 MiB takes milliseconds; threads that consume nothing for this long are gone. */
 const STALL_MS = 30_000;
 
-const workerSource = `Promise.all([import('node:fs'), import('node:crypto'), import('node:worker_threads')]).then(([fs, crypto, wt]) => (${sinkLoop.toString()})(fs, crypto, wt))`;
+// An eval'd worker is a CommonJS script: require() boots it in about 40 ms, import() in 55.
+const workerSource = `(${sinkLoop.toString()})(require('node:fs'), require('node:crypto'), require('node:worker_threads'))`;
 
 export interface SinkResult {
   /** The file's size once everything pushed is written. */

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const bin = new URL('../../dist/bin.js', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+/** The bin the package publishes. */
+const bin = new URL(`../../${pkg.bin['stack-emulator']}`, import.meta.url).pathname;
 
 describe('stack-emulator bin (built)', () => {
   it('prints its version', () => {
@@ -11,6 +13,14 @@ describe('stack-emulator bin (built)', () => {
   });
   it('starts with a node shebang so npx can run it', () => {
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+  it('is bundled: its files import only Node built-ins and each other, so it starts without resolving ~150 modules', () => {
+    const dir = dirname(bin);
+    const files = readdirSync(dir).filter((f) => /^cli(-chunk-[\w-]+)?\.js$/.test(f));
+    expect(files.length).toBeGreaterThan(1); // lazily loaded commands are chunks of their own
+    const specifiers = files.flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/(?:^import[^'"]*?from\s*|\bimport\(\s*)['"]([^'"]+)['"]/gm)].map((m) => m[1]!));
+    expect(specifiers.length).toBeGreaterThan(0);
+    expect(specifiers.filter((s) => !s.startsWith('node:') && !/^\.\/cli-chunk-[\w-]+\.js$/.test(s))).toEqual([]);
   });
 });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../../../../tools/testing/fake-github.js';
 
 // `pull` and `list-releases` through the built CLI against a local GitHub-like server.
-const bin = new URL('../../dist/bin.js', import.meta.url).pathname;
+const bin = new URL('../../dist/cli.js', import.meta.url).pathname; // the published bin (bundled)
 const gh = new FakeGitHub();
 const image = randomBytes(2 * 1024 * 1024);
 const sha = createHash('sha256').update(image).digest('hex');
