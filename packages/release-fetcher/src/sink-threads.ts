@@ -48,6 +48,8 @@ export class SinkThreads {
   /** The region of the pending socket read. */
   #pending: RingRegion | undefined;
   #stalled = false;
+  /** finish() or close() was called: nothing more goes to the threads. */
+  #closed = false;
   #scratch: Uint8Array | undefined;
 
   /** `path` is the file begin() will write: its first `start` bytes are hashed before the pushed ones. */
@@ -95,7 +97,8 @@ export class SinkThreads {
   readonly reserve = (): Uint8Array => {
     // The previous read is handled by now (its body published, or copied out by the parser).
     if (this.#pending) this.#space.close(this.#pending);
-    this.#pending = this.#take(MIN_READ, READ);
+    // A read after finish() or close() (the socket's last one) must not wait for threads that are gone.
+    this.#pending = this.#closed ? undefined : this.#take(MIN_READ, READ);
     return this.#pending ? this.#ring.subarray(this.#pending.start, this.#pending.end) : (this.#scratch ??= new Uint8Array(MIN_READ));
   };
 
@@ -179,6 +182,7 @@ export class SinkThreads {
 
   /** Ends the input, waits until everything pushed is written and hashed, then ends the threads. */
   async finish(): Promise<SinkResult> {
+    this.#closed = true;
     Atomics.store(this.#ctl, ENDED, 1);
     Atomics.notify(this.#ctl, PRODUCED);
     try {
@@ -195,6 +199,7 @@ export class SinkThreads {
 
   /** Stops both threads; what was pushed but not yet written may be lost (a resume rewrites it). */
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }
