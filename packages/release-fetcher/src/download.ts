@@ -189,13 +189,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       try {
         // Also after a network error: what was received is written (kept for the resume) before the retry.
         result = await sinks.finish();
-        await flusher.settle();
         await fh.sync();
       } catch (e) {
         // The disk refused the bytes (full, read-only, I/O error): retrying the network cannot help.
         failure = new FetchError('FETCH_DISK', `cannot write ${options.partFile}${e instanceof SinkError ? ` at byte ${e.at}` : ''}: ${(e as Error).message}; free some space (or fix the disk) and pull again: it resumes from there`, { cause: e });
       } finally {
-        await flusher.settle();
+        await flusher.settle(); // an fdatasync may still be running on the descriptor
         await fh.close();
       }
       if (failure !== undefined) {

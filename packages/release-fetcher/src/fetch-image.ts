@@ -107,19 +107,24 @@ export async function fetchImage(options: FetchImageOptions): Promise<FetchImage
     } else {
       url = source.url;
     }
-    let r: Awaited<ReturnType<typeof download>>;
+    let sidecar: Promise<string | undefined> | undefined;
+    let signal = options.signal;
     if (!want && source.kind === 'url') {
       // The sidecar is fetched while the download starts (one round trip less); without one, the
       // download is stopped and discarded.
-      verifiedBy = 'sidecar';
       const stop = new AbortController();
-      const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-      const sidecar = fetchSidecar(`${url}.sha256`, basename(new URL(url).pathname), options, {}).then((digest) => {
+      signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+      sidecar = fetchSidecar(`${url}.sha256`, basename(new URL(url).pathname), options, {}).then((digest) => {
         if (!digest) stop.abort();
         return digest;
       });
-      options.onPhase?.(`downloading ${describeSource(source)}`);
-      const downloaded = download({ ...common, signal, url, headers, privateHeaders, partFile: part, expectedSize: size });
+      verifiedBy = 'sidecar';
+    } else if (!want) {
+      throw noDigest(source);
+    }
+    options.onPhase?.(`downloading ${describeSource(source)}`);
+    const downloaded = download({ ...common, signal, url, headers, privateHeaders, partFile: part, expectedSize: size });
+    if (sidecar) {
       downloaded.catch(() => {}); // awaited below, once the sidecar is known
       want = await sidecar;
       if (!want && !options.signal?.aborted) {
@@ -128,12 +133,8 @@ export async function fetchImage(options: FetchImageOptions): Promise<FetchImage
         await discardPart(part);
         throw failed !== undefined && !(isFetchError(failed) && failed.code === 'FETCH_ABORTED') ? failed : noDigest(source);
       }
-      r = await downloaded;
-    } else {
-      if (!want) throw noDigest(source);
-      options.onPhase?.(`downloading ${describeSource(source)}`);
-      r = await download({ ...common, url, headers, privateHeaders, partFile: part, expectedSize: size });
     }
+    const r = await downloaded;
     if (r.sha256 !== want) {
       await discardPart(part);
       throw new FetchError('FETCH_DIGEST_MISMATCH', `downloaded ${describeSource(source)} has sha256 ${r.sha256}, expected ${want}; it was discarded and the current image left as it was`);

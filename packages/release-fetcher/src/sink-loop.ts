@@ -11,19 +11,6 @@ export const WORDS = { BEGIN: 0, FD: 1, PRODUCED: 2, ENDED: 3, FAILED: 4, WRITTE
 /** What a thread posts when it is done. */
 export type SinkReply = { written: number } | { digest: string } | { error: string; code?: string; syscall?: string; at?: number };
 
-/** A thread's failure: `syscall` is `write` when the disk refused the bytes, `at` the file offset it stopped at. */
-export class SinkError extends Error {
-  constructor(
-    message: string,
-    readonly syscall: string | undefined,
-    readonly at: number,
-    readonly errno: string | undefined,
-  ) {
-    super(message);
-    this.name = 'SinkError';
-  }
-}
-
 interface SinkData {
   mode: 'write' | 'hash';
   path: string;

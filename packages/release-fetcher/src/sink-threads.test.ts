@@ -10,13 +10,26 @@ describe('SinkThreads', () => {
   const data = randomBytes(40 * 1024 * 1024 + 3);
   const expected = createHash('sha256').update(data).digest('hex');
 
+  /** Threads writing `path` from byte `start` on (its first `start` bytes are there already). */
+  const begun = (path: string, start: number) => {
+    const fd = openSync(path, start > 0 ? 'r+' : 'w');
+    const sinks = new SinkThreads(path);
+    sinks.begin(fd, start);
+    return { sinks, fd };
+  };
+  /** Finishes, and checks that the file and its digest are exactly `data`. */
+  const expectAllOfData = async ({ sinks, fd }: ReturnType<typeof begun>, path: string) => {
+    expect(await sinks.finish()).toEqual({ size: data.length, sha256: expected });
+    closeSync(fd);
+    expect(readFileSync(path).equals(data)).toBe(true);
+  };
+
   it('writes every pushed chunk after a resumed prefix and hashes prefix plus chunks, whatever the chunk sizes', async () => {
     const path = join(dir, 'partial');
     const prefix = 5 * 1024 * 1024 + 1;
     writeFileSync(path, data.subarray(0, prefix));
-    const fd = openSync(path, 'r+');
-    const sinks = new SinkThreads(path);
-    sinks.begin(fd, prefix);
+    const threads = begun(path, prefix);
+    const { sinks } = threads;
     // Small pieces, pieces larger than a ring slot (split), and enough of them to fill the ring
     // many times over, so push() has to wait for the threads.
     const sizes = [1, 4096, 3 * 1024 * 1024, 65_536, 1024 * 1024];
@@ -30,16 +43,13 @@ describe('SinkThreads', () => {
       reused.fill(0);
       off += n;
     }
-    expect(await sinks.finish()).toEqual({ size: data.length, sha256: expected });
-    closeSync(fd);
-    expect(readFileSync(path).equals(data)).toBe(true);
+    await expectAllOfData(threads, path);
   });
 
   it('keeps reads into reserve() regions without a copy, around the ring many times, with copies pushed while a read is pending', async () => {
     const path = join(dir, 'zero-copy');
-    const fd = openSync(path, 'w');
-    const sinks = new SinkThreads(path);
-    sinks.begin(fd, 0);
+    const threads = begun(path, 0);
+    const { sinks } = threads;
     // Deterministic "socket": each read fills part of the offered region; its first bytes are
     // framing (skipped, as the parser skips a head or chunk sizes) and the rest is body, handed
     // out in one to three views. Every seventh read, a chunk from outside the ring is pushed after
@@ -64,9 +74,7 @@ describe('SinkThreads', () => {
       for (let k = 0; k < 3; k++) expect(sinks.push(region.subarray(cut[k], cut[k + 1]))).toBe(true);
       off += n;
     }
-    expect(await sinks.finish()).toEqual({ size: data.length, sha256: expected });
-    closeSync(fd);
-    expect(readFileSync(path).equals(data)).toBe(true);
+    await expectAllOfData(threads, path);
   });
 
   it('hands the socket a scratch region after close(), instead of waiting for threads that are gone', async () => {
@@ -80,10 +88,7 @@ describe('SinkThreads', () => {
   });
 
   it('writes and hashes nothing at all: empty file, empty digest', async () => {
-    const path = join(dir, 'none');
-    const fd = openSync(path, 'w');
-    const sinks = new SinkThreads(path);
-    sinks.begin(fd, 0);
+    const { sinks, fd } = begun(join(dir, 'none'), 0);
     expect(await sinks.finish()).toEqual({ size: 0, sha256: createHash('sha256').digest('hex') });
     closeSync(fd);
   });
@@ -91,18 +96,14 @@ describe('SinkThreads', () => {
   it('reports a prefix shorter than promised instead of a wrong digest', async () => {
     const path = join(dir, 'short');
     writeFileSync(path, 'abc');
-    const fd = openSync(path, 'r+');
-    const sinks = new SinkThreads(path);
-    sinks.begin(fd, 10);
+    const { sinks, fd } = begun(path, 10);
     await expect(sinks.finish()).rejects.toMatchObject({ message: expect.stringContaining('ends at byte 3') });
     closeSync(fd);
   });
 
   it('stops taking bytes once the disk refuses them, and says where', async () => {
     // /dev/full fails every write with ENOSPC.
-    const fd = openSync('/dev/full', 'w');
-    const sinks = new SinkThreads('/dev/full');
-    sinks.begin(fd, 0);
+    const { sinks, fd } = begun('/dev/full', 0);
     const chunk = Buffer.alloc(1024 * 1024, 1);
     let accepted = 0;
     // The ring holds 16 slots: the writer's failure must stop push() well before 64 of them.

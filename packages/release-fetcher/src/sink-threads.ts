@@ -1,9 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { FetchError } from './errors.js';
 import { type RingRegion, RingSpace } from './ring-space.js';
-import { SinkError, type SinkReply, sinkLoop, WORDS } from './sink-loop.js';
-
-export { SinkError };
+import { type SinkReply, sinkLoop, WORDS } from './sink-loop.js';
 
 /** Bytes of the shared ring; the socket reads straight into it (see reserve()). */
 const RING = 16 * 1024 * 1024;
@@ -21,6 +19,19 @@ const STALL_MS = 30_000;
 // An eval'd worker is a CommonJS script: require() boots it in about 40 ms, import() in 55.
 const workerSource = `(${sinkLoop.toString()})(require('node:fs'), require('node:crypto'), require('node:worker_threads'))`;
 
+/** A thread's failure: `syscall` is `write` when the disk refused the bytes, `at` the file offset it stopped at. */
+export class SinkError extends Error {
+  constructor(
+    message: string,
+    readonly syscall: string | undefined,
+    readonly at: number,
+    readonly errno: string | undefined,
+  ) {
+    super(message);
+    this.name = 'SinkError';
+  }
+}
+
 export interface SinkResult {
   /** The file's size once everything pushed is written. */
   size: number;
@@ -33,8 +44,8 @@ export interface SinkResult {
  * that the socket reads into (no copy). The receiving thread then only receives: with the write on
  * it too it was the bottleneck of a 1 GiB loopback download on 2 cores (write 0.4 s, hash 0.8 s,
  * receive 0.5 s of CPU). Reading the bytes back from the file for the hash made the writes to it
- * three times slower. The threads start booting at construction (about 30 ms each), so they do it
- * while the request is under way; begin() gives them the file.
+ * three times slower. The threads start booting at construction (about 40 ms), so they do it while
+ * the request is under way; begin() gives them the file.
  */
 export class SinkThreads {
   readonly #workers: Worker[];
@@ -187,11 +198,10 @@ export class SinkThreads {
     Atomics.notify(this.#ctl, PRODUCED);
     try {
       const replies = await Promise.all(this.#replies);
-      const failure = replies.find((r): r is Extract<SinkReply, { error: string }> => 'error' in r);
-      if (failure) throw new SinkError(failure.error, failure.syscall, failure.at ?? 0, failure.code);
-      const size = replies.find((r): r is { written: number } => 'written' in r)!.written;
-      const sha256 = replies.find((r): r is { digest: string } => 'digest' in r)!.digest;
-      return { size, sha256 };
+      for (const r of replies) if ('error' in r) throw new SinkError(r.error, r.syscall, r.at ?? 0, r.code);
+      // In the order of #workers: the writer, then the hasher.
+      const [{ written }, { digest }] = replies as [{ written: number }, { digest: string }];
+      return { size: written, sha256: digest };
     } finally {
       await this.close();
     }
