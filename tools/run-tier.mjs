@@ -3,7 +3,7 @@
 // <root>/tmp/test-results/<package>-<tier>.json so tools/test-summary.mjs can add up every runner.
 // Usage (from a package's scripts): node ../../tools/run-tier.mjs unit|integration|e2e [vitest args...]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,10 +41,15 @@ const args = [
   ...spec.extra, ...rest,
 ];
 const run = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, STACK_TEST_TIER: tier } });
+let parsed;
 try {
-  JSON.parse(readFileSync(report, 'utf8'));
+  parsed = JSON.parse(readFileSync(report, 'utf8'));
 } catch {
   console.error(`run-tier: vitest wrote no readable report at ${report}`);
   process.exit(run.status || 1);
 }
+// Vitest fails a run with unhandled errors (an exception thrown outside any test) but its JSON report
+// still says success: record the exit status so tools/test-summary.mjs counts it as a failure.
+parsed.exitStatus = run.status ?? 1;
+writeFileSync(report, JSON.stringify(parsed));
 process.exit(run.status ?? 1);

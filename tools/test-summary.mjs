@@ -10,6 +10,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let brokenSuites = 0;
+let failedRuns = 0;
 let files = [];
 try {
   files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -22,7 +23,13 @@ for (const file of files) {
   // A file that failed to load (syntax error, failing beforeAll) has no failed tests but is a failure.
   const broken = (r.testResults ?? []).filter((t) => t.status === 'failed' && (t.assertionResults ?? []).every((a) => a.status !== 'failed'));
   brokenSuites += broken.length;
+  // A runner that exited non-zero with no failed test or broken file had unhandled errors.
+  if ((r.exitStatus ?? 0) !== 0 && (r.numFailedTests ?? 0) === 0 && broken.length === 0) {
+    console.log(`test-summary: ${file.replace(/\.json$/, '')} exited ${r.exitStatus} without a failed test (unhandled errors: see its output)`);
+    failedRuns++;
+  }
 }
 if (brokenSuites > 0) console.log(`test-summary: ${brokenSuites} test file(s) failed outside any test`);
-console.log(`tests: ${passed} passed, ${failed + brokenSuites} failed, ${skipped} skipped`);
-process.exit(failed + brokenSuites > 0 ? 1 : 0);
+const failures = failed + brokenSuites + failedRuns;
+console.log(`tests: ${passed} passed, ${failures} failed, ${skipped} skipped`);
+process.exit(failures > 0 ? 1 : 0);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 /** A blob the "CDN" serves, with a strong ETag and byte ranges. */
 export interface Blob {
@@ -26,6 +27,8 @@ export class FakeGitHub {
   dropAfter: number | undefined;
   /** Answer every API call with a rate-limit 403. */
   rateLimited = false;
+  /** Repositories that were renamed: old `owner/name` -> the repository id the API redirects to (301). */
+  readonly renamed = new Map<string, number>();
   releases: Array<Record<string, unknown>> = [];
   artifacts: Array<Record<string, unknown>> = [];
   apiUrl = '';
@@ -33,16 +36,21 @@ export class FakeGitHub {
   #api: Server;
   #cdn: Server;
 
-  constructor() {
-    this.#api = createServer((req, res) => this.#onApi(req, res));
-    this.#cdn = createServer((req, res) => this.#onCdn(req, res));
+  readonly #scheme: 'http' | 'https';
+
+  /** With `tls`, both origins speak HTTPS with that certificate (see tls-ca.ts), as GitHub does. */
+  constructor(options: { tls?: { key: string; cert: string } } = {}) {
+    const make = (fn: (req: IncomingMessage, res: ServerResponse) => void): Server => (options.tls ? createHttpsServer(options.tls, fn) : createServer(fn));
+    this.#api = make((req, res) => this.#onApi(req, res));
+    this.#cdn = make((req, res) => this.#onCdn(req, res));
+    this.#scheme = options.tls ? 'https' : 'http';
   }
 
   async listen(): Promise<void> {
     await new Promise<void>((r) => this.#api.listen(0, '127.0.0.1', r));
     await new Promise<void>((r) => this.#cdn.listen(0, '127.0.0.1', r));
-    this.apiUrl = `http://127.0.0.1:${(this.#api.address() as { port: number }).port}`;
-    this.cdnUrl = `http://localhost:${(this.#cdn.address() as { port: number }).port}`;
+    this.apiUrl = `${this.#scheme}://127.0.0.1:${(this.#api.address() as { port: number }).port}`;
+    this.cdnUrl = `${this.#scheme}://localhost:${(this.#cdn.address() as { port: number }).port}`;
   }
 
   close(): void {
@@ -66,7 +74,14 @@ export class FakeGitHub {
   #onApi(req: IncomingMessage, res: ServerResponse) {
     this.seen.push({ host: 'api', method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     const url = new URL(req.url ?? '/', this.apiUrl);
-    const p = url.pathname;
+    let p = url.pathname;
+    const old = /^\/repos\/([^/]+\/[^/]+)(\/.*)?$/.exec(p);
+    if (old && this.renamed.has(old[1]!)) {
+      res.writeHead(301, { location: `${this.apiUrl}/repositories/${this.renamed.get(old[1]!)}${old[2] ?? ''}${url.search}` });
+      return res.end();
+    }
+    // A renamed repository is served under its id, as the API does after the redirect.
+    p = p.replace(/^\/repositories\/\d+/, '/repos/moved/repo');
     if (this.rateLimited) return this.#json(res, 403, { message: 'API rate limit exceeded' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '4102444800' });
     let m: RegExpExecArray | null;
     if ((m = /^\/repos\/([^/]+\/[^/]+)\/releases\/tags\/(.+)$/.exec(p))) {

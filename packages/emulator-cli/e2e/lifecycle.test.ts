@@ -129,7 +129,7 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(r.stderr).not.toContain('capturing');
     expect(JSON.parse(r.stdout).mode, r.stderr).toBe('resumed');
     // No guest socket of a service port in TIME_WAIT came back with the snapshot: one would reset a
-    // new connection from the same host port (see httpGet in src/lifecycle/health.ts).
+    // new connection from the same host port (see src/lifecycle/loopback-http.ts).
     expect(await guestShell("ss -Htan state time-wait '( sport = :8101 or sport = :8102 or sport = :9090 or sport = :9001 )'")).toBe('');
     secondKey = readFileSync(pckFile, 'utf8').trim();
     expect(secondKey).not.toBe(firstKey);

@@ -3,13 +3,13 @@
 // dist/cli.js plus chunks for its lazily loaded commands. Node 20's ESM loader costs about 0.1 s to
 // resolve, read and link the ~150 modules of `pull`; bundled, the CLI starts that much sooner.
 // The chunks stay in dist/ itself: the code reads ../package.json relative to its own file.
-import { chmodSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const dist = join(import.meta.dirname, '..', 'dist');
 for (const f of readdirSync(dist)) if (/^cli(-chunk-[\w-]+)?\.js$/.test(f)) rmSync(join(dist, f));
-await build({
+const result = await build({
   entryPoints: { cli: join(dist, 'bin.js') },
   outdir: dist,
   chunkNames: 'cli-chunk-[hash]',
@@ -21,5 +21,9 @@ await build({
   // CommonJS dependencies bundled into ESM need a require().
   banner: { js: "import { createRequire as __stackCreateRequire } from 'node:module'; const require = __stackCreateRequire(import.meta.url);" },
   logLevel: 'warning',
+  metafile: true,
 });
+// What each output file imports, for the test that checks the bin loads nothing but Node built-ins
+// and its own chunks (not published).
+writeFileSync(join(dist, 'cli.meta.json'), JSON.stringify(result.metafile));
 chmodSync(join(dist, 'cli.js'), 0o755);

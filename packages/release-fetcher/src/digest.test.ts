@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { digestsEqual, parseDigest, parseSha256Sidecar, sha256File } from './digest.js';
+import { digestsEqual, parseDigest, parseSha256Sidecar, sha256File, sidecarUrl } from './digest.js';
 
 const hex = 'a'.repeat(64);
 
@@ -20,6 +20,12 @@ describe('digests', () => {
     expect(parseSha256Sidecar(text, 'stack-emulator-arm64.qcow2')).toBe(b);
     expect(parseSha256Sidecar(text, 'other')).toBeUndefined();
     expect(parseSha256Sidecar(`${hex}\n`, 'anything')).toBe(hex);
+  });
+
+  it('puts the sidecar beside the path, not at the end of a query', () => {
+    expect(sidecarUrl('https://h/a/x.qcow2')).toBe('https://h/a/x.qcow2.sha256');
+    expect(sidecarUrl('https://h/x.qcow2?token=abc&v=1')).toBe('https://h/x.qcow2.sha256?token=abc&v=1');
+    expect(sidecarUrl('https://h/x.qcow2#frag')).toBe('https://h/x.qcow2.sha256');
   });
 
   it('hashes a file and compares digests', async () => {

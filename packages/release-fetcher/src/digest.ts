@@ -29,6 +29,17 @@ export function parseSha256Sidecar(text: string, fileName: string): Sha256 | und
   return undefined;
 }
 
+/**
+ * Where a URL's `sha256sum` sidecar lives: `.sha256` appended to the path, the query kept
+ * (`https://h/x.qcow2?t=1` -> `https://h/x.qcow2.sha256?t=1`, not `...?t=1.sha256`).
+ */
+export function sidecarUrl(url: string): string {
+  const u = new URL(url);
+  u.pathname = `${u.pathname}.sha256`;
+  u.hash = '';
+  return u.toString();
+}
+
 /** Streams a file through sha256. */
 export async function sha256File(path: string, signal?: AbortSignal): Promise<Sha256> {
   const hash = createHash('sha256');

@@ -6,6 +6,10 @@ export type FetchErrorCode =
   | 'FETCH_RATE_LIMITED'
   | 'FETCH_NOT_FOUND'
   | 'FETCH_NETWORK'
+  | 'FETCH_CERTIFICATE'
+  | 'FETCH_PROXY'
+  | 'FETCH_STALLED'
+  | 'FETCH_INSECURE'
   | 'FETCH_PROTOCOL'
   | 'FETCH_DISK'
   | 'FETCH_DIGEST_MISMATCH'
@@ -15,18 +19,32 @@ export type FetchErrorCode =
 
 const brand = Symbol.for('@stack/release-fetcher/error');
 
+export interface FetchErrorOptions {
+  cause?: unknown;
+  /** HTTP status when the server answered. */
+  status?: number;
+  /** For FETCH_RATE_LIMITED: when the limit resets. */
+  resetAt?: Date;
+  /** The URL the failure is about. */
+  url?: string;
+  /** True when another attempt may succeed (a reset, a 5xx, a stall). @default false */
+  retryable?: boolean;
+}
+
 /** Base error of this package; `code` is stable. */
 export class FetchError extends Error {
   readonly code: FetchErrorCode;
-  /** HTTP status when the server answered. */
   readonly status: number | undefined;
-  /** For FETCH_RATE_LIMITED: when the limit resets. */
   readonly resetAt: Date | undefined;
-  constructor(code: FetchErrorCode, message: string, options: { cause?: unknown; status?: number; resetAt?: Date } = {}) {
+  readonly url: string | undefined;
+  readonly retryable: boolean;
+  constructor(code: FetchErrorCode, message: string, options: FetchErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.code = code;
     this.status = options.status;
     this.resetAt = options.resetAt;
+    this.url = options.url;
+    this.retryable = options.retryable ?? false;
     Object.defineProperty(this, 'name', { value: 'FetchError', enumerable: false, configurable: true });
     Object.defineProperty(this, brand, { value: true });
   }

@@ -1,13 +1,23 @@
 import { FetchError } from './errors.js';
+import { type HttpResponse, readText, requestFollowing } from './http-request.js';
+import { type Network, type NetworkOptions, openNetwork } from './network.js';
+import { withRetries } from './retry.js';
 
-/** What GitHub calls need: base URL, token (only ever sent to that host) and an injectable fetch. */
-export interface GitHubOptions {
+/** What GitHub calls need. */
+export interface GitHubOptions extends NetworkOptions {
   /** @default "https://api.github.com" */
   apiBase?: string;
-  /** GITHUB_TOKEN, or `gh auth token`; anonymous when undefined. */
+  /** GITHUB_TOKEN, or `gh auth token`; anonymous when undefined. Sent only to the API's origin. */
   token?: string;
-  fetch?: typeof fetch;
   signal?: AbortSignal;
+}
+
+/** An opened API session: one network for every call of a fetch. */
+export interface GitHubApi {
+  network: Network;
+  apiBase: string;
+  token: string | undefined;
+  signal: AbortSignal | undefined;
 }
 
 export interface ReleaseAsset {
@@ -29,62 +39,7 @@ export interface Release {
   assets: ReleaseAsset[];
 }
 
-const DEFAULT_API = 'https://api.github.com';
-
-export function apiHeaders(options: GitHubOptions, accept = 'application/vnd.github+json'): Record<string, string> {
-  return { accept, 'x-github-api-version': '2022-11-28', 'user-agent': 'stack-emulator', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
-}
-
-/** Maps a failed GitHub answer to an error that says what to do. */
-export async function gitHubError(res: Response, what: string, authed: boolean): Promise<FetchError> {
-  const body = (await res.text().catch(() => '')).slice(0, 300);
-  const remaining = res.headers.get('x-ratelimit-remaining');
-  const reset = res.headers.get('x-ratelimit-reset');
-  if ((res.status === 403 || res.status === 429) && (remaining === '0' || res.headers.has('retry-after'))) {
-    const resetAt = reset ? new Date(Number(reset) * 1000) : new Date(Date.now() + Number(res.headers.get('retry-after') ?? 60) * 1000);
-    return new FetchError('FETCH_RATE_LIMITED', `GitHub rate limit reached for ${what}; it resets at ${resetAt.toISOString()}${authed ? '' : ' (set GITHUB_TOKEN or run `gh auth login` for a higher limit)'}`, { status: res.status, resetAt });
-  }
-  if (res.status === 401) return new FetchError('FETCH_UNAUTHORIZED', `GitHub refused the token for ${what} (401): set a valid GITHUB_TOKEN or run \`gh auth login\``, { status: 401 });
-  if (res.status === 403) return new FetchError('FETCH_FORBIDDEN', `GitHub denied ${what} (403)${authed ? ': the token lacks access' : ': set GITHUB_TOKEN or run `gh auth login`'}. ${body}`, { status: 403 });
-  if (res.status === 404) return new FetchError('FETCH_NOT_FOUND', `${what} not found (404)`, { status: 404 });
-  return new FetchError('FETCH_HTTP', `GitHub answered ${res.status} ${res.statusText} for ${what}: ${body}`, { status: res.status });
-}
-
-/** GET a JSON document from the GitHub API. */
-export async function gitHubJson<T>(path: string, what: string, options: GitHubOptions): Promise<T> {
-  const f = options.fetch ?? fetch;
-  const url = `${options.apiBase ?? DEFAULT_API}${path}`;
-  let res: Response;
-  try {
-    res = await f(url, { headers: apiHeaders(options), signal: options.signal });
-  } catch (e) {
-    if (options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'aborted', { cause: e });
-    throw new FetchError('FETCH_NETWORK', `cannot reach ${url}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!res.ok) throw await gitHubError(res, what, Boolean(options.token));
-  return (await res.json()) as T;
-}
-
-/**
- * A release by tag. The rolling `emulator-<branch>-latest` release is a draft for a moment while CI
- * replaces its assets, and drafts are invisible to `releases/tags/<tag>` (404): the message says so.
- */
-export async function getRelease(repo: string, tag: string, options: GitHubOptions): Promise<Release> {
-  try {
-    return await gitHubJson<Release>(`/repos/${repo}/releases/tags/${encodeURIComponent(tag)}`, `release ${tag} of ${repo}`, options);
-  } catch (e) {
-    if (e instanceof FetchError && e.code === 'FETCH_NOT_FOUND') {
-      throw new FetchError('FETCH_NOT_FOUND', `release ${tag} of ${repo} not found (404). If it is a rolling release being republished it is a draft for a minute; retry shortly, or run \`stack-emulator list-releases\``, { status: 404, cause: e });
-    }
-    throw e;
-  }
-}
-
-export async function listReleases(repo: string, options: GitHubOptions): Promise<Release[]> {
-  return gitHubJson<Release[]>(`/repos/${repo}/releases?per_page=50`, `releases of ${repo}`, options);
-}
-
-interface Artifact {
+export interface Artifact {
   id: number;
   name: string;
   size_in_bytes: number;
@@ -92,10 +47,69 @@ interface Artifact {
   expired: boolean;
 }
 
+const DEFAULT_API = 'https://api.github.com';
+
+export function gitHubApi(network: Network, options: GitHubOptions): GitHubApi {
+  return { network, apiBase: (options.apiBase ?? DEFAULT_API).replace(/\/$/, ''), token: options.token, signal: options.signal };
+}
+
+/** Headers for every API hop, and the Authorization header that must stay on the API's origin. */
+export function apiHeaders(api: GitHubApi, accept = 'application/vnd.github+json'): { headers: Record<string, string>; privateHeaders: Record<string, string> } {
+  return {
+    headers: { accept, 'x-github-api-version': '2022-11-28', 'user-agent': 'stack-emulator' },
+    privateHeaders: api.token ? { authorization: `Bearer ${api.token}` } : {},
+  };
+}
+
+/** Maps a failed GitHub answer to an error that says what to do. */
+export async function gitHubError(res: HttpResponse, what: string, authed: boolean): Promise<FetchError> {
+  const body = (await readText(res, 64 * 1024).catch(() => '')).slice(0, 300);
+  const remaining = res.header('x-ratelimit-remaining');
+  const reset = res.header('x-ratelimit-reset');
+  const url = res.url;
+  if ((res.status === 403 || res.status === 429) && (remaining === '0' || res.header('retry-after') !== undefined)) {
+    const resetAt = reset ? new Date(Number(reset) * 1000) : new Date(Date.now() + Number(res.header('retry-after') ?? 60) * 1000);
+    return new FetchError('FETCH_RATE_LIMITED', `GitHub rate limit reached for ${what}; it resets at ${resetAt.toISOString()}${authed ? '' : ' (set GITHUB_TOKEN or run `gh auth login` for a higher limit)'}`, { status: res.status, resetAt, url });
+  }
+  if (res.status === 401) return new FetchError('FETCH_UNAUTHORIZED', `GitHub refused the token for ${what} (401): set a valid GITHUB_TOKEN or run \`gh auth login\``, { status: 401, url });
+  if (res.status === 403) return new FetchError('FETCH_FORBIDDEN', `GitHub denied ${what} (403)${authed ? ': the token lacks access' : ': set GITHUB_TOKEN or run `gh auth login`'}. ${body}`, { status: 403, url });
+  if (res.status === 404) return new FetchError('FETCH_NOT_FOUND', `${what} not found (404)`, { status: 404, url });
+  return new FetchError('FETCH_HTTP', `GitHub answered ${res.status} for ${what}: ${body}`, { status: res.status, url, retryable: res.status >= 500 });
+}
+
+/** GET a JSON document from the API (a renamed repository's 301 is followed, token kept on the origin). */
+export async function gitHubJson<T>(api: GitHubApi, path: string, what: string): Promise<T> {
+  return withRetries(async () => {
+    const res = await requestFollowing(`${api.apiBase}${path}`, { network: api.network, ...apiHeaders(api), signal: api.signal });
+    if (res.status !== 200) throw await gitHubError(res, what, Boolean(api.token));
+    const text = await readText(res, 32 << 20);
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new FetchError('FETCH_PROTOCOL', `GitHub sent something other than JSON for ${what}`, { cause: e, url: res.url });
+    }
+  }, { retries: 2, signal: api.signal });
+}
+
+/**
+ * A release by tag. The rolling `emulator-<branch>-latest` release is a draft for a moment while CI
+ * replaces its assets, and drafts are invisible to `releases/tags/<tag>` (404): the message says so.
+ */
+export async function findRelease(api: GitHubApi, repo: string, tag: string): Promise<Release> {
+  try {
+    return await gitHubJson<Release>(api, `/repos/${repo}/releases/tags/${encodeURIComponent(tag)}`, `release ${tag} of ${repo}`);
+  } catch (e) {
+    if (e instanceof FetchError && e.code === 'FETCH_NOT_FOUND') {
+      throw new FetchError('FETCH_NOT_FOUND', `release ${tag} of ${repo} not found (404). If it is a rolling release being republished it is a draft for a minute; retry shortly, or run \`stack-emulator list-releases\``, { status: 404, cause: e, url: e.url });
+    }
+    throw e;
+  }
+}
+
 /** The artifact named `name` of a workflow run (downloading artifacts requires a token). */
-export async function findRunArtifact(repo: string, runId: string, name: string, options: GitHubOptions): Promise<Artifact> {
-  if (!options.token) throw new FetchError('FETCH_AUTH_REQUIRED', 'downloading workflow run artifacts requires authentication: set GITHUB_TOKEN or run `gh auth login`');
-  const list = await gitHubJson<{ artifacts: Artifact[] }>(`/repos/${repo}/actions/runs/${runId}/artifacts?per_page=100`, `artifacts of run ${runId}`, options);
+export async function findRunArtifact(api: GitHubApi, repo: string, runId: string, name: string): Promise<Artifact> {
+  if (!api.token) throw new FetchError('FETCH_AUTH_REQUIRED', 'downloading workflow run artifacts requires authentication: set GITHUB_TOKEN or run `gh auth login`');
+  const list = await gitHubJson<{ artifacts: Artifact[] }>(api, `/repos/${repo}/actions/runs/${runId}/artifacts?per_page=100`, `artifacts of run ${runId}`);
   const a = list.artifacts.find((x) => x.name === name);
   if (!a) throw new FetchError('FETCH_NOT_FOUND', `artifact ${name} not found in workflow run ${runId} (it has: ${list.artifacts.map((x) => x.name).join(', ') || 'none'})`);
   if (a.expired) throw new FetchError('FETCH_NOT_FOUND', `artifact ${name} of run ${runId} has expired`);
@@ -103,15 +117,33 @@ export async function findRunArtifact(repo: string, runId: string, name: string,
 }
 
 /** The latest successful image-build run of a pull request's head branch. */
-export async function runForPullRequest(repo: string, pr: number, options: GitHubOptions & { workflow?: string }): Promise<string> {
-  const pull = await gitHubJson<{ head: { ref: string } }>(`/repos/${repo}/pulls/${pr}`, `pull request #${pr}`, options);
-  const workflow = options.workflow ?? 'qemu-emulator-build.yaml';
+export async function runForPullRequest(api: GitHubApi, repo: string, pr: number, workflow = 'qemu-emulator-build.yaml'): Promise<string> {
+  const pull = await gitHubJson<{ head: { ref: string } }>(api, `/repos/${repo}/pulls/${pr}`, `pull request #${pr}`);
   const runs = await gitHubJson<{ workflow_runs: Array<{ id: number }> }>(
+    api,
     `/repos/${repo}/actions/workflows/${workflow}/runs?branch=${encodeURIComponent(pull.head.ref)}&status=success&per_page=1`,
     `runs of ${workflow}`,
-    options,
   );
   const run = runs.workflow_runs[0];
   if (!run) throw new FetchError('FETCH_NOT_FOUND', `no successful image build found for PR #${pr} (branch ${pull.head.ref})`);
   return String(run.id);
+}
+
+async function withApi<T>(options: GitHubOptions, fn: (api: GitHubApi) => Promise<T>): Promise<T> {
+  const network = await openNetwork(options);
+  try {
+    return await fn(gitHubApi(network, options));
+  } finally {
+    await network.close();
+  }
+}
+
+/** A release by tag (see {@link findRelease}). */
+export function getRelease(repo: string, tag: string, options: GitHubOptions = {}): Promise<Release> {
+  return withApi(options, (api) => findRelease(api, repo, tag));
+}
+
+/** The repository's latest 50 releases. */
+export function listReleases(repo: string, options: GitHubOptions = {}): Promise<Release[]> {
+  return withApi(options, (api) => gitHubJson<Release[]>(api, `/repos/${repo}/releases?per_page=50`, `releases of ${repo}`));
 }

@@ -11,12 +11,13 @@ export function pullCommand(): Command {
     .option('--repo <owner/name>', 'GitHub repository', 'stack-auth/stack-auth')
     .option('--pr <number>', "the image built for a pull request (its latest successful build's artifact)")
     .option('--run <id>', "a workflow run's artifact")
-    .option('--url <url>', 'a plain http(s) URL (verified by <url>.sha256 or --sha256)')
+    .option('--url <url>', 'a plain https URL (verified by its .sha256 sidecar or --sha256), or http with --sha256')
     .option('--image <path>', 'a local image file, or a directory holding stack-emulator-<arch>.qcow2 (offline)')
-    .option('--sha256 <hex>', 'the expected sha256 (wins over any published digest)')
+    .option('--sha256 <hex>', 'the expected sha256 (wins over any published digest; required for http:// URLs)')
+    .option('--timeout <seconds>', 'give up on a transfer that sends nothing (or under 1 KiB/s) for this long; it is retried, resuming', '30')
     .option('--skip-snapshot', 'do not capture the first snapshot now (the first start will)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nGITHUB_TOKEN (or `gh auth token`) is used for GitHub; artifacts need it. The current image and its snapshots stay usable until the new image is verified.')
+    .addHelpText('after', '\nGITHUB_TOKEN (or `gh auth token`) is used for GitHub; artifacts need it. HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA (e.g. a corporate proxy\'s). The current image and its snapshots stay usable until the new image is verified.')
     .action(
       action(async (opts: PullFlags & { arch?: string; skipSnapshot?: boolean; json?: boolean }) => {
         const [{ pullImage }, { progressRenderer }, { createReporter }] = await Promise.all([import('../lifecycle/pull.js'), import('../ui/progress-bar.js'), import('../ui/reporter.js')]);
@@ -24,7 +25,7 @@ export function pullCommand(): Command {
         const flags: PullFlags = { ...opts, branch: branchGiven ? undefined : opts.branch };
         const config = configFrom({ arch: opts.arch });
         const reporter = await createReporter();
-        const r = await interruptible((signal) => pullImage(config, flags, { signal, onProgress: progressRenderer(), onPhase: (t) => reporter.info(t) }));
+        const r = await interruptible((signal) => pullImage(config, flags, { signal, onProgress: progressRenderer(), onPhase: (t) => reporter.info(t), onRetry: (e, n, at) => reporter.warn(`${e.message}; retrying (attempt ${n + 1}) from byte ${at}`) }));
         reporter.info(`${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`);
         if (r.droppedSnapshots) reporter.info(`removed ${r.droppedSnapshots} snapshot(s) of the replaced image`);
         let snapshotId: string | undefined;

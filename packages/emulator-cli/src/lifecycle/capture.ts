@@ -7,7 +7,8 @@ import { EmulatorError } from '../errors.js';
 import { type BootContext, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
 import { writeConfigDisk } from './config-disk.js';
 import { waitForAgent } from './guest.js';
-import { describeUnhealthy, httpGet, waitHealthy } from './health.js';
+import { describeUnhealthy, waitHealthy } from './health.js';
+import { loopbackRequest } from './loopback-http.js';
 import { launchVm, type VmProcess } from './vm-process.js';
 
 /**
@@ -46,7 +47,7 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
       // (rotateSecrets refuses placeholders by design, so the hook is run directly.)
       const warm = await exec(qga, { path: ROTATE_HOOK, input: encodeEnvLines(PLACEHOLDERS), timeout: 60_000, signal: ctx.signal });
       if (warm.exitCode !== 0) throw new EmulatorError('CAPTURE_FAILED', `${ROTATE_HOOK} failed during capture (exit ${warm.exitCode}): ${warm.stderr.toString('utf8').trim()}`);
-      await httpGet(ctx.config.ports.backend, '/api/v1/projects/current', { headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY } });
+      await loopbackRequest(ctx.config.ports.backend, '/api/v1/projects/current', { headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY } });
     } finally {
       await qga.close();
     }

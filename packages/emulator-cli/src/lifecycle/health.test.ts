@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Ports } from '../config/resolve-config.js';
-import { httpGet, waitHealthy } from './health.js';
+import { waitHealthy } from './health.js';
+import { loopbackRequest } from './loopback-http.js';
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -17,7 +18,7 @@ function serve(handler: (path: string) => number): Promise<number> {
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port)));
 }
 
-describe('httpGet', () => {
+describe('loopbackRequest', () => {
   it('closes the connection itself, so the server never holds it in TIME_WAIT (snapshot regression)', async () => {
     let connection: string | undefined;
     const s = createServer((req, res) => {
@@ -29,7 +30,7 @@ describe('httpGet', () => {
     // The server side of the socket sees the client's FIN while it is still open itself: the client
     // closed first (a server that closed first would not wait for it).
     const clientClosedFirst = new Promise<boolean>((resolve) => s.on('connection', (sock) => sock.on('end', () => resolve(!sock.destroyed))));
-    const r = await httpGet(port, '/');
+    const r = await loopbackRequest(port, '/');
     expect(r).toEqual({ status: 200, body: 'ok' });
     expect(connection).toBe('keep-alive');
     expect(await clientClosedFirst).toBe(true);

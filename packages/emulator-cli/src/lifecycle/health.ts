@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import type { Ports } from '../config/resolve-config.js';
+import { loopbackRequest } from './loopback-http.js';
 
 export type ServiceName = 'dashboard' | 'backend' | 'minio' | 'inbucket';
 
@@ -20,35 +20,8 @@ export interface ServiceHealth {
   error?: string;
 }
 
-/**
- * One GET on 127.0.0.1 with a short limit; never throws. The client closes the connection, not the
- * guest: with `Connection: close` the guest's server closed first and kept each probe's socket in
- * TIME_WAIT for 60 s. Those sockets went into the snapshot, and after a resume a new connection whose
- * host port matched one of them (user-mode networking reuses the host port) was reset: about one
- * start in twenty failed its first request to the backend.
- */
-export function httpGet(port: number, path: string, options: { timeout?: number; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; error?: string }> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { connection: 'keep-alive', ...options.headers }, timeout: options.timeout ?? 1000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        if (body.length < 65536) body += d;
-      });
-      res.on('end', () => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on('error', (e) => resolve({ status: res.statusCode ?? 0, body, error: e.message }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeout ?? 1000} ms`)));
-    req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
-    req.end();
-  });
-}
-
 async function probe(ports: Ports, { name, path }: (typeof HEALTH_PROBES)[number], timeout?: number): Promise<ServiceHealth> {
-  const r = await httpGet(ports[name], path, { timeout });
+  const r = await loopbackRequest(ports[name], path, { timeout });
   return { name, url: `http://127.0.0.1:${ports[name]}${path}`, healthy: r.status === 200, status: r.status, ...(r.error ? { error: r.error } : {}) };
 }
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { artifactName, DEFAULT_REPO, fetchImage, type FetchImageResult, type ImageSource, imageAssetName, isFetchError, parseSha256Sidecar, type Progress, releaseTag } from '@stack/release-fetcher';
+import { artifactName, DEFAULT_REPO, type FetchError, fetchImage, type FetchImageResult, type ImageSource, imageAssetName, isFetchError, parseSha256Sidecar, type Progress, releaseTag } from '@stack/release-fetcher';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
@@ -19,6 +19,8 @@ export interface PullFlags {
   /** A local image file, or a directory holding `stack-emulator-<arch>.qcow2` (offline). */
   image?: string;
   sha256?: string;
+  /** Seconds without data (or under 1 KiB/s) after which a transfer is stalled. @default 30 */
+  timeout?: string;
 }
 
 /** GITHUB_TOKEN, else `gh auth token` when gh is installed and logged in, else anonymous. */
@@ -56,6 +58,20 @@ export function pullSource(config: EmulatorConfig, flags: PullFlags): ImageSourc
   return { kind: 'release', repo, tag: flags.tag ?? releaseTag(flags.branch ?? 'dev'), asset: file };
 }
 
+/** A FetchError as the CLI reports it: the user's input (exit 2) or a failed pull, with the fix. */
+export function pullError(e: FetchError): EmulatorError {
+  const input = e.code === 'FETCH_BAD_SOURCE' || e.code === 'FETCH_AUTH_REQUIRED' || e.code === 'FETCH_INSECURE';
+  const hint = e.code === 'FETCH_CERTIFICATE' || e.code === 'FETCH_PROXY' ? undefined : 'the current image (if any) was left as it was';
+  return new EmulatorError(input ? 'CONFIG_INVALID' : 'PULL_FAILED', e.message, { cause: e, ...(hint ? { hint } : {}) });
+}
+
+/** `--timeout` in seconds, as the stall window. */
+function stallWindow(raw: string | undefined): { windowMs: number } | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 86_400) throw new EmulatorError('CONFIG_INVALID', `--timeout ${raw} is not a number of seconds from 1 to 86400`);
+  return { windowMs: Number(raw) * 1000 };
+}
+
 export interface PullResult extends FetchImageResult {
   /** Snapshots keyed to the replaced image, deleted after the swap. */
   droppedSnapshots: number;
@@ -66,7 +82,7 @@ export interface PullResult extends FetchImageResult {
  * Downloads the Stack image into place. The current image and its snapshots stay usable until the new
  * one is verified and renamed over it; only then are snapshots keyed to the old image deleted.
  */
-export async function pullImage(config: EmulatorConfig, flags: PullFlags, options: { onProgress?: (p: Progress) => void; onPhase?: (t: string) => void; signal?: AbortSignal; locked?: boolean }): Promise<PullResult> {
+export async function pullImage(config: EmulatorConfig, flags: PullFlags, options: { onProgress?: (p: Progress) => void; onPhase?: (t: string) => void; onRetry?: (e: Error, attempt: number, resumeAt: number) => void; signal?: AbortSignal; locked?: boolean }): Promise<PullResult> {
   const lock = options.locked ? undefined : await lockInstance(config, 'pull');
   try {
     const running = await runningInstance(config);
@@ -74,14 +90,15 @@ export async function pullImage(config: EmulatorConfig, flags: PullFlags, option
     const dest = stackImagePath(config);
     const oldDigest = existsSync(`${dest}.sha256`) ? parseSha256Sidecar(await readFile(`${dest}.sha256`, 'utf8'), basename(dest)) : undefined;
     let result: FetchImageResult;
+    const stall = stallWindow(flags.timeout);
     try {
       const source = pullSource(config, flags);
       // Only GitHub sources need a token; asking `gh` for one costs a process spawn.
       const token = source.kind === 'url' || source.kind === 'local' ? undefined : await gitHubToken();
-      result = await fetchImage({ source, dest, sha256: flags.sha256, token, apiBase: config.githubApi, signal: options.signal, onProgress: options.onProgress, onPhase: options.onPhase });
+      result = await fetchImage({ source, dest, sha256: flags.sha256, token, apiBase: config.githubApi, signal: options.signal, stall, onProgress: options.onProgress, onPhase: options.onPhase, onRetry: options.onRetry });
     } catch (e) {
       if (options.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'pull interrupted; the next pull resumes the download', { cause: e });
-      if (isFetchError(e)) throw new EmulatorError(e.code === 'FETCH_BAD_SOURCE' || e.code === 'FETCH_AUTH_REQUIRED' ? 'CONFIG_INVALID' : 'PULL_FAILED', e.message, { cause: e, hint: 'the current image (if any) was left as it was' });
+      if (isFetchError(e)) throw pullError(e);
       throw e;
     }
     let dropped = 0;
