@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { cacheDir } from './cache-dir.js';
 import { ensureBaseImage } from './base-image.js';
+import { withBuildLock } from './build-lock.js';
 import { type BootFiles, bootFilesDir, extractBootFiles, readBootFiles } from './boot-files.js';
 import { pruneCache } from './cache-prune.js';
 import { buildAppliance, type BuildApplianceOptions } from './provision.js';
@@ -42,10 +43,15 @@ export async function ensureApplianceImage(options: Omit<BuildApplianceOptions, 
   const key = createHash('sha256').update(`${applianceDigest(options.applianceDir)}|${options.arch}|${BUILDER}|${base.key}`).digest('hex').slice(0, 16);
   const name = options.name ?? 'appliance';
   const image = join(options.cacheRoot ?? cacheDir(), 'appliances', `${name}-${options.arch}-${key}.qcow2`);
-  if (existsSync(image) && existsSync(`${image}.sha256`)) return { image, boot: readBootFiles(image) ?? (await bootFilesOf(image)), cached: true };
-  const { boot } = await buildAppliance({ ...options, output: image });
-  pruneCache(dirname(image), new RegExp(`^${name.replace(/[^\w-]/g, '\\$&')}-${options.arch}-[0-9a-f]{16}\\.qcow2$`));
-  return { image, boot, cached: false };
+  const built = () => existsSync(image) && existsSync(`${image}.sha256`);
+  if (built()) return { image, boot: readBootFiles(image) ?? (await bootFilesOf(image)), cached: true };
+  mkdirSync(dirname(image), { recursive: true });
+  return withBuildLock(image, async () => {
+    if (built()) return { image, boot: readBootFiles(image) ?? (await bootFilesOf(image)), cached: true };
+    const { boot } = await buildAppliance({ ...options, output: image });
+    pruneCache(dirname(image), new RegExp(`^${name.replace(/[^\w-]/g, '\\$&')}-${options.arch}-[0-9a-f]{16}\\.qcow2$`));
+    return { image, boot, cached: false };
+  }, { onWait: () => options.onPhase?.(`${name} image: another process is building it; waiting`) });
 }
 
 /** Boot files for an image cached before they were kept beside it: taken out of it once (~1 s). */

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { pruneCache } from './cache-prune.js';
 import { cacheDir } from './cache-dir.js';
 import { BASE_PACKAGES, buildRootfs, hostMirror, kernelPackage } from './debian-rootfs.js';
+import { withBuildLock } from './build-lock.js';
 import { makeBootableDisk, ROOT_GIB } from './disk-image.js';
 
 /** Bump when the way the base image is made changes: it is part of the cache key. */
@@ -40,6 +41,17 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<BaseIm
   const dir = join(options.cacheRoot ?? cacheDir(), 'base-images', `debian-${suite}-${options.arch}-${key}`);
   const result = { qcow2: join(dir, 'base.qcow2'), rootfs: join(dir, 'rootfs'), key };
   if (existsSync(join(dir, 'inputs.json'))) return { ...result, cached: true };
+  mkdirSync(dirname(dir), { recursive: true });
+  return withBuildLock(dir, async () => {
+    // Another process may have built it while this one waited for the lock.
+    if (existsSync(join(dir, 'inputs.json'))) return { ...result, cached: true };
+    await buildBase(dir, inputs, options);
+    return { ...result, cached: false };
+  }, { onWait: () => options.onPhase?.('base image: another process is building it; waiting') });
+}
+
+async function buildBase(dir: string, inputs: { suite: string; arch: 'amd64' | 'arm64' } & Record<string, unknown>, options: BaseImageOptions): Promise<void> {
+  const suite = inputs.suite;
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -61,5 +73,4 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<BaseIm
     rmSync(tmp, { recursive: true, force: true });
     throw Object.assign(e as Error, { message: `${(e as Error).message}\n--- last lines of the base image build log ---\n${tail}` });
   }
-  return { ...result, cached: false };
 }

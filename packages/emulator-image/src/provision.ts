@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildIso, entriesFromDirectory, type IsoEntry, writeIso } from '@stack/iso9660';
-import { buildArgv, defaultCpuCount, probeHost, verifyAccelerator } from '@stack/qemu-argv';
+import { buildArgv, defaultCpuCount, loadVerdicts, probeHost, saveVerdict, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
 import { loadAppliance } from './appliance.js';
 import { type BaseImage, ensureBaseImage } from './base-image.js';
 import { type BootFiles, bootFilesDir, extractBootFiles } from './boot-files.js';
@@ -11,6 +11,7 @@ import { aptInChroot } from './debian-rootfs.js';
 import { UEFI_FIRMWARE } from './disk-image.js';
 import { MarkerScanner } from './markers.js';
 import { BuildError, run } from './run.js';
+import { cacheDir } from './cache-dir.js';
 
 export interface BuildApplianceOptions {
   applianceDir: string;
@@ -100,17 +101,33 @@ function follow(path: string, onText: (t: string) => void): () => void {
   };
 }
 
-/** KVM/HVF when a quick start shows they can run a guest here, else TCG; with the reason. */
-export async function chooseBuildAccelerator(arch: 'amd64' | 'arm64'): Promise<{ accel: 'kvm' | 'hvf' | 'tcg'; reason: string }> {
+/**
+ * KVM/HVF when they can run a guest here, else TCG; with the reason. With `kernel` (the base image's),
+ * the check boots it (see qemu-argv verifyAccelerator: some nested hosts hang silently under KVM). The
+ * verdict is remembered in `verdicts` (keyed by host kernel, QEMU and device), so only the first build
+ * on a host pays for the check.
+ */
+export async function chooseBuildAccelerator(arch: 'amd64' | 'arm64', options: { kernel?: string; verdicts?: string } = {}): Promise<{ accel: 'kvm' | 'hvf' | 'tcg'; reason: string }> {
   const probe = await probeHost(arch);
   const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
   for (const hw of ['kvm', 'hvf'] as const) {
     if (hostArch !== arch || !probe.accelerators.includes(hw) || (hw === 'kvm' && probe.kvmUnavailable)) continue;
-    const check = await verifyAccelerator(probe, hw, { arch });
+    const key = await verdictKey(probe, hw);
+    const known = options.verdicts ? (await loadVerdicts(options.verdicts)).find((v) => v.key === key && v.accel === hw) : undefined;
+    if (known) return known.usable ? { accel: hw, reason: `${hw} verified on this host` } : { accel: 'tcg', reason: `${hw} cannot run a guest here: ${known.reason ?? 'unknown'}` };
+    const check = await verifyAccelerator(probe, hw, { arch, kernel: options.kernel });
+    if (options.verdicts && options.kernel) await saveVerdict(options.verdicts, { key, accel: hw, usable: check.usable, reason: check.reason, decidedAt: new Date().toISOString() });
     if (check.usable) return { accel: hw, reason: check.reason };
     return { accel: 'tcg', reason: `${hw} cannot run a guest here: ${check.reason}` };
   }
   return { accel: 'tcg', reason: 'no usable hardware accelerator' };
+}
+
+/** The kernel of a base image's tree (what its disk boots). */
+function baseKernel(rootfs: string): string | undefined {
+  const boot = join(rootfs, 'boot');
+  const name = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith('vmlinuz-')) : undefined;
+  return name ? join(boot, name) : undefined;
 }
 
 /**
@@ -152,7 +169,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     ], { volumeId: 'STACKCFG', date }));
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base.qcow2, '-F', 'qcow2', join(work, 'disk.qcow2')], { log });
 
-    const { accel, reason } = await chooseBuildAccelerator(options.arch);
+    const { accel, reason } = await chooseBuildAccelerator(options.arch, { kernel: baseKernel(base.rootfs), verdicts: join(options.cacheRoot ?? cacheDir(), 'accel-verdicts.json') });
     phase(`provisioning boot (${accel}: ${reason})`);
     const serial = join(work, 'serial.log');
     const { binary, argv } = buildArgv({

@@ -39,3 +39,14 @@ describe('accelerator choice', () => {
     expect(() => chooseAccelerator(probe(), { ...opts, override: 'hvf' })).toThrow(/does not support it/);
   });
 });
+
+describe('accelerator failures QEMU prints on other hosts', () => {
+  it('macOS HVF: missing entitlement, unsupported host, no access', () => {
+    expect(accelFailureReason('qemu-system-aarch64: Error: HV_DENIED')).toBe('qemu-system-aarch64: Error: HV_DENIED');
+    expect(accelFailureReason('qemu-system-aarch64: -accel hvf: Error: HV_UNSUPPORTED')).toContain('HV_UNSUPPORTED');
+    expect(accelFailureReason('qemu-system-aarch64: Could not access HVF')).toContain('Could not access HVF');
+  });
+  it('Linux arm64 KVM: "kvm run failed"', () => {
+    expect(accelFailureReason('error: kvm run failed Function not implemented\n PC=ffff800010b4 X00=...')).toContain('kvm run failed');
+  });
+});

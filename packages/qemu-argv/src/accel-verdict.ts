@@ -7,11 +7,17 @@ import { formatQemuVersion } from './qemu-version.js';
 export type Accel = 'kvm' | 'hvf' | 'tcg';
 
 /**
- * Messages QEMU prints when a hardware accelerator exists but cannot run a stock Linux guest, e.g.
- * under software-nested KVM (kvm_pvm): `-cpu host` fails at start with "failed to set MSR 0x10a", and
- * once past that the guest stops with "KVM internal error. Suberror: 1 ... emulation failure".
+ * Messages QEMU prints when a hardware accelerator exists but cannot run a stock Linux guest:
+ * - software-nested KVM (kvm_pvm): `-cpu host` fails at start with "failed to set MSR 0x10a", and once
+ *   past that the guest stops with "KVM internal error. Suberror: 1 ... emulation failure";
+ * - arm64 KVM: "kvm run failed" (e.g. a host kernel without the guest's page size);
+ * - macOS HVF: "HV_DENIED" (the binary lacks the hypervisor entitlement), "HV_UNSUPPORTED" (a VM, or
+ *   an old Mac), "Could not access HVF", errors from hv_vm_create.
  */
-const UNUSABLE = [/KVM internal error/i, /emulation failure/i, /failed to set MSR/i, /kvm_init_vcpu failed/i, /Could not access KVM kernel module/i, /HV_ERROR|hv_vm_create/i];
+const UNUSABLE = [
+  /KVM internal error/i, /emulation failure/i, /failed to set MSR/i, /kvm_init_vcpu failed/i, /Could not access KVM kernel module/i, /kvm run failed/i,
+  /HV_DENIED/, /HV_UNSUPPORTED/, /HV_ERROR|hv_vm_create/i, /Could not access HVF/i, /Error: HV_/,
+];
 
 /** Returns a one-line reason when QEMU's output shows the accelerator cannot run the guest. */
 export function accelFailureReason(qemuOutput: string): string | undefined {

@@ -7,34 +7,117 @@ export interface AccelCheck {
   reason: string;
 }
 
+export interface VerifyOptions {
+  arch: 'amd64' | 'arm64';
+  /** @default "host" under kvm/hvf, "max" under tcg */
+  cpu?: string;
+  /**
+   * A Linux kernel to boot (no disk, no initrd): the accelerator passes when the kernel runs its whole
+   * early boot and reaches the panic for its missing root file system. Without it only QEMU's own
+   * start is checked. @default none
+   */
+  kernel?: string;
+  /** Without a kernel: how long QEMU must keep running. @default 1500 */
+  settleMs?: number;
+  /** With a kernel: how long it may stay silent (no console output at all). @default 5000 */
+  firstOutputMs?: number;
+  /** With a kernel: how long it may take to reach its panic once it printed. @default 30000 */
+  bootTimeoutMs?: number;
+  /** @default node:child_process spawn */
+  spawn?: typeof spawn;
+}
+
+/** What a kernel prints once its early boot is done and it finds no root file system. */
+const BOOTED = /Kernel panic - not syncing|VFS: Unable to mount root|Run \/init as init process/;
+
 /**
- * Starts QEMU with the accelerator and CPU model the emulator would use, with no disk, and watches
- * it for `settleMs`. A hardware accelerator that cannot even initialise its vCPUs (e.g. software-nested
- * KVM: "failed to set MSR 0x10a" with `-cpu host`) makes QEMU exit within that time. Failures that only
- * a real kernel triggers show up at the first boot: pass that output to `accelFailureReason`.
+ * Sans-I/O verdict on a kernel boot from its console text: `booted`, `failed` (with QEMU's reason) or
+ * `pending`. `exited` says whether QEMU has ended.
  */
-export function verifyAccelerator(probe: HostProbe, accel: Accel, options: { arch: 'amd64' | 'arm64'; cpu?: string; settleMs?: number } ): Promise<AccelCheck> {
+export function judgeKernelBoot(consoleText: string, stderr: string, exited: boolean): { state: 'booted' } | { state: 'failed'; reason: string } | { state: 'pending' } {
+  if (BOOTED.test(consoleText)) return { state: 'booted' };
+  const accel = accelFailureReason(`${stderr}\n${consoleText}`);
+  if (accel) return { state: 'failed', reason: accel };
+  if (exited) return { state: 'failed', reason: stderr.trim().split('\n')[0] || lastLine(consoleText) || 'QEMU exited before the kernel booted' };
+  return { state: 'pending' };
+}
+
+const lastLine = (text: string) => text.trim().split('\n').at(-1)?.trim().slice(0, 160) ?? '';
+
+/**
+ * Checks that `accel` can run guests here. With `kernel`, it boots it: software-nested KVM on some
+ * hosts starts QEMU and `-cpu host` without complaint and then runs nothing at all (no console
+ * output, no error, forever), which only a real guest shows; on others the guest dies with "KVM
+ * internal error ... emulation failure" on instructions a stock kernel uses (xrstor, cmpxchg16b),
+ * which a kernel's early boot reaches too. Without a kernel, QEMU is started with the accelerator and
+ * CPU model and watched for `settleMs` (catches "failed to set MSR 0x10a" and missing permissions).
+ */
+export function verifyAccelerator(probe: HostProbe, accel: Accel, options: VerifyOptions): Promise<AccelCheck> {
   const cpu = options.cpu ?? (accel === 'tcg' ? 'max' : 'host');
   const machine = options.arch === 'amd64' ? 'q35' : 'virt';
-  const args = ['-accel', accel, '-cpu', cpu, '-machine', machine, '-nodefaults', '-display', 'none', '-m', '128', '-monitor', 'none', '-serial', 'none'];
-  if (options.arch === 'arm64' && probe.firmware) args.push('-bios', probe.firmware);
+  const args = ['-accel', accel, '-cpu', cpu, '-machine', machine, '-nodefaults', '-display', 'none', '-m', '256', '-monitor', 'none', '-no-reboot'];
+  const run = options.spawn ?? spawn;
+  if (!options.kernel) {
+    if (options.arch === 'arm64' && probe.firmware) args.push('-bios', probe.firmware);
+    args.push('-serial', 'none');
+    return new Promise((resolve) => {
+      const child = run(probe.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve({ usable: true, reason: `${accel} with -cpu ${cpu} started and kept running` });
+      }, options.settleMs ?? 1500);
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (signal === 'SIGKILL') return;
+        const why = accelFailureReason(stderr) ?? (stderr.trim().split('\n')[0] || `exited with ${code ?? signal}`);
+        resolve({ usable: false, reason: why.slice(0, 200) });
+      });
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        resolve({ usable: false, reason: `cannot run ${probe.binary}: ${e.message}` });
+      });
+    });
+  }
+  const console = options.arch === 'amd64' ? 'ttyS0' : 'ttyAMA0';
+  args.push('-serial', 'stdio', '-kernel', options.kernel, '-append', `console=${console} panic=-1 mitigations=off`);
+  const silentLimit = options.firstOutputMs ?? 5000;
+  const limit = options.bootTimeoutMs ?? 30_000;
+  const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(probe.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = run(probe.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
+    let done = false;
+    const finish = (check: AccelCheck) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
       child.kill('SIGKILL');
-      resolve({ usable: true, reason: `${accel} with -cpu ${cpu} started and kept running` });
-    }, options.settleMs ?? 1500);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal === 'SIGKILL') return;
-      const why = accelFailureReason(stderr) ?? (stderr.trim().split('\n')[0] || `exited with ${code ?? signal}`);
-      resolve({ usable: false, reason: why.slice(0, 200) });
+      resolve(check);
+    };
+    const judge = (exited: boolean) => {
+      const v = judgeKernelBoot(out, stderr, exited);
+      if (v.state === 'booted') finish({ usable: true, reason: `${accel} booted a kernel in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
+      else if (v.state === 'failed') finish({ usable: false, reason: v.reason.slice(0, 200) });
+    };
+    child.stdout!.on('data', (d) => {
+      // Only the tail matters: the verdict lines come last.
+      out = (out + d).slice(-65536);
+      judge(false);
     });
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ usable: false, reason: `cannot run ${probe.binary}: ${e.message}` });
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      judge(false);
     });
+    // A working accelerator prints the first kernel lines within a second (TCG here: 0.3 s); a silent
+    // hang prints nothing, ever. Once it printed, a slow (loaded) host gets the longer limit.
+    let timer = setTimeout(() => {
+      if (out.trim() === '') return finish({ usable: false, reason: `a kernel made no progress under ${accel} in ${silentLimit / 1000} s (no console output at all)` });
+      timer = setTimeout(() => finish({ usable: false, reason: `a kernel did not finish booting under ${accel} in ${limit / 1000} s (last console line: ${lastLine(out)})` }), Math.max(0, limit - (Date.now() - t0)));
+    }, silentLimit);
+    child.on('exit', () => judge(true));
+    child.on('error', (e) => finish({ usable: false, reason: `cannot run ${probe.binary}: ${e.message}` }));
   });
 }

@@ -9,12 +9,8 @@ export interface HostChoice {
   reason: string;
 }
 
-/**
- * Probes QEMU and picks the accelerator. A hardware accelerator not yet verified on this host is tried
- * once with the CPU model we would use (a quick start without a disk); an unusable one (e.g.
- * software-nested KVM) is remembered, with the reason, and TCG is used.
- */
-export async function chooseHostAccelerator(config: EmulatorConfig, options: { onVerify?: (accel: Accel) => void } = {}): Promise<HostChoice> {
+/** Finds QEMU for the guest architecture and what it supports; HOST_UNSUPPORTED with the fix otherwise. */
+export async function probeQemu(config: EmulatorConfig): Promise<HostProbe> {
   let probe: HostProbe;
   try {
     probe = await probeHost(config.arch);
@@ -24,6 +20,16 @@ export async function chooseHostAccelerator(config: EmulatorConfig, options: { o
   if (config.arch === 'arm64' && !probe.firmware) {
     throw new EmulatorError('HOST_UNSUPPORTED', 'no aarch64 UEFI firmware found', { hint: 'Debian/Ubuntu: apt install qemu-efi-aarch64; macOS: brew install qemu' });
   }
+  return probe;
+}
+
+/**
+ * Picks the accelerator. A hardware accelerator not yet verified on this host is tried once: with
+ * `kernel` (the image's own), by booting it (some nested hosts run nothing under KVM, silently);
+ * otherwise by a quick start with the CPU model we would use. An unusable one (e.g. software-nested
+ * KVM) is remembered, with the reason, and TCG is used.
+ */
+export async function chooseHostAccelerator(config: EmulatorConfig, probe: HostProbe, options: { kernel?: string; onVerify?: (accel: Accel) => void } = {}): Promise<HostChoice> {
   const host = hostArch() ?? config.arch;
   const verdicts = await loadVerdicts(config.paths.accelVerdicts);
   const keys: Partial<Record<Accel, string>> = {};
@@ -37,7 +43,7 @@ export async function chooseHostAccelerator(config: EmulatorConfig, options: { o
   const known = verdicts.some((v) => v.accel === choice.accel && v.key === keys[choice.accel]);
   if (choice.accel !== 'tcg' && !known && !config.accelOverride) {
     options.onVerify?.(choice.accel);
-    const check = await verifyAccelerator(probe, choice.accel, { arch: config.arch });
+    const check = await verifyAccelerator(probe, choice.accel, { arch: config.arch, kernel: options.kernel });
     await saveVerdict(config.paths.accelVerdicts, { key: keys[choice.accel]!, accel: choice.accel, usable: check.usable, reason: check.reason, decidedAt: new Date().toISOString() });
     if (!check.usable) return { probe, accel: 'tcg', reason: `${choice.accel} cannot run the guest on this host (${check.reason}); using tcg` };
     return { probe, accel: choice.accel, reason: `${choice.accel} verified on this host` };

@@ -26,6 +26,8 @@ export interface BootContext {
   /** Command start, for timings. */
   t0: number;
   timings: Timings;
+  /** Set when a guest booting under a hardware accelerator printed nothing (see vmProblem). */
+  silentAccel?: string;
 }
 
 export function mark(ctx: BootContext, step: string): void {
@@ -91,17 +93,31 @@ export async function writePhantoms(ctx: BootContext): Promise<void> {
 }
 
 /**
- * Why the hardware accelerator cannot run this guest, when QEMU's output says so (e.g. "KVM internal
- * error"); always undefined under TCG.
+ * Why the hardware accelerator cannot run this guest: QEMU's output says so (e.g. "KVM internal
+ * error"), or a booting guest stayed silent under it (see vmProblem); always undefined under TCG.
  */
 export function accelFailure(ctx: BootContext): string | undefined {
-  return ctx.accel !== 'tcg' ? accelFailureReason(tail(ctx.config.paths.qemuLog, 40)) : undefined;
+  return ctx.accel !== 'tcg' ? (accelFailureReason(tail(ctx.config.paths.qemuLog, 40)) ?? ctx.silentAccel) : undefined;
 }
 
-/** Something went wrong with the VM itself: it exited, or the accelerator failed under the guest. */
-export function vmProblem(ctx: BootContext, vm: VmProcess): string | undefined {
+/**
+ * A booting guest under KVM/HVF prints on the serial console within seconds (firmware, then the
+ * kernel). On some software-nested hosts KVM runs nothing at all, without an error: after this long
+ * with an empty console (and no agent), the accelerator is taken as unusable and the start retried on TCG.
+ */
+export const SILENT_BOOT_MS = 30_000;
+
+/**
+ * Something went wrong with the VM itself: it exited, the accelerator failed under the guest, or (for
+ * `booting` guests under a hardware accelerator) the guest printed nothing for SILENT_BOOT_MS.
+ */
+export function vmProblem(ctx: BootContext, vm: VmProcess, options: { booting?: boolean } = {}): string | undefined {
   const accel = accelFailure(ctx);
   if (accel) return accel;
   if (vm.hasExited) return `QEMU exited: ${tail(ctx.config.paths.qemuLog, 1) || 'no output'}`;
+  if (options.booting && ctx.accel !== 'tcg' && Date.now() - vm.launchedAt > SILENT_BOOT_MS && tail(ctx.config.paths.serialLog, 1) === '') {
+    ctx.silentAccel = `the guest printed nothing in ${SILENT_BOOT_MS / 1000} s under ${ctx.accel}`;
+    return ctx.silentAccel;
+  }
   return undefined;
 }

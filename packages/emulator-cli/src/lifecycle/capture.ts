@@ -28,7 +28,7 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
     await writeConfigDisk(configIso, key.configDisk);
     vm = await launchVm(vmSpec(ctx, { layout: 'snapshot', system: capture.diskPath, config: configIso }), { qemuLog: ctx.config.paths.qemuLog, signal: ctx.signal });
     const running = vm;
-    const qga = await waitForAgent(ctx.config.paths.agentSocket, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running) !== undefined, serialLog: ctx.config.paths.serialLog });
+    const qga = await waitForAgent(ctx.config.paths.agentSocket, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running, { booting: true }) !== undefined, serialLog: ctx.config.paths.serialLog });
     try {
       step.update('capturing a snapshot: waiting for the services');
       const health = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal });

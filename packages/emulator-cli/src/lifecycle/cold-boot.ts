@@ -34,7 +34,7 @@ export async function coldBoot(ctx: BootContext, options: { fresh: boolean }): P
     vm = await launchVm(vmSpec(ctx, { layout: 'cold', system: p.overlay, config: p.configIso, hostShare: ctx.hostShare }), { qemuLog: p.qemuLog, signal: ctx.signal });
     mark(ctx, 'qemuLaunched');
     const running = vm;
-    qga = await waitForAgent(p.agentSocket, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running) !== undefined, serialLog: ctx.config.paths.serialLog });
+    qga = await waitForAgent(p.agentSocket, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running, { booting: true }) !== undefined, serialLog: ctx.config.paths.serialLog });
     mark(ctx, 'agentReady');
     if (ctx.hostShare) {
       await mountHostShare(qga, ctx.hostShare, ctx.signal);

@@ -4,7 +4,7 @@ import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import { progressRenderer } from '../ui/progress-bar.js';
 import type { Reporter } from '../ui/reporter.js';
-import { chooseHostAccelerator } from './accel.js';
+import { chooseHostAccelerator, probeQemu } from './accel.js';
 import { type BootContext, mark } from './boot-context.js';
 import { guestBoot, resolveImage } from './image.js';
 import { assertPortsFree } from './ports.js';
@@ -14,8 +14,7 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   const { reporter, signal } = options;
   await mkdir(config.paths.vm, { recursive: true, mode: 0o700 });
   await new SnapshotCache(config.paths.snapshots).sweep();
-  const host = await chooseHostAccelerator(config, { onVerify: (a) => reporter.info(`checking whether ${a} can run guests on this host (once)`) });
-  reporter.info(`accelerator: ${host.accel} (${host.reason})`);
+  const probe = await probeQemu(config);
   await assertPortsFree({ ...config.ports });
   const step = reporter.step('image');
   const image = await resolveImage(config, { signal, onPhase: (t) => step.update(`image: ${t}`), onProgress: progressRenderer() }).catch((e) => {
@@ -23,6 +22,9 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
     throw e;
   });
   step.succeed(`image: ${image.path}`);
+  // After the image: its own kernel is the best test of a hardware accelerator.
+  const host = await chooseHostAccelerator(config, probe, { kernel: image.boot?.path, onVerify: (a) => reporter.info(`checking whether ${a} can run guests on this host (once)`) });
+  reporter.info(`accelerator: ${host.accel} (${host.reason})`);
   const ctx: BootContext = {
     config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, boot: guestBoot(config.arch, image, host.probe.firmware),
     hostShare: config.configFile ? dirname(config.configFile) : undefined,

@@ -11,6 +11,8 @@ import { isSameProcess } from './state.js';
 export interface VmProcess {
   pid: number;
   pidStartTime: string | undefined;
+  /** Date.now() when QEMU was spawned. */
+  launchedAt: number;
   qmp: QmpClient;
   fingerprint: string;
   /** Resolves when QEMU exits (only while this process is alive). */
@@ -48,6 +50,7 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
   await rm(spec.qmpSocket, { force: true });
   await rm(spec.agentSocket, { force: true });
   const fd = openSync(options.qemuLog, 'w', 0o600);
+  const launchedAt = Date.now();
   const child = spawn(binary, argv, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let hasExited = false;
@@ -92,6 +95,7 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
     return {
       pid,
       pidStartTime,
+      launchedAt,
       qmp,
       fingerprint,
       exited,

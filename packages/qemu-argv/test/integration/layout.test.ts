@@ -6,6 +6,7 @@ import { QmpClient } from '@stack/qmp-protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { waitForPath } from '../../../../tools/testing/qemu.js';
+import { ensureTestGuest } from '../../../../tools/testing/test-guest.js';
 import { accelFailureReason, buildArgv, probeHost, verifyAccelerator, type VmSpecInput } from '../../src/index.js';
 
 const ok = hasTools('qemu-system-x86_64', 'qemu-img');
@@ -140,10 +141,24 @@ describe.skipIf(!ok)('verifyAccelerator', () => {
 
   it('either passes KVM or gives the reason it cannot run a guest here', async () => {
     const probe = await probeHost('amd64');
-    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable) return;
+    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable) return void console.log(`SKIPPED (no usable /dev/kvm: ${probe.kvmUnavailable ?? 'not listed'})`);
     const check = await verifyAccelerator(probe, 'kvm', { arch: 'amd64' });
-    // On this kind of host (software-nested kvm_pvm) this is "failed to set MSR 0x10a ...".
+    // On one kind of software-nested host this is "failed to set MSR 0x10a ...".
     if (!check.usable) expect(accelFailureReason(check.reason)).toBeDefined();
-    console.log(`kvm on this host: ${check.usable ? 'usable' : `unusable (${check.reason})`}`);
+    console.log(`kvm on this host (QEMU start only): ${check.usable ? 'usable' : `unusable (${check.reason})`}`);
+  });
+
+  it('boots a real kernel to its root-fs panic under TCG', async () => {
+    const probe = await probeHost('amd64');
+    const check = await verifyAccelerator(probe, 'tcg', { arch: 'amd64', kernel: ensureTestGuest().kernel, bootTimeoutMs: 120_000 });
+    expect(check).toMatchObject({ usable: true, reason: expect.stringMatching(/^tcg booted a kernel in [\d.]+ s$/) });
+  });
+
+  it('with a kernel, KVM either boots it or is unusable with a reason (a silent hang on some nested hosts)', async () => {
+    const probe = await probeHost('amd64');
+    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable) return void console.log(`SKIPPED (no usable /dev/kvm: ${probe.kvmUnavailable ?? 'not listed'})`);
+    const check = await verifyAccelerator(probe, 'kvm', { arch: 'amd64', kernel: ensureTestGuest().kernel });
+    expect(check.reason).toMatch(/^kvm booted a kernel in|made no progress under kvm|KVM|MSR|kvm/);
+    console.log(`kvm on this host (kernel boot): ${check.usable ? 'usable' : `unusable (${check.reason})`}`);
   });
 });
