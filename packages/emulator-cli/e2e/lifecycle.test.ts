@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, w
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { socketDirFor } from '@stack/qemu-argv';
 import { exec, QgaClient } from '@stack/qga-protocol';
 import { PLACEHOLDERS } from '@stack/secret-rotation';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ const status = async () => {
   return { code: r.code, report: JSON.parse(r.stdout) as { vm: string; healthy: boolean; reason?: string; instance?: { pid: number; mode: string; boot?: string } } };
 };
 const guestShell = async (script: string) => {
-  await using qga = await QgaClient.connect(join(home, 'run', 'vm', 'qga.sock'), { timeout: 10_000 });
+  await using qga = await QgaClient.connect(join(socketDirFor(home), 'qga.sock'), { timeout: 10_000 });
   return (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString();
 };
 const snapshotIds = () => readdirSync(join(home, 'snapshots')).filter((n) => /^[0-9a-f]{32}$/.test(n));
@@ -118,7 +119,8 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ wasRunning: true, how: 'acpi-poweroff' });
     expect(processesMentioning(home)).toEqual([]);
     expect(isAlive(pid)).toBe(false);
-    for (const f of ['monitor.sock', 'qga.sock', 'internal-pck']) expect(existsSync(join(home, 'run', 'vm', f))).toBe(false);
+    expect(existsSync(join(home, 'run', 'vm', 'internal-pck'))).toBe(false);
+    for (const f of ['monitor.sock', 'qga.sock']) expect(existsSync(join(socketDirFor(home), f))).toBe(false);
     expect((await status()).report.vm).toBe('stopped');
   }, T);
 

@@ -8,6 +8,7 @@ export type EmulatorErrorCode =
   | 'QEMU_FAILED'
   | 'SNAPSHOT_FAILED'
   | 'CAPTURE_FAILED'
+  | 'SNAPSHOT_UNSUPPORTED'
   | 'GUEST_FAILED'
   | 'ROTATION_FAILED'
   | 'NOT_HEALTHY'

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildIso, entriesFromDirectory, type IsoEntry, writeIso } from '@stack/iso9660';
-import { buildArgv, defaultCpuCount, loadVerdicts, probeHost, saveVerdict, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
+import { buildArgv, defaultCpuCount, ensureSocketDir, loadVerdicts, probeHost, saveVerdict, socketDirFor, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
 import { loadAppliance } from './appliance.js';
 import { type BaseImage, ensureBaseImage } from './base-image.js';
 import { type BootFiles, bootFilesDir, extractBootFiles } from './boot-files.js';
@@ -146,6 +146,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
   const log = join(work, 'build.log');
   writeFileSync(log, '');
   let qemu: ChildProcess | undefined;
+  let socketsToRemove: string | undefined;
   try {
     const base = await ensureBaseImage({ arch: options.arch, cacheRoot: options.cacheRoot, onPhase: phase });
     phase(base.cached ? 'base image: cached' : 'base image: built');
@@ -172,10 +173,14 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     const { accel, reason } = await chooseBuildAccelerator(options.arch, { kernel: baseKernel(base.rootfs), verdicts: join(options.cacheRoot ?? cacheDir(), 'accel-verdicts.json') });
     phase(`provisioning boot (${accel}: ${reason})`);
     const serial = join(work, 'serial.log');
+    // The work directory sits beside the output, as deep as the cache: the sockets go elsewhere.
+    const sockets = socketDirFor(work);
+    ensureSocketDir(sockets);
+    socketsToRemove = sockets;
     const { binary, argv } = buildArgv({
       arch: options.arch, accel, memoryMiB: 4096, cpus: defaultCpuCount(accel), layout: 'snapshot', firmware: firmware(options.arch),
       drives: { system: join(work, 'disk.qcow2'), seed: join(work, 'seed.iso'), bundle: join(work, 'bundle.iso'), config: join(work, 'config.iso') },
-      qmpSocket: join(work, 'qmp.sock'), agentSocket: join(work, 'qga.sock'), serialLog: serial,
+      qmpSocket: join(sockets, 'qmp.sock'), agentSocket: join(sockets, 'qga.sock'), serialLog: serial,
     });
     const scanner = new MarkerScanner(50);
     let stderr = '';
@@ -232,6 +237,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
       writeFileSync(`${output}.log`, readFileSync(log, 'utf8') + consoleLog);
     } catch {}
     rmSync(work, { recursive: true, force: true });
+    if (socketsToRemove) rmSync(socketsToRemove, { recursive: true, force: true });
     rmSync(`${output}.tmp-${process.pid}`, { force: true });
   }
 }

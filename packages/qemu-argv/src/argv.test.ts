@@ -94,3 +94,13 @@ describe('buildArgv', () => {
     expect(() => buildArgv(base({ memoryMiB: 12 }))).toThrow();
   });
 });
+
+describe('socket paths', () => {
+  it('a monitor socket too long for the platform is refused up front, naming it', () => {
+    const long = `/home/someone/${'x'.repeat(90)}/monitor.sock`;
+    expect(() => buildArgv(base({ qmpSocket: long }), { platform: 'linux' })).toThrow(/unix socket path .*monitor\.sock is \d+ bytes, more than the 107 linux allows/);
+    const mac = `/Users/someone/${'y'.repeat(85)}/q.sock`; // 107 bytes
+    expect(() => buildArgv(base({ agentSocket: mac }), { platform: 'darwin' })).toThrow(/more than the 103 darwin allows/);
+    expect(() => buildArgv(base({ agentSocket: mac }), { platform: 'linux' })).not.toThrow();
+  });
+});

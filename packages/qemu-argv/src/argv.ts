@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkSocketPath } from './socket-dir.js';
 import { type VmSpec, type VmSpecInput, vmSpecSchema } from './spec.js';
 
 /** One argv option and how the guest sees it (undefined: host-only, left out of the fingerprint). */
@@ -43,8 +44,10 @@ function drive(id: string, file: string, format: 'qcow2' | 'raw', readonly: bool
  * Builds the QEMU command line. Devices are listed explicitly (`-nodefaults`), in the contract's
  * order: PCI slots follow argv order, and a migration only loads into the same device tree.
  */
-export function buildArgv(input: VmSpecInput): BuiltArgv {
+export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform } = {}): BuiltArgv {
   const spec = vmSpecSchema.parse(input);
+  // QEMU's own message for a long socket path names neither the limit nor a fix.
+  for (const sock of [spec.qmpSocket, spec.agentSocket]) checkSocketPath(sock, host.platform ?? process.platform);
   const snapshot = spec.layout === 'snapshot';
   if (!snapshot && spec.incoming) throw new TypeError('incoming migration needs the snapshot layout');
   if (spec.arch === 'arm64' && !spec.firmware) throw new TypeError('arm64 needs UEFI firmware (firmware: path to QEMU_EFI.fd / AAVMF_CODE.fd)');

@@ -5,3 +5,6 @@ export { accelFailureReason, chooseAccelerator, loadVerdicts, saveVerdict, verdi
 export { compareQemuVersions, formatQemuVersion, parseQemuVersion, supportsMappedRam, type QemuVersion } from './qemu-version.js';
 export { verifyAccelerator, type AccelCheck } from './verify-accel.js';
 export { defaultCpuCount } from './cpu-count.js';
+export { checkSocketPath, ensureSocketDir, maxSocketPathBytes, socketDirFor, type SocketDirOptions } from './socket-dir.js';
+export { isQemuArgvError, QemuArgvError, type QemuArgvErrorCode } from './errors.js';
+export { migrationUri, shellQuote, supportsFileMigration } from './migration-uri.js';

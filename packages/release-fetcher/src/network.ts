@@ -39,7 +39,10 @@ export async function openNetwork(options: NetworkOptions = {}): Promise<Network
   const proxy = proxySettings(env);
   // undici is loaded here, not with this package: it is about 1 MB of code, and a CLI that imports
   // this package for its digests (every `start`) should not pay ~60 ms for it.
-  const undici = await import('undici');
+  const mod = await import('undici');
+  // A CommonJS package: imported dynamically, Node gives named exports and `default`, an esbuild bundle
+  // (the CLI's) only `default`.
+  const undici = ((mod as unknown as { default?: typeof mod }).default ?? mod) as typeof mod;
   if (options.dispatcher) return { dispatcher: options.dispatcher, request: undici.request, proxy, trust: undefined, close: async () => {} };
   const trust = await loadTrustStore({ env, ca: options.ca, platform: options.platform });
   const tls = { secureContext: createSecureContext({ ca: trust.certificates }) };

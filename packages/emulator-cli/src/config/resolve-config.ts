@@ -99,7 +99,7 @@ export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv 
     throw new EmulatorError('CONFIG_INVALID', (e as Error).message, { hint: 'fix or unset the environment variables named above' });
   }
   const config: EmulatorConfig = {
-    paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome()),
+    paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv),
     arch: resolveArch(flags.arch, env),
     accelOverride: env.EMULATOR_ACCEL,
     memoryMiB: env.EMULATOR_RAM,

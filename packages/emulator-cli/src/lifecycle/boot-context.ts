@@ -6,6 +6,7 @@ import type { Reporter } from '../ui/reporter.js';
 import type { HostChoice } from './accel.js';
 import { portForwards, runtimeEnv } from './config-disk.js';
 import type { ResolvedImage } from './image.js';
+import type { SnapshotFormat } from './snapshot-support.js';
 import type { Timings } from './state.js';
 import { tail, type VmProcess } from './vm-process.js';
 
@@ -21,6 +22,8 @@ export interface BootContext {
   boot: Pick<VmSpecInput, 'firmware' | 'kernel'>;
   /** Directory shared with the guest (the config file's), or undefined. */
   hostShare: string | undefined;
+  /** The snapshot format to capture in, or why this QEMU cannot save snapshots here (see snapshot-support). */
+  snapshots: { format: SnapshotFormat } | { format: undefined; reason: string };
   reporter: Reporter;
   signal: AbortSignal | undefined;
   /** Command start, for timings. */
@@ -54,13 +57,8 @@ export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; sy
   };
 }
 
-/** The snapshot format this QEMU gives the fastest resume with (mapped-ram needs QEMU >= 9.0). */
-export function snapshotFormat(ctx: BootContext): CompatibilityKey['format'] {
-  return ctx.host.probe.mappedRam ? 'mapped-ram' : 'stream';
-}
-
-/** Compatibility key of a snapshot for this start (see ARCHITECTURE.md, "Snapshots"). */
-export function compatibilityKey(ctx: BootContext): CompatibilityKey {
+/** Compatibility key of a snapshot for this start in `format` (see ARCHITECTURE.md, "Snapshots"). */
+export function compatibilityKey(ctx: BootContext, format: SnapshotFormat): CompatibilityKey {
   const spec = vmSpec(ctx, { layout: 'snapshot', system: 'system', config: 'config' });
   return {
     imageDigest: ctx.image.digest,
@@ -68,7 +66,7 @@ export function compatibilityKey(ctx: BootContext): CompatibilityKey {
     accel: ctx.accel,
     layoutFingerprint: buildArgv(spec).fingerprint,
     configDisk: runtimeEnv(ctx.config, ''),
-    format: snapshotFormat(ctx),
+    format,
   };
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { cont, migrate, quit, setMigrationCapabilities, setMigrationParameters, stop } from '@stack/qmp-protocol';
+import { formatQemuVersion, migrationUri } from '@stack/qemu-argv';
+import { cont, migrate, QmpCommandError, quit, setMigrationCapabilities, setMigrationParameters, stop } from '@stack/qmp-protocol';
 import { type CompatibilityKey, createOverlay, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { exec } from '@stack/qga-protocol';
 import { encodeEnvLines, PLACEHOLDERS, ROTATE_HOOK } from '@stack/secret-rotation';
@@ -55,9 +56,18 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
     const { caps, params } = migrationSettings(key.format, ctx.cpus);
     await stop(vm.qmp, { signal: ctx.signal });
     try {
-      if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });
-      if (Object.keys(params).length > 0) await setMigrationParameters(vm.qmp, params, { signal: ctx.signal });
-      await migrate(vm.qmp, `file:${capture.statePath}`, { timeout: 600_000, signal: ctx.signal });
+      try {
+        if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });
+        if (Object.keys(params).length > 0) await setMigrationParameters(vm.qmp, params, { signal: ctx.signal });
+        await migrate(vm.qmp, migrationUri(ctx.host.probe.version, 'out', capture.statePath), { timeout: 600_000, signal: ctx.signal });
+      } catch (e) {
+        // QEMU refusing the capabilities or the URI is this host's QEMU, not the guest: remembered
+        // (start.ts), so the next start does not pay a capture for it again.
+        if (e instanceof QmpCommandError && /^migrate(-set-capabilities|-set-parameters)?$/.test(e.command)) {
+          throw new EmulatorError('SNAPSHOT_UNSUPPORTED', `QEMU ${formatQemuVersion(ctx.host.probe.version)} cannot save a ${key.format} snapshot: ${e.message}`, { cause: e });
+        }
+        throw e;
+      }
     } catch (e) {
       await cont(vm.qmp).catch(() => {});
       throw e;

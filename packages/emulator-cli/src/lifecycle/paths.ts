@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { socketDirFor } from '@stack/qemu-argv';
 
 /**
  * Files under the emulator home (default `~/.stack/emulator`, `STACK_EMULATOR_HOME`). Names users or
@@ -12,6 +13,8 @@ export interface HomeLayout {
   snapshots: string;
   /** Remembered accelerator verdicts of this host. */
   accelVerdicts: string;
+  /** Snapshot formats this host's QEMU refused (see snapshot-support.ts). */
+  snapshotVerdicts: string;
   /** Cached sha256 of image files, keyed by path, size and mtime. */
   imageDigests: string;
   run: string;
@@ -24,6 +27,8 @@ export interface HomeLayout {
   configIso: string;
   seedPhantom: string;
   bundlePhantom: string;
+  /** 0700, short whatever the home's length (unix sockets have a length limit): see qemu-argv socketDirFor. */
+  sockets: string;
   qmpSocket: string;
   agentSocket: string;
   serialLog: string;
@@ -35,15 +40,17 @@ export function defaultHome(): string {
   return join(homedir(), '.stack', 'emulator');
 }
 
-export function homeLayout(home: string): HomeLayout {
+export function homeLayout(home: string, env: NodeJS.ProcessEnv = process.env): HomeLayout {
   const h = resolve(home);
   const run = join(h, 'run');
   const vm = join(run, 'vm');
+  const sockets = socketDirFor(h, { env });
   return {
     home: h,
     images: join(h, 'images'),
     snapshots: join(h, 'snapshots'),
     accelVerdicts: join(h, 'host', 'accel-verdicts.json'),
+    snapshotVerdicts: join(h, 'host', 'snapshot-verdicts.json'),
     imageDigests: join(h, 'images', 'digests.json'),
     run,
     lock: join(run, 'lock'),
@@ -54,8 +61,9 @@ export function homeLayout(home: string): HomeLayout {
     configIso: join(vm, 'runtime-config.iso'),
     seedPhantom: join(vm, 'seed.phantom'),
     bundlePhantom: join(vm, 'bundle.phantom'),
-    qmpSocket: join(vm, 'monitor.sock'),
-    agentSocket: join(vm, 'qga.sock'),
+    sockets,
+    qmpSocket: join(sockets, 'monitor.sock'),
+    agentSocket: join(sockets, 'qga.sock'),
     serialLog: join(vm, 'serial.log'),
     qemuLog: join(vm, 'qemu.log'),
     internalPck: join(vm, 'internal-pck'),

@@ -8,6 +8,7 @@ import { chooseHostAccelerator, probeQemu } from './accel.js';
 import { type BootContext, mark } from './boot-context.js';
 import { guestBoot, resolveImage } from './image.js';
 import { assertPortsFree } from './ports.js';
+import { chooseSnapshotFormat } from './snapshot-support.js';
 
 /** Host probe, accelerator, free ports and the image: everything before a VM is launched. */
 export async function prepareBoot(config: EmulatorConfig, options: { reporter: Reporter; signal?: AbortSignal; t0: number }): Promise<BootContext> {
@@ -28,6 +29,7 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   const ctx: BootContext = {
     config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, boot: guestBoot(config.arch, image, host.probe.firmware),
     hostShare: config.configFile ? dirname(config.configFile) : undefined,
+    snapshots: await chooseSnapshotFormat(config, probe),
     reporter, signal, t0: options.t0, timings: {},
   };
   mark(ctx, 'probed');

@@ -1,4 +1,5 @@
 import type { QgaClient } from '@stack/qga-protocol';
+import { migrationUri } from '@stack/qemu-argv';
 import { cont, migrateIncoming, queryStatus, setMigrationCapabilities, setMigrationParameters } from '@stack/qmp-protocol';
 import { PLACEHOLDERS, writeClientKeyFile } from '@stack/secret-rotation';
 import { createOverlay, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
@@ -50,7 +51,7 @@ export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Pr
     const { caps, params } = migrationSettings(entry.meta.key.format, ctx.cpus);
     if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });
     if (Object.keys(params).length > 0) await setMigrationParameters(vm.qmp, params, { signal: ctx.signal });
-    await migrateIncoming(vm.qmp, `file:${raw}`, { timeout: 60_000, signal: ctx.signal, pollInterval: 10 });
+    await migrateIncoming(vm.qmp, migrationUri(ctx.host.probe.version, 'in', raw), { timeout: 60_000, signal: ctx.signal, pollInterval: 10 });
     if (!(await queryStatus(vm.qmp, { signal: ctx.signal })).running) await cont(vm.qmp, { signal: ctx.signal });
     mark(ctx, 'running');
     const running = vm;

@@ -9,6 +9,7 @@ import { coldBoot } from './cold-boot.js';
 import { prepareBoot } from './prepare.js';
 import { type BootedVm, resumeSnapshot } from './resume.js';
 import { cleanupRunFiles, lockInstance, runningInstance } from './instance.js';
+import { rememberRefusedFormat } from './snapshot-support.js';
 import { type InstanceState, type StartMode, writeState } from './state.js';
 
 export interface StartResult {
@@ -96,8 +97,17 @@ async function boot(ctx: BootContext): Promise<Booted> {
     step.succeed('cold boot: healthy');
     return { ...booted, mode: 'cold', coldReason: 'snapshots disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)' };
   }
+  if (ctx.snapshots.format === undefined) {
+    const step = reporter.step('cold boot');
+    const booted = await coldBoot(ctx, { fresh: false }).catch((e) => {
+      step.fail();
+      throw e;
+    });
+    step.succeed(`cold boot: healthy${booted.rotated ? ', secrets rotated' : ''}`);
+    return { ...booted, mode: 'cold', coldReason: ctx.snapshots.reason };
+  }
   const cache = new SnapshotCache(config.paths.snapshots);
-  const key = compatibilityKey(ctx);
+  const key = compatibilityKey(ctx, ctx.snapshots.format);
   const found = await cache.lookup(key);
   let entry = found.hit ? found.entry : undefined;
   let coldReason: string | undefined;
@@ -113,6 +123,10 @@ async function boot(ctx: BootContext): Promise<Booted> {
         if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
         if (accelFailure(ctx)) throw e;
         coldReason = `snapshot capture failed: ${(e as Error).message}`;
+        if (e instanceof EmulatorError && e.code === 'SNAPSHOT_UNSUPPORTED') {
+          await rememberRefusedFormat(config, ctx.host.probe, key.format, e.message);
+          coldReason += ' (remembered for this QEMU: the next start will not try this format again)';
+        }
         reporter.warn(coldReason);
       }
     }
@@ -158,7 +172,8 @@ export async function captureOnly(config: EmulatorConfig, options: { reporter: R
     if (existing) throw new EmulatorError('ALREADY_RUNNING', `the emulator is running (pid ${existing.pid}); a capture needs its ports and sockets`, { hint: 'run `stack-emulator stop` first' });
     await cleanupRunFiles(config);
     const ctx = await prepareBoot(config, { reporter: options.reporter, signal: options.signal, t0 });
-    const entry = await captureSnapshot(ctx, compatibilityKey(ctx));
+    if (ctx.snapshots.format === undefined) throw new EmulatorError('SNAPSHOT_UNSUPPORTED', ctx.snapshots.reason);
+    const entry = await captureSnapshot(ctx, compatibilityKey(ctx, ctx.snapshots.format));
     return { snapshotId: entry.id, elapsedMs: Date.now() - t0 };
   } finally {
     await cleanupRunFiles(config).catch(() => {});

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { accelFailureReason, buildArgv, type VmSpecInput } from '@stack/qemu-argv';
+import { dirname } from 'node:path';
+import { accelFailureReason, buildArgv, ensureSocketDir, isQemuArgvError, type VmSpecInput } from '@stack/qemu-argv';
 import { QmpClient } from '@stack/qmp-protocol';
 import { processStartTime } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
@@ -46,7 +47,16 @@ export function consoleTail(path: string, lines = 8): string {
  * carries its output, with the reason when it is an accelerator failure.
  */
 export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; signal?: AbortSignal; connectTimeout?: number }): Promise<VmProcess> {
-  const { binary, argv, fingerprint } = buildArgv(spec);
+  let built: ReturnType<typeof buildArgv>;
+  try {
+    built = buildArgv(spec);
+    ensureSocketDir(dirname(spec.qmpSocket));
+    ensureSocketDir(dirname(spec.agentSocket));
+  } catch (e) {
+    if (isQemuArgvError(e)) throw new EmulatorError('HOST_UNSUPPORTED', e.message, { cause: e });
+    throw e;
+  }
+  const { binary, argv, fingerprint } = built;
   await rm(spec.qmpSocket, { force: true });
   await rm(spec.agentSocket, { force: true });
   const fd = openSync(options.qemuLog, 'w', 0o600);

@@ -1,0 +1,21 @@
+/** Stable codes of the errors this package throws. */
+export type QemuArgvErrorCode = 'ARGV_SOCKET_PATH_TOO_LONG' | 'ARGV_UNSAFE_SOCKET_DIR';
+
+const brand = Symbol.for('@stack/qemu-argv/error');
+
+/** Base error of this package; `code` is stable, `path` names the file it is about. */
+export class QemuArgvError extends Error {
+  readonly code: QemuArgvErrorCode;
+  readonly path: string | undefined;
+  constructor(code: QemuArgvErrorCode, message: string, options: { cause?: unknown; path?: string } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.path = options.path;
+    Object.defineProperty(this, 'name', { value: 'QemuArgvError', enumerable: false, configurable: true });
+    Object.defineProperty(this, brand, { value: true });
+  }
+}
+
+export function isQemuArgvError(e: unknown): e is QemuArgvError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
+}
