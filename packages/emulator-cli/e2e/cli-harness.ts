@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PLACEHOLDERS } from '@stack/secret-rotation';
 
 // The bin the package publishes (the bundle).
 const BIN = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -13,7 +16,7 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would, with `env` on top of a clean copy of ours. */
-export function cli(args: string[], env: Record<string, string>, options: { interruptAfter?: (stderr: string) => boolean } = {}): Promise<CliResult> {
+export function cli(args: string[], env: Record<string, string>, options: { interruptAfter?: (stderr: string) => boolean; signal?: NodeJS.Signals } = {}): Promise<CliResult> {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: '1', FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -23,7 +26,7 @@ export function cli(args: string[], env: Record<string, string>, options: { inte
     stderr += d;
     if (!interrupted && options.interruptAfter?.(stderr)) {
       interrupted = true;
-      child.kill('SIGINT');
+      child.kill(options.signal ?? 'SIGINT');
     }
   });
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
@@ -64,4 +67,64 @@ export function get(port: number, path: string, headers: Record<string, string> 
     req.on('timeout', () => req.destroy());
     req.end();
   });
+}
+
+export interface StatusReport {
+  vm: string;
+  healthy: boolean;
+  reason?: string;
+  instance?: { pid: number; mode: string; boot?: string; qemuVersion?: string; snapshotFormat?: string };
+}
+
+/** The public placeholder client key snapshots carry (guest contract). */
+export const PLACEHOLDER_KEY = PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY;
+
+/**
+ * One emulator home for a suite: its own ports (random, so suites and stray processes do not
+ * collide), the CLI's environment, and shortcuts for what every suite does with it.
+ */
+export function testInstance(options: { home?: string; env?: Record<string, string> } = {}) {
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'emu-e2e-'));
+  const base = 20000 + Math.floor(Math.random() * 2000) * 10;
+  const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3, mockOauth: base + 4 };
+  const env: Record<string, string> = {
+    STACK_EMULATOR_HOME: home,
+    EMULATOR_DASHBOARD_PORT: String(ports.dashboard),
+    EMULATOR_BACKEND_PORT: String(ports.backend),
+    EMULATOR_MINIO_PORT: String(ports.minio),
+    EMULATOR_INBUCKET_PORT: String(ports.inbucket),
+    EMULATOR_MOCK_OAUTH_PORT: String(ports.mockOauth),
+    EMULATOR_STOP_TIMEOUT: '60',
+    ...options.env,
+  };
+  const pckFile = join(home, 'run', 'vm', 'internal-pck');
+  return {
+    home,
+    ports,
+    env,
+    pckFile,
+    /** The published internal client key. */
+    key: () => readFileSync(pckFile, 'utf8').trim(),
+    /** `GET /api/v1/projects/current` with a client key: 200 only for the current one. */
+    current: (key: string, project = 'internal') => get(ports.backend, '/api/v1/projects/current', { 'x-stack-project-id': project, 'x-stack-publishable-client-key': key }),
+    start: (...args: string[]) => cli(['start', '--image', 'reference', '--json', ...args], env),
+    stop: (...args: string[]) => cli(['stop', ...args], env),
+    status: async () => {
+      const r = await cli(['status', '--json'], env);
+      return { code: r.code, report: JSON.parse(r.stdout) as StatusReport };
+    },
+    snapshotIds: () => {
+      try {
+        return readdirSync(join(home, 'snapshots')).filter((n) => /^[0-9a-f]{32}$/.test(n));
+      } catch {
+        return [];
+      }
+    },
+    /** Stops the emulator, kills anything left that mentions the home, removes it. */
+    async cleanup() {
+      await cli(['stop', '--timeout', '5'], env);
+      for (const pid of processesMentioning(home)) process.kill(pid, 'SIGKILL');
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
 }

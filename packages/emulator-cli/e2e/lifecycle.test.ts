@@ -4,46 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { socketDirFor } from '@stack/qemu-argv';
 import { exec, QgaClient } from '@stack/qga-protocol';
-import { PLACEHOLDERS } from '@stack/secret-rotation';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
-import { cli, get, isAlive, processesMentioning } from './cli-harness.js';
+import { cli, isAlive, PLACEHOLDER_KEY, processesMentioning, testInstance } from './cli-harness.js';
 
 // The whole lifecycle through the built CLI against the reference appliance, under the accelerator the
 // CLI picks (TCG on this host: its KVM cannot run a stock kernel). Tests run in order on one home.
 const ok = hasTools('qemu-system-x86_64', 'qemu-img', 'zstd', 'debootstrap', 'mkfs.vfat', 'mcopy', 'sfdisk');
-const home = mkdtempSync(join(tmpdir(), 'emu-e2e-'));
-const base = 20000 + Math.floor(Math.random() * 2000) * 10;
-const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3, mockOauth: base + 4 };
-const env = {
-  STACK_EMULATOR_HOME: home,
-  EMULATOR_DASHBOARD_PORT: String(ports.dashboard),
-  EMULATOR_BACKEND_PORT: String(ports.backend),
-  EMULATOR_MINIO_PORT: String(ports.minio),
-  EMULATOR_INBUCKET_PORT: String(ports.inbucket),
-  EMULATOR_MOCK_OAUTH_PORT: String(ports.mockOauth),
-  EMULATOR_STOP_TIMEOUT: '60',
-};
-const PLACEHOLDER = PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY;
-const pckFile = join(home, 'run', 'vm', 'internal-pck');
-const current = (key: string, project = 'internal') => get(ports.backend, '/api/v1/projects/current', { 'x-stack-project-id': project, 'x-stack-publishable-client-key': key });
-const start = (...args: string[]) => cli(['start', '--image', 'reference', '--json', ...args], env);
-const status = async () => {
-  const r = await cli(['status', '--json'], env);
-  return { code: r.code, report: JSON.parse(r.stdout) as { vm: string; healthy: boolean; reason?: string; instance?: { pid: number; mode: string; boot?: string } } };
-};
+const emu = testInstance();
+const { home, ports, env, pckFile, current, start, status, snapshotIds } = emu;
+const PLACEHOLDER = PLACEHOLDER_KEY;
 const guestShell = async (script: string) => {
   await using qga = await QgaClient.connect(join(socketDirFor(home), 'qga.sock'), { timeout: 10_000 });
   return (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString();
 };
-const snapshotIds = () => readdirSync(join(home, 'snapshots')).filter((n) => /^[0-9a-f]{32}$/.test(n));
 const T = 900_000;
 
-afterAll(async () => {
-  await cli(['stop', '--timeout', '5'], env);
-  for (const pid of processesMentioning(home)) process.kill(pid, 'SIGKILL');
-  rmSync(home, { recursive: true, force: true });
-});
+afterAll(() => emu.cleanup());
 
 describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
   it('rejects bad environment values with the variable name and exit code 2', async () => {
@@ -201,14 +178,16 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     await cli(['stop'], env);
   }, T);
 
-  it('Ctrl-C during start leaves no QEMU, no state and no temp file behind', async () => {
-    const r = await cli(['start', '--image', 'reference'], env, { interruptAfter: (err) => err.includes('resuming snapshot') });
-    expect(r.code).toBe(130);
-    expect(processesMentioning(home)).toEqual([]);
-    expect(existsSync(join(home, 'run', 'state.json'))).toBe(false);
-    expect(readdirSync(join(home, 'run', 'vm')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-    expect(existsSync(join(home, 'run', 'lock'))).toBe(false);
-  }, T);
+  for (const signal of ['SIGINT', 'SIGHUP'] as const) {
+    it(`${signal === 'SIGINT' ? 'Ctrl-C' : 'closing the terminal (SIGHUP)'} during start leaves no QEMU, no state and no temp file behind`, async () => {
+      const r = await cli(['start', '--image', 'reference'], env, { interruptAfter: (err) => err.includes('resuming snapshot'), signal });
+      expect(r.code).toBe(130);
+      expect(processesMentioning(home)).toEqual([]);
+      expect(existsSync(join(home, 'run', 'state.json'))).toBe(false);
+      expect(readdirSync(join(home, 'run', 'vm')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      expect(existsSync(join(home, 'run', 'lock'))).toBe(false);
+    }, T);
+  }
 
   it('a corrupted snapshot falls back to a cold boot with rotation, is quarantined, and is not retried', async () => {
     const [id] = snapshotIds();

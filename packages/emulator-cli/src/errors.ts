@@ -13,8 +13,10 @@ export type EmulatorErrorCode =
   | 'ROTATION_FAILED'
   | 'NOT_HEALTHY'
   | 'NOT_RUNNING'
+  | 'STOP_REFUSED'
   | 'ALREADY_RUNNING'
   | 'PROJECT_INIT_FAILED'
+  | 'HOST_SHARE_FAILED'
   | 'PULL_FAILED'
   | 'INTERRUPTED';
 

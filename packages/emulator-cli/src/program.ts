@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench.js';
 import { captureCommand } from './commands/capture.js';
+import { doctorCommand } from './commands/doctor.js';
 import { envCommand } from './commands/env.js';
 import { listReleasesCommand } from './commands/list-releases.js';
 import { pullCommand } from './commands/pull.js';
@@ -29,5 +30,6 @@ export function createProgram(): Command {
     .addCommand(listReleasesCommand())
     .addCommand(resetCommand())
     .addCommand(captureCommand())
-    .addCommand(benchCommand());
+    .addCommand(benchCommand())
+    .addCommand(doctorCommand());
 }

@@ -1,5 +1,6 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ARM64_FIRMWARE_CANDIDATES } from '@stack/qemu-argv';
 import { ROOT_PARTUUID } from './debian-rootfs.js';
 import { run } from './run.js';
 
@@ -62,8 +63,12 @@ export async function makeBootableDisk(rootfs: string, out: string, options: { a
   rmSync(disk, { force: true });
 }
 
-/** UEFI firmware for booting the disk: OVMF for amd64, AAVMF/QEMU_EFI for arm64. */
-export const UEFI_FIRMWARE: Record<'amd64' | 'arm64', string[]> = {
-  amd64: ['/usr/share/ovmf/OVMF.fd', '/usr/share/qemu/OVMF.fd', '/opt/homebrew/share/qemu/edk2-x86_64-code.fd'],
-  arm64: ['/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', '/usr/share/AAVMF/AAVMF_CODE.fd', '/opt/homebrew/share/qemu/edk2-aarch64-code.fd'],
+/**
+ * UEFI firmware for booting the disk with `-bios`: OVMF for amd64 (the combined image: QEMU's firmware
+ * descriptors name code-only files meant for a pflash pair), and for arm64 see qemu-argv
+ * findArm64Firmware (descriptors first); these lists are the places packages put them.
+ */
+export const UEFI_FIRMWARE: Record<'amd64' | 'arm64', readonly string[]> = {
+  amd64: ['/usr/share/ovmf/OVMF.fd', '/usr/share/qemu/OVMF.fd', '/opt/homebrew/share/qemu/edk2-x86_64-code.fd', '/usr/local/share/qemu/edk2-x86_64-code.fd', '/opt/local/share/qemu/edk2-x86_64-code.fd'],
+  arm64: ARM64_FIRMWARE_CANDIDATES,
 };

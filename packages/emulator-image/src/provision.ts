@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildIso, entriesFromDirectory, type IsoEntry, writeIso } from '@stack/iso9660';
-import { buildArgv, defaultCpuCount, ensureSocketDir, loadVerdicts, probeHost, saveVerdict, socketDirFor, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
+import { buildArgv, defaultCpuCount, ensureSocketDir, findArm64Firmware, loadVerdicts, probeHost, saveVerdict, socketDirFor, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
 import { loadAppliance } from './appliance.js';
 import { type BaseImage, ensureBaseImage } from './base-image.js';
 import { type BootFiles, bootFilesDir, extractBootFiles } from './boot-files.js';
@@ -37,7 +37,7 @@ export interface BuildResult {
 }
 
 function firmware(arch: 'amd64' | 'arm64'): string {
-  const f = UEFI_FIRMWARE[arch].find((p) => existsSync(p));
+  const f = arch === 'arm64' ? findArm64Firmware({ binary: 'qemu-system-aarch64' }) : UEFI_FIRMWARE.amd64.find((p) => existsSync(p));
   if (!f) throw new BuildError('IMAGE_BUILD_FAILED', `no UEFI firmware for ${arch}; install ${arch === 'amd64' ? 'ovmf' : 'qemu-efi-aarch64'} (looked in ${UEFI_FIRMWARE[arch].join(', ')})`);
   return f;
 }

@@ -1,18 +1,11 @@
 import { execFile } from 'node:child_process';
-import { access, constants, stat } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { qemuBinary } from './argv.js';
+import { findArm64Firmware } from './firmware.js';
 import { parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
 
 const run = promisify(execFile);
-
-/** aarch64 UEFI firmware locations, in the order the tool we replace tried them (Homebrew, Debian, Fedora). */
-export const ARM64_FIRMWARE_CANDIDATES = [
-  '/opt/homebrew/share/qemu/edk2-aarch64-code.fd',
-  '/usr/share/qemu/edk2-aarch64-code.fd',
-  '/usr/share/AAVMF/AAVMF_CODE.fd',
-  '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd',
-] as const;
 
 export interface HostProbe {
   binary: string;
@@ -23,13 +16,6 @@ export interface HostProbe {
   /** Why KVM cannot even be tried, when it is listed; undefined when /dev/kvm is usable. */
   kvmUnavailable: string | undefined;
   firmware: string | undefined;
-}
-
-export async function findFirmware(candidates: readonly string[] = ARM64_FIRMWARE_CANDIDATES): Promise<string | undefined> {
-  for (const c of candidates) {
-    if (await stat(c).then((s) => s.isFile(), () => false)) return c;
-  }
-  return undefined;
 }
 
 /** Finds QEMU for `arch` and reads what it supports. Throws naming the binary and how to install it. */
@@ -58,6 +44,16 @@ export async function probeHost(arch: 'amd64' | 'arm64', options: { binary?: str
     mappedRam: supportsMappedRam(version),
     accelerators: [...accelerators],
     kvmUnavailable,
-    firmware: arch === 'arm64' ? await findFirmware() : undefined,
+    firmware: arch === 'arm64' ? findArm64Firmware({ binary }) : undefined,
   };
+}
+
+/** True when `binary` lists `device` in `-device help` (e.g. virtio-9p-pci: builds without virtfs lack it). */
+export async function qemuHasDevice(binary: string, device: string): Promise<boolean> {
+  try {
+    const { stdout } = await run(binary, ['-device', 'help']);
+    return new RegExp(`name "${device.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(stdout);
+  } catch {
+    return false;
+  }
 }

@@ -18,7 +18,7 @@ export const vmSpecSchema = z.object({
   layout: z.enum(['cold', 'snapshot']),
   /** Snapshot layout only: start with `-incoming defer` to receive a migration over QMP. @default false */
   incoming: z.boolean().default(false),
-  /** UEFI firmware (arm64 only; see `findFirmware`). */
+  /** UEFI firmware for `-bios` (see `findArm64Firmware`). */
   firmware: z.string().optional(),
   /**
    * Direct kernel boot: QEMU itself loads the kernel and initrd (fw_cfg), so no firmware reads the

@@ -4,7 +4,9 @@ import { basename, dirname, join } from 'node:path';
 
 /**
  * Publishes the publishable client key for the CLI (`<run>/vm/internal-pck`): created with mode 0600
- * (never wider for an instant, as a chmod after writing would be), then renamed into place.
+ * (never wider for an instant, as a chmod after writing would be), then renamed into place. Not
+ * fsynced: it is rewritten at every start and worthless after a crash (its VM is gone), and on macOS
+ * an fsync is F_FULLFSYNC, a flush of the whole disk cache, on the resume path.
  */
 export async function writeClientKeyFile(path: string, key: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -12,7 +14,6 @@ export async function writeClientKeyFile(path: string, key: string): Promise<voi
   const fh = await open(tmp, 'wx', 0o600);
   try {
     await fh.writeFile(`${key}\n`);
-    await fh.sync();
     await fh.close();
     await rename(tmp, path);
   } catch (e) {

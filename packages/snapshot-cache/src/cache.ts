@@ -3,6 +3,7 @@ import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import { SnapshotCorruptError } from './errors.js';
 import { edgeDigest, sha256File } from './file-digest.js';
+import { processIdentity } from './process-identity.js';
 import { type CompatibilityKey, compatibilityKeySchema, describeDifferences, diffKeys, type KeyDifference, keyId } from './key.js';
 import { type RunTool, runTool } from './run-tool.js';
 
@@ -43,14 +44,7 @@ export interface Capture {
   abort(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+const alive = (pid: number) => processIdentity(pid)?.alive === true;
 
 /**
  * Snapshots under `<root>/<key id>/`. Captures go to `<root>/.tmp-*` and appear by one rename, so a

@@ -24,12 +24,24 @@ describe('compatibility key', () => {
     ['format', { format: 'stream' as const }],
     ['configDisk.STACK_EMULATOR_BACKEND_HOST_PORT', { configDisk: { ...key.configDisk, STACK_EMULATOR_BACKEND_HOST_PORT: '30001' } }],
     ['configDisk.STACK_EMULATOR_VM_DIR_HOST', { configDisk: { ...key.configDisk, STACK_EMULATOR_VM_DIR_HOST: '/x' } }],
+    ['firmware', { firmware: '/usr/share/AAVMF/AAVMF_CODE.fd:67108864:1700000000000' }],
   ])('a different %s gives another id and names the component', (component, over) => {
     const other = { ...key, ...over } as CompatibilityKey;
     expect(keyId(other)).not.toBe(keyId(key));
     const diffs = diffKeys(key, other);
     expect(diffs.map((d) => d.component)).toEqual([component]);
     expect(describeDifferences(diffs)).toContain(`${component} changed`);
+  });
+
+  it('a home restored on another machine (kvm/hvf: another CPU or its flags, another kernel) does not match', () => {
+    const here = { ...key, accel: 'hvf' as const, host: { cpu: 'Apple M1', cpuFlags: 'a'.repeat(16), os: 'darwin 24.1.0' } };
+    const there = { ...here, host: { cpu: 'Apple M1', cpuFlags: 'b'.repeat(16), os: 'darwin 24.1.0' } };
+    expect(keyId(there)).not.toBe(keyId(here));
+    expect(diffKeys(here, there).map((d) => d.component)).toEqual(['host.cpuFlags']);
+  });
+
+  it('optional fields left undefined (TCG, no -bios) do not change the id: snapshots taken before they existed still match', () => {
+    expect(keyId({ ...key, host: undefined, firmware: undefined })).toBe(keyId(key));
   });
 
   it('rejects a malformed key', () => {

@@ -16,6 +16,13 @@ export const compatibilityKeySchema = z.object({
   configDisk: z.record(z.string(), z.string()),
   /** How the RAM is stored; each format resumes differently. */
   format: z.enum(['mapped-ram', 'stream', 'template-ram']),
+  /**
+   * Under kvm/hvf (`-cpu host`): the CPU the guest saw and the host kernel. Absent under TCG, whose
+   * `-cpu max` is QEMU's own (its version is in the key).
+   */
+  host: z.object({ cpu: z.string(), cpuFlags: z.string(), os: z.string() }).optional(),
+  /** Identity of the `-bios` file, when one is used: its ROM is part of the RAM state. */
+  firmware: z.string().optional(),
 });
 
 export type CompatibilityKey = z.infer<typeof compatibilityKeySchema>;
@@ -40,8 +47,13 @@ export interface KeyDifference {
 /** What differs between a stored key and the wanted one, component by component. */
 export function diffKeys(stored: CompatibilityKey, wanted: CompatibilityKey): KeyDifference[] {
   const out: KeyDifference[] = [];
-  for (const c of ['imageDigest', 'qemuVersion', 'accel', 'layoutFingerprint', 'format'] as const) {
-    if (stored[c] !== wanted[c]) out.push({ component: c, was: stored[c], now: wanted[c] });
+  for (const c of ['imageDigest', 'qemuVersion', 'accel', 'layoutFingerprint', 'format', 'firmware'] as const) {
+    if (stored[c] !== wanted[c]) out.push({ component: c, was: stored[c] ?? '(none)', now: wanted[c] ?? '(none)' });
+  }
+  for (const c of ['cpu', 'cpuFlags', 'os'] as const) {
+    const was = stored.host?.[c] ?? '(none)';
+    const now = wanted.host?.[c] ?? '(none)';
+    if (was !== now) out.push({ component: `host.${c}`, was, now });
   }
   const names = new Set([...Object.keys(stored.configDisk), ...Object.keys(wanted.configDisk)]);
   for (const n of [...names].sort()) {

@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { LockBusyError } from './errors.js';
+import { isSameProcess, processStartTime } from './process-identity.js';
 
 export interface LockHolder {
   pid: number;
   command: string;
   since: string;
-  /** Process start time (Linux /proc/<pid>/stat field 22), so a reused pid is not taken for the holder. */
+  /** Process start time (see process-identity.ts), so a reused pid is not taken for the holder. */
   startTime?: string;
 }
 
@@ -15,25 +15,7 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-/** Process start time (Linux /proc/<pid>/stat field 22); undefined elsewhere or when it is gone. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(h: LockHolder): boolean {
-  try {
-    process.kill(h.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
-  const now = processStartTime(h.pid);
-  return !(h.startTime && now && now !== h.startTime);
-}
+const alive = (h: LockHolder) => isSameProcess(h.pid, h.startTime);
 
 async function readHolder(path: string): Promise<LockHolder | 'missing' | 'garbled'> {
   try {

@@ -17,27 +17,31 @@ export function configFrom(opts: StartFlags) {
   return resolveConfig({ image: opts.image, arch: opts.arch, configFile: opts.configFile, snapshot: opts.snapshot, rotation: opts.rotation, forceCapture: opts.forceCapture });
 }
 
+/** Signals that end a command: Ctrl-C, kill, and SIGHUP (closing the terminal tab or window). */
+export const INTERRUPT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /**
- * Runs `work` with an AbortSignal tied to SIGINT/SIGTERM: the lifecycle stops what it started (no QEMU
- * left behind, no half-written file) and the command exits 130.
+ * Runs `work` with an AbortSignal tied to SIGINT/SIGTERM/SIGHUP: the lifecycle stops what it started
+ * (no QEMU left behind, no half-written file) and the command exits 130. Without SIGHUP, closing the
+ * terminal killed the CLI mid-start and left its QEMU (its own process group) running, unrecorded.
  */
 export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) return;
+    // After SIGHUP the terminal may be gone: a failed write to it (EIO) must not end the cleanup.
+    process.stderr.on('error', () => {});
     process.stderr.write(`\n${sig}: stopping what was started...\n`);
     ac.abort(new EmulatorError('INTERRUPTED', `interrupted by ${sig}`));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of INTERRUPT_SIGNALS) process.on(sig, onSignal);
   try {
     return await work(ac.signal);
   } catch (e) {
     if (ac.signal.aborted && !(isEmulatorError(e) && e.code === 'INTERRUPTED')) throw new EmulatorError('INTERRUPTED', 'interrupted', { cause: e });
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of INTERRUPT_SIGNALS) process.off(sig, onSignal);
   }
 }
 

@@ -1,8 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { defaultCpuCount } from '@stack/qemu-argv';
 import { EmulatorError } from '../errors.js';
+import { shareRootFor } from '../lifecycle/host-share.js';
+import { detectHost, type HostInfo } from './host-info.js';
 import { defaultHome, type HomeLayout, homeLayout } from '../lifecycle/paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
 
@@ -21,6 +23,8 @@ export interface Ports {
 /** Everything a command needs, resolved once (flags > environment > defaults) and frozen. */
 export interface EmulatorConfig {
   paths: HomeLayout;
+  /** The machine (platform, architecture, Rosetta), read once. */
+  host: HostInfo;
   arch: Arch;
   accelOverride: 'kvm' | 'hvf' | 'tcg' | undefined;
   memoryMiB: number;
@@ -32,8 +36,10 @@ export interface EmulatorConfig {
   snapshot: boolean;
   rotation: boolean;
   forceCapture: boolean;
-  /** Absolute path of the project config file (`--config-file`); its directory is shared with the guest. */
+  /** Absolute path of the project config file (`--config-file`). */
   configFile: string | undefined;
+  /** The directory shared with the guest for it: its project directory (see lifecycle/host-share.ts). */
+  shareRoot: string | undefined;
   readyTimeoutMs: number;
   snapshotReadyTimeoutMs: number;
   stopTimeoutMs: number;
@@ -60,20 +66,20 @@ export function vcpuCount(explicit: number | undefined, accel: 'kvm' | 'hvf' | '
   return explicit ?? defaultCpuCount(accel, hostCores);
 }
 
-export function hostArch(): Arch | undefined {
-  return process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : undefined;
-}
-
-function resolveArch(flag: string | undefined, env: EmulatorEnv): Arch {
-  const raw = flag ?? env.EMULATOR_ARCH ?? hostArch();
+function resolveArch(flag: string | undefined, env: EmulatorEnv, host: HostInfo): Arch {
+  const raw = flag ?? env.EMULATOR_ARCH ?? host.arch;
   if (raw === 'amd64' || raw === 'arm64') return raw;
-  if (raw === undefined) throw new EmulatorError('HOST_UNSUPPORTED', `cannot pick a guest architecture for host architecture ${process.arch}`, { hint: 'pass --arch amd64 or --arch arm64' });
+  if (raw === undefined) throw new EmulatorError('HOST_UNSUPPORTED', 'cannot pick a guest architecture for this host (neither x64 nor arm64)', { hint: 'pass --arch amd64 or --arch arm64' });
   throw new EmulatorError('CONFIG_INVALID', `--arch ${raw} is not supported`, { hint: 'use --arch amd64 or --arch arm64' });
 }
 
-function resolveImage(flag: string | undefined): ImageChoice {
+function resolveImage(flag: string | undefined, host: HostInfo): ImageChoice {
   if (flag === undefined || flag === 'stack') return { kind: 'stack' };
-  if (flag === 'reference') return { kind: 'reference' };
+  if (flag === 'reference') {
+    // Built offline with debootstrap, chroot and mkfs.ext4 -d: Linux only.
+    if (host.platform !== 'linux') throw new EmulatorError('CONFIG_INVALID', `--image reference is built from Debian packages with debootstrap and chroot, which need Linux (this is ${host.platform})`, { hint: 'use --image stack (the default), or the path of an image built on Linux' });
+    return { kind: 'reference' };
+  }
   const path = resolve(flag);
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new EmulatorError('IMAGE_MISSING', `--image ${flag}: no such file (${path})`, { hint: 'pass stack, reference, or the path of a qcow2 image' });
@@ -91,7 +97,7 @@ function resolveConfigFile(flag: string | undefined): string | undefined {
 }
 
 /** Resolves and validates the configuration; bad values throw {@link EmulatorError} `CONFIG_INVALID`. */
-export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv = process.env): EmulatorConfig {
+export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv = process.env, host: HostInfo = detectHost()): EmulatorConfig {
   let env: EmulatorEnv;
   try {
     env = parseEnv(rawEnv);
@@ -100,7 +106,8 @@ export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv 
   }
   const config: EmulatorConfig = {
     paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv),
-    arch: resolveArch(flags.arch, env),
+    host,
+    arch: resolveArch(flags.arch, env, host),
     accelOverride: env.EMULATOR_ACCEL,
     memoryMiB: env.EMULATOR_RAM,
     cpus: env.EMULATOR_CPUS,
@@ -112,17 +119,20 @@ export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv 
       inbucket: env.EMULATOR_INBUCKET_PORT,
       mockOauth: env.EMULATOR_MOCK_OAUTH_PORT,
     },
-    image: resolveImage(flags.image),
+    image: resolveImage(flags.image, host),
     // commander's --no-snapshot sets snapshot=false; the environment can only turn things off.
     snapshot: flags.snapshot !== false && !env.EMULATOR_NO_SNAPSHOT,
     rotation: flags.rotation !== false && !env.EMULATOR_NO_ROTATION,
     forceCapture: flags.forceCapture === true || env.EMULATOR_FORCE_CAPTURE,
-    configFile: resolveConfigFile(flags.configFile),
+    configFile: undefined as string | undefined,
+    shareRoot: undefined as string | undefined,
     readyTimeoutMs: env.EMULATOR_READY_TIMEOUT * 1000,
     snapshotReadyTimeoutMs: env.EMULATOR_SNAPSHOT_READY_TIMEOUT * 1000,
     stopTimeoutMs: env.EMULATOR_STOP_TIMEOUT * 1000,
     githubApi: env.STACK_EMULATOR_GITHUB_API,
   };
+  config.configFile = resolveConfigFile(flags.configFile);
+  config.shareRoot = config.configFile ? shareRootFor(config.configFile, { home: rawEnv.HOME || homedir() }) : undefined;
   const seen = new Map<number, string>();
   for (const [name, port] of Object.entries(config.ports)) {
     const other = seen.get(port);

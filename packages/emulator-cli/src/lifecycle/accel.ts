@@ -1,5 +1,5 @@
 import { type Accel, chooseAccelerator, type HostProbe, loadVerdicts, probeHost, saveVerdict, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
-import { type EmulatorConfig, hostArch } from '../config/resolve-config.js';
+import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 
 export interface HostChoice {
@@ -30,7 +30,7 @@ export async function probeQemu(config: EmulatorConfig): Promise<HostProbe> {
  * KVM) is remembered, with the reason, and TCG is used.
  */
 export async function chooseHostAccelerator(config: EmulatorConfig, probe: HostProbe, options: { kernel?: string; onVerify?: (accel: Accel) => void } = {}): Promise<HostChoice> {
-  const host = hostArch() ?? config.arch;
+  const host = config.host.arch ?? config.arch;
   const verdicts = await loadVerdicts(config.paths.accelVerdicts);
   const keys: Partial<Record<Accel, string>> = {};
   for (const a of probe.accelerators) if (a !== 'tcg') keys[a] = await verdictKey(probe, a);

@@ -1,5 +1,5 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { type Accel, accelFailureReason, buildArgv, formatQemuVersion, type VmSpecInput } from '@stack/qemu-argv';
+import { type Accel, accelFailureReason, buildArgv, firmwareIdentity, formatQemuVersion, hostIdentity, type VmSpecInput } from '@stack/qemu-argv';
 import type { CompatibilityKey } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -67,6 +67,8 @@ export function compatibilityKey(ctx: BootContext, format: SnapshotFormat): Comp
     layoutFingerprint: buildArgv(spec).fingerprint,
     configDisk: runtimeEnv(ctx.config, ''),
     format,
+    ...(ctx.accel !== 'tcg' ? { host: hostIdentity({ platform: ctx.config.host.platform }) } : {}),
+    ...(ctx.boot.firmware ? { firmware: firmwareIdentity(ctx.boot.firmware) } : {}),
   };
 }
 

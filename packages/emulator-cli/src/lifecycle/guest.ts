@@ -71,7 +71,7 @@ export function isHwclockOnlyFailure(message: string): boolean {
 /** Snapshot layout: plugs the 9p device into the empty root port kept for it. */
 export async function hotplugHostShare(qmp: QmpClient, signal?: AbortSignal): Promise<void> {
   await deviceAdd(qmp, { driver: 'virtio-9p-pci', id: 'hostfs-dev', fsdev: 'hostfs', mount_tag: 'hostfs', bus: 'hostfs-port' }, { timeout: 5000, signal }).catch((e: Error) => {
-    throw new EmulatorError('GUEST_FAILED', `hot-plugging the host share failed: ${e.message}`, { cause: e });
+    throw new EmulatorError('HOST_SHARE_FAILED', `hot-plugging the host share failed: ${e.message}`, { cause: e });
   });
 }
 
@@ -87,9 +87,9 @@ export async function mountHostShare(qga: QgaClient, hostDir: string, signal?: A
     timeout: 20_000,
     signal,
   }).catch((e: Error) => {
-    throw new EmulatorError('GUEST_FAILED', `could not run ${MOUNT_HOOK}: ${e.message}`, { cause: e });
+    throw new EmulatorError('HOST_SHARE_FAILED', `could not run ${MOUNT_HOOK}: ${e.message}`, { cause: e });
   });
-  if (r.exitCode !== 0) throw new EmulatorError('GUEST_FAILED', `${MOUNT_HOOK} --post-resume exited with ${r.exitCode ?? `signal ${r.signal}`}: ${r.stderr.toString('utf8').trim()}`);
+  if (r.exitCode !== 0) throw new EmulatorError('HOST_SHARE_FAILED', `${MOUNT_HOOK} --post-resume exited with ${r.exitCode ?? `signal ${r.signal}`}: ${r.stderr.toString('utf8').trim()}`);
 }
 
 /** Pushes fresh secrets and publishes the client key for the CLI (0600). */

@@ -1,8 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { acquireLock, type Lock, LockBusyError } from '@stack/snapshot-cache';
+import { acquireLock, isSameProcess, type Lock, LockBusyError } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
-import { clearState, type InstanceState, isSameProcess, readState } from './state.js';
+import { clearState, type InstanceState, readState } from './state.js';
 
 /** Takes the instance lock, or says who holds it. */
 export async function lockInstance(config: EmulatorConfig, command: string): Promise<Lock> {

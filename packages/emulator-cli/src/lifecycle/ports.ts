@@ -3,13 +3,30 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { EmulatorError } from '../errors.js';
 
-/** Resolves true when 127.0.0.1:`port` can be bound now (as QEMU's hostfwd will do). */
-export function portIsFree(port: number): Promise<boolean> {
+/**
+ * The addresses a listener may hold a port on. QEMU's hostfwd binds 127.0.0.1 only, and a bind there
+ * succeeds beside a listener on [::1] or [::] (a dev server on "localhost" is often IPv6 only), and on
+ * macOS beside one on 0.0.0.0: the two then share the port silently, and "localhost:<port>" reaches
+ * whichever the client tries first. Each address is tried in turn.
+ */
+export const PORT_ADDRESSES = ['127.0.0.1', '0.0.0.0', '::1', '::'] as const;
+
+function canBind(port: number, host: string): Promise<'free' | 'busy' | 'unavailable'> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE' || e.code === 'EACCES' ? 'busy' : 'unavailable'));
+    // ipv6Only: [::] then tests IPv6 listeners only; 0.0.0.0 is tried on its own.
+    server.listen({ port, host, exclusive: true, ipv6Only: host === '::' }, () => server.close(() => resolve('free')));
   });
+}
+
+/**
+ * Resolves true when no listener holds `port` on any of {@link PORT_ADDRESSES}. An address this host
+ * lacks (no IPv6: EADDRNOTAVAIL, EAFNOSUPPORT) does not count. `bind` is injectable for tests.
+ */
+export async function portIsFree(port: number, options: { bind?: (port: number, host: string) => Promise<'free' | 'busy' | 'unavailable'> } = {}): Promise<boolean> {
+  for (const host of PORT_ADDRESSES) if ((await (options.bind ?? canBind)(port, host)) === 'busy') return false;
+  return true;
 }
 
 function listeningInodes(port: number): Set<string> {
@@ -77,8 +94,8 @@ function holderFromLsof(port: number): Promise<string | undefined> {
 }
 
 /** Who holds `port`, as "pid N (command)", or undefined when it cannot be told. */
-export async function portHolder(port: number): Promise<string | undefined> {
-  if (process.platform === 'linux') return holderFromProc(port);
+export async function portHolder(port: number, platform: NodeJS.Platform = process.platform): Promise<string | undefined> {
+  if (platform === 'linux') return holderFromProc(port);
   return holderFromLsof(port);
 }
 
@@ -87,12 +104,12 @@ export async function portHolder(port: number): Promise<string | undefined> {
  * process holding it. (QEMU binds them a moment later: a race remains, and QEMU's own error is
  * reported if it loses it.)
  */
-export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
+export async function assertPortsFree(ports: Record<string, number>, options: { platform?: NodeJS.Platform } = {}): Promise<void> {
   // Grouped by holder: a stray emulator holds all five, and one line says so.
   const byHolder = new Map<string, string[]>();
   for (const [name, port] of Object.entries(ports)) {
     if (await portIsFree(port)) continue;
-    const holder = (await portHolder(port)) ?? '';
+    const holder = (await portHolder(port, options.platform)) ?? '';
     byHolder.set(holder, [...(byHolder.get(holder) ?? []), `${port} (${name})`]);
   }
   const busy = [...byHolder].map(([holder, list]) =>

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import { progressRenderer } from '../ui/progress-bar.js';
@@ -7,6 +6,8 @@ import type { Reporter } from '../ui/reporter.js';
 import { chooseHostAccelerator, probeQemu } from './accel.js';
 import { type BootContext, mark } from './boot-context.js';
 import { guestBoot, resolveImage } from './image.js';
+import { qemuHasDevice } from '@stack/qemu-argv';
+import { checkHostShare } from './host-share.js';
 import { assertPortsFree } from './ports.js';
 import { chooseSnapshotFormat } from './snapshot-support.js';
 
@@ -15,8 +16,10 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   const { reporter, signal } = options;
   await mkdir(config.paths.vm, { recursive: true, mode: 0o700 });
   await new SnapshotCache(config.paths.snapshots).sweep();
+  if (config.host.rosetta) reporter.warn('Node runs under Rosetta (an x64 build on Apple Silicon): using an arm64 guest with HVF anyway; an arm64 Node starts faster');
   const probe = await probeQemu(config);
-  await assertPortsFree({ ...config.ports });
+  await assertPortsFree({ ...config.ports }, { platform: config.host.platform });
+  if (config.shareRoot) checkHostShare(config.shareRoot, { platform: config.host.platform, has9p: await qemuHasDevice(probe.binary, 'virtio-9p-pci'), qemu: probe.binary });
   const step = reporter.step('image');
   const image = await resolveImage(config, { signal, onPhase: (t) => step.update(`image: ${t}`), onProgress: progressRenderer() }).catch((e) => {
     step.fail();
@@ -28,7 +31,7 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   reporter.info(`accelerator: ${host.accel} (${host.reason})`);
   const ctx: BootContext = {
     config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, boot: guestBoot(config.arch, image, host.probe.firmware),
-    hostShare: config.configFile ? dirname(config.configFile) : undefined,
+    hostShare: config.shareRoot,
     snapshots: await chooseSnapshotFormat(config, probe),
     reporter, signal, t0: options.t0, timings: {},
   };

@@ -100,6 +100,8 @@ export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Pr
     await qga?.close().catch(() => {});
     await vm?.kill();
     if (ctx.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted during resume', { cause: e });
+    // The share is the host's business, not the snapshot's: never a reason to quarantine it.
+    if (e instanceof EmulatorError && e.code === 'HOST_SHARE_FAILED') throw e;
     throw new EmulatorError('SNAPSHOT_FAILED', (e as Error).message, { cause: e, transient: isTimeout(e) });
   }
 }

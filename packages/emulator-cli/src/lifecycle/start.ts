@@ -1,3 +1,4 @@
+import { formatQemuVersion } from '@stack/qemu-argv';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
@@ -40,6 +41,8 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
         const state: InstanceState = {
           version: 1, pid: booted.vm.pid, pidStartTime: booted.vm.pidStartTime, arch: config.arch,
           accel: ctx.accel, accelReason: ctx.host.reason, boot: ctx.boot.kernel ? 'direct-kernel' : 'firmware', mode: booted.mode,
+          qemuVersion: formatQemuVersion(ctx.host.probe.version),
+          ...(booted.snapshotFormat ? { snapshotFormat: booted.snapshotFormat } : {}),
           ...(booted.coldReason ? { coldReason: booted.coldReason } : {}),
           ...(booted.snapshotId ? { snapshotId: booted.snapshotId } : {}),
           image: image.path, ports: config.ports, portPrefix: config.portPrefix,
@@ -84,6 +87,7 @@ interface Booted extends BootedVm {
   mode: StartMode;
   coldReason?: string;
   snapshotId?: string;
+  snapshotFormat?: InstanceState['snapshotFormat'];
 }
 
 async function boot(ctx: BootContext): Promise<Booted> {
@@ -137,9 +141,9 @@ async function boot(ctx: BootContext): Promise<Booted> {
       const booted = await resumeSnapshot(ctx, entry);
       await cache.clearFailures(entry);
       step.succeed(`resumed${booted.rotated ? ' and rotated secrets' : ' (rotation disabled)'}`);
-      return { ...booted, mode: 'resumed', snapshotId: entry.id };
+      return { ...booted, mode: 'resumed', snapshotId: entry.id, snapshotFormat: entry.meta.key.format };
     } catch (e) {
-      if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
+      if (e instanceof EmulatorError && (e.code === 'INTERRUPTED' || e.code === 'HOST_SHARE_FAILED')) throw e;
       step.fail('resume failed');
       if (accelFailure(ctx)) throw e;
       coldReason = `resume failed: ${(e as Error).message}`;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '@stack/snapshot-cache';
 import type { Arch, Ports } from '../config/resolve-config.js';
@@ -14,7 +13,7 @@ export interface Timings {
 export interface InstanceState {
   version: 1;
   pid: number;
-  /** /proc/<pid>/stat start time, so a reused pid is not mistaken for our QEMU. */
+  /** The process's start time (snapshot-cache processStartTime), so a reused pid is not mistaken for our QEMU. */
   pidStartTime: string | undefined;
   arch: Arch;
   accel: 'kvm' | 'hvf' | 'tcg';
@@ -22,6 +21,10 @@ export interface InstanceState {
   /** How the guest booted when this instance (or its snapshot) started cold: its kernel directly, or firmware. */
   boot?: 'direct-kernel' | 'firmware';
   mode: StartMode;
+  /** QEMU's version, e.g. "10.0.2". */
+  qemuVersion?: string;
+  /** How the resumed snapshot's RAM is stored (resumed mode only). */
+  snapshotFormat?: 'mapped-ram' | 'stream' | 'template-ram';
   /** Why this start did not resume a snapshot (cold mode only). */
   coldReason?: string;
   snapshotId?: string;
@@ -45,29 +48,10 @@ export async function readState(path: string): Promise<InstanceState | undefined
 }
 
 export async function writeState(path: string, state: InstanceState): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  // Rewritten at every start, and moot after a crash (no VM runs then): no fsync (see AtomicWriteOptions).
+  await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, fsync: false });
 }
 
 export async function clearState(path: string): Promise<void> {
   await rm(path, { force: true });
-}
-
-/**
- * True when `pid` is alive and is the process that was recorded: not a zombie (a child nobody
- * reaped), and the same /proc start time where known (a reused pid is another process).
- */
-export function isSameProcess(pid: number, startTime: string | undefined): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
-  let fields: string[];
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
-  return fields[0] !== 'Z' && !(startTime && fields[19] !== startTime);
 }

@@ -1,7 +1,8 @@
 import { QmpClient, queryStatus } from '@stack/qmp-protocol';
+import { isSameProcess } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { probeServices, type ServiceHealth } from './health.js';
-import { type InstanceState, isSameProcess, readState } from './state.js';
+import { type InstanceState, readState } from './state.js';
 import { tail } from './vm-process.js';
 
 export interface StatusReport {
@@ -13,7 +14,7 @@ export interface StatusReport {
   healthy: boolean;
   reason?: string;
   services: ServiceHealth[];
-  instance?: Pick<InstanceState, 'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'> & { coldReason?: string; boot?: InstanceState['boot'] };
+  instance?: Pick<InstanceState, 'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'> & Partial<Pick<InstanceState, 'coldReason' | 'boot' | 'qemuVersion' | 'snapshotFormat'>>;
   urls?: { dashboard: string; backend: string; minio: string; inbucket: string };
 }
 
@@ -34,6 +35,8 @@ export async function emulatorStatus(config: EmulatorConfig): Promise<StatusRepo
     pid: state.pid, mode: state.mode, accel: state.accel, arch: state.arch, image: state.image, ports: state.ports,
     startedAt: state.startedAt, rotated: state.rotated, timings: state.timings, ...(state.coldReason ? { coldReason: state.coldReason } : {}),
     ...(state.boot ? { boot: state.boot } : {}),
+    ...(state.qemuVersion ? { qemuVersion: state.qemuVersion } : {}),
+    ...(state.snapshotFormat ? { snapshotFormat: state.snapshotFormat } : {}),
   };
   if (!isSameProcess(state.pid, state.pidStartTime)) {
     const last = tail(config.paths.qemuLog, 3).trim();

@@ -1,7 +1,9 @@
 import { QmpClient, quit, systemPowerdown } from '@stack/qmp-protocol';
+import { isProvenProcess, isSameProcess } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
+import { EmulatorError } from '../errors.js';
 import { cleanupRunFiles, lockInstance } from './instance.js';
-import { isSameProcess, readState } from './state.js';
+import { readState } from './state.js';
 import { waitForExit } from './vm-process.js';
 
 export interface StopResult {
@@ -40,6 +42,12 @@ export async function stopEmulator(config: EmulatorConfig, options: { timeoutMs?
         }
       }
       if (isSameProcess(pid, pidStartTime) && !(await waitForExit(pid, pidStartTime, 3000))) {
+        // Signals only for a process proven to be this home's QEMU: its recorded start time, and a
+        // command line naming QEMU and this home's VM directory. A pid reused by another program, or
+        // a state file of an older version without a start time, is never signalled.
+        if (!isProvenProcess(pid, pidStartTime, ['qemu-system', config.paths.vm])) {
+          throw new EmulatorError('STOP_REFUSED', `pid ${pid} did not stop through QEMU's monitor, and it cannot be proven to be this emulator's QEMU (${pidStartTime ? 'its start time or command line differs' : 'no start time was recorded'}): not signalling it`, { hint: `if it is a QEMU of ${config.paths.home}, stop it yourself (kill ${pid}), then run \`stack-emulator stop\` again` });
+        }
         how = 'sigterm';
         process.kill(pid, 'SIGTERM');
         if (!(await waitForExit(pid, pidStartTime, 3000))) {

@@ -4,9 +4,8 @@ import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { accelFailureReason, buildArgv, ensureSocketDir, isQemuArgvError, type VmSpecInput } from '@stack/qemu-argv';
 import { QmpClient } from '@stack/qmp-protocol';
-import { processStartTime } from '@stack/snapshot-cache';
+import { isSameProcess, processStartTime } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
-import { isSameProcess } from './state.js';
 
 /** A QEMU we launched, with its QMP session. */
 export interface VmProcess {

@@ -40,7 +40,19 @@ describe('stack-emulator commands (built, no VM)', () => {
 
   it('lists every lifecycle command in --help', () => {
     const help = run(['--help']).out;
-    for (const c of ['start', 'stop', 'status', 'env', 'run', 'reset', 'capture', 'bench']) expect(help).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    for (const c of ['start', 'stop', 'status', 'env', 'run', 'reset', 'capture', 'bench', 'doctor']) expect(help).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+  });
+
+  it('doctor probes this host without starting anything, as JSON', () => {
+    const r = run(['doctor', '--json', '--arch', 'amd64'], { STACK_EMULATOR_HOME: '/tmp/stack-emulator-empty-home-for-test' });
+    expect(r.code, r.out).toBe(0);
+    const report = JSON.parse(r.out) as { ok: boolean; findings: Array<{ check: string; level: string; detail: string }> };
+    const by = Object.fromEntries(report.findings.map((f) => [f.check, f]));
+    expect(report.ok).toBe(true);
+    expect(by.qemu).toMatchObject({ level: 'ok', detail: expect.stringMatching(/qemu-system-x86_64 \d+\.\d+\.\d+/) });
+    expect(by.accelerator?.detail).toMatch(/^(kvm|tcg): /);
+    expect(by['host share (9p)']?.level).toBe('ok');
+    expect(by.snapshots?.detail).toMatch(/format$/);
   });
 
   it('exits 2 on a usage error', () => {

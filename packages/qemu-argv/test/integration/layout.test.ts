@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { waitForPath } from '../../../../tools/testing/qemu.js';
 import { ensureTestGuest } from '../../../../tools/testing/test-guest.js';
-import { accelFailureReason, buildArgv, probeHost, verifyAccelerator, type VmSpecInput } from '../../src/index.js';
+import { accelFailureReason, buildArgv, probeHost, qemuHasDevice, verifyAccelerator, type VmSpecInput } from '../../src/index.js';
 
 const ok = hasTools('qemu-system-x86_64', 'qemu-img');
 const work = mkdtempSync(join(tmpdir(), 'argv-'));
@@ -160,5 +160,13 @@ describe.skipIf(!ok)('verifyAccelerator', () => {
     const check = await verifyAccelerator(probe, 'kvm', { arch: 'amd64', kernel: ensureTestGuest().kernel });
     expect(check.reason).toMatch(/^kvm booted a kernel in|made no progress under kvm|KVM|MSR|kvm/);
     console.log(`kvm on this host (kernel boot): ${check.usable ? 'usable' : `unusable (${check.reason})`}`);
+  });
+});
+
+describe.skipIf(!ok)('qemuHasDevice', () => {
+  it('finds virtio-9p-pci in this QEMU and not a made-up device', async () => {
+    const probe = await probeHost('amd64');
+    expect(await qemuHasDevice(probe.binary, 'virtio-9p-pci')).toBe(true);
+    expect(await qemuHasDevice(probe.binary, 'virtio-no-such-device')).toBe(false);
   });
 });

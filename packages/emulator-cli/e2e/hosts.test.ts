@@ -1,0 +1,84 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBaseImage } from '@stack/emulator-image';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDebianQemu } from '../../../tools/testing/debian-qemu.js';
+import { hasTools } from '../../../tools/testing/requires.js';
+import { PLACEHOLDER_KEY, testInstance } from './cli-harness.js';
+
+// The reference appliance on host shapes other than this one's default: Debian 12's own QEMU 7.2 (no
+// `file:` migration, no mapped-ram) and a home and image cache deep enough that sockets beside them
+// would pass the length limit of unix sockets.
+const ok = hasTools('qemu-system-x86_64', 'qemu-img', 'zstd', 'debootstrap', 'apt-get', 'dpkg-deb', 'mkfs.vfat', 'mcopy', 'sfdisk');
+const T = 900_000;
+
+describe.skipIf(!ok)("on Debian 12's own QEMU 7.2", () => {
+  const emu = testInstance();
+  beforeAll(() => {
+    // Its QEMU first in PATH: the CLI runs `qemu-system-x86_64` as it finds it (qemu-img stays the host's).
+    emu.env.PATH = `${ensureDebianQemu('bookworm').binDir}:${process.env.PATH}`;
+  });
+  afterAll(() => emu.cleanup());
+
+  it('captures a snapshot (plain stream through exec:) and resumes it with fresh secrets', async () => {
+    const r = await emu.start();
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(r.stderr).toContain('capturing one');
+    expect(out).toMatchObject({ mode: 'resumed', rotated: true, qemuVersion: expect.stringMatching(/^7\.2\./), snapshotFormat: 'stream' });
+    const key = emu.key();
+    expect(await emu.current(key)).toBe(200);
+    expect(await emu.current(PLACEHOLDER_KEY)).toBe(401);
+  }, T);
+
+  it('the next start resumes it again (no capture) with another key', async () => {
+    const first = emu.key();
+    await emu.stop();
+    const r = await emu.start();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('capturing');
+    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'resumed', snapshotFormat: 'stream' });
+    expect(emu.key()).not.toBe(first);
+    expect(await emu.current(emu.key())).toBe(200);
+    expect(await emu.current(first)).toBe(401);
+  }, T);
+
+  it('a corrupted snapshot falls back to a cold boot, healthy with rotated secrets', async () => {
+    await emu.stop();
+    const [id] = emu.snapshotIds();
+    for (const f of ['state.raw', 'state.zst']) {
+      const fd = openSync(join(emu.home, 'snapshots', id!, f), 'r+');
+      writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 0);
+      closeSync(fd);
+    }
+    const r = await emu.start();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'cold', rotated: true, coldReason: expect.stringContaining('resume failed') });
+    expect(await emu.current(emu.key())).toBe(200);
+    expect(await emu.current(PLACEHOLDER_KEY)).toBe(401);
+  }, T);
+});
+
+describe.skipIf(!ok)('with a home and an image cache at 60+ character paths', () => {
+  const deep = join(tmpdir(), `stack-emulator-long-path-test-${'x'.repeat(40)}-${process.pid}`);
+  const cache = join(deep, 'cache');
+  const emu = testInstance({ home: join(deep, 'home'), env: { EMULATOR_CACHE_DIR: cache } });
+  afterAll(() => emu.cleanup());
+
+  it('builds the reference appliance there and starts it', async () => {
+    expect(cache.length).toBeGreaterThanOrEqual(60);
+    // The base image (debootstrap, no sockets) is shared with the normal cache, or built there once;
+    // the appliance build, with its QEMU monitor and agent sockets, runs in the deep cache.
+    const base = await ensureBaseImage({ arch: 'amd64' });
+    mkdirSync(join(cache, 'base-images'), { recursive: true });
+    const name = base.qcow2.split('/').at(-2)!;
+    symlinkSync(join(base.qcow2, '..'), join(cache, 'base-images', name));
+    const r = await emu.start();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'resumed', rotated: true });
+    expect(readFileSync(join(emu.home, 'run', 'state.json'), 'utf8')).toContain(cache);
+    expect(existsSync(join(emu.home, 'run', 'vm', 'disk.qcow2'))).toBe(true);
+    expect(await emu.current(emu.key())).toBe(200);
+  }, 2 * T);
+});
