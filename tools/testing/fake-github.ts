@@ -30,6 +30,8 @@ export class FakeGitHub {
   /** Repositories that were renamed: old `owner/name` -> the repository id the API redirects to (301). */
   readonly renamed = new Map<string, number>();
   releases: Array<Record<string, unknown>> = [];
+  /** Repository files served by the contents API: `<ref>:<path>` -> text. */
+  readonly contents = new Map<string, string>();
   artifacts: Array<Record<string, unknown>> = [];
   apiUrl = '';
   cdnUrl = '';
@@ -89,6 +91,13 @@ export class FakeGitHub {
       return r ? this.#json(res, 200, r) : this.#json(res, 404, { message: 'Not Found' });
     }
     if (/^\/repos\/[^/]+\/[^/]+\/releases$/.test(p)) return this.#json(res, 200, this.releases);
+    if ((m = /^\/repos\/[^/]+\/[^/]+\/contents\/(.+)$/.exec(p))) {
+      const text = this.contents.get(`${url.searchParams.get('ref')}:${decodeURIComponent(m[1]!)}`);
+      if (text === undefined) return this.#json(res, 404, { message: 'Not Found' });
+      if (req.headers.accept !== 'application/vnd.github.raw') return this.#json(res, 200, { type: 'file', encoding: 'base64', content: Buffer.from(text).toString('base64') });
+      res.writeHead(200, { 'content-type': 'application/vnd.github.raw' });
+      return res.end(text);
+    }
     if ((m = /^\/repos\/[^/]+\/[^/]+\/releases\/assets\/(.+)$/.exec(p))) {
       if (req.headers.accept !== 'application/octet-stream') return this.#json(res, 415, { message: 'want octet-stream' });
       res.writeHead(302, { location: `${this.cdnUrl}/blob/${m[1]}` });

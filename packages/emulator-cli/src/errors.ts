@@ -5,6 +5,7 @@ export type EmulatorErrorCode =
   | 'LOCK_BUSY'
   | 'HOST_UNSUPPORTED'
   | 'IMAGE_MISSING'
+  | 'BASE_ENV_MISSING'
   | 'QEMU_FAILED'
   | 'SNAPSHOT_FAILED'
   | 'CAPTURE_FAILED'
@@ -32,6 +33,7 @@ const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
   PORT_BUSY: 2,
   HOST_UNSUPPORTED: 2,
   IMAGE_MISSING: 2,
+  BASE_ENV_MISSING: 2,
   NOT_RUNNING: 3,
   LOCK_BUSY: 4,
   INTERRUPTED: 130,

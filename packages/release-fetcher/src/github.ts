@@ -129,6 +129,19 @@ export async function runForPullRequest(api: GitHubApi, repo: string, pr: number
   return String(run.id);
 }
 
+/**
+ * A file of the repository at `ref` (a tag, branch or commit), as text, through the contents API
+ * (raw media type). FETCH_NOT_FOUND when the file or the ref does not exist.
+ */
+export async function findRepoFile(api: GitHubApi, repo: string, path: string, ref: string): Promise<string> {
+  return withRetries(async () => {
+    const { headers, privateHeaders } = apiHeaders(api, 'application/vnd.github.raw');
+    const res = await requestFollowing(`${api.apiBase}/repos/${repo}/contents/${path.split('/').map(encodeURIComponent).join('/')}?ref=${encodeURIComponent(ref)}`, { network: api.network, headers, privateHeaders, signal: api.signal });
+    if (res.status !== 200) throw await gitHubError(res, `${path} at ${ref} of ${repo}`, Boolean(api.token));
+    return readText(res, 4 << 20);
+  }, { retries: 2, signal: api.signal });
+}
+
 async function withApi<T>(options: GitHubOptions, fn: (api: GitHubApi) => Promise<T>): Promise<T> {
   const network = await openNetwork(options);
   try {
@@ -141,6 +154,11 @@ async function withApi<T>(options: GitHubOptions, fn: (api: GitHubApi) => Promis
 /** A release by tag (see {@link findRelease}). */
 export function getRelease(repo: string, tag: string, options: GitHubOptions = {}): Promise<Release> {
   return withApi(options, (api) => findRelease(api, repo, tag));
+}
+
+/** A file of the repository at `ref` (see {@link findRepoFile}). */
+export function getRepoFile(repo: string, path: string, ref: string, options: GitHubOptions = {}): Promise<string> {
+  return withApi(options, (api) => findRepoFile(api, repo, path, ref));
 }
 
 /** The repository's latest 50 releases. */

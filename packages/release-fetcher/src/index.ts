@@ -2,7 +2,7 @@ export { digestsEqual, parseDigest, parseSha256Sidecar, sha256File, sidecarUrl, 
 export { download, type DownloadOptions, type DownloadResult } from './download.js';
 export { discardPart } from './part-file.js';
 export { fetchImage, type FetchImageOptions, type FetchImageResult } from './fetch-image.js';
-export { getRelease, listReleases, type GitHubOptions, type Release, type ReleaseAsset } from './github.js';
+export { getRelease, getRepoFile, listReleases, type GitHubOptions, type Release, type ReleaseAsset } from './github.js';
 export { openNetwork, type Network, type NetworkOptions } from './network.js';
 export { proxyFor, proxySettings, type ProxySettings } from './proxy-settings.js';
 export { loadTrustStore, type TrustOptions, type TrustStore } from './trust-store.js';

@@ -23,6 +23,8 @@ export const compatibilityKeySchema = z.object({
   host: z.object({ cpu: z.string(), cpuFlags: z.string(), os: z.string() }).optional(),
   /** Identity of the `-bios` file, when one is used: its ROM is part of the RAM state. */
   firmware: z.string().optional(),
+  /** sha256 of the config disk's base.env, when not empty: the guest read it at boot. */
+  baseEnv: z.string().optional(),
 });
 
 export type CompatibilityKey = z.infer<typeof compatibilityKeySchema>;
@@ -47,7 +49,7 @@ export interface KeyDifference {
 /** What differs between a stored key and the wanted one, component by component. */
 export function diffKeys(stored: CompatibilityKey, wanted: CompatibilityKey): KeyDifference[] {
   const out: KeyDifference[] = [];
-  for (const c of ['imageDigest', 'qemuVersion', 'accel', 'layoutFingerprint', 'format', 'firmware'] as const) {
+  for (const c of ['imageDigest', 'qemuVersion', 'accel', 'layoutFingerprint', 'format', 'firmware', 'baseEnv'] as const) {
     if (stored[c] !== wanted[c]) out.push({ component: c, was: stored[c] ?? '(none)', now: wanted[c] ?? '(none)' });
   }
   for (const c of ['cpu', 'cpuFlags', 'os'] as const) {

@@ -71,6 +71,8 @@ export const envSchema = z.object({
   EMULATOR_RAM: positiveInt('EMULATOR_RAM', 4096, 512),
   /** Unset: 4, or under TCG the host's core count up to 4 (see resolve-config). */
   EMULATOR_CPUS: positiveInt('EMULATOR_CPUS', undefined, 1),
+  /** A base.env for the config disk (the Stack image's base environment); see lifecycle/base-env.ts. */
+  EMULATOR_BASE_ENV: z.preprocess(emptyAsUnset, z.string().optional()),
   EMULATOR_ARCH: z.preprocess(emptyAsUnset, z.enum(['amd64', 'arm64'], { message: 'EMULATOR_ARCH must be amd64 or arm64' }).optional()),
   EMULATOR_ACCEL: z.preprocess(emptyAsUnset, z.enum(['kvm', 'hvf', 'tcg'], { message: 'EMULATOR_ACCEL must be kvm, hvf or tcg' }).optional()),
   EMULATOR_NO_SNAPSHOT: flag('EMULATOR_NO_SNAPSHOT'),

@@ -40,6 +40,8 @@ export interface EmulatorConfig {
   configFile: string | undefined;
   /** The directory shared with the guest for it: its project directory (see lifecycle/host-share.ts). */
   shareRoot: string | undefined;
+  /** `--base-env` / EMULATOR_BASE_ENV: the config disk's base.env (see lifecycle/base-env.ts). */
+  baseEnvFile: string | undefined;
   readyTimeoutMs: number;
   snapshotReadyTimeoutMs: number;
   stopTimeoutMs: number;
@@ -55,6 +57,7 @@ export interface StartFlags {
   snapshot?: boolean;
   rotation?: boolean;
   forceCapture?: boolean;
+  baseEnv?: string;
 }
 
 /**
@@ -126,6 +129,7 @@ export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv 
     forceCapture: flags.forceCapture === true || env.EMULATOR_FORCE_CAPTURE,
     configFile: undefined as string | undefined,
     shareRoot: undefined as string | undefined,
+    baseEnvFile: flags.baseEnv ?? env.EMULATOR_BASE_ENV ? resolve(flags.baseEnv ?? env.EMULATOR_BASE_ENV!) : undefined,
     readyTimeoutMs: env.EMULATOR_READY_TIMEOUT * 1000,
     snapshotReadyTimeoutMs: env.EMULATOR_SNAPSHOT_READY_TIMEOUT * 1000,
     stopTimeoutMs: env.EMULATOR_STOP_TIMEOUT * 1000,

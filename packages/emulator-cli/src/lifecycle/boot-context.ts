@@ -4,6 +4,7 @@ import type { CompatibilityKey } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { HostChoice } from './accel.js';
+import type { BaseEnv } from './base-env.js';
 import { portForwards, runtimeEnv } from './config-disk.js';
 import type { ResolvedImage } from './image.js';
 import type { SnapshotFormat } from './snapshot-support.js';
@@ -22,6 +23,8 @@ export interface BootContext {
   boot: Pick<VmSpecInput, 'firmware' | 'kernel'>;
   /** Directory shared with the guest (the config file's), or undefined. */
   hostShare: string | undefined;
+  /** The config disk's base.env (see base-env.ts). */
+  baseEnv: BaseEnv;
   /** The snapshot format to capture in, or why this QEMU cannot save snapshots here (see snapshot-support). */
   snapshots: { format: SnapshotFormat } | { format: undefined; reason: string };
   reporter: Reporter;
@@ -69,6 +72,7 @@ export function compatibilityKey(ctx: BootContext, format: SnapshotFormat): Comp
     format,
     ...(ctx.accel !== 'tcg' ? { host: hostIdentity({ platform: ctx.config.host.platform }) } : {}),
     ...(ctx.boot.firmware ? { firmware: firmwareIdentity(ctx.boot.firmware) } : {}),
+    ...(ctx.baseEnv.digest ? { baseEnv: ctx.baseEnv.digest } : {}),
   };
 }
 

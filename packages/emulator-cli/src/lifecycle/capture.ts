@@ -26,7 +26,7 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
     await writePhantoms(ctx);
     await createOverlay(ctx.image.path, capture.diskPath, { signal: ctx.signal });
     const configIso = join(capture.dir, 'config.iso');
-    await writeConfigDisk(configIso, key.configDisk);
+    await writeConfigDisk(configIso, key.configDisk, ctx.baseEnv.text);
     vm = await launchVm(vmSpec(ctx, { layout: 'snapshot', system: capture.diskPath, config: configIso }), { qemuLog: ctx.config.paths.qemuLog, signal: ctx.signal });
     const running = vm;
     const qga = await waitForAgent(ctx.config.paths.agentSocket, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running, { booting: true }) !== undefined, serialLog: ctx.config.paths.serialLog });

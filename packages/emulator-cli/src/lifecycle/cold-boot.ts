@@ -29,7 +29,7 @@ export async function coldBoot(ctx: BootContext, options: { fresh: boolean }): P
       await writeFileAtomic(p.overlayMeta, `${JSON.stringify({ mode: 'cold', imageDigest: ctx.image.digest, image: ctx.image.path })}\n`);
     }
     ctx.reporter.info(reuse ? 'reusing the disk of the last cold boot (changes persist)' : 'fresh disk on the image');
-    await writeConfigDisk(p.configIso, runtimeEnv(ctx.config, p.vm));
+    await writeConfigDisk(p.configIso, runtimeEnv(ctx.config, p.vm), ctx.baseEnv.text);
     mark(ctx, 'prepared');
     vm = await launchVm(vmSpec(ctx, { layout: 'cold', system: p.overlay, config: p.configIso, hostShare: ctx.hostShare }), { qemuLog: p.qemuLog, signal: ctx.signal });
     mark(ctx, 'qemuLaunched');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
@@ -7,7 +8,9 @@ import { chooseHostAccelerator, probeQemu } from './accel.js';
 import { type BootContext, mark } from './boot-context.js';
 import { guestBoot, resolveImage } from './image.js';
 import { qemuHasDevice } from '@stack/qemu-argv';
+import { baseEnvSidecar, resolveBaseEnv } from './base-env.js';
 import { checkHostShare } from './host-share.js';
+import { gitHubToken } from './pull.js';
 import { assertPortsFree } from './ports.js';
 import { chooseSnapshotFormat } from './snapshot-support.js';
 
@@ -26,6 +29,7 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
     throw e;
   });
   step.succeed(`image: ${image.path}`);
+  const baseEnv = await resolveBaseEnv(config, image, { signal, onPhase: (t) => reporter.info(t), token: image.kind === 'stack' ? await gitHubTokenIfNeeded(config, image.path) : undefined });
   // After the image: its own kernel is the best test of a hardware accelerator.
   const host = await chooseHostAccelerator(config, probe, { kernel: image.boot?.path, onVerify: (a) => reporter.info(`checking whether ${a} can run guests on this host (once)`) });
   reporter.info(`accelerator: ${host.accel} (${host.reason})`);
@@ -33,8 +37,14 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
     config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, boot: guestBoot(config.arch, image, host.probe.firmware),
     hostShare: config.shareRoot,
     snapshots: await chooseSnapshotFormat(config, probe),
+    baseEnv,
     reporter, signal, t0: options.t0, timings: {},
   };
   mark(ctx, 'probed');
   return ctx;
+}
+
+/** A GitHub token, asked for only when the Stack image has no base environment yet (gh is a spawn). */
+async function gitHubTokenIfNeeded(config: EmulatorConfig, image: string): Promise<string | undefined> {
+  return config.baseEnvFile || existsSync(baseEnvSidecar(image)) ? undefined : gitHubToken();
 }

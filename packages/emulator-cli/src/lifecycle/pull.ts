@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { artifactName, DEFAULT_REPO, type FetchError, fetchImage, type FetchImageResult, type ImageSource, imageAssetName, isFetchError, parseSha256Sidecar, type Progress, releaseTag } from '@stack/release-fetcher';
+import { artifactName, DEFAULT_REPO, describeSource, type FetchError, fetchImage, type FetchImageResult, type ImageSource, imageAssetName, isFetchError, parseSha256Sidecar, type Progress, releaseTag } from '@stack/release-fetcher';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
+import { fetchStackBaseEnv, saveBaseEnv } from './base-env.js';
 import { lockInstance, runningInstance } from './instance.js';
 
 /** Where to pull from (`pull` flags). */
@@ -21,6 +22,8 @@ export interface PullFlags {
   sha256?: string;
   /** Seconds without data (or under 1 KiB/s) after which a transfer is stalled. @default 30 */
   timeout?: string;
+  /** A base environment to keep beside the image instead of generating one (see base-env.ts). */
+  baseEnv?: string;
 }
 
 /** GITHUB_TOKEN, else `gh auth token` when gh is installed and logged in, else anonymous. */
@@ -76,6 +79,35 @@ export interface PullResult extends FetchImageResult {
   /** Snapshots keyed to the replaced image, deleted after the swap. */
   droppedSnapshots: number;
   unchanged: boolean;
+  /** Where the image's base environment came from, or why there is none yet. */
+  baseEnv: { from: string } | { missing: string };
+}
+
+/** The Stack sources a pulled image was built from: the ref whose development env files make its base environment. */
+function sourceRef(source: ImageSource, flags: PullFlags): string | undefined {
+  if (source.kind === 'release') return source.tag;
+  if (source.kind === 'pr') return `refs/pull/${source.pr}/head`;
+  if (source.kind === 'run') return releaseTag(flags.branch ?? 'dev');
+  return undefined;
+}
+
+/** Keeps the image's base environment beside it: given, beside a local source, or generated for its sources. */
+async function pullBaseEnv(dest: string, source: ImageSource, flags: PullFlags, options: { token?: string; apiBase?: string; signal?: AbortSignal; repo: string }): Promise<PullResult['baseEnv']> {
+  // A local image may carry its base environment beside it, as a pulled one does.
+  const local = source.kind === 'local' ? (statSync(source.path).isDirectory() ? join(source.path, source.file ?? basename(dest)) : source.path) : undefined;
+  const given = flags.baseEnv ?? (local && existsSync(`${local}.base.env`) ? `${local}.base.env` : undefined);
+  if (given) {
+    await saveBaseEnv(dest, await readFile(given, 'utf8'));
+    return { from: given };
+  }
+  const ref = sourceRef(source, flags);
+  if (!ref) return { missing: `${describeSource(source)} says nothing of the Stack sources it was built from: pass --base-env <file> (tools/stack-base-env <stack checkout> writes one); otherwise start generates one from the rolling release` };
+  try {
+    await saveBaseEnv(dest, await fetchStackBaseEnv(ref, { repo: options.repo, token: options.token, apiBase: options.apiBase, signal: options.signal }));
+    return { from: `${options.repo} at ${ref}` };
+  } catch (e) {
+    return { missing: `generating it from ${options.repo} at ${ref} failed (${(e as Error).message}); start tries again, or pass --base-env` };
+  }
 }
 
 /**
@@ -101,6 +133,7 @@ export async function pullImage(config: EmulatorConfig, flags: PullFlags, option
       if (isFetchError(e)) throw pullError(e);
       throw e;
     }
+    const baseEnv = await pullBaseEnv(dest, pullSource(config, flags), flags, { token: await gitHubToken(), apiBase: config.githubApi, signal: options.signal, repo: flags.repo ?? DEFAULT_REPO });
     let dropped = 0;
     const cache = new SnapshotCache(config.paths.snapshots);
     for (const entry of await cache.list()) {
@@ -110,7 +143,7 @@ export async function pullImage(config: EmulatorConfig, flags: PullFlags, option
         dropped++;
       }
     }
-    return { ...result, droppedSnapshots: dropped, unchanged: oldDigest === result.sha256 };
+    return { ...result, droppedSnapshots: dropped, unchanged: oldDigest === result.sha256, baseEnv };
   } finally {
     await lock?.release();
   }

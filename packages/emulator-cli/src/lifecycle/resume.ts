@@ -44,7 +44,7 @@ export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Pr
     if (!entry.diskPath) throw new EmulatorError('SNAPSHOT_FAILED', `snapshot ${entry.id} has no frozen disk`);
     await writePhantoms(ctx);
     await createOverlay(entry.diskPath, p.overlay, { signal: ctx.signal });
-    await writeConfigDisk(p.configIso, entry.meta.key.configDisk);
+    await writeConfigDisk(p.configIso, entry.meta.key.configDisk, ctx.baseEnv.text);
     mark(ctx, 'prepared');
     vm = await launchVm(vmSpec(ctx, { layout: 'snapshot', system: p.overlay, config: p.configIso, incoming: true, hostShare: ctx.hostShare }), { qemuLog: p.qemuLog, signal: ctx.signal });
     mark(ctx, 'qemuLaunched');

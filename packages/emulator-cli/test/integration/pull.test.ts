@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnvFile, STACK_BASE_ENV, STACK_BASE_ENV_KEYS } from '@stack/emulator-image';
 import { ConnectProxy } from '../../../../tools/testing/connect-proxy.js';
 import { FakeGitHub } from '../../../../tools/testing/fake-github.js';
 import { makeTestCa } from '../../../../tools/testing/tls-ca.js';
@@ -62,6 +63,18 @@ describe('stack-emulator pull / list-releases', () => {
     // The API and the storage host, each reached through the proxy's tunnel.
     const targets = new Set(proxy.connections.map((c) => c.target));
     expect(targets).toEqual(new Set([new URL(gh.apiUrl).host, new URL(gh.cdnUrl).host]));
+  });
+
+  it('keeps the base environment of the release beside the image, generated from its Stack sources (every variable of the list)', async () => {
+    for (const app of ['backend', 'dashboard'] as const) {
+      gh.contents.set(`emulator-dev-latest:apps/${app}/.env.development`, STACK_BASE_ENV.filter((e) => 'from' in e && e.from === app).map((e) => `${e.key}=dev-${e.key}`).join('\n'));
+    }
+    const r = await cli(['pull', '--arch', 'amd64', '--skip-snapshot', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).baseEnv).toEqual({ from: 'stack-auth/stack-auth at emulator-dev-latest' });
+    const env = parseEnvFile(readFileSync(join(home, 'images', 'stack-emulator-amd64.qcow2.base.env'), 'utf8'));
+    expect([...env.keys()]).toEqual([...STACK_BASE_ENV_KEYS]);
+    expect(env.get('STACK_SERVER_SECRET')).toBe('dev-STACK_SERVER_SECRET');
   });
 
   it('without the CA the pull fails at once, naming the certificate and NODE_EXTRA_CA_CERTS', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
-import { fetchImage, type FetchError, type FetchImageOptions, listReleases } from '../../src/index.js';
+import { fetchImage, type FetchError, type FetchImageOptions, getRepoFile, listReleases } from '../../src/index.js';
 import { FakeGitHub } from '../../../../tools/testing/fake-github.js';
 import { makeTestCa } from '../../../../tools/testing/tls-ca.js';
 
@@ -120,6 +120,13 @@ describe('fetchImage from a GitHub-like server', () => {
     expect(err.code).toBe('FETCH_NOT_FOUND');
     expect(err.message).toMatch(/draft/);
     expect(readFileSync(dest).equals(oldImage)).toBe(true);
+  });
+
+  it('reads a repository file at a tag through the contents API (token to the API only)', async () => {
+    gh.contents.set('emulator-dev-latest:apps/backend/.env.development', 'STACK_SERVER_SECRET=x\n');
+    expect(await getRepoFile(repo, 'apps/backend/.env.development', 'emulator-dev-latest', { apiBase: gh.apiUrl, token: TOKEN, env })).toBe('STACK_SERVER_SECRET=x\n');
+    const err = (await getRepoFile(repo, 'nope', 'emulator-dev-latest', { apiBase: gh.apiUrl, env }).catch((e) => e)) as FetchError;
+    expect(err.code).toBe('FETCH_NOT_FOUND');
   });
 
   it('lists releases', async () => {
