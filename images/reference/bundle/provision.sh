@@ -90,6 +90,12 @@ CREATE TABLE "ApiKeySet" (
   "cronSecret" text NOT NULL,
   "updatedAt" timestamptz NOT NULL DEFAULT now()
 );
+-- Test data for the persistence tests (PUT/GET /api/v1/internal/emulator-test/data/<name>).
+CREATE TABLE "EmulatorTestData" (
+  name text PRIMARY KEY,
+  body bytea NOT NULL,
+  "updatedAt" timestamptz NOT NULL DEFAULT now()
+);
 -- Public placeholders (guest contract): every start rotates them.
 INSERT INTO "ApiKeySet" VALUES ('3142e763-b230-44b5-8636-aa62f7489c26', 'internal',
   '00000000000000000000000000000000ffffffffffffffffffffffffffffffff',
@@ -110,6 +116,10 @@ for i in $(seq 1 240); do
   sleep 0.5
   [[ $i -eq 240 ]] && { say "backend never became healthy"; journalctl -u stack-reference --no-pager | tail -20 > /dev/console; exit 1; }
 done
+
+# Guest contract marker: this hook rotates from any current value, not only from the placeholders.
+mkdir -p /etc/stack-emulator
+touch /etc/stack-emulator/rotates-from-any-value
 
 say "finishing"
 # Later boots must be fast: no datasource search, no first-boot modules.

@@ -96,8 +96,9 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ wasRunning: true, how: 'acpi-poweroff' });
     expect(processesMentioning(home)).toEqual([]);
     expect(isAlive(pid)).toBe(false);
-    expect(existsSync(join(home, 'run', 'vm', 'internal-pck'))).toBe(false);
     for (const f of ['monitor.sock', 'qga.sock']) expect(existsSync(join(socketDirFor(home), f))).toBe(false);
+    // The published key stays, as the original keeps it (a later cold boot on this disk knows its secrets).
+    expect(readFileSync(pckFile, 'utf8')).toBe(firstKey);
     expect((await status()).report.vm).toBe('stopped');
   }, T);
 
@@ -117,14 +118,15 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(await current(PLACEHOLDER)).toBe(401);
   }, T);
 
-  it('env prints the credentials; run injects them and returns the command\'s exit code, leaving a running emulator running', async () => {
+  it('env prints the credentials; run without --config-file leaves the environment alone and returns the command\'s exit code, leaving a running emulator running', async () => {
     const e = await cli(['env', '--format', 'json'], env);
     expect(e.code).toBe(0);
     expect(JSON.parse(e.stdout)).toMatchObject({ STACK_PUBLISHABLE_CLIENT_KEY: secondKey, NEXT_PUBLIC_STACK_PUBLISHABLE_CLIENT_KEY: secondKey, STACK_API_URL: `http://127.0.0.1:${ports.backend}` });
     const file = join(home, 'run-out.txt');
-    const r = await cli(['run', '--image', 'reference', '--', 'sh', '-c', `echo "$STACK_PUBLISHABLE_CLIENT_KEY $VITE_STACK_API_URL" > ${file}; exit 7`], env);
+    // As the original: an app configured by its own .env keeps it (nothing of the internal project laid over it).
+    const r = await cli(['run', '--image', 'reference', '--', 'sh', '-c', `echo "[$STACK_PUBLISHABLE_CLIENT_KEY] [$STACK_PROJECT_ID] $MINE" > ${file}; exit 7`], { ...env, MINE: 'own-value', STACK_PROJECT_ID: 'my-project' });
     expect(r.code).toBe(7);
-    expect(readFileSync(file, 'utf8').trim()).toBe(`${secondKey} http://127.0.0.1:${ports.backend}`);
+    expect(readFileSync(file, 'utf8').trim()).toBe('[] [my-project] own-value');
     expect((await status()).report.vm).toBe('running');
   }, T);
 
@@ -148,7 +150,7 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
   }, T);
 
   it('run starts the emulator when needed and stops it afterwards', async () => {
-    const r = await cli(['run', '--image', 'reference', 'test -n "$STACK_PUBLISHABLE_CLIENT_KEY" && exit 3'], env);
+    const r = await cli(['run', '--image', 'reference', 'test -z "$STACK_PUBLISHABLE_CLIENT_KEY" && exit 3'], env);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('stopping the emulator');
     expect((await status()).report.vm).toBe('stopped');

@@ -7,3 +7,4 @@ export { credentials, credentialEnv, type Credentials } from './lifecycle/creden
 export { runBench, type Scenario, type ScenarioResult } from './lifecycle/bench.js';
 export { EmulatorError, isEmulatorError, type EmulatorErrorCode } from './errors.js';
 export { createReporter, silentReporter, type Reporter } from './ui/reporter.js';
+export { createProgram, emulatorCommands, registerCommands } from './program.js';

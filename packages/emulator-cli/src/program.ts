@@ -14,22 +14,27 @@ import { stopCommand } from './commands/stop.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** Every command, new instances each call. */
+export function emulatorCommands(): Command[] {
+  return [startCommand(), stopCommand(), statusCommand(), envCommand(), runCommand(), pullCommand(), listReleasesCommand(), resetCommand(), captureCommand(), benchCommand(), doctorCommand()];
+}
+
+/**
+ * Adds the emulator's commands to another program, e.g. stack-cli's `stack emulator` group:
+ * `registerCommands(program.command('emulator').description('...'))`. Usage errors exit 2 there too
+ * when the host program uses exitOverride.
+ */
+export function registerCommands(parent: Command): Command {
+  parent.enablePositionalOptions();
+  for (const c of emulatorCommands()) parent.addCommand(c);
+  return parent;
+}
+
 /** The stack-emulator command tree. Commands only parse and print; the logic lives in lifecycle/ and the packages. */
 export function createProgram(): Command {
-  return new Command('stack-emulator')
+  const program = new Command('stack-emulator')
     .description('Run the Stack Auth backend stack in a local QEMU virtual machine.')
     .version(pkg.version, '-V, --version')
-    .enablePositionalOptions()
-    .showHelpAfterError()
-    .addCommand(startCommand())
-    .addCommand(stopCommand())
-    .addCommand(statusCommand())
-    .addCommand(envCommand())
-    .addCommand(runCommand())
-    .addCommand(pullCommand())
-    .addCommand(listReleasesCommand())
-    .addCommand(resetCommand())
-    .addCommand(captureCommand())
-    .addCommand(benchCommand())
-    .addCommand(doctorCommand());
+    .showHelpAfterError();
+  return registerCommands(program);
 }

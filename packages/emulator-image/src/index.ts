@@ -8,3 +8,4 @@ export { type BootFiles, readBootFiles } from './boot-files.js';
 export { BuildError } from './run.js';
 export { applianceDigest, ensureApplianceImage } from './appliance-cache.js';
 export { generateStackBaseEnv, parseEnvFile, STACK_BASE_ENV, STACK_BASE_ENV_KEYS, type BaseEnvEntry } from './stack-base-env.js';
+export { bootModeFromMbr, diskBootMode, type DiskBootMode } from './disk-boot-mode.js';

@@ -33,7 +33,7 @@ describe('golden command lines', () => {
             layout,
             firmware: arch === 'arm64' ? '/usr/share/AAVMF/AAVMF_CODE.fd' : undefined,
             incoming: layout === 'snapshot',
-            hostShare: '/home/u/project',
+            shares: ['/home/u/project'],
             memoryMiB: layout === 'cold' ? 6144 : 4096,
           });
           const { binary, argv } = buildArgv(spec);
@@ -64,7 +64,7 @@ describe('buildArgv', () => {
 
   it('keeps the fingerprint when only host-side parts change', () => {
     const a = buildArgv(base());
-    const b = buildArgv(base({ qmpSocket: '/elsewhere/q.sock', serialLog: '/x', forwards: [], hostShare: '/other', drives: { system: '/o/d.qcow2', seed: '/o/s', bundle: '/o/b', config: '/o/c.iso' }, incoming: true }));
+    const b = buildArgv(base({ qmpSocket: '/elsewhere/q.sock', serialLog: '/x', forwards: [], shares: ['/other', '/another'], drives: { system: '/o/d.qcow2', seed: '/o/s', bundle: '/o/b', config: '/o/c.iso' }, incoming: true }));
     expect(b.fingerprint).toBe(a.fingerprint);
   });
 
@@ -74,6 +74,7 @@ describe('buildArgv', () => {
     ['CPU model', { cpu: 'qemu64' }],
     ['accelerator', { accel: 'kvm' as const }],
     ['layout', { layout: 'cold' as const }],
+    ['number of share slots', { shareSlots: 2 }],
   ])('changes the fingerprint when the %s changes', (_what, over) => {
     expect(buildArgv(base(over)).fingerprint).not.toBe(buildArgv(base()).fingerprint);
   });
@@ -92,6 +93,15 @@ describe('buildArgv', () => {
     expect(() => buildArgv(base({ layout: 'cold', incoming: true }))).toThrow(/snapshot layout/);
     expect(() => buildArgv(base({ drives: { system: '/s', config: '/c' } }))).toThrow(/seed and bundle slots/);
     expect(() => buildArgv(base({ memoryMiB: 12 }))).toThrow();
+  });
+});
+
+describe('shares', () => {
+  it('one fsdev per shared directory, all host-only; more shares than slots is refused', () => {
+    const { argv } = buildArgv(base({ shares: ['/a', '/b,c'] }));
+    expect(argv.filter((a) => a.startsWith('local,id=share'))).toEqual(['local,id=share0,path=/a,security_model=none', 'local,id=share1,path=/b,,c,security_model=none']);
+    expect(argv.filter((a) => a.startsWith('pcie-root-port'))).toHaveLength(4);
+    expect(() => buildArgv(base({ shares: ['/1', '/2', '/3'], shareSlots: 2 }))).toThrow(/3 shares, but the layout has 2 slots/);
   });
 });
 

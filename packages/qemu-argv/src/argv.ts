@@ -82,10 +82,6 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
     { flag: '-netdev', value: `user,id=net0${fwd}` },
     { flag: '-device', value: 'virtio-net-pci,netdev=net0,id=net0-dev', guest: 'virtio-net-pci net0' },
   );
-  if (!snapshot && spec.hostShare) {
-    args.push({ flag: '-fsdev', value: `local,id=hostfs,path=${escapeOptionValue(spec.hostShare)},security_model=none` });
-    args.push({ flag: '-device', value: 'virtio-9p-pci,fsdev=hostfs,mount_tag=hostfs,id=hostfs-dev', guest: 'virtio-9p-pci hostfs' });
-  }
   args.push(
     { flag: '-chardev', value: `socket,id=qmp,path=${escapeOptionValue(spec.qmpSocket)},server=on,wait=off` },
     { flag: '-mon', value: 'chardev=qmp,mode=control' },
@@ -93,14 +89,14 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
     { flag: '-device', value: 'virtio-serial-pci,id=serial0', guest: 'virtio-serial-pci' },
     { flag: '-device', value: 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0', guest: 'virtserialport org.qemu.guest_agent.0' },
   );
-  if (snapshot) {
-    // An empty root port last: q35's and virt's pcie.0 take no hot-plug, so the 9p device is plugged
-    // in here after resume (QEMU cannot migrate a guest with 9p mounted).
-    args.push({ flag: '-device', value: 'pcie-root-port,id=hostfs-port,bus=pcie.0,chassis=1', guest: 'pcie-root-port hostfs-port' });
-    // Host-only backend state: not part of the migrated device tree.
-    if (spec.hostShare) args.push({ flag: '-fsdev', value: `local,id=hostfs,path=${escapeOptionValue(spec.hostShare)},security_model=none` });
-    if (spec.incoming) args.push({ flag: '-incoming', value: 'defer' });
+  if (spec.shares.length > spec.shareSlots) throw new TypeError(`${spec.shares.length} shares, but the layout has ${spec.shareSlots} slots for them`);
+  // Empty root ports last (see spec.shareSlots); the 9p devices are plugged in after boot or resume.
+  for (let i = 0; i < spec.shareSlots; i++) {
+    args.push({ flag: '-device', value: `pcie-root-port,id=share-port${i},bus=pcie.0,chassis=${i + 1}`, guest: `pcie-root-port share-port${i}` });
   }
+  // Host-only backend state: not part of the migrated device tree.
+  spec.shares.forEach((dir, i) => args.push({ flag: '-fsdev', value: `local,id=share${i},path=${escapeOptionValue(dir)},security_model=none` }));
+  if (snapshot && spec.incoming) args.push({ flag: '-incoming', value: 'defer' });
   args.push({ flag: '-serial', value: `file:${spec.serialLog}`, guest: 'serial0' }, { flag: '-display', value: 'none' });
   if (spec.paused) args.push({ flag: '-S' });
   if (spec.pidFile) args.push({ flag: '-pidfile', value: spec.pidFile });

@@ -49,10 +49,16 @@ export const vmSpecSchema = z.object({
   agentSocket: z.string().min(1),
   serialLog: z.string().min(1),
   /**
-   * A host directory shared as 9p tag `hostfs`. Cold layout: a `-virtfs` device. Snapshot layout: only
-   * the host-side `-fsdev`, the device is hot-plugged into `hostfs-port` after resume.
+   * Empty PCIe root ports the host shares are hot-plugged into (`share-port<i>`), last in the device
+   * tree: q35's and virt's pcie.0 take no hot-plug, and QEMU cannot migrate a guest with 9p mounted,
+   * so shares are always plugged after the boot or the resume. Part of the layout. @default 4
    */
-  hostShare: z.string().optional(),
+  shareSlots: z.number().int().min(0).max(16).default(4),
+  /**
+   * Host directories to share, as host-only `-fsdev share<i>` backends (not in the device tree, so
+   * they may differ between capture and resume); the devices go into the slots. @default none
+   */
+  shares: z.array(z.string().min(1)).default([]),
   /** Run QEMU detached (`-daemonize`) with a pid file. */
   pidFile: z.string().optional(),
   daemonize: z.boolean().default(false),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEnvLines, generateSecrets, PLACEHOLDERS, SECRET_NAMES, validateSecrets } from './secret-set.js';
+import { encodeEnvLines, generateSecrets, LEGACY_SECRET_NAMES, PLACEHOLDERS, SECRET_NAMES, validateSecrets } from './secret-set.js';
 
 describe('secret set', () => {
   it('generates four distinct 64-hex values that differ from the placeholders and between calls', () => {
@@ -31,11 +31,17 @@ describe('secret set', () => {
     }
   });
 
-  it('encodes KEY=VALUE lines in contract order', () => {
+  it('encodes KEY=VALUE lines in contract order, then the older names of the same values', () => {
     const set = generateSecrets();
     const lines = encodeEnvLines(set).split('\n');
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(7);
     expect(lines.slice(0, 4).map((l) => l.split('=')[0])).toEqual([...SECRET_NAMES]);
-    expect(lines[4]).toBe('');
+    // Images built before the rename read these (their hook exits 1 without them).
+    expect(lines.slice(4, 6)).toEqual([
+      `STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY=${set.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY}`,
+      `STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY=${set.STACK_INTERNAL_PROJECT_SECRET_SERVER_KEY}`,
+    ]);
+    expect(lines[6]).toBe('');
+    expect(Object.values(LEGACY_SECRET_NAMES)).toEqual(['STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY', 'STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY']);
   });
 });

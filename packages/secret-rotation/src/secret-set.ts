@@ -42,7 +42,22 @@ export function validateSecrets(set: Record<string, string>): SecretSet {
   return set as SecretSet;
 }
 
-/** `KEY=VALUE` lines for the guest hook's stdin, in contract order, LF-terminated. */
+/**
+ * The names images built before the rename read (their hook checks for these and exits 1 without
+ * them): the Stack image's `trigger-fast-rotate` of that generation. The super admin key and the cron
+ * secret kept their names.
+ */
+export const LEGACY_SECRET_NAMES: Partial<Record<SecretName, string>> = Object.freeze({
+  STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY: 'STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY',
+  STACK_INTERNAL_PROJECT_SECRET_SERVER_KEY: 'STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY',
+});
+
+/**
+ * `KEY=VALUE` lines for the guest hook's stdin, LF-terminated: the four contract names in contract
+ * order, then the older generation's names of the same values, so one input suits hooks of either
+ * generation (guest contract: a hook ignores names it does not use).
+ */
 export function encodeEnvLines(set: SecretSet): string {
-  return SECRET_NAMES.map((name) => `${name}=${set[name]}\n`).join('');
+  const legacy = SECRET_NAMES.flatMap((name) => (LEGACY_SECRET_NAMES[name] ? [`${LEGACY_SECRET_NAMES[name]}=${set[name]}\n`] : []));
+  return [...SECRET_NAMES.map((name) => `${name}=${set[name]}\n`), ...legacy].join('');
 }

@@ -21,6 +21,7 @@ FIELDS = {
     "CRON_SECRET": "cronSecret",
 }
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
+DATA_PREFIX = "/api/v1/internal/emulator-test/data/"
 MAX_LINE = 65536
 MAX_BODY = 1 << 20
 
@@ -150,11 +151,34 @@ class Handler(socketserver.StreamRequestHandler):
 
     def route(self, method, target):
         path, _, query = target.partition("?")
+        if self.role == "backend" and path.startswith(DATA_PREFIX) and method in ("GET", "PUT"):
+            return self.test_data(method, path[len(DATA_PREFIX):])
         if method == "GET":
             return self.get(path, query)
         if method == "POST":
             return self.post(path)
         return 404, to_json({"error": "not found"}), "application/json"
+
+    def authorized(self):
+        """The internal project's current publishable key, as /api/v1/projects/current checks it."""
+        project = self.headers.get("x-stack-project-id", "")
+        key = self.headers.get("x-stack-publishable-client-key", "")
+        return project == "internal" and bool(DB.query('SELECT 1 FROM "ApiKeySet" WHERE id = %s AND "publishableClientKey" = %s', (KEY_ID, key)))
+
+    def test_data(self, method, name):
+        """A reference-appliance extra (guest contract): bodies kept in PostgreSQL, so a test can prove
+        that data survives stop and start."""
+        if not name or len(name) > 200 or "/" in name:
+            return 400, '{"error": "bad name"}', "application/json"
+        if not self.authorized():
+            return 401, '{"code": "INVALID_PUBLISHABLE_CLIENT_KEY"}', "application/json"
+        if method == "PUT":
+            DB.query('INSERT INTO "EmulatorTestData" (name, body) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body, "updatedAt" = now()', (name, self.body))
+            return 200, '{"stored": true}', "application/json"
+        rows = DB.query('SELECT body FROM "EmulatorTestData" WHERE name = %s', (name,))
+        if not rows:
+            return 404, '{"error": "no such data"}', "application/json"
+        return 200, bytes(rows[0][0]), "application/octet-stream"
 
     def get(self, path, query):
         role = self.role

@@ -29,7 +29,7 @@ export function runCommand(): Command {
     .description('run a command with the emulator\'s credentials in its environment (starts the emulator if needed, and then stops it afterwards)')
     .argument('<command...>', 'the command; put `--` before it when it has options of its own')
     .passThroughOptions()
-    .addHelpText('after', '\nInjected: STACK_PROJECT_ID, STACK_PUBLISHABLE_CLIENT_KEY, STACK_API_URL (also with NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_ prefixes), and STACK_SECRET_SERVER_KEY with --config-file.\nThe exit code is the command\'s (128 + N when it died of signal N).')
+    .addHelpText('after', '\nWith --config-file, the project\'s credentials are injected: STACK_PROJECT_ID, STACK_PUBLISHABLE_CLIENT_KEY, STACK_API_URL (also with NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_ prefixes) and STACK_SECRET_SERVER_KEY; without it the environment is left as it is.\nThe exit code is the command\'s (128 + N when it died of signal N).')
     .action(
       action(async (argv: string[], opts: StartFlags) => {
         const [{ credentialEnv, credentials }, { startEmulator }, { stopEmulator }, { createReporter }] = await Promise.all([import('../lifecycle/credentials.js'), import('../lifecycle/start.js'), import('../lifecycle/stop.js'), import('../ui/reporter.js')]);
@@ -38,7 +38,9 @@ export function runCommand(): Command {
         const { state, alreadyRunning } = await interruptible((signal) => startEmulator(config, { reporter, signal }));
         reporter.info(alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`);
         try {
-          const env = credentialEnv(await credentials(config, state, config.configFile));
+          // As the original: credentials only for a project (--config-file); a command configured by its
+          // own .env must not find the internal project's keys laid over it.
+          const env = config.configFile ? credentialEnv(await credentials(config, state, config.configFile)) : {};
           return await runChild(argv, env);
         } finally {
           if (!alreadyRunning) {

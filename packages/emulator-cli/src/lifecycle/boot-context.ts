@@ -21,8 +21,8 @@ export interface BootContext {
   image: ResolvedImage;
   /** Firmware or direct kernel boot (`guestBoot`). */
   boot: Pick<VmSpecInput, 'firmware' | 'kernel'>;
-  /** Directory shared with the guest (the config file's), or undefined. */
-  hostShare: string | undefined;
+  /** Directories shared with the guest (the config files' project directories), one per slot. */
+  shares: string[];
   /** The config disk's base.env (see base-env.ts). */
   baseEnv: BaseEnv;
   /** The snapshot format to capture in, or why this QEMU cannot save snapshots here (see snapshot-support). */
@@ -40,8 +40,11 @@ export function mark(ctx: BootContext, step: string): void {
   ctx.timings[step] = Date.now() - ctx.t0;
 }
 
+/** Host directories one instance can share at most (root ports reserved in every layout). */
+export const SHARE_SLOTS = 4;
+
 /** The VM as QEMU should run it; disks and sockets from the home layout unless overridden. */
-export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; system: string; config: string; incoming?: boolean; hostShare?: string }): VmSpecInput {
+export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; system: string; config: string; incoming?: boolean; shares?: readonly string[] }): VmSpecInput {
   const p = ctx.config.paths;
   return {
     arch: ctx.config.arch,
@@ -56,7 +59,8 @@ export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; sy
     qmpSocket: p.qmpSocket,
     agentSocket: p.agentSocket,
     serialLog: p.serialLog,
-    hostShare: over.hostShare,
+    shareSlots: SHARE_SLOTS,
+    shares: [...(over.shares ?? [])],
   };
 }
 

@@ -29,8 +29,9 @@ export async function credentials(config: EmulatorConfig, state: InstanceState, 
   const dashboardUrl = `http://127.0.0.1:${state.ports.dashboard}`;
   const pck = await internalPck(config);
   if (!configFile) return { projectId: 'internal', publishableClientKey: pck, apiUrl, dashboardUrl };
-  if (state.hostShare === undefined || !configFile.startsWith(`${state.hostShare}/`)) {
-    throw new EmulatorError('PROJECT_INIT_FAILED', `${configFile} is not in the directory shared with the running emulator (${state.hostShare ?? 'none'})`, { hint: `stop it and start it with --config-file ${configFile}` });
+  const shares = state.shares ?? (state.hostShare ? [state.hostShare] : []);
+  if (!shares.some((d) => configFile.startsWith(`${d}/`))) {
+    throw new EmulatorError('PROJECT_INIT_FAILED', `${configFile} is not in a directory shared with the running emulator (${shares.join(', ') || 'none'})`, { hint: `stop it and start it with --config-file ${configFile}` });
   }
   const post = () =>
     loopbackRequest(state.ports.backend, '/api/v1/internal/local-emulator/project', {

@@ -4,8 +4,6 @@ import { isRotationError, rotateSecrets, type SecretSet, writeClientKeyFile } fr
 import { EmulatorError } from '../errors.js';
 import { consoleTail } from './vm-process.js';
 
-export const MOUNT_HOOK = '/usr/local/bin/mount-host-fs';
-
 /**
  * Connects to the guest agent and waits until it answers guest-sync. Each attempt is short: a guest
  * agent that is not up yet leaves the sync unanswered, and a fresh sync (new id) is sent at once.
@@ -68,34 +66,52 @@ export function isHwclockOnlyFailure(message: string): boolean {
   return /hwclock|hardware clock/i.test(message);
 }
 
-/** Snapshot layout: plugs the 9p device into the empty root port kept for it. */
-export async function hotplugHostShare(qmp: QmpClient, signal?: AbortSignal): Promise<void> {
-  await deviceAdd(qmp, { driver: 'virtio-9p-pci', id: 'hostfs-dev', fsdev: 'hostfs', mount_tag: 'hostfs', bus: 'hostfs-port' }, { timeout: 5000, signal }).catch((e: Error) => {
-    throw new EmulatorError('HOST_SHARE_FAILED', `hot-plugging the host share failed: ${e.message}`, { cause: e });
-  });
+/** The 9p mount tag of share slot `i`: not the contract's `hostfs`, which images' own boot hooks mount on /host. */
+export const shareTag = (i: number) => `stackshare${i}`;
+
+/** Plugs one 9p device per shared directory into its root port (`share-port<i>`, fsdev `share<i>`). */
+export async function plugShares(qmp: QmpClient, count: number, signal?: AbortSignal): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await deviceAdd(qmp, { driver: 'virtio-9p-pci', id: `share${i}-dev`, fsdev: `share${i}`, mount_tag: shareTag(i), bus: `share-port${i}` }, { timeout: 5000, signal }).catch((e: Error) => {
+      throw new EmulatorError('HOST_SHARE_FAILED', `hot-plugging the share of slot ${i} failed: ${e.message}`, { cause: e });
+    });
+  }
 }
 
 /**
- * Runs the contract's mount hook. The directory's absolute host path goes in STACK_HOST_FS_DIR, so a
- * guest that supports it mounts the share at /host<path> and host paths keep working inside.
+ * Mounts each plugged share at /host<its host path> (host paths keep working inside), in one guest
+ * command: after a hot-plug the driver binds asynchronously, so it waits (30 s at most) for the tag
+ * to appear. The CLI mounts them itself rather than through the image's mount hook: the original's
+ * mounts its one share on /host whatever path it is given. /host is left as the image made it (a
+ * shared mount in the Stack image), so a container that bind-mounts it sees the new mounts.
  */
-export async function mountHostShare(qga: QgaClient, hostDir: string, signal?: AbortSignal): Promise<void> {
-  const r = await exec(qga, {
-    path: MOUNT_HOOK,
-    args: ['--post-resume'],
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', STACK_HOST_FS_DIR: hostDir },
-    timeout: 20_000,
-    signal,
-  }).catch((e: Error) => {
-    throw new EmulatorError('HOST_SHARE_FAILED', `could not run ${MOUNT_HOOK}: ${e.message}`, { cause: e });
+export async function mountShares(qga: QgaClient, dirs: readonly string[], signal?: AbortSignal): Promise<void> {
+  if (dirs.length === 0) return;
+  for (const d of dirs) if (!d.startsWith('/') || d.split('/').includes('..')) throw new EmulatorError('HOST_SHARE_FAILED', `not an absolute path without "..": ${d}`);
+  // Bash builtins only (every process spawned costs tenths of a second under TCG); mount_tag holds a NUL.
+  const script = `set -u
+modprobe 9pnet_virtio 2>/dev/null
+while [ $# -gt 0 ]; do
+  tag=$1 dir=/host$2; shift 2
+  end=$(( SECONDS + 30 ))
+  until for f in /sys/bus/virtio/devices/*/mount_tag; do IFS= read -r -d '' t < "$f" 2>/dev/null; [ "$t" = "$tag" ] && break; t=; done; [ -n "$t" ]; do
+    [ $SECONDS -lt $end ] || { echo "no 9p device tagged $tag after 30 s" >&2; exit 1; }
+    sleep 0.05
+  done
+  mkdir -p "$dir" && { mountpoint -q "$dir" || mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 "$tag" "$dir"; } || exit 1
+done`;
+  const args = ['-c', script, 'mount-shares', ...dirs.flatMap((d, i) => [shareTag(i), d])];
+  const r = await exec(qga, { path: '/bin/bash', args, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 45_000, signal }).catch((e: Error) => {
+    throw new EmulatorError('HOST_SHARE_FAILED', `could not mount the shares in the guest: ${e.message}`, { cause: e });
   });
-  if (r.exitCode !== 0) throw new EmulatorError('HOST_SHARE_FAILED', `${MOUNT_HOOK} --post-resume exited with ${r.exitCode ?? `signal ${r.signal}`}: ${r.stderr.toString('utf8').trim()}`);
+  if (r.exitCode !== 0) throw new EmulatorError('HOST_SHARE_FAILED', `mounting the shares in the guest failed (exit ${r.exitCode ?? `signal ${r.signal}`}): ${r.stderr.toString('utf8').trim()}`);
 }
 
 /** Pushes fresh secrets and publishes the client key for the CLI (0600). */
-export async function rotate(qga: QgaClient, pckFile: string, signal?: AbortSignal): Promise<SecretSet> {
+export async function rotate(qga: QgaClient, pckFile: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<SecretSet> {
+  const { signal } = options;
   try {
-    const secrets = await rotateSecrets(qga, { timeout: 60_000, signal });
+    const secrets = await rotateSecrets(qga, { timeout: options.timeoutMs ?? 60_000, signal });
     await writeClientKeyFile(pckFile, secrets.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
     return secrets;
   } catch (e) {

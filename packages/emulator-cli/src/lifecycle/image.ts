@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BootFiles, ensureApplianceImage, readBootFiles, UEFI_FIRMWARE } from '@stack/emulator-image';
+import { type BootFiles, type DiskBootMode, diskBootMode, ensureApplianceImage, readBootFiles, UEFI_FIRMWARE } from '@stack/emulator-image';
 import type { VmSpecInput } from '@stack/qemu-argv';
 import { parseSha256Sidecar, type Progress, sha256File } from '@stack/release-fetcher';
 import { writeFileAtomic } from '@stack/snapshot-cache';
@@ -18,6 +18,8 @@ export interface ResolvedImage {
   digest: string;
   /** The image's kernel, initrd and command line, kept beside it (`<image>.boot/`), for direct kernel boot. */
   boot: BootFiles | undefined;
+  /** amd64 without boot files: whether its disk boots with BIOS boot code (SeaBIOS) or UEFI only (OVMF). */
+  bootMode: DiskBootMode | undefined;
 }
 
 /**
@@ -83,17 +85,37 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
       }
     }
   }
-  return { kind: choice.kind, path, digest: await imageDigest(config, path, options.signal), boot: boot ?? readBootFiles(path) };
+  const digest = await imageDigest(config, path, options.signal);
+  boot ??= readBootFiles(path);
+  const bootMode = config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, digest, options.signal) : undefined;
+  return { kind: choice.kind, path, digest, boot, bootMode };
+}
+
+/** The disk's boot mode, read once per image digest (a qemu-img spawn) and kept in images/boot-modes.json. */
+async function cachedBootMode(config: EmulatorConfig, path: string, digest: string, signal?: AbortSignal): Promise<DiskBootMode> {
+  const file = join(config.paths.images, 'boot-modes.json');
+  const known = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, DiskBootMode>;
+  if (known[digest]) return known[digest];
+  const mode = await diskBootMode(path, { signal }).catch((e: Error) => {
+    throw new EmulatorError('IMAGE_MISSING', `cannot read the boot sector of ${path}: ${e.message}`, { cause: e, hint: 'check the image file (qemu-img info)' });
+  });
+  await writeFileAtomic(file, `${JSON.stringify({ ...known, [digest]: mode }, null, 2)}\n`);
+  return mode;
 }
 
 /**
  * How the guest boots. amd64 images with boot files beside them: their kernel directly (SeaBIOS and
  * QEMU's linuxboot ROM reach the kernel in ~1 s under TCG; OVMF and the disk's boot loader took 4-5 s).
- * Otherwise UEFI firmware: OVMF on amd64 when installed (else SeaBIOS), AAVMF on arm64, where a direct
- * boot would also swap ACPI for a device tree.
+ * Other amd64 images by what their disk holds: BIOS boot code (the original pipeline's Stack image,
+ * which the original always booted with SeaBIOS) gets SeaBIOS, QEMU's default; a UEFI-only disk gets
+ * OVMF. arm64: UEFI firmware (AAVMF), where a direct boot would also swap ACPI for a device tree.
+ * The choice shows in the layout fingerprint (and the firmware file's identity in the key).
  */
 export function guestBoot(arch: 'amd64' | 'arm64', image: ResolvedImage, probedFirmware: string | undefined): Pick<VmSpecInput, 'firmware' | 'kernel'> {
   if (arch === 'arm64') return { firmware: probedFirmware };
   if (image.boot) return { kernel: image.boot };
-  return { firmware: UEFI_FIRMWARE.amd64.find((f) => existsSync(f)) };
+  if (image.bootMode === 'bios') return {};
+  const ovmf = UEFI_FIRMWARE.amd64.find((f) => existsSync(f));
+  if (!ovmf) throw new EmulatorError('HOST_UNSUPPORTED', `${image.path} boots with UEFI only, and no OVMF firmware is installed (looked in ${UEFI_FIRMWARE.amd64.join(', ')})`, { hint: 'Debian/Ubuntu: apt install ovmf; macOS: brew install qemu' });
+  return { firmware: ovmf };
 }

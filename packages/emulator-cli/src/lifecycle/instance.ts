@@ -23,10 +23,14 @@ export async function runningInstance(config: EmulatorConfig): Promise<InstanceS
   return state && isSameProcess(state.pid, state.pidStartTime) ? state : undefined;
 }
 
-/** Removes what a stopped or failed instance leaves behind (never images, snapshots or the overlay). */
+/**
+ * Removes what a stopped or failed instance leaves behind: its sockets and state file; never images,
+ * snapshots, the overlay, or the published client key (kept after stop, as the original keeps it: a
+ * later cold boot on the same disk knows the secrets it holds).
+ */
 export async function cleanupRunFiles(config: EmulatorConfig): Promise<void> {
   const p = config.paths;
-  await Promise.all([p.qmpSocket, p.agentSocket, p.internalPck].map((f) => rm(f, { force: true })));
+  await Promise.all([p.qmpSocket, p.agentSocket].map((f) => rm(f, { force: true })));
   await clearState(p.state);
 }
 

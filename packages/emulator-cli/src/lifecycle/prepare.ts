@@ -35,7 +35,7 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   reporter.info(`accelerator: ${host.accel} (${host.reason})`);
   const ctx: BootContext = {
     config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, boot: guestBoot(config.arch, image, host.probe.firmware),
-    hostShare: config.shareRoot,
+    shares: config.shareRoot ? [config.shareRoot] : [],
     snapshots: await chooseSnapshotFormat(config, probe),
     baseEnv,
     reporter, signal, t0: options.t0, timings: {},

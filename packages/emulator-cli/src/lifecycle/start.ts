@@ -40,15 +40,15 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
         const booted = await boot(ctx);
         const state: InstanceState = {
           version: 1, pid: booted.vm.pid, pidStartTime: booted.vm.pidStartTime, arch: config.arch,
-          accel: ctx.accel, accelReason: ctx.host.reason, boot: ctx.boot.kernel ? 'direct-kernel' : 'firmware', mode: booted.mode,
+          accel: ctx.accel, accelReason: ctx.host.reason, boot: ctx.boot.kernel ? 'direct-kernel' : ctx.boot.firmware ? 'firmware' : 'bios', mode: booted.mode,
           qemuVersion: formatQemuVersion(ctx.host.probe.version),
           ...(booted.snapshotFormat ? { snapshotFormat: booted.snapshotFormat } : {}),
           ...(booted.coldReason ? { coldReason: booted.coldReason } : {}),
           ...(booted.snapshotId ? { snapshotId: booted.snapshotId } : {}),
           image: image.path, ports: config.ports, portPrefix: config.portPrefix,
-          ...(ctx.hostShare ? { hostShare: ctx.hostShare } : {}),
+          ...(ctx.shares.length ? { shares: ctx.shares } : {}),
           ...(config.configFile ? { configFile: config.configFile } : {}),
-          rotated: booted.rotated, startedAt: new Date(t0).toISOString(), timings: ctx.timings,
+          rotated: booted.secrets === 'fresh', secrets: booted.secrets, startedAt: new Date(t0).toISOString(), timings: ctx.timings,
         };
         try {
           signal?.throwIfAborted();
@@ -107,7 +107,7 @@ async function boot(ctx: BootContext): Promise<Booted> {
       step.fail();
       throw e;
     });
-    step.succeed(`cold boot: healthy${booted.rotated ? ', secrets rotated' : ''}`);
+    step.succeed(`cold boot: healthy${booted.secrets === 'fresh' ? ', secrets rotated' : booted.secrets === 'kept' ? ', secrets kept' : ''}`);
     return { ...booted, mode: 'cold', coldReason: ctx.snapshots.reason };
   }
   const cache = new SnapshotCache(config.paths.snapshots);
@@ -140,7 +140,7 @@ async function boot(ctx: BootContext): Promise<Booted> {
     try {
       const booted = await resumeSnapshot(ctx, entry);
       await cache.clearFailures(entry);
-      step.succeed(`resumed${booted.rotated ? ' and rotated secrets' : ' (rotation disabled)'}`);
+      step.succeed(`resumed${booted.secrets === 'fresh' ? ' and rotated secrets' : ' (rotation disabled)'}`);
       return { ...booted, mode: 'resumed', snapshotId: entry.id, snapshotFormat: entry.meta.key.format };
     } catch (e) {
       if (e instanceof EmulatorError && (e.code === 'INTERRUPTED' || e.code === 'HOST_SHARE_FAILED')) throw e;
@@ -163,7 +163,7 @@ async function boot(ctx: BootContext): Promise<Booted> {
     step.fail();
     throw e;
   });
-  step.succeed(`cold boot: healthy${booted.rotated ? ', secrets rotated' : ''}`);
+  step.succeed(`cold boot: healthy${booted.secrets === 'fresh' ? ', secrets rotated' : booted.secrets === 'kept' ? ', secrets kept' : ''}`);
   return { ...booted, mode: 'cold', coldReason: coldReason ?? 'no snapshot' };
 }
 

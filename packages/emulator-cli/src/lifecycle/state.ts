@@ -19,7 +19,8 @@ export interface InstanceState {
   accel: 'kvm' | 'hvf' | 'tcg';
   accelReason: string;
   /** How the guest booted when this instance (or its snapshot) started cold: its kernel directly, or firmware. */
-  boot?: 'direct-kernel' | 'firmware';
+  /** Its kernel directly, UEFI firmware (OVMF, AAVMF), or the BIOS (SeaBIOS) booting the disk's boot code. */
+  boot?: 'direct-kernel' | 'firmware' | 'bios';
   mode: StartMode;
   /** QEMU's version, e.g. "10.0.2". */
   qemuVersion?: string;
@@ -31,9 +32,15 @@ export interface InstanceState {
   image: string;
   ports: Ports;
   portPrefix: string;
+  /** Host directories shared with the guest, one per slot (mounted at /host<dir>). */
+  shares?: string[];
+  /** Written by versions before shares: the one shared directory. */
   hostShare?: string;
   configFile?: string;
+  /** True when this start gave the instance fresh secrets (`secrets === 'fresh'`). */
   rotated: boolean;
+  /** Fresh secrets, the public placeholders (rotation off), or the secrets the disk already had. */
+  secrets?: 'fresh' | 'placeholders' | 'kept';
   startedAt: string;
   timings: Timings;
 }

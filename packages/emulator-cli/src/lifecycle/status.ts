@@ -14,7 +14,7 @@ export interface StatusReport {
   healthy: boolean;
   reason?: string;
   services: ServiceHealth[];
-  instance?: Pick<InstanceState, 'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'> & Partial<Pick<InstanceState, 'coldReason' | 'boot' | 'qemuVersion' | 'snapshotFormat'>>;
+  instance?: Pick<InstanceState, 'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'> & Partial<Pick<InstanceState, 'coldReason' | 'boot' | 'qemuVersion' | 'snapshotFormat' | 'secrets' | 'shares'>>;
   urls?: { dashboard: string; backend: string; minio: string; inbucket: string };
 }
 
@@ -37,6 +37,8 @@ export async function emulatorStatus(config: EmulatorConfig): Promise<StatusRepo
     ...(state.boot ? { boot: state.boot } : {}),
     ...(state.qemuVersion ? { qemuVersion: state.qemuVersion } : {}),
     ...(state.snapshotFormat ? { snapshotFormat: state.snapshotFormat } : {}),
+    ...(state.secrets ? { secrets: state.secrets } : {}),
+    ...(state.shares ? { shares: state.shares } : {}),
   };
   if (!isSameProcess(state.pid, state.pidStartTime)) {
     const last = tail(config.paths.qemuLog, 3).trim();

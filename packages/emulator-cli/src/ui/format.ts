@@ -19,7 +19,9 @@ export function formatStartSummary(state: InstanceState, alreadyRunning: boolean
   ];
   if (state.coldReason && state.mode === 'cold') lines.push(`  cold boot because: ${state.coldReason}`);
   if (!alreadyRunning) lines.push(`  timings: ${formatTimings(state.timings)}`);
-  lines.push(`  secrets: ${state.rotated ? 'fresh for this start' : 'PLACEHOLDERS (rotation disabled)'}; credentials: \`stack-emulator env\` (client key in ${pckPath})`);
+  const secrets = state.secrets ?? (state.rotated ? 'fresh' : 'placeholders');
+  const said = secrets === 'fresh' ? 'fresh for this start' : secrets === 'kept' ? 'kept from the last start on this disk' : 'PLACEHOLDERS (rotation disabled)';
+  lines.push(`  secrets: ${said}; credentials: \`stack-emulator env\` (client key in ${pckPath})`);
   return lines.join('\n');
 }
 

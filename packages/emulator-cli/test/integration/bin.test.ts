@@ -65,3 +65,28 @@ describe('stack-emulator commands (built, no VM)', () => {
     expect(r.out).toContain('not running');
   });
 });
+
+describe('embedding (stack-cli mounts the commands as `stack emulator ...`)', () => {
+  it('registerCommands adds every command under another program, and they run there', async () => {
+    const { Command } = await import('commander');
+    const { registerCommands } = await import('../../src/index.js');
+    const host = new Command('stack');
+    const group = registerCommands(host.command('emulator').description('Manage the QEMU local emulator'));
+    expect(group.commands.map((c) => c.name())).toEqual(expect.arrayContaining(['start', 'stop', 'status', 'env', 'run', 'pull', 'doctor']));
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+    const env = process.env.STACK_EMULATOR_HOME;
+    process.env.STACK_EMULATOR_HOME = '/tmp/stack-emulator-embedded-home-for-test';
+    try {
+      await host.parseAsync(['node', 'stack', 'emulator', 'status', '--json']);
+    } finally {
+      process.stdout.write = write;
+      if (env === undefined) delete process.env.STACK_EMULATOR_HOME;
+      else process.env.STACK_EMULATOR_HOME = env;
+    }
+    expect(JSON.parse(out)).toMatchObject({ vm: 'stopped' });
+    expect(process.exitCode).toBe(3);
+    process.exitCode = 0;
+  });
+});

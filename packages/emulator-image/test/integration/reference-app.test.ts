@@ -53,6 +53,16 @@ describe.skipIf(!ok)('the reference app\'s HTTP server', () => {
     expect(r.closed).toBe(true);
   });
 
+  it('the test-data extra: a bad name is 400, no internal project header 401, and without its database 503', async () => {
+    const put = (name: string, headers = '') => `PUT /api/v1/internal/emulator-test/data/${name} HTTP/1.1\r\nHost: x\r\n${headers}Content-Length: 2\r\nConnection: close\r\n\r\nhi`;
+    const internal = 'x-stack-project-id: internal\r\nx-stack-publishable-client-key: k\r\n';
+    expect((await exchange(port.backend!, put('a/b', internal))).text).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await exchange(port.backend!, put('ok'))).text).toMatch(/^HTTP\/1\.1 401 /);
+    expect((await exchange(port.backend!, put('ok', internal))).text).toMatch(/^HTTP\/1\.1 503 /);
+    // Only the backend serves it.
+    expect((await exchange(port.dashboard!, put('ok', internal))).text).toMatch(/^HTTP\/1\.1 404 /);
+  });
+
   it('keeps an HTTP/1.1 connection open and closes an HTTP/1.0 one', async () => {
     expect((await exchange(port.backend!, 'GET /health HTTP/1.1\r\n\r\n', 500)).closed).toBe(false);
     const r = await exchange(port.backend!, 'GET /health HTTP/1.0\r\n\r\n');

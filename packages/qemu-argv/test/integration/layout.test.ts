@@ -45,7 +45,7 @@ async function boot(spec: VmSpecInput): Promise<{ qmp: QmpClient; stop: () => Pr
 
 function spec(dir: string, layout: 'cold' | 'snapshot', over: Partial<VmSpecInput> = {}): VmSpecInput {
   return {
-    arch: 'amd64', accel: 'tcg', memoryMiB: 4096, cpus: 4, layout, paused: true, hostShare: dir,
+    arch: 'amd64', accel: 'tcg', memoryMiB: 4096, cpus: 4, layout, paused: true, shares: [dir],
     drives: { system: join(dir, 'disk.qcow2'), seed: join(dir, 'seed.phantom'), bundle: join(dir, 'bundle.phantom'), config: join(dir, 'config.iso') },
     forwards: [{ name: 'backend', hostPort: 39000 + Math.floor(Math.random() * 5000), guestPort: 8102 }],
     qmpSocket: join(dir, `${layout}.qmp`), agentSocket: join(dir, `${layout}.qga`), serialLog: join(dir, `${layout}.log`),
@@ -69,9 +69,10 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
   const dir = mkdtempSync(join(work, 'vm-'));
   files(dir);
 
-  it('snapshot layout: the contract device order, root port last', async () => {
+  const ports = ['share-port0', 'share-port1', 'share-port2', 'share-port3'];
+  it('snapshot layout: the contract device order, the share slots last', async () => {
     const d = await devices(dir, 'snapshot');
-    expect(d.pci).toEqual(['system-dev', 'seed-dev', 'bundle-dev', 'config-dev', 'net0-dev', 'serial0', 'hostfs-port']);
+    expect(d.pci).toEqual(['system-dev', 'seed-dev', 'bundle-dev', 'config-dev', 'net0-dev', 'serial0', ...ports]);
     expect(d.block).toEqual([
       { qdev: expect.stringContaining('system-dev'), ro: false, format: 'qcow2' },
       { qdev: expect.stringContaining('seed-dev'), ro: true, format: 'raw' },
@@ -80,12 +81,11 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
     ]);
   });
 
-  it('cold layout differs only where the contract says: no seed/bundle slots, no root port, 9p present', async () => {
+  it('cold layout differs only where the contract says: no seed/bundle slots', async () => {
     const cold = await devices(dir, 'cold');
     const snap = await devices(dir, 'snapshot');
-    expect(cold.pci).toEqual(['system-dev', 'config-dev', 'net0-dev', 'hostfs-dev', 'serial0']);
-    const shared = snap.pci.filter((x) => !['seed-dev', 'bundle-dev', 'hostfs-port'].includes(x));
-    expect(cold.pci.filter((x) => x !== 'hostfs-dev')).toEqual(shared);
+    expect(cold.pci).toEqual(['system-dev', 'config-dev', 'net0-dev', 'serial0', ...ports]);
+    expect(cold.pci).toEqual(snap.pci.filter((x) => !['seed-dev', 'bundle-dev'].includes(x)));
   });
 
   it('accepts a migration target (-incoming defer) with the same device tree', async () => {
@@ -97,14 +97,16 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
     }
   });
 
-  it('hot-plugs the 9p share into the reserved root port', async () => {
-    const vm = await boot(spec(dir, 'snapshot', { qmpSocket: join(dir, 'hp.qmp'), agentSocket: join(dir, 'hp.qga') }));
+  it('hot-plugs a 9p share into each reserved root port', async () => {
+    const vm = await boot(spec(dir, 'snapshot', { qmpSocket: join(dir, 'hp.qmp'), agentSocket: join(dir, 'hp.qga'), shares: [dir, work] }));
     try {
-      await vm.qmp.execute('device_add', { driver: 'virtio-9p-pci', id: 'hostfs-dev', fsdev: 'hostfs', mount_tag: 'hostfs', bus: 'hostfs-port' });
-      // A paused guest has not enumerated the port's secondary bus, so query-pci cannot list the
-      // device under it yet; QOM shows which bus it was plugged into.
-      const parent = await vm.qmp.execute<string>('qom-get', { path: '/machine/peripheral/hostfs-dev', property: 'parent_bus' });
-      expect(parent).toMatch(/hostfs-port/);
+      for (const i of [0, 1]) {
+        await vm.qmp.execute('device_add', { driver: 'virtio-9p-pci', id: `share${i}-dev`, fsdev: `share${i}`, mount_tag: `stackshare${i}`, bus: `share-port${i}` });
+        // A paused guest has not enumerated the port's secondary bus, so query-pci cannot list the
+        // device under it yet; QOM shows which bus it was plugged into.
+        const parent = await vm.qmp.execute<string>('qom-get', { path: `/machine/peripheral/share${i}-dev`, property: 'parent_bus' });
+        expect(parent).toMatch(new RegExp(`share-port${i}`));
+      }
     } finally {
       await vm.stop();
     }

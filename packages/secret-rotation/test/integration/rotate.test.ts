@@ -28,6 +28,8 @@ n=0
 while IFS='=' read -r k v; do
   case "$k" in
     STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY|STACK_INTERNAL_PROJECT_SECRET_SERVER_KEY|STACK_SEED_INTERNAL_PROJECT_SUPER_SECRET_ADMIN_KEY|CRON_SECRET) ;;
+    # The older generation's names of the same values: a hook of this generation ignores them.
+    STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY|STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY) continue ;;
     *) echo "unknown key $k" >&2; exit 2 ;;
   esac
   echo "$v" | grep -Eq '^[0-9a-f]{64}$' || { echo "bad value for $k: $v" >&2; exit 3; }
@@ -155,6 +157,7 @@ describe.skipIf(!ok)('rotateSecrets through a real qemu-ga', () => {
     expect(during).toEqual([]);
     expect(findLeaks(values, home, keyFile)).toEqual([]);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    expect(readFileSync(keyFile, 'utf8')).toBe(`${secrets.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY}\n`);
+    // The key alone, no newline: the original's guest wrote it so, and scripts read it whole.
+    expect(readFileSync(keyFile, 'utf8')).toBe(secrets.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
   });
 });

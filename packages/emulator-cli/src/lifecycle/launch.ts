@@ -1,0 +1,71 @@
+import type { QgaClient } from '@stack/qga-protocol';
+import { migrationUri } from '@stack/qemu-argv';
+import { cont, migrateIncoming, queryStatus, setMigrationCapabilities, setMigrationParameters } from '@stack/qmp-protocol';
+import { createOverlay } from '@stack/snapshot-cache';
+import { EmulatorError } from '../errors.js';
+import { type BootContext, mark, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
+import { writeConfigDisk } from './config-disk.js';
+import { waitForAgent } from './guest.js';
+import type { SnapshotFormat } from './snapshot-support.js';
+import { launchVm, type VmProcess } from './vm-process.js';
+
+/** What one launch runs: which layout, disk and RAM state. Every boot path goes through launchGuest. */
+export interface LaunchPlan {
+  layout: 'cold' | 'snapshot';
+  /** The system disk QEMU writes (a qcow2 overlay). */
+  disk: string;
+  /** Make `disk` afresh as an overlay on this backing file first. @default the disk is used as it is */
+  newOverlayOn?: string;
+  /** The config disk to write, and its runtime.env values (base.env is the context's). */
+  configIso: string;
+  configValues: Record<string, string>;
+  /** RAM state to load: a resume. @default none: the guest boots */
+  incoming?: { path: string; format: SnapshotFormat };
+  /** Host directories for the share slots (host-only fsdevs; plugged later by settleGuest). */
+  shares: readonly string[];
+  /** How long the guest agent may take to answer. */
+  agentTimeoutMs: number;
+}
+
+export interface Launched {
+  vm: VmProcess;
+  qga: QgaClient;
+}
+
+/**
+ * The one launch-and-reach-the-agent step of every path (capture, golden resume, session resume,
+ * cold boot): disk and config disk, QEMU, the RAM state when resuming (then `cont`), the guest
+ * agent. On any failure QEMU is killed before the error propagates; the caller decides what it means.
+ */
+export async function launchGuest(ctx: BootContext, plan: LaunchPlan): Promise<Launched> {
+  const p = ctx.config.paths;
+  let vm: VmProcess | undefined;
+  try {
+    if (plan.layout === 'snapshot') await writePhantoms(ctx);
+    if (plan.newOverlayOn) await createOverlay(plan.newOverlayOn, plan.disk, { signal: ctx.signal });
+    await writeConfigDisk(plan.configIso, plan.configValues, ctx.baseEnv.text);
+    mark(ctx, 'prepared');
+    vm = await launchVm(vmSpec(ctx, { layout: plan.layout, system: plan.disk, config: plan.configIso, incoming: Boolean(plan.incoming), shares: plan.shares }), { qemuLog: p.qemuLog, signal: ctx.signal });
+    mark(ctx, 'qemuLaunched');
+    if (plan.incoming) {
+      const { caps, params } = migrationSettings(plan.incoming.format, ctx.cpus);
+      if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });
+      if (Object.keys(params).length > 0) await setMigrationParameters(vm.qmp, params, { signal: ctx.signal });
+      await migrateIncoming(vm.qmp, migrationUri(ctx.host.probe.version, 'in', plan.incoming.path), { timeout: 60_000, signal: ctx.signal, pollInterval: 10 });
+      if (!(await queryStatus(vm.qmp, { signal: ctx.signal })).running) await cont(vm.qmp, { signal: ctx.signal });
+      mark(ctx, 'running');
+    }
+    const running = vm;
+    // A booting guest under KVM/HVF that prints nothing is an accelerator failure (vmProblem); a
+    // resumed one prints nothing by design.
+    const qga = await waitForAgent(p.agentSocket, { timeoutMs: plan.agentTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running, { booting: !plan.incoming }) !== undefined, serialLog: p.serialLog });
+    mark(ctx, 'agentReady');
+    return { vm, qga };
+  } catch (e) {
+    // A guest that never answered because QEMU died or its accelerator failed: say that, not "no agent".
+    const problem = vm ? vmProblem(ctx, vm, { booting: !plan.incoming }) : undefined;
+    await vm?.kill();
+    if (problem && e instanceof EmulatorError && e.code === 'GUEST_FAILED' && !ctx.signal?.aborted) throw new EmulatorError('QEMU_FAILED', problem, { cause: e });
+    throw e;
+  }
+}
