@@ -4,7 +4,7 @@ export { ensureBaseImage, type BaseImage, type BaseImageOptions } from './base-i
 export { MarkerScanner, MARKERS, type MarkerEvent } from './markers.js';
 export { cacheDir } from './cache-dir.js';
 export { UEFI_FIRMWARE } from './disk-image.js';
-export { type BootFiles, readBootFiles } from './boot-files.js';
+export { type BootFiles, bootFilesDir, readBootFiles } from './boot-files.js';
 export { BuildError } from './run.js';
 export { applianceDigest, ensureApplianceImage } from './appliance-cache.js';
 export { generateStackBaseEnv, parseEnvFile, STACK_BASE_ENV, STACK_BASE_ENV_KEYS, type BaseEnvEntry } from './stack-base-env.js';

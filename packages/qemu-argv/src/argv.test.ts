@@ -103,6 +103,18 @@ describe('shares', () => {
     expect(argv.filter((a) => a.startsWith('pcie-root-port'))).toHaveLength(4);
     expect(() => buildArgv(base({ shares: ['/1', '/2', '/3'], shareSlots: 2 }))).toThrow(/3 shares, but the layout has 2 slots/);
   });
+
+  it('plugged shares (a saved session) put the hot-plugged device on the command line, after the root ports, and into the layout', () => {
+    const plain = buildArgv(base({ shares: ['/a', '/b'] }));
+    const plugged = buildArgv(base({ shares: ['/a', '/b'], pluggedShares: 1 }));
+    const i = plugged.argv.indexOf('virtio-9p-pci,id=share0-dev,fsdev=share0,mount_tag=stackshare0,bus=share-port0');
+    expect(i).toBeGreaterThan(plugged.argv.lastIndexOf('pcie-root-port,id=share-port3,bus=pcie.0,chassis=4'));
+    expect(plugged.argv.filter((a) => a.startsWith('virtio-9p-pci'))).toHaveLength(1);
+    expect(plugged.fingerprint).not.toBe(plain.fingerprint);
+    // Where the fsdev points is host-side only.
+    expect(buildArgv(base({ shares: ['/c', '/d'], pluggedShares: 1 })).fingerprint).toBe(plugged.fingerprint);
+    expect(() => buildArgv(base({ shares: ['/a'], pluggedShares: 2 }))).toThrow(/2 plugged shares, but only 1/);
+  });
 });
 
 describe('socket paths', () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { shareDevice } from './share-device.js';
 import { checkSocketPath } from './socket-dir.js';
 import { type VmSpec, type VmSpecInput, vmSpecSchema } from './spec.js';
 
@@ -93,6 +94,11 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
   // Empty root ports last (see spec.shareSlots); the 9p devices are plugged in after boot or resume.
   for (let i = 0; i < spec.shareSlots; i++) {
     args.push({ flag: '-device', value: `pcie-root-port,id=share-port${i},bus=pcie.0,chassis=${i + 1}`, guest: `pcie-root-port share-port${i}` });
+  }
+  if (spec.pluggedShares > spec.shares.length) throw new TypeError(`${spec.pluggedShares} plugged shares, but only ${spec.shares.length} share directories`);
+  for (let i = 0; i < spec.pluggedShares; i++) {
+    const d = shareDevice(i);
+    args.push({ flag: '-device', value: `${d.driver},id=${d.id},fsdev=${d.fsdev},mount_tag=${d.mount_tag},bus=${d.bus}`, guest: `${d.driver} ${d.id} ${d.mount_tag} ${d.bus}` });
   }
   // Host-only backend state: not part of the migrated device tree.
   spec.shares.forEach((dir, i) => args.push({ flag: '-fsdev', value: `local,id=share${i},path=${escapeOptionValue(dir)},security_model=none` }));

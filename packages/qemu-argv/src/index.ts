@@ -10,3 +10,4 @@ export { checkSocketPath, ensureSocketDir, maxSocketPathBytes, socketDirFor, typ
 export { isQemuArgvError, QemuArgvError, type QemuArgvErrorCode } from './errors.js';
 export { migrationUri, shellQuote, supportsFileMigration } from './migration-uri.js';
 export { firmwareIdentity, hostIdentity, parseCpuinfo, type HostIdentity, type HostIdentityOptions } from './host-identity.js';
+export { shareDevice, shareTag } from './share-device.js';

@@ -59,6 +59,12 @@ export const vmSpecSchema = z.object({
    * they may differ between capture and resume); the devices go into the slots. @default none
    */
   shares: z.array(z.string().min(1)).default([]),
+  /**
+   * Slots whose 9p device is on the command line rather than plugged later: a saved session is
+   * resumed with the devices it had (unmounted) when it was saved. Each needs its `shares` entry.
+   * @default 0
+   */
+  pluggedShares: z.number().int().min(0).max(16).default(0),
   /** Run QEMU detached (`-daemonize`) with a pid file. */
   pidFile: z.string().optional(),
   daemonize: z.boolean().default(false),

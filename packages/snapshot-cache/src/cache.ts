@@ -3,6 +3,8 @@ import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import { SnapshotCorruptError } from './errors.js';
 import { edgeDigest, sha256File } from './file-digest.js';
+import { linkOrCopy } from './link-or-copy.js';
+import { createOverlay } from './overlay.js';
 import { processIdentity } from './process-identity.js';
 import { type CompatibilityKey, compatibilityKeySchema, describeDifferences, diffKeys, type KeyDifference, keyId } from './key.js';
 import { type RunTool, runTool } from './run-tool.js';
@@ -11,6 +13,7 @@ const STATE_RAW = 'state.raw';
 const STATE_ZST = 'state.zst';
 const DISK = 'disk.qcow2';
 const META = 'meta.json';
+const IMAGE = 'image.qcow2';
 
 export interface SnapshotMeta {
   version: 1;
@@ -40,6 +43,12 @@ export interface Capture {
   statePath: string;
   /** Where the capture's overlay lives; it becomes the frozen disk on commit. */
   diskPath: string;
+  /**
+   * Makes `diskPath` a fresh overlay on `image`, through a hard link of the image inside the capture
+   * (relative backing name): the snapshot stays whole when the image file is replaced, and a session
+   * can link the frozen disk and the image side by side.
+   */
+  createDisk(image: string, options?: { signal?: AbortSignal }): Promise<void>;
   commit(options?: { keepDisk?: boolean; signal?: AbortSignal }): Promise<SnapshotEntry>;
   abort(): Promise<void>;
 }
@@ -122,6 +131,10 @@ export class SnapshotCache {
       statePath,
       diskPath,
       abort: () => rm(dir, { recursive: true, force: true }),
+      createDisk: async (image, options = {}) => {
+        await linkOrCopy(image, join(dir, IMAGE));
+        await createOverlay(join(dir, IMAGE), diskPath, { backingName: IMAGE, run: this.#run, signal: options.signal });
+      },
       commit: async (options = {}) => {
         const size = (await stat(statePath)).size;
         const meta: SnapshotMeta = {
@@ -137,6 +150,7 @@ export class SnapshotCache {
           meta.disk = DISK;
         } else {
           await rm(diskPath, { force: true });
+          await rm(join(dir, IMAGE), { force: true });
         }
         await writeFile(join(dir, META), `${JSON.stringify(meta, null, 2)}\n`);
         const final = join(this.root, id);

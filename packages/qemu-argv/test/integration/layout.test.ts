@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { waitForPath } from '../../../../tools/testing/qemu.js';
 import { ensureTestGuest } from '../../../../tools/testing/test-guest.js';
-import { accelFailureReason, buildArgv, probeHost, qemuHasDevice, verifyAccelerator, type VmSpecInput } from '../../src/index.js';
+import { accelFailureReason, buildArgv, probeHost, qemuHasDevice, shareDevice, verifyAccelerator, type VmSpecInput } from '../../src/index.js';
 
 const ok = hasTools('qemu-system-x86_64', 'qemu-img');
 const work = mkdtempSync(join(tmpdir(), 'argv-'));
@@ -101,12 +101,24 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
     const vm = await boot(spec(dir, 'snapshot', { qmpSocket: join(dir, 'hp.qmp'), agentSocket: join(dir, 'hp.qga'), shares: [dir, work] }));
     try {
       for (const i of [0, 1]) {
-        await vm.qmp.execute('device_add', { driver: 'virtio-9p-pci', id: `share${i}-dev`, fsdev: `share${i}`, mount_tag: `stackshare${i}`, bus: `share-port${i}` });
+        await vm.qmp.execute('device_add', shareDevice(i));
         // A paused guest has not enumerated the port's secondary bus, so query-pci cannot list the
         // device under it yet; QOM shows which bus it was plugged into.
         const parent = await vm.qmp.execute<string>('qom-get', { path: `/machine/peripheral/share${i}-dev`, property: 'parent_bus' });
         expect(parent).toMatch(new RegExp(`share-port${i}`));
       }
+    } finally {
+      await vm.stop();
+    }
+  });
+
+  it('a plugged share on the command line (a saved session) sits where the hot-plugged one did', async () => {
+    const vm = await boot(spec(dir, 'snapshot', { qmpSocket: join(dir, 'pl.qmp'), agentSocket: join(dir, 'pl.qga'), shares: [dir, work], pluggedShares: 1 }));
+    try {
+      expect(await vm.qmp.execute<string>('qom-get', { path: '/machine/peripheral/share0-dev', property: 'parent_bus' })).toMatch(/share-port0/);
+      expect(await vm.qmp.execute<string>('qom-get', { path: '/machine/peripheral/share0-dev', property: 'mount_tag' })).toBe('stackshare0');
+      // The next slot is still free for a hot-plug.
+      await vm.qmp.execute('device_add', shareDevice(1));
     } finally {
       await vm.stop();
     }

@@ -1,0 +1,152 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hasTools } from '../../../../tools/testing/requires.js';
+import { backingNameOf, type CompatibilityKey, createOverlay, ramMismatch, type RunTool, runTool, SessionStore, SnapshotCache, SnapshotCorruptError } from '../../src/index.js';
+
+const ok = hasTools('qemu-img', 'qemu-io', 'zstd');
+const work = mkdtempSync(join(tmpdir(), 'session-store-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const key = (over: Partial<CompatibilityKey> = {}): CompatibilityKey => ({
+  imageDigest: 'b'.repeat(64), qemuVersion: '10.0.2', accel: 'tcg', layoutFingerprint: 'e'.repeat(64), configDisk: {}, format: 'mapped-ram', ...over,
+});
+const meta = { origin: 'image' as const, image: { digest: 'b'.repeat(64), choice: 'reference' } };
+
+/** A 4 MiB qcow2 "image" whose first 64 KiB hold `pattern`. */
+function image(path: string, pattern: number): string {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path, '4M']);
+  execFileSync('qemu-io', ['-c', `write -P ${pattern} 0 64k`, path], { stdio: 'ignore' });
+  return path;
+}
+
+/** True when the disk reads `pattern` at `offset` through its whole backing chain. */
+function reads(disk: string, pattern: number, offset = 0): boolean {
+  const out = execFileSync('qemu-io', ['-r', '-c', `read -P ${pattern} ${offset} 64k`, disk], { encoding: 'utf8' });
+  return !/Pattern verification failed/.test(out);
+}
+
+function chain(disk: string): string[] {
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '--backing-chain', '--output=json', disk], { encoding: 'utf8' })) as { filename: string }[];
+  return info.map((i) => i.filename);
+}
+
+describe.skipIf(!ok)('SessionStore with real qemu-img', () => {
+  it('a session on the image keeps reading that image after the image file is replaced', async () => {
+    const dir = join(work, 'a');
+    mkdirSync(dir);
+    const img = image(join(dir, 'img.qcow2'), 0x11);
+    mkdirSync(`${img}.boot`);
+    writeFileSync(join(`${img}.boot`, 'vmlinuz'), 'kernel');
+    const s = new SessionStore(join(dir, 'session'));
+    await s.create({ image: img, bootDir: `${img}.boot`, meta });
+    expect(await backingNameOf(s.disk)).toBe('image.qcow2');
+    expect(readFileSync(join(s.dir, 'image.qcow2.boot', 'vmlinuz'), 'utf8')).toBe('kernel');
+    execFileSync('qemu-io', ['-c', 'write -P 0x22 1M 64k', s.disk], { stdio: 'ignore' });
+    // pull: a new image renamed over the old one
+    const next = image(join(dir, 'next.qcow2'), 0x33);
+    renameSync(next, img);
+    expect(reads(s.disk, 0x11)).toBe(true);
+    expect(reads(s.disk, 0x22, 1 << 20)).toBe(true);
+    expect(chain(s.disk)).toEqual([s.disk, join(s.dir, 'image.qcow2')]);
+    await expect(s.create({ image: img, meta })).rejects.toThrow(/already exists/);
+  });
+
+  it('a session on a golden disk: linked when its backing name is relative, copied and repointed when absolute', async () => {
+    const dir = join(work, 'b');
+    mkdirSync(dir);
+    const img = image(join(dir, 'img.qcow2'), 0x11);
+    // a capture made now: relative backing through a link in the snapshot
+    const cache = new SnapshotCache(join(dir, 'snapshots'));
+    const cap = await cache.beginCapture(key());
+    await cap.createDisk(img);
+    execFileSync('qemu-io', ['-c', 'write -P 0x44 2M 64k', cap.diskPath], { stdio: 'ignore' });
+    writeFileSync(cap.statePath, Buffer.alloc(1 << 16, 7));
+    const entry = await cap.commit({ keepDisk: true });
+    expect(await backingNameOf(entry.diskPath!)).toBe('image.qcow2');
+    const s = new SessionStore(join(dir, 'session'));
+    await s.create({ image: img, golden: entry.diskPath!, meta: { ...meta, origin: 'golden', snapshotId: entry.id } });
+    expect(statSync(join(s.dir, 'golden.qcow2')).ino).toBe(statSync(entry.diskPath!).ino);
+    await cache.remove(entry);
+    rmSync(img);
+    expect(reads(s.disk, 0x11)).toBe(true);
+    expect(reads(s.disk, 0x44, 2 << 20)).toBe(true);
+    expect(chain(s.disk)).toHaveLength(3);
+
+    // a golden disk from before: absolute backing name
+    const img2 = image(join(dir, 'img2.qcow2'), 0x55);
+    const old = join(dir, 'old-golden.qcow2');
+    await createOverlay(img2, old);
+    execFileSync('chmod', ['0444', old]);
+    const s2 = new SessionStore(join(dir, 'session2'));
+    await s2.create({ image: img2, golden: old, meta });
+    expect(await backingNameOf(join(s2.dir, 'golden.qcow2'))).toBe('image.qcow2');
+    expect(await backingNameOf(old)).toBe(img2); // the snapshot's own disk is untouched
+    expect(chain(s2.disk)).toEqual([s2.disk, join(s2.dir, 'golden.qcow2'), join(s2.dir, 'image.qcow2')]);
+  });
+
+  it('RAM state is consumed before a resume, checked, and never offered twice', async () => {
+    const dir = join(work, 'c');
+    mkdirSync(dir);
+    const s = new SessionStore(join(dir, 'session'));
+    await s.create({ image: image(join(dir, 'img.qcow2'), 0x11), meta });
+    writeFileSync(s.ramTempPath, Buffer.alloc(3 << 20, 9));
+    const saved = await s.commitRam({ key: key(), plugged: ['/work/app'] });
+    expect(saved.ram).toMatchObject({ size: 3 << 20, plugged: ['/work/app'] });
+    expect(saved.lastStop?.saved).toBe(true);
+    expect(ramMismatch(saved.ram!, key())).toBeUndefined();
+    expect(ramMismatch(saved.ram!, key({ qemuVersion: '10.1.0' }))).toBe('qemuVersion changed (10.0.2 -> 10.1.0)');
+    expect((await s.sizes()).ram).toBeGreaterThan(0);
+    const path = await s.takeRam();
+    expect(statSync(path).size).toBe(3 << 20);
+    expect((await s.read())?.ram).toBeUndefined(); // a crash from here on cold-boots the disk
+    await expect(s.takeRam()).rejects.toThrow(/no saved RAM state/);
+    await s.discardRam();
+    expect(existsSync(path)).toBe(false);
+
+    writeFileSync(s.ramTempPath, Buffer.alloc(3 << 20, 9));
+    await s.commitRam({ key: key(), plugged: [] });
+    truncateSync(s.ramPath, 1 << 20);
+    await expect(s.takeRam()).rejects.toBeInstanceOf(SnapshotCorruptError);
+    expect((await s.read())?.ram).toBeUndefined();
+    expect(existsSync(s.ramPath)).toBe(false);
+  });
+
+  it('adopts a disk left elsewhere, and puts it back untouched when adoption fails', async () => {
+    const dir = join(work, 'd');
+    mkdirSync(dir);
+    const img = image(join(dir, 'img.qcow2'), 0x11);
+    const left = join(dir, 'run-vm-disk.qcow2');
+    await createOverlay(img, left);
+    execFileSync('qemu-io', ['-c', 'write -P 0x66 1M 64k', left], { stdio: 'ignore' });
+
+    const failing: RunTool = async (cmd, args, o) => {
+      if (cmd === 'qemu-img' && args[0] === 'rebase' && args.includes('image.qcow2')) throw new Error('injected rebase failure');
+      return runTool(cmd, args, o);
+    };
+    const bad = new SessionStore(join(dir, 'session'), { run: failing });
+    await expect(bad.adopt({ image: img, disk: left, meta: { ...meta, origin: 'adopted' } })).rejects.toThrow(/injected/);
+    expect(await backingNameOf(left)).toBe(img);
+    expect(reads(left, 0x66, 1 << 20)).toBe(true);
+    expect(existsSync(bad.dir)).toBe(false);
+
+    const s = new SessionStore(join(dir, 'session'));
+    await s.adopt({ image: img, disk: left, meta: { ...meta, origin: 'adopted' } });
+    expect(existsSync(left)).toBe(false);
+    expect(reads(s.disk, 0x66, 1 << 20)).toBe(true);
+    expect(reads(s.disk, 0x11)).toBe(true);
+    expect(await s.drop()).toBe(true);
+    expect(existsSync(s.dir)).toBe(false);
+  });
+
+  it('sweeps temp directories of dead commands only', async () => {
+    const dir = join(work, 'e');
+    mkdirSync(join(dir, '.session.new-999999-abcd'), { recursive: true });
+    mkdirSync(join(dir, `.session.old-${process.ppid}-abcd`), { recursive: true });
+    await new SessionStore(join(dir, 'session')).sweep((pid) => pid === process.ppid);
+    expect(existsSync(join(dir, '.session.new-999999-abcd'))).toBe(false);
+    expect(existsSync(join(dir, `.session.old-${process.ppid}-abcd`))).toBe(true);
+  });
+});
