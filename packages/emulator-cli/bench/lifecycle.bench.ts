@@ -1,5 +1,6 @@
 // `stack-emulator bench` on the reference appliance in a throwaway home: median time from the start
-// command to all-healthy for resume with rotation, resume without, and cold boot, with the split.
+// command to all-healthy for golden resume with rotation, without, the saved session and cold boot,
+// and of stops with a session save and with an ACPI power-down, each with the split.
 // Results go to tmp/bench/emulator-lifecycle.json. Runs: BENCH_RUNS (default 5; cold boots: 3).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,7 @@ const runs = process.env.BENCH_RUNS ?? '5';
 const bin = join(import.meta.dirname, '..', 'dist', 'cli.js'); // the published bin (bundled)
 const out = join(root, 'tmp', 'bench', 'emulator-lifecycle.json');
 try {
-  for (const [scenarios, n] of [['resume-rotation,resume', runs], ['cold', String(Math.min(3, Number(runs)))]] as const) {
+  for (const [scenarios, n] of [['resume-rotation,resume', runs], ['session-resume,stop-with-save', runs], ['stop-acpi', String(Math.min(3, Number(runs)))], ['cold', String(Math.min(3, Number(runs)))]] as const) {
     const r = spawnSync(process.execPath, [bin, 'bench', '--image', 'reference', '--runs', n, '--scenarios', scenarios, '--output', out.replace('.json', `-${scenarios.split(',')[0]}.json`)], { env, stdio: 'inherit' });
     if (r.status !== 0) process.exitCode = r.status ?? 1;
   }

@@ -69,11 +69,28 @@ export function get(port: number, path: string, headers: Record<string, string> 
   });
 }
 
+/** One HTTP request to the loopback; status and body (status 0 when it failed). */
+export function http(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) }, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.on('timeout', () => req.destroy());
+    req.end(body);
+  });
+}
+
 export interface StatusReport {
   vm: string;
   healthy: boolean;
   reason?: string;
   instance?: { pid: number; mode: string; boot?: string; qemuVersion?: string; snapshotFormat?: string };
+  session?: { origin: string; createdAt: string; running?: { since: string }; lastStop?: { at: string; saved: boolean }; ram?: { savedAt: string; format: string; bytes: number }; sizes: { disk: number; ram: number } };
+  notes?: string[];
 }
 
 /** The public placeholder client key snapshots carry (guest contract). */
@@ -107,6 +124,9 @@ export function testInstance(options: { home?: string; env?: Record<string, stri
     key: () => readFileSync(pckFile, 'utf8').trim(),
     /** `GET /api/v1/projects/current` with a client key: 200 only for the current one. */
     current: (key: string, project = 'internal') => get(ports.backend, '/api/v1/projects/current', { 'x-stack-project-id': project, 'x-stack-publishable-client-key': key }),
+    /** The reference appliance's test data endpoint (PostgreSQL-backed): store, then read back. */
+    putData: (name: string, body: string, key: string) => http(ports.backend, 'PUT', `/api/v1/internal/emulator-test/data/${name}`, { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key }, body),
+    getData: (name: string, key: string) => http(ports.backend, 'GET', `/api/v1/internal/emulator-test/data/${name}`, { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key }),
     start: (...args: string[]) => cli(['start', '--image', 'reference', '--json', ...args], env),
     stop: (...args: string[]) => cli(['stop', ...args], env),
     status: async () => {

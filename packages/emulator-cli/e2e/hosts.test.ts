@@ -1,11 +1,11 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBaseImage } from '@stack/emulator-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianQemu } from '../../../tools/testing/debian-qemu.js';
 import { hasTools } from '../../../tools/testing/requires.js';
-import { PLACEHOLDER_KEY, testInstance } from './cli-harness.js';
+import { cli, PLACEHOLDER_KEY, testInstance } from './cli-harness.js';
 
 // The reference appliance on host shapes other than this one's default: Debian 12's own QEMU 7.2 (no
 // `file:` migration, no mapped-ram) and a home and image cache deep enough that sockets beside them
@@ -32,29 +32,41 @@ describe.skipIf(!ok)("on Debian 12's own QEMU 7.2", () => {
     expect(await emu.current(PLACEHOLDER_KEY)).toBe(401);
   }, T);
 
-  it('the next start resumes it again (no capture) with another key', async () => {
+  it('stop saves the session (the same stream through exec:) and the next start resumes it, with its data and key', async () => {
+    const key = emu.key();
+    expect((await emu.putData('on72', 'qemu 7.2', key)).status).toBe(200);
+    const stop = await emu.stop('--json');
+    expect(JSON.parse(stop.stdout)).toMatchObject({ how: 'saved' });
+    const r = await emu.start();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('capturing');
+    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'session', snapshotFormat: 'stream', secrets: 'kept' });
+    expect(emu.key()).toBe(key);
+    expect(await emu.getData('on72', key)).toEqual({ status: 200, body: 'qemu 7.2' });
+  }, T);
+
+  it('ephemeral: the golden snapshot again (no capture) with another key; corrupted, a cold boot with rotated secrets', async () => {
     const first = emu.key();
     await emu.stop();
-    const r = await emu.start();
+    const ephemeral = { ...emu.env, EMULATOR_EPHEMERAL: '1' };
+    const r = await cli(['start', '--image', 'reference', '--json'], ephemeral);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('capturing');
     expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'resumed', snapshotFormat: 'stream' });
     expect(emu.key()).not.toBe(first);
     expect(await emu.current(emu.key())).toBe(200);
     expect(await emu.current(first)).toBe(401);
-  }, T);
-
-  it('a corrupted snapshot falls back to a cold boot, healthy with rotated secrets', async () => {
     await emu.stop();
+
     const [id] = emu.snapshotIds();
     for (const f of ['state.raw', 'state.zst']) {
       const fd = openSync(join(emu.home, 'snapshots', id!, f), 'r+');
       writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 0);
       closeSync(fd);
     }
-    const r = await emu.start();
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'cold', rotated: true, coldReason: expect.stringContaining('resume failed') });
+    const c = await cli(['start', '--image', 'reference', '--json'], ephemeral);
+    expect(c.code, c.stderr).toBe(0);
+    expect(JSON.parse(c.stdout)).toMatchObject({ mode: 'cold', rotated: true, coldReason: expect.stringContaining('resume failed') });
     expect(await emu.current(emu.key())).toBe(200);
     expect(await emu.current(PLACEHOLDER_KEY)).toBe(401);
   }, T);
@@ -77,8 +89,10 @@ describe.skipIf(!ok)('with a home and an image cache at 60+ character paths', ()
     const r = await emu.start();
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'resumed', rotated: true });
-    expect(readFileSync(join(emu.home, 'run', 'state.json'), 'utf8')).toContain(cache);
-    expect(existsSync(join(emu.home, 'run', 'vm', 'disk.qcow2'))).toBe(true);
+    // The appliance was built in the deep cache; the session runs on a hard link of it.
+    const built = readdirSync(join(cache, 'appliances')).filter((n) => n.endsWith('.qcow2'));
+    expect(built.map((n) => statSync(join(cache, 'appliances', n)).ino)).toContain(statSync(join(emu.home, 'session', 'image.qcow2')).ino);
+    expect(existsSync(join(emu.home, 'session', 'disk.qcow2'))).toBe(true);
     expect(await emu.current(emu.key())).toBe(200);
   }, 2 * T);
 });

@@ -10,8 +10,9 @@ import { cli, isAlive, PLACEHOLDER_KEY, processesMentioning, testInstance } from
 
 // The whole lifecycle through the built CLI against the reference appliance, under the accelerator the
 // CLI picks (TCG on this host: its KVM cannot run a stock kernel). Tests run in order on one home.
+// Ephemeral (CI's mode): every start is the golden snapshot's; sessions have persistence.test.ts.
 const ok = hasTools('qemu-system-x86_64', 'qemu-img', 'zstd', 'debootstrap', 'mkfs.vfat', 'mcopy', 'sfdisk');
-const emu = testInstance();
+const emu = testInstance({ env: { EMULATOR_EPHEMERAL: '1' } });
 const { home, ports, env, pckFile, current, start, status, snapshotIds } = emu;
 const PLACEHOLDER = PLACEHOLDER_KEY;
 const guestShell = async (script: string) => {

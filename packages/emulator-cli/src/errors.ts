@@ -19,6 +19,7 @@ export type EmulatorErrorCode =
   | 'PROJECT_INIT_FAILED'
   | 'HOST_SHARE_FAILED'
   | 'PULL_FAILED'
+  | 'SESSION_IMAGE_MISMATCH'
   | 'INTERRUPTED';
 
 const brand = Symbol.for('@stack/emulator-cli/error');
@@ -34,6 +35,7 @@ const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
   HOST_UNSUPPORTED: 2,
   IMAGE_MISSING: 2,
   BASE_ENV_MISSING: 2,
+  SESSION_IMAGE_MISMATCH: 2,
   NOT_RUNNING: 3,
   LOCK_BUSY: 4,
   INTERRUPTED: 130,

@@ -4,7 +4,8 @@ export { startEmulator, captureOnly, type StartResult } from './lifecycle/start.
 export { stopEmulator, type StopResult } from './lifecycle/stop.js';
 export { emulatorStatus, type StatusReport } from './lifecycle/status.js';
 export { credentials, credentialEnv, type Credentials } from './lifecycle/credentials.js';
-export { runBench, type Scenario, type ScenarioResult } from './lifecycle/bench.js';
+export { runBench, type ScenarioResult } from './lifecycle/bench.js';
+export { SCENARIOS, type Scenario } from './lifecycle/bench-scenarios.js';
 export { EmulatorError, isEmulatorError, type EmulatorErrorCode } from './errors.js';
 export { createReporter, silentReporter, type Reporter } from './ui/reporter.js';
 export { createProgram, emulatorCommands, registerCommands } from './program.js';

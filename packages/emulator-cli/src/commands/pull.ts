@@ -29,6 +29,7 @@ export function pullCommand(): Command {
         const r = await interruptible((signal) => pullImage(config, flags, { signal, onProgress: progressRenderer(), onPhase: (t) => reporter.info(t), onRetry: (e, n, at) => reporter.warn(`${e.message}; retrying (attempt ${n + 1}) from byte ${at}`) }));
         reporter.info(`${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`);
         if (r.droppedSnapshots) reporter.info(`removed ${r.droppedSnapshots} snapshot(s) of the replaced image`);
+        if (r.session) reporter.info(r.session);
         if ('from' in r.baseEnv) reporter.info(`base environment: ${r.baseEnv.from}`);
         else reporter.warn(`no base environment beside the image yet: ${r.baseEnv.missing}`);
         let snapshotId: string | undefined;

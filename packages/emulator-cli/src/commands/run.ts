@@ -35,7 +35,7 @@ export function runCommand(): Command {
         const [{ credentialEnv, credentials }, { startEmulator }, { stopEmulator }, { createReporter }] = await Promise.all([import('../lifecycle/credentials.js'), import('../lifecycle/start.js'), import('../lifecycle/stop.js'), import('../ui/reporter.js')]);
         const config = configFrom(opts);
         const reporter = await createReporter();
-        const { state, alreadyRunning } = await interruptible((signal) => startEmulator(config, { reporter, signal }));
+        const { state, alreadyRunning, reshared } = await interruptible((signal) => startEmulator(config, { reporter, signal }));
         reporter.info(alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`);
         try {
           // As the original: credentials only for a project (--config-file); a command configured by its
@@ -43,7 +43,8 @@ export function runCommand(): Command {
           const env = config.configFile ? credentialEnv(await credentials(config, state, config.configFile)) : {};
           return await runChild(argv, env);
         } finally {
-          if (!alreadyRunning) {
+          // An emulator that was running before (also one resumed to share this project) stays running.
+          if (!alreadyRunning && !reshared) {
             reporter.info('stopping the emulator (this command started it)');
             await stopEmulator(config).catch((e: Error) => reporter.warn(`failed to stop the emulator cleanly: ${e.message}`));
           }

@@ -10,12 +10,14 @@ export function withStartFlags(cmd: Command): Command {
     .option('--config-file <path>', 'initialise a project for this Stack config file; its directory is shared with the guest')
     .option('--no-snapshot', 'cold boot, never resume a snapshot (EMULATOR_NO_SNAPSHOT=1)')
     .option('--no-rotation', 'keep the placeholder secrets (EMULATOR_NO_ROTATION=1)')
+    .option('--ephemeral', 'no saved session: start from the golden snapshot, save nothing at stop (EMULATOR_EPHEMERAL=1)')
+    .option('--rotate', 'fresh secrets even when resuming the saved session (it keeps its own otherwise)')
     .option('--force-capture', 'capture a new snapshot before starting (EMULATOR_FORCE_CAPTURE=1)')
     .option('--base-env <file>', "the config disk's base.env (EMULATOR_BASE_ENV); default for --image stack: the one pull generated for it");
 }
 
 export function configFrom(opts: StartFlags) {
-  return resolveConfig({ image: opts.image, arch: opts.arch, configFile: opts.configFile, snapshot: opts.snapshot, rotation: opts.rotation, forceCapture: opts.forceCapture, baseEnv: opts.baseEnv });
+  return resolveConfig({ image: opts.image, arch: opts.arch, configFile: opts.configFile, snapshot: opts.snapshot, rotation: opts.rotation, forceCapture: opts.forceCapture, baseEnv: opts.baseEnv, ephemeral: opts.ephemeral, rotate: opts.rotate });
 }
 
 /** Signals that end a command: Ctrl-C, kill, and SIGHUP (closing the terminal tab or window). */

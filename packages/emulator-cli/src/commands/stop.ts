@@ -4,7 +4,7 @@ import { action } from './shared.js';
 
 export function stopCommand(): Command {
   return new Command('stop')
-    .description('stop the emulator: ACPI power-down, then quit, then signals after EMULATOR_STOP_TIMEOUT (default 30 s)')
+    .description('stop the emulator: save the session (RAM and disk; the next start resumes it), else ACPI power-down, then quit, then signals after EMULATOR_STOP_TIMEOUT (default 30 s)')
     .option('--json', 'print the result as JSON')
     .option('--timeout <seconds>', 'how long the guest gets to power off before QEMU is told to quit')
     .action(
@@ -19,7 +19,8 @@ export function stopCommand(): Command {
         const reporter = await createReporter();
         const step = reporter.step('stopping');
         const r = await stopEmulator(config, { timeoutMs, onPhase: (t) => step.update(t) });
-        step.succeed(r.wasRunning ? `stopped (${r.how})` : 'not running');
+        if (r.saveFailed) reporter.warn(`the session could not be saved (${r.saveFailed}); its disk is kept and the next start cold-boots it`);
+        step.succeed(r.wasRunning ? (r.how === 'saved' ? 'stopped; session saved' : `stopped (${r.how})`) : 'not running');
         if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, ...r }, null, 2)}\n`);
       }),
     );

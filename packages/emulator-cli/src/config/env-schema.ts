@@ -77,6 +77,8 @@ export const envSchema = z.object({
   EMULATOR_ACCEL: z.preprocess(emptyAsUnset, z.enum(['kvm', 'hvf', 'tcg'], { message: 'EMULATOR_ACCEL must be kvm, hvf or tcg' }).optional()),
   EMULATOR_NO_SNAPSHOT: flag('EMULATOR_NO_SNAPSHOT'),
   EMULATOR_NO_ROTATION: flag('EMULATOR_NO_ROTATION'),
+  /** No saved session: every start from the golden snapshot, nothing kept at stop (CI). */
+  EMULATOR_EPHEMERAL: flag('EMULATOR_EPHEMERAL'),
   EMULATOR_FORCE_CAPTURE: flag('EMULATOR_FORCE_CAPTURE'),
   EMULATOR_READY_TIMEOUT: positiveInt('EMULATOR_READY_TIMEOUT', 240, 1),
   EMULATOR_SNAPSHOT_READY_TIMEOUT: positiveInt('EMULATOR_SNAPSHOT_READY_TIMEOUT', 45, 1),

@@ -34,7 +34,11 @@ export interface EmulatorConfig {
   ports: Ports;
   image: ImageChoice;
   snapshot: boolean;
+  /** `--ephemeral` / EMULATOR_EPHEMERAL=1: no session (golden every start, nothing saved at stop). */
+  ephemeral: boolean;
   rotation: boolean;
+  /** `--rotate`: fresh secrets even when resuming a saved session (which keeps its own). */
+  forceRotate: boolean;
   forceCapture: boolean;
   /** Absolute path of the project config file (`--config-file`). */
   configFile: string | undefined;
@@ -58,6 +62,8 @@ export interface StartFlags {
   rotation?: boolean;
   forceCapture?: boolean;
   baseEnv?: string;
+  ephemeral?: boolean;
+  rotate?: boolean;
 }
 
 /**
@@ -125,7 +131,9 @@ export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv 
     image: resolveImage(flags.image, host),
     // commander's --no-snapshot sets snapshot=false; the environment can only turn things off.
     snapshot: flags.snapshot !== false && !env.EMULATOR_NO_SNAPSHOT,
+    ephemeral: flags.ephemeral === true || env.EMULATOR_EPHEMERAL,
     rotation: flags.rotation !== false && !env.EMULATOR_NO_ROTATION,
+    forceRotate: flags.rotate === true,
     forceCapture: flags.forceCapture === true || env.EMULATOR_FORCE_CAPTURE,
     configFile: undefined as string | undefined,
     shareRoot: undefined as string | undefined,

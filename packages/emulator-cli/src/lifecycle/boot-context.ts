@@ -7,6 +7,7 @@ import type { HostChoice } from './accel.js';
 import type { BaseEnv } from './base-env.js';
 import { portForwards, runtimeEnv } from './config-disk.js';
 import type { ResolvedImage } from './image.js';
+import type { Session } from './session.js';
 import type { SnapshotFormat } from './snapshot-support.js';
 import type { Timings } from './state.js';
 import { tail, type VmProcess } from './vm-process.js';
@@ -21,8 +22,15 @@ export interface BootContext {
   image: ResolvedImage;
   /** Firmware or direct kernel boot (`guestBoot`). */
   boot: Pick<VmSpecInput, 'firmware' | 'kernel'>;
-  /** Directories shared with the guest (the config files' project directories), one per slot. */
+  /**
+   * Directories shared with the guest (the config files' project directories), one per slot; a
+   * resumed session's first slots are those it had (`paths.emptyShare` for one whose directory is gone).
+   */
   shares: string[];
+  /** The saved session this start continues, when there is one and the start is not ephemeral. */
+  session?: Session;
+  /** True when this start made `session` (an accelerator retry drops it). */
+  sessionCreated?: boolean;
   /** The config disk's base.env (see base-env.ts). */
   baseEnv: BaseEnv;
   /** The snapshot format to capture in, or why this QEMU cannot save snapshots here (see snapshot-support). */
@@ -44,7 +52,7 @@ export function mark(ctx: BootContext, step: string): void {
 export const SHARE_SLOTS = 4;
 
 /** The VM as QEMU should run it; disks and sockets from the home layout unless overridden. */
-export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; system: string; config: string; incoming?: boolean; shares?: readonly string[] }): VmSpecInput {
+export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; system: string; config: string; incoming?: boolean; shares?: readonly string[]; pluggedShares?: number }): VmSpecInput {
   const p = ctx.config.paths;
   return {
     arch: ctx.config.arch,
@@ -61,6 +69,7 @@ export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; sy
     serialLog: p.serialLog,
     shareSlots: SHARE_SLOTS,
     shares: [...(over.shares ?? [])],
+    pluggedShares: over.pluggedShares ?? 0,
   };
 }
 
@@ -80,10 +89,21 @@ export function compatibilityKey(ctx: BootContext, format: SnapshotFormat): Comp
   };
 }
 
-/** Migration settings of each format; the same on both ends. */
-export function migrationSettings(format: CompatibilityKey['format'], cpus: number): { caps: Record<string, boolean>; params: Record<string, unknown> } {
-  if (format === 'mapped-ram') return { caps: { 'mapped-ram': true, multifd: true }, params: { 'multifd-channels': Math.min(4, Math.max(1, cpus)) } };
-  return { caps: {}, params: {} };
+/**
+ * A limit high enough never to bind on a local file. QEMU caps a migration at 128 MiB/s by default
+ * (`max-bandwidth`, meant for live migration over a shared network): saving a 290 MB session took
+ * 1.9 s against 0.3 s without it (QEMU 10, TCG, mapped-ram, 4 channels).
+ */
+const UNLIMITED_BANDWIDTH = 100_000_000_000;
+
+/**
+ * Migration settings of each format; the same on both ends. mapped-ram's channels are threads doing
+ * file I/O at fixed offsets: 4 beat 2 on a 2-core host (0.21 s against 0.27 s of migration), and the
+ * file does not depend on the count.
+ */
+export function migrationSettings(format: CompatibilityKey['format']): { caps: Record<string, boolean>; params: Record<string, unknown> } {
+  if (format === 'mapped-ram') return { caps: { 'mapped-ram': true, multifd: true }, params: { 'multifd-channels': 4, 'max-bandwidth': UNLIMITED_BANDWIDTH } };
+  return { caps: {}, params: { 'max-bandwidth': UNLIMITED_BANDWIDTH } };
 }
 
 const PHANTOM_BYTES = 1 << 20;

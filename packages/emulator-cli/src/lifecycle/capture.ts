@@ -22,9 +22,10 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
   let vm: VmProcess | undefined;
   const step = ctx.reporter.step('capturing a snapshot: cold boot in the snapshot layout');
   try {
+    await capture.createDisk(ctx.image.path, { signal: ctx.signal });
     // No shares: QEMU cannot migrate a guest with 9p mounted.
     const launched = await launchGuest(ctx, {
-      layout: 'snapshot', disk: capture.diskPath, newOverlayOn: ctx.image.path, configIso: join(capture.dir, 'config.iso'), configValues: key.configDisk, shares: [], agentTimeoutMs: ctx.config.readyTimeoutMs,
+      layout: 'snapshot', disk: capture.diskPath, configIso: join(capture.dir, 'config.iso'), configValues: key.configDisk, shares: [], agentTimeoutMs: ctx.config.readyTimeoutMs,
     });
     vm = launched.vm;
     const { qga } = launched;
@@ -52,7 +53,7 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
       await qga.close();
     }
     step.update('capturing a snapshot: saving RAM');
-    await saveRam(vm.qmp, { path: capture.statePath, format: key.format, cpus: ctx.cpus, version: ctx.host.probe.version, signal: ctx.signal });
+    await saveRam(vm.qmp, { path: capture.statePath, format: key.format, version: ctx.host.probe.version, signal: ctx.signal });
     await quit(vm.qmp).catch(() => {});
     await Promise.race([vm.exited, new Promise((r) => setTimeout(r, 10_000))]);
     await vm.kill();

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { exec, type QgaClient } from '@stack/qga-protocol';
 import { PLACEHOLDERS } from '@stack/secret-rotation';
-import { createOverlay, writeFileAtomic } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
 import type { BootContext } from './boot-context.js';
 import { runtimeEnv } from './config-disk.js';
@@ -23,46 +21,57 @@ async function guestHas(qga: QgaClient, path: string, signal?: AbortSignal): Pro
   return r?.exitCode === 0;
 }
 
-/** The client key published by the last start on this disk (kept after stop, as the original keeps it). */
-async function lastKey(path: string): Promise<string | undefined> {
+/** A client key file's key (kept after stop, as the original keeps it), when it holds one. */
+export async function keyInFile(path: string): Promise<string | undefined> {
   const k = (await readFile(path, 'utf8').catch(() => '')).trim();
   return /^[0-9a-f]{64}$/.test(k) ? k : undefined;
 }
 
+const isPlaceholder = (key: string | undefined) => key === undefined || key === PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY;
+
 /**
- * A cold boot in the cold layout. The overlay is kept across cold starts of the same image (changes
- * persist), unless `fresh` (after a failed resume: never boot a disk whose state is unknown). The
- * guest never publishes into a host directory (STACK_EMULATOR_VM_DIR_HOST stays empty: none is shared);
- * the CLI publishes the key. Secrets: a fresh disk holds the placeholders and is rotated; a disk a
- * rotated start used before is rotated again only by an image that says it can (the marker), else it
- * keeps the secrets it has, and their key is published again. Never the public placeholders, unless
- * rotation is turned off.
+ * The secrets of a guest on a disk that may have been used before (`previousKey`: the client key
+ * its secrets publish). A fresh disk holds the placeholders: rotated (or kept, rotation off). A used
+ * disk keeps its secrets, so keys handed out before stay valid; `--rotate` rotates it anyway where
+ * the image says its hook can replace any value (the marker), and says why not elsewhere.
  */
-export async function coldBoot(ctx: BootContext, options: { fresh: boolean }): Promise<BootedVm> {
+export async function secretsFor(ctx: BootContext, qga: QgaClient, previousKey: string | undefined): Promise<Pick<SettlePlan, 'secrets' | 'keptKey'>> {
+  if (isPlaceholder(previousKey)) return { secrets: ctx.config.rotation ? 'rotate' : 'placeholders' };
+  if (ctx.config.forceRotate && ctx.config.rotation) {
+    if (await guestHas(qga, ROTATES_ANY_VALUE_MARKER, ctx.signal)) return { secrets: 'rotate' };
+    ctx.reporter.warn(`--rotate: this image rotates only from its placeholders (no ${ROTATES_ANY_VALUE_MARKER}); keeping the secrets its disk has`);
+  }
+  return { secrets: 'keep', keptKey: previousKey };
+}
+
+export interface ColdBootPlan {
+  /** The disk to boot: a session's as it is, or (with `freshOn`) made a fresh overlay first. */
+  disk: string;
+  freshOn?: string;
+  /** The snapshot layout when the session may be saved at stop, else the cold layout. */
+  layout: 'cold' | 'snapshot';
+  /** The client key of the secrets the disk already holds (a disk used before). */
+  previousKey?: string;
+}
+
+/**
+ * A cold boot. The guest never publishes into a host directory (STACK_EMULATOR_VM_DIR_HOST stays
+ * empty: none is shared); the CLI publishes the key. Never the public placeholders, unless rotation
+ * is turned off. Rotation and health get the cold-boot limits: a cold boot's rotation restarts
+ * services that are only just up.
+ */
+export async function coldBoot(ctx: BootContext, plan: ColdBootPlan): Promise<BootedVm> {
   const p = ctx.config.paths;
   let vm: VmProcess | undefined;
   try {
-    const meta = JSON.parse(await readFile(p.overlayMeta, 'utf8').catch(() => '{}')) as { mode?: string; imageDigest?: string };
-    const reuse = !options.fresh && existsSync(p.overlay) && meta.mode === 'cold' && meta.imageDigest === ctx.image.digest;
-    if (!reuse) {
-      await rm(p.overlayMeta, { force: true });
-      await createOverlay(ctx.image.path, p.overlay, { signal: ctx.signal });
-      await writeFileAtomic(p.overlayMeta, `${JSON.stringify({ mode: 'cold', imageDigest: ctx.image.digest, image: ctx.image.path })}\n`);
-    }
-    ctx.reporter.info(reuse ? 'reusing the disk of the last cold boot (changes persist)' : 'fresh disk on the image');
-    const previous = reuse ? await lastKey(p.internalPck) : undefined;
     const launched = await launchGuest(ctx, {
-      layout: 'cold', disk: p.overlay, configIso: p.configIso, configValues: runtimeEnv(ctx.config, ''), shares: ctx.shares, agentTimeoutMs: ctx.config.readyTimeoutMs,
+      layout: plan.layout, disk: plan.disk, ...(plan.freshOn ? { newOverlayOn: plan.freshOn } : {}), configIso: p.configIso, configValues: runtimeEnv(ctx.config, ''), shares: ctx.shares, agentTimeoutMs: ctx.config.readyTimeoutMs,
     });
     vm = launched.vm;
-    let secrets: SettlePlan['secrets'] = ctx.config.rotation ? 'rotate' : 'placeholders';
-    if (ctx.config.rotation && previous && previous !== PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY && !(await guestHas(launched.qga, ROTATES_ANY_VALUE_MARKER, ctx.signal))) {
-      ctx.reporter.info('keeping the secrets of the last start on this disk (this image rotates only from its placeholders)');
-      secrets = 'keep';
-    }
-    // A cold boot's rotation restarts services that are only just up: the cold-boot limits, not the resume's.
+    const secrets = await secretsFor(ctx, launched.qga, plan.previousKey);
+    if (secrets.secrets === 'keep') ctx.reporter.info('keeping the secrets this disk already has (the published key stays valid)');
     const state = await settleGuest(ctx, launched, {
-      syncClock: false, secrets, keptKey: previous, healthyFirstMs: ctx.config.readyTimeoutMs, rotationTimeoutMs: ctx.config.readyTimeoutMs, healthTimeoutMs: ctx.config.readyTimeoutMs,
+      syncClock: false, ...secrets, healthyFirstMs: ctx.config.readyTimeoutMs, rotationTimeoutMs: ctx.config.readyTimeoutMs, healthTimeoutMs: ctx.config.readyTimeoutMs,
     });
     return { vm, secrets: state };
   } catch (e) {

@@ -1,4 +1,5 @@
 import { exec, QgaClient, setTime } from '@stack/qga-protocol';
+import { shareDevice, shareTag } from '@stack/qemu-argv';
 import { deviceAdd, type QmpClient } from '@stack/qmp-protocol';
 import { isRotationError, rotateSecrets, type SecretSet, writeClientKeyFile } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
@@ -66,17 +67,22 @@ export function isHwclockOnlyFailure(message: string): boolean {
   return /hwclock|hardware clock/i.test(message);
 }
 
-/** The 9p mount tag of share slot `i`: not the contract's `hostfs`, which images' own boot hooks mount on /host. */
-export const shareTag = (i: number) => `stackshare${i}`;
+/** A share to mount: its slot (9p device `share<slot>-dev`, tag `stackshare<slot>`) and host directory. */
+export interface ShareMount {
+  slot: number;
+  dir: string;
+}
 
-/** Plugs one 9p device per shared directory into its root port (`share-port<i>`, fsdev `share<i>`). */
-export async function plugShares(qmp: QmpClient, count: number, signal?: AbortSignal): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    await deviceAdd(qmp, { driver: 'virtio-9p-pci', id: `share${i}-dev`, fsdev: `share${i}`, mount_tag: shareTag(i), bus: `share-port${i}` }, { timeout: 5000, signal }).catch((e: Error) => {
+/** Plugs the 9p devices of slots `from` to `to - 1` into their root ports (`share-port<i>`, fsdev `share<i>`). */
+export async function plugShares(qmp: QmpClient, from: number, to: number, signal?: AbortSignal): Promise<void> {
+  for (let i = from; i < to; i++) {
+    await deviceAdd(qmp, shareDevice(i), { timeout: 5000, signal }).catch((e: Error) => {
       throw new EmulatorError('HOST_SHARE_FAILED', `hot-plugging the share of slot ${i} failed: ${e.message}`, { cause: e });
     });
   }
 }
+
+const GUEST_PATH = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
 
 /**
  * Mounts each plugged share at /host<its host path> (host paths keep working inside), in one guest
@@ -85,9 +91,9 @@ export async function plugShares(qmp: QmpClient, count: number, signal?: AbortSi
  * mounts its one share on /host whatever path it is given. /host is left as the image made it (a
  * shared mount in the Stack image), so a container that bind-mounts it sees the new mounts.
  */
-export async function mountShares(qga: QgaClient, dirs: readonly string[], signal?: AbortSignal): Promise<void> {
-  if (dirs.length === 0) return;
-  for (const d of dirs) if (!d.startsWith('/') || d.split('/').includes('..')) throw new EmulatorError('HOST_SHARE_FAILED', `not an absolute path without "..": ${d}`);
+export async function mountShares(qga: QgaClient, shares: readonly ShareMount[], signal?: AbortSignal): Promise<void> {
+  if (shares.length === 0) return;
+  for (const { dir: d } of shares) if (!d.startsWith('/') || d.split('/').includes('..')) throw new EmulatorError('HOST_SHARE_FAILED', `not an absolute path without "..": ${d}`);
   // Bash builtins only (every process spawned costs tenths of a second under TCG); mount_tag holds a NUL.
   const script = `set -u
 modprobe 9pnet_virtio 2>/dev/null
@@ -100,11 +106,27 @@ while [ $# -gt 0 ]; do
   done
   mkdir -p "$dir" && { mountpoint -q "$dir" || mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 "$tag" "$dir"; } || exit 1
 done`;
-  const args = ['-c', script, 'mount-shares', ...dirs.flatMap((d, i) => [shareTag(i), d])];
-  const r = await exec(qga, { path: '/bin/bash', args, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 45_000, signal }).catch((e: Error) => {
+  const args = ['-c', script, 'mount-shares', ...shares.flatMap((s) => [shareTag(s.slot), s.dir])];
+  const r = await exec(qga, { path: '/bin/bash', args, env: GUEST_PATH, timeout: 45_000, signal }).catch((e: Error) => {
     throw new EmulatorError('HOST_SHARE_FAILED', `could not mount the shares in the guest: ${e.message}`, { cause: e });
   });
   if (r.exitCode !== 0) throw new EmulatorError('HOST_SHARE_FAILED', `mounting the shares in the guest failed (exit ${r.exitCode ?? `signal ${r.signal}`}): ${r.stderr.toString('utf8').trim()}`);
+}
+
+/**
+ * Unmounts every 9p mount of our share tags (QEMU refuses to migrate a guest while a 9p export is
+ * mounted: hw/9pfs adds a migration blocker at attach and drops it when the root fid is clunked).
+ * Returns the guest's complaint when one stays mounted (a process holds it), else undefined.
+ */
+export async function unmountShares(qga: QgaClient, signal?: AbortSignal): Promise<string | undefined> {
+  // /proc/mounts: "<tag> <dir> 9p ..."; innermost first. Spaces in paths are octal-escaped there.
+  const script = `set -u
+awk '$3 == "9p" && $1 ~ /^stackshare[0-9]+$/ { print $2 }' /proc/mounts | sort -r | while IFS= read -r dir; do
+  umount "$(printf '%b' "$dir")" || echo "cannot unmount $dir" >&2
+done
+! awk '$3 == "9p" && $1 ~ /^stackshare[0-9]+$/ { found = 1 } END { exit !found }' /proc/mounts`;
+  const r = await exec(qga, { path: '/bin/bash', args: ['-c', script], env: GUEST_PATH, timeout: 20_000, signal });
+  return r.exitCode === 0 ? undefined : r.stderr.toString('utf8').trim() || 'a share is still mounted';
 }
 
 /** Pushes fresh secrets and publishes the client key for the CLI (0600). */

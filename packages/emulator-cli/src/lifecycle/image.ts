@@ -37,25 +37,35 @@ export function referenceApplianceDir(env: NodeJS.ProcessEnv = process.env): str
   return undefined;
 }
 
-/**
- * The image's sha256: from a `.sha256` sidecar no older than the image, else computed once and
- * remembered in `images/digests.json` under its path, size, mtime and inode.
- */
-async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortSignal): Promise<string> {
-  const st = statSync(path);
+/** The image's sha256 when it is known without reading the image: its sidecar, or digests.json. */
+export async function knownImageDigest(config: EmulatorConfig, path: string): Promise<string | undefined> {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return undefined;
   const sidecar = `${path}.sha256`;
   if (existsSync(sidecar) && statSync(sidecar).mtimeMs >= st.mtimeMs) {
     const d = parseSha256Sidecar(await readFile(sidecar, 'utf8'), basename(path));
     if (d) return d;
   }
-  // Callers hold the instance lock, so the file is read once and rewritten whole.
-  const id = `${resolve(path)}|${st.size}|${st.mtimeMs}|${st.ino}`;
   const known = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<string, string>;
-  if (known[id]) return known[id];
+  return known[digestId(path, st)];
+}
+
+const digestId = (path: string, st: { size: number; mtimeMs: number; ino: number }) => `${resolve(path)}|${st.size}|${st.mtimeMs}|${st.ino}`;
+
+/**
+ * The image's sha256: from a `.sha256` sidecar no older than the image, else computed once and
+ * remembered in `images/digests.json` under its path, size, mtime and inode.
+ */
+async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortSignal): Promise<string> {
+  const known = await knownImageDigest(config, path);
+  if (known) return known;
+  // Callers hold the instance lock, so the file is read once and rewritten whole.
+  const id = digestId(path, statSync(path));
+  const all = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<string, string>;
   const digest = await sha256File(path, signal);
-  for (const k of Object.keys(known)) if (k.startsWith(`${resolve(path)}|`)) delete known[k];
-  known[id] = digest;
-  await writeFileAtomic(config.paths.imageDigests, `${JSON.stringify(known, null, 2)}\n`);
+  for (const k of Object.keys(all)) if (k.startsWith(`${resolve(path)}|`)) delete all[k];
+  all[id] = digest;
+  await writeFileAtomic(config.paths.imageDigests, `${JSON.stringify(all, null, 2)}\n`);
   return digest;
 }
 
@@ -92,7 +102,7 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
 }
 
 /** The disk's boot mode, read once per image digest (a qemu-img spawn) and kept in images/boot-modes.json. */
-async function cachedBootMode(config: EmulatorConfig, path: string, digest: string, signal?: AbortSignal): Promise<DiskBootMode> {
+export async function cachedBootMode(config: EmulatorConfig, path: string, digest: string, signal?: AbortSignal): Promise<DiskBootMode> {
   const file = join(config.paths.images, 'boot-modes.json');
   const known = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, DiskBootMode>;
   if (known[digest]) return known[digest];

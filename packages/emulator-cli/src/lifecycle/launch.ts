@@ -23,6 +23,8 @@ export interface LaunchPlan {
   incoming?: { path: string; format: SnapshotFormat };
   /** Host directories for the share slots (host-only fsdevs; plugged later by settleGuest). */
   shares: readonly string[];
+  /** Slots whose 9p device is on the command line (a saved session had them plugged). @default 0 */
+  pluggedShares?: number;
   /** How long the guest agent may take to answer. */
   agentTimeoutMs: number;
 }
@@ -30,6 +32,8 @@ export interface LaunchPlan {
 export interface Launched {
   vm: VmProcess;
   qga: QgaClient;
+  /** Share slots that already have their 9p device. */
+  pluggedShares: number;
 }
 
 /**
@@ -45,13 +49,15 @@ export async function launchGuest(ctx: BootContext, plan: LaunchPlan): Promise<L
     if (plan.newOverlayOn) await createOverlay(plan.newOverlayOn, plan.disk, { signal: ctx.signal });
     await writeConfigDisk(plan.configIso, plan.configValues, ctx.baseEnv.text);
     mark(ctx, 'prepared');
-    vm = await launchVm(vmSpec(ctx, { layout: plan.layout, system: plan.disk, config: plan.configIso, incoming: Boolean(plan.incoming), shares: plan.shares }), { qemuLog: p.qemuLog, signal: ctx.signal });
+    vm = await launchVm(vmSpec(ctx, { layout: plan.layout, system: plan.disk, config: plan.configIso, incoming: Boolean(plan.incoming), shares: plan.shares, pluggedShares: plan.pluggedShares ?? 0 }), { qemuLog: p.qemuLog, signal: ctx.signal });
     mark(ctx, 'qemuLaunched');
     if (plan.incoming) {
-      const { caps, params } = migrationSettings(plan.incoming.format, ctx.cpus);
+      const { caps, params } = migrationSettings(plan.incoming.format);
       if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });
       if (Object.keys(params).length > 0) await setMigrationParameters(vm.qmp, params, { signal: ctx.signal });
+      mark(ctx, 'loading');
       await migrateIncoming(vm.qmp, migrationUri(ctx.host.probe.version, 'in', plan.incoming.path), { timeout: 60_000, signal: ctx.signal, pollInterval: 10 });
+      mark(ctx, 'loaded');
       if (!(await queryStatus(vm.qmp, { signal: ctx.signal })).running) await cont(vm.qmp, { signal: ctx.signal });
       mark(ctx, 'running');
     }
@@ -60,7 +66,7 @@ export async function launchGuest(ctx: BootContext, plan: LaunchPlan): Promise<L
     // resumed one prints nothing by design.
     const qga = await waitForAgent(p.agentSocket, { timeoutMs: plan.agentTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running, { booting: !plan.incoming }) !== undefined, serialLog: p.serialLog });
     mark(ctx, 'agentReady');
-    return { vm, qga };
+    return { vm, qga, pluggedShares: plan.pluggedShares ?? 0 };
   } catch (e) {
     // A guest that never answered because QEMU died or its accelerator failed: say that, not "no agent".
     const problem = vm ? vmProblem(ctx, vm, { booting: !plan.incoming }) : undefined;

@@ -17,11 +17,18 @@ export interface HomeLayout {
   snapshotVerdicts: string;
   /** Cached sha256 of image files, keyed by path, size and mtime. */
   imageDigests: string;
+  /** The persistent session: its disk, saved RAM state and pinned image (see session.ts). */
+  session: string;
+  /** An empty directory standing in for a share a saved session had whose directory is gone. */
+  emptyShare: string;
   run: string;
   lock: string;
   state: string;
   /** 0700: sockets, overlay, logs and the published client key. */
   vm: string;
+  /** The disk of `--ephemeral` starts, made afresh at each. */
+  ephemeralDisk: string;
+  /** A cold-boot disk of the original or of versions before sessions, adopted into the session (legacy-home.ts). */
   overlay: string;
   overlayMeta: string;
   configIso: string;
@@ -52,10 +59,13 @@ export function homeLayout(home: string, env: NodeJS.ProcessEnv = process.env): 
     accelVerdicts: join(h, 'host', 'accel-verdicts.json'),
     snapshotVerdicts: join(h, 'host', 'snapshot-verdicts.json'),
     imageDigests: join(h, 'images', 'digests.json'),
+    session: join(h, 'session'),
+    emptyShare: join(run, 'empty-share'),
     run,
     lock: join(run, 'lock'),
     state: join(run, 'state.json'),
     vm,
+    ephemeralDisk: join(vm, 'ephemeral.qcow2'),
     overlay: join(vm, 'disk.qcow2'),
     overlayMeta: join(vm, 'disk.json'),
     configIso: join(vm, 'runtime-config.iso'),

@@ -6,11 +6,13 @@ import { progressRenderer } from '../ui/progress-bar.js';
 import type { Reporter } from '../ui/reporter.js';
 import { chooseHostAccelerator, probeQemu } from './accel.js';
 import { type BootContext, mark } from './boot-context.js';
-import { guestBoot, resolveImage } from './image.js';
+import { guestBoot, knownImageDigest, type ResolvedImage, resolveImage } from './image.js';
+import { describeOriginalSnapshots } from './legacy-home.js';
+import { openSession, pinnedImage, type Session } from './session.js';
 import { qemuHasDevice } from '@stack/qemu-argv';
 import { baseEnvSidecar, resolveBaseEnv } from './base-env.js';
 import { checkHostShare } from './host-share.js';
-import { gitHubToken } from './pull.js';
+import { gitHubToken, stackImagePath } from './pull.js';
 import { assertPortsFree } from './ports.js';
 import { chooseSnapshotFormat } from './snapshot-support.js';
 
@@ -23,12 +25,22 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   const probe = await probeQemu(config);
   await assertPortsFree({ ...config.ports }, { platform: config.host.platform });
   if (config.shareRoot) checkHostShare(config.shareRoot, { platform: config.host.platform, has9p: await qemuHasDevice(probe.binary, 'virtio-9p-pci'), qemu: probe.binary });
-  const step = reporter.step('image');
-  const image = await resolveImage(config, { signal, onPhase: (t) => step.update(`image: ${t}`), onProgress: progressRenderer() }).catch((e) => {
-    step.fail();
-    throw e;
-  });
-  step.succeed(`image: ${image.path}`);
+  const session = config.ephemeral ? undefined : await openSession(config);
+  let image: ResolvedImage;
+  if (session) {
+    image = await pinnedImage(config, session, signal);
+    const newer = await newerImage(config, session);
+    reporter.info(`session: saved ${session.meta.lastStop?.at ?? session.meta.createdAt}, on the image it began with (sha256 ${image.digest.slice(0, 12)})${newer ? `; ${newer}` : ''}`);
+  } else {
+    const step = reporter.step('image');
+    image = await resolveImage(config, { signal, onPhase: (t) => step.update(`image: ${t}`), onProgress: progressRenderer() }).catch((e) => {
+      step.fail();
+      throw e;
+    });
+    step.succeed(`image: ${image.path}`);
+  }
+  const leftovers = describeOriginalSnapshots(config);
+  if (leftovers) reporter.info(leftovers);
   const baseEnv = await resolveBaseEnv(config, image, { signal, onPhase: (t) => reporter.info(t), token: image.kind === 'stack' ? await gitHubTokenIfNeeded(config, image.path) : undefined });
   // After the image: its own kernel is the best test of a hardware accelerator.
   const host = await chooseHostAccelerator(config, probe, { kernel: image.boot?.path, onVerify: (a) => reporter.info(`checking whether ${a} can run guests on this host (once)`) });
@@ -36,12 +48,20 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   const ctx: BootContext = {
     config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, boot: guestBoot(config.arch, image, host.probe.firmware),
     shares: config.shareRoot ? [config.shareRoot] : [],
+    ...(session ? { session } : {}),
     snapshots: await chooseSnapshotFormat(config, probe),
     baseEnv,
     reporter, signal, t0: options.t0, timings: {},
   };
   mark(ctx, 'probed');
   return ctx;
+}
+
+/** A note when the image the session's choice names has changed since the session began (pull, rebuild). */
+async function newerImage(config: EmulatorConfig, s: Session): Promise<string | undefined> {
+  const current = config.image.kind === 'stack' ? stackImagePath(config) : config.image.kind === 'path' ? config.image.path : undefined;
+  const digest = current ? await knownImageDigest(config, current) : undefined;
+  return digest && digest !== s.meta.image.digest ? `a newer image is in place (${current}): \`stack-emulator reset\` moves to it, discarding the session's data` : undefined;
 }
 
 /** A GitHub token, asked for only when the Stack image has no base environment yet (gh is a spawn). */

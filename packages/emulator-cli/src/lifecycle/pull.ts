@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { artifactName, DEFAULT_REPO, describeSource, type FetchError, fetchImage, type FetchImageResult, type ImageSource, imageAssetName, isFetchError, parseSha256Sidecar, type Progress, releaseTag } from '@stack/release-fetcher';
 import { SnapshotCache } from '@stack/snapshot-cache';
+import { sessionStore } from './session.js';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import { fetchStackBaseEnv, saveBaseEnv } from './base-env.js';
@@ -81,6 +82,8 @@ export interface PullResult extends FetchImageResult {
   unchanged: boolean;
   /** Where the image's base environment came from, or why there is none yet. */
   baseEnv: { from: string } | { missing: string };
+  /** What happens to a saved session on another image: it stays on its own (pinned) image until `reset`. */
+  session?: string;
 }
 
 /** The Stack sources a pulled image was built from: the ref whose development env files make its base environment. */
@@ -143,7 +146,11 @@ export async function pullImage(config: EmulatorConfig, flags: PullFlags, option
         dropped++;
       }
     }
-    return { ...result, droppedSnapshots: dropped, unchanged: oldDigest === result.sha256, baseEnv };
+    const session = await sessionStore(config).read();
+    const note = session && session.image.choice === 'stack' && session.image.digest !== result.sha256
+      ? 'the saved session keeps running on the image it began with (kept inside it, with its data); `stack-emulator reset` discards the session so the next start uses the new image'
+      : undefined;
+    return { ...result, droppedSnapshots: dropped, unchanged: oldDigest === result.sha256, baseEnv, ...(note ? { session: note } : {}) };
   } finally {
     await lock?.release();
   }

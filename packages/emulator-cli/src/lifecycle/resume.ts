@@ -1,7 +1,9 @@
 import { SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
 import type { BootContext } from './boot-context.js';
+import { secretsFor } from './cold-boot.js';
 import { launchGuest } from './launch.js';
+import type { Session } from './session.js';
 import { type SecretsState, settleGuest } from './settle.js';
 import type { VmProcess } from './vm-process.js';
 
@@ -22,20 +24,28 @@ export interface BootedVm {
   secrets: SecretsState;
 }
 
+/** QEMU is killed, and the error becomes SNAPSHOT_FAILED (the caller falls back); a share problem stays HOST_SHARE_FAILED. */
+function resumeFailure(ctx: BootContext, e: unknown, what: string): EmulatorError {
+  if (ctx.signal?.aborted) return new EmulatorError('INTERRUPTED', `interrupted during ${what}`, { cause: e });
+  // The share is the host's business, not the snapshot's: never a reason to quarantine it.
+  if (e instanceof EmulatorError && e.code === 'HOST_SHARE_FAILED') return e;
+  return new EmulatorError('SNAPSHOT_FAILED', (e as Error).message, { cause: e, transient: isTimeout(e) });
+}
+
 /**
- * Resumes a golden snapshot: its verified state file, a fresh overlay on its frozen disk, and then
- * the shares, fresh secrets (its guest holds the placeholders) and the health probes (never probed
- * before `cont`: a SYN sent to a paused guest is lost and costs a 1 s retransmit). Any failure throws
- * `SNAPSHOT_FAILED` (QEMU killed) so the caller can fall back; a share problem stays HOST_SHARE_FAILED.
+ * Resumes a golden snapshot: its verified state file, on `disk` (a new session's disk, already an
+ * overlay on the frozen disk; or with `fresh`, made one now), and then the shares, fresh secrets (its
+ * guest holds the placeholders) and the health probes (never probed before `cont`: a SYN sent to a
+ * paused guest is lost and costs a 1 s retransmit).
  */
-export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Promise<BootedVm> {
+export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry, target: { disk: string; fresh: boolean }): Promise<BootedVm> {
   const p = ctx.config.paths;
   let vm: VmProcess | undefined;
   try {
     const raw = await new SnapshotCache(p.snapshots).prepareResume(entry, { signal: ctx.signal });
     if (!entry.diskPath) throw new EmulatorError('SNAPSHOT_FAILED', `snapshot ${entry.id} has no frozen disk`);
     const launched = await launchGuest(ctx, {
-      layout: 'snapshot', disk: p.overlay, newOverlayOn: entry.diskPath, configIso: p.configIso, configValues: entry.meta.key.configDisk,
+      layout: 'snapshot', disk: target.disk, ...(target.fresh ? { newOverlayOn: entry.diskPath } : {}), configIso: p.configIso, configValues: entry.meta.key.configDisk,
       incoming: { path: raw, format: entry.meta.key.format }, shares: ctx.shares, agentTimeoutMs: 30_000,
     });
     vm = launched.vm;
@@ -45,9 +55,35 @@ export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry): Pr
     return { vm, secrets };
   } catch (e) {
     await vm?.kill();
-    if (ctx.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted during resume', { cause: e });
-    // The share is the host's business, not the snapshot's: never a reason to quarantine it.
-    if (e instanceof EmulatorError && e.code === 'HOST_SHARE_FAILED') throw e;
-    throw new EmulatorError('SNAPSHOT_FAILED', (e as Error).message, { cause: e, transient: isTimeout(e) });
+    throw resumeFailure(ctx, e, 'resume');
+  }
+}
+
+/**
+ * Resumes the saved session: its RAM state is taken (consumed: a VM that dies from here on leaves a
+ * session the next start cold-boots) and loaded against the session's disk, with the share devices it
+ * had. The session keeps its secrets (the key handed out before stays valid) unless `--rotate`.
+ */
+export async function resumeSession(ctx: BootContext, s: Session): Promise<BootedVm> {
+  const p = ctx.config.paths;
+  const ram = s.meta.ram;
+  if (!ram) throw new EmulatorError('SNAPSHOT_FAILED', 'the session has no saved RAM state');
+  let vm: VmProcess | undefined;
+  try {
+    const path = await s.store.takeRam();
+    const launched = await launchGuest(ctx, {
+      layout: 'snapshot', disk: s.store.disk, configIso: p.configIso, configValues: ram.key.configDisk,
+      incoming: { path, format: ram.key.format }, shares: ctx.shares, pluggedShares: ram.plugged.length, agentTimeoutMs: 30_000,
+    });
+    vm = launched.vm;
+    const secrets = await secretsFor(ctx, launched.qga, s.meta.clientKey);
+    const state = await settleGuest(ctx, launched, { syncClock: true, ...secrets, rotationTimeoutMs: 60_000, healthTimeoutMs: ctx.config.snapshotReadyTimeoutMs });
+    return { vm, secrets: state };
+  } catch (e) {
+    await vm?.kill();
+    throw resumeFailure(ctx, e, 'the session resume');
+  } finally {
+    // Resumed or not, this RAM state is spent: the disk has moved on.
+    await s.store.discardRam().catch(() => {});
   }
 }

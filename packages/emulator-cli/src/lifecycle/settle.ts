@@ -28,7 +28,7 @@ export interface SettlePlan {
  * service code, and overlapping it with the probes cut 1.6 s to 1.4 s (started any earlier, the probes
  * slow the agent down instead). Closes the agent connection; the caller owns the VM.
  */
-export async function settleGuest(ctx: BootContext, { vm, qga }: Launched, plan: SettlePlan): Promise<SecretsState> {
+export async function settleGuest(ctx: BootContext, { vm, qga, pluggedShares }: Launched, plan: SettlePlan): Promise<SecretsState> {
   const p = ctx.config.paths;
   let warm: AbortController | undefined;
   let warming: Promise<unknown> | undefined;
@@ -43,8 +43,8 @@ export async function settleGuest(ctx: BootContext, { vm, qga }: Launched, plan:
       : Promise.resolve();
     clockDone.catch(() => {}); // awaited below; an abort rejects it while another step also fails
     if (ctx.shares.length > 0) {
-      await plugShares(vm.qmp, ctx.shares.length, ctx.signal);
-      await mountShares(qga, ctx.shares, ctx.signal);
+      await plugShares(vm.qmp, pluggedShares, ctx.shares.length, ctx.signal);
+      await mountShares(qga, ctx.shares.map((dir, slot) => ({ slot, dir })).filter((s) => s.dir !== p.emptyShare), ctx.signal);
       mark(ctx, 'shareMounted');
     }
     if (plan.healthyFirstMs !== undefined && plan.secrets === 'rotate') {

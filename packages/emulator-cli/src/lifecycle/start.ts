@@ -1,27 +1,47 @@
 import { formatQemuVersion } from '@stack/qemu-argv';
-import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import type { Reporter } from '../ui/reporter.js';
 import { rememberUnusable } from './accel.js';
-import { accelFailure, type BootContext, compatibilityKey, mark } from './boot-context.js';
+import { accelFailure, compatibilityKey } from './boot-context.js';
+import { type Booted, bootEphemeral, bootSession } from './boot-paths.js';
 import { captureSnapshot } from './capture.js';
-import { coldBoot } from './cold-boot.js';
+import { keyInFile } from './cold-boot.js';
+import { originalInstance } from './legacy-home.js';
 import { prepareBoot } from './prepare.js';
-import { type BootedVm, resumeSnapshot } from './resume.js';
+import { stopHeld } from './stop.js';
 import { cleanupRunFiles, lockInstance, runningInstance } from './instance.js';
-import { rememberRefusedFormat } from './snapshot-support.js';
-import { type InstanceState, type StartMode, writeState } from './state.js';
+import { type InstanceState, type Persistence, writeState } from './state.js';
 
 export interface StartResult {
   /** True when an instance was already running: nothing was touched. */
   alreadyRunning: boolean;
+  /** True when a running instance was saved and resumed to share the config file's directory. */
+  reshared?: boolean;
   state: InstanceState;
 }
 
+/** The running instance lacks a share for the config file: no shared directory holds it. */
+function lacksShare(config: EmulatorConfig, state: InstanceState): boolean {
+  if (!config.configFile) return false;
+  const shares = state.shares ?? (state.hostShare ? [state.hostShare] : []);
+  return !shares.some((d) => config.configFile!.startsWith(`${d}/`));
+}
+
+/** Refuses to touch a home whose QEMU the original stack-emulator started (its ports and disk are in use). */
+export function assertNoOriginalInstance(config: EmulatorConfig): void {
+  const orig = originalInstance(config);
+  if (orig) {
+    throw new EmulatorError('ALREADY_RUNNING', `an emulator started by the original stack-emulator is running on ${config.paths.home} (QEMU pid ${orig.pid}); its ports and disk are in use`, {
+      hint: 'run `stack-emulator stop` (it stops that one too; its disk is kept and adopted at the next start)',
+    });
+  }
+}
+
 /**
- * The flow of `start` (ARCHITECTURE.md): lock, host probe, ports, image, snapshot lookup, capture when
- * missing, resume, and on any snapshot failure: quarantine, cold boot, rotation all the same.
+ * The flow of `start` (ARCHITECTURE.md): lock, host probe, ports, image, then one of the boot paths
+ * (boot-paths.ts), recorded in run/state.json; on an accelerator that cannot run the guest, the same
+ * again under TCG.
  */
 export async function startEmulator(config: EmulatorConfig, options: { reporter: Reporter; signal?: AbortSignal; t0?: number }): Promise<StartResult> {
   const t0 = options.t0 ?? Date.now();
@@ -29,29 +49,50 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
   const lock = await lockInstance(config, 'start');
   try {
     const existing = await runningInstance(config);
-    if (existing) return { alreadyRunning: true, state: existing };
+    let reshared = false;
+    if (existing && !lacksShare(config, existing)) return { alreadyRunning: true, state: existing };
+    if (existing) {
+      // A share is fixed at QEMU's launch (no fsdev hot-plug): a saved session is resumed with it.
+      if (existing.persistence?.kind !== 'session' || !existing.persistence.save) {
+        throw new EmulatorError('HOST_SHARE_FAILED', `the running emulator does not share ${config.shareRoot}, and it cannot be saved and resumed with it (${existing.persistence?.kind === 'session' ? 'it runs without snapshots' : 'it is ephemeral'})`, { hint: `stop it, then start again with --config-file ${config.configFile}` });
+      }
+      reporter.info(`sharing ${config.shareRoot} with the running emulator: saving its session and resuming it with the new share`);
+      const r = await stopHeld(config);
+      if (r.how !== 'saved') reporter.warn(`the session could not be saved (${r.saveFailed ?? r.how}); it cold-boots with the new share`);
+      reshared = true;
+    }
+    assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
     const ctx = await prepareBoot(config, { reporter, signal, t0 });
     const host = ctx.host;
-    const image = ctx.image;
 
     for (;;) {
       try {
-        const booted = await boot(ctx);
+        const booted = config.ephemeral ? await bootEphemeral(ctx) : await bootSession(ctx);
+        const image = ctx.image;
+        const persistence: Persistence = config.ephemeral
+          ? { kind: 'ephemeral' }
+          : booted.layout === 'snapshot' && booted.format
+            ? { kind: 'session', save: { key: compatibilityKey(ctx, booted.format), format: booted.format, cpus: ctx.cpus, qemuVersion: ctx.host.probe.version } }
+            : { kind: 'session' };
         const state: InstanceState = {
           version: 1, pid: booted.vm.pid, pidStartTime: booted.vm.pidStartTime, arch: config.arch,
           accel: ctx.accel, accelReason: ctx.host.reason, boot: ctx.boot.kernel ? 'direct-kernel' : ctx.boot.firmware ? 'firmware' : 'bios', mode: booted.mode,
           qemuVersion: formatQemuVersion(ctx.host.probe.version),
-          ...(booted.snapshotFormat ? { snapshotFormat: booted.snapshotFormat } : {}),
+          ...(booted.mode !== 'cold' && booted.format ? { snapshotFormat: booted.format } : {}),
           ...(booted.coldReason ? { coldReason: booted.coldReason } : {}),
           ...(booted.snapshotId ? { snapshotId: booted.snapshotId } : {}),
           image: image.path, ports: config.ports, portPrefix: config.portPrefix,
           ...(ctx.shares.length ? { shares: ctx.shares } : {}),
           ...(config.configFile ? { configFile: config.configFile } : {}),
-          rotated: booted.secrets === 'fresh', secrets: booted.secrets, startedAt: new Date(t0).toISOString(), timings: ctx.timings,
+          rotated: booted.secrets === 'fresh', secrets: booted.secrets, startedAt: new Date(t0).toISOString(), timings: ctx.timings, persistence,
         };
         try {
           signal?.throwIfAborted();
+          if (ctx.session) {
+            const clientKey = await keyInFile(config.paths.internalPck);
+            ctx.session.meta = await ctx.session.store.update(({ lastStop: _l, ...m }) => ({ ...m, running: { since: state.startedAt, pid: state.pid }, secrets: booted.secrets, ...(clientKey ? { clientKey } : {}) }));
+          }
           await writeState(config.paths.state, state);
         } catch (e) {
           // Without its state file nothing could find or stop this VM: never leave it running.
@@ -60,7 +101,7 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
         }
         await booted.vm.qmp.close();
         booted.vm.detach();
-        return { alreadyRunning: false, state };
+        return { alreadyRunning: false, ...(reshared ? { reshared } : {}), state };
       } catch (e) {
         // A hardware accelerator that exists but cannot run this guest shows up at the first boot.
         const why = accelFailure(ctx);
@@ -70,6 +111,12 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
         ctx.accel = 'tcg';
         ctx.cpus = vcpuCount(config.cpus, 'tcg');
         ctx.host = { ...host, accel: 'tcg', reason: `${host.accel} cannot run the guest on this host (${why})` };
+        // A session this attempt made holds no data yet: the retry makes its own for TCG.
+        if (ctx.session && ctx.sessionCreated) {
+          await ctx.session.store.drop();
+          ctx.session = undefined;
+          ctx.sessionCreated = false;
+        }
       }
     }
   } catch (e) {
@@ -80,92 +127,7 @@ export async function startEmulator(config: EmulatorConfig, options: { reporter:
   }
 }
 
-/** Failed resumes in a row (timeouts) after which a snapshot is quarantined. */
-const QUARANTINE_AFTER = 2;
-
-interface Booted extends BootedVm {
-  mode: StartMode;
-  coldReason?: string;
-  snapshotId?: string;
-  snapshotFormat?: InstanceState['snapshotFormat'];
-}
-
-async function boot(ctx: BootContext): Promise<Booted> {
-  const { config, reporter } = ctx;
-  if (!config.snapshot) {
-    const step = reporter.step('cold boot (snapshots disabled)');
-    const booted = await coldBoot(ctx, { fresh: false }).catch((e) => {
-      step.fail();
-      throw e;
-    });
-    step.succeed('cold boot: healthy');
-    return { ...booted, mode: 'cold', coldReason: 'snapshots disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)' };
-  }
-  if (ctx.snapshots.format === undefined) {
-    const step = reporter.step('cold boot');
-    const booted = await coldBoot(ctx, { fresh: false }).catch((e) => {
-      step.fail();
-      throw e;
-    });
-    step.succeed(`cold boot: healthy${booted.secrets === 'fresh' ? ', secrets rotated' : booted.secrets === 'kept' ? ', secrets kept' : ''}`);
-    return { ...booted, mode: 'cold', coldReason: ctx.snapshots.reason };
-  }
-  const cache = new SnapshotCache(config.paths.snapshots);
-  const key = compatibilityKey(ctx, ctx.snapshots.format);
-  const found = await cache.lookup(key);
-  let entry = found.hit ? found.entry : undefined;
-  let coldReason: string | undefined;
-  if (!entry || config.forceCapture) {
-    if (!found.hit && found.quarantined && !config.forceCapture) {
-      coldReason = `${found.reason}; run \`stack-emulator capture\` to take a new one`;
-    } else {
-      reporter.info(config.forceCapture ? 'capturing a new snapshot (forced)' : `no usable snapshot: ${found.hit ? '' : found.reason}; capturing one (one time)`);
-      try {
-        entry = await captureSnapshot(ctx, key);
-        mark(ctx, 'captured');
-      } catch (e) {
-        if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
-        if (accelFailure(ctx)) throw e;
-        coldReason = `snapshot capture failed: ${(e as Error).message}`;
-        if (e instanceof EmulatorError && e.code === 'SNAPSHOT_UNSUPPORTED') {
-          await rememberRefusedFormat(config, ctx.host.probe, key.format, e.message);
-          coldReason += ' (remembered for this QEMU: the next start will not try this format again)';
-        }
-        reporter.warn(coldReason);
-      }
-    }
-  }
-  if (entry) {
-    const step = reporter.step(`resuming snapshot ${entry.id.slice(0, 8)}`);
-    try {
-      const booted = await resumeSnapshot(ctx, entry);
-      await cache.clearFailures(entry);
-      step.succeed(`resumed${booted.secrets === 'fresh' ? ' and rotated secrets' : ' (rotation disabled)'}`);
-      return { ...booted, mode: 'resumed', snapshotId: entry.id, snapshotFormat: entry.meta.key.format };
-    } catch (e) {
-      if (e instanceof EmulatorError && (e.code === 'INTERRUPTED' || e.code === 'HOST_SHARE_FAILED')) throw e;
-      step.fail('resume failed');
-      if (accelFailure(ctx)) throw e;
-      coldReason = `resume failed: ${(e as Error).message}`;
-      // A broken snapshot is quarantined at once; a timeout (maybe a loaded host) only the second
-      // time in a row, so one slow moment does not cost the snapshot.
-      const failures = e instanceof EmulatorError && e.transient ? await cache.recordFailure(entry, (e as Error).message) : QUARANTINE_AFTER;
-      if (failures >= QUARANTINE_AFTER) {
-        const where = await cache.quarantine(entry, (e as Error).message);
-        reporter.warn(`${coldReason}; snapshot quarantined (${where}); falling back to a cold boot`);
-      } else {
-        reporter.warn(`${coldReason}; the snapshot is kept (a timeout; a second one in a row quarantines it); falling back to a cold boot`);
-      }
-    }
-  }
-  const step = reporter.step('cold boot');
-  const booted = await coldBoot(ctx, { fresh: true }).catch((e) => {
-    step.fail();
-    throw e;
-  });
-  step.succeed(`cold boot: healthy${booted.secrets === 'fresh' ? ', secrets rotated' : booted.secrets === 'kept' ? ', secrets kept' : ''}`);
-  return { ...booted, mode: 'cold', coldReason: coldReason ?? 'no snapshot' };
-}
+export type { Booted };
 
 /** `capture`: a new snapshot for the current configuration, replacing any (also a quarantined one). */
 export async function captureOnly(config: EmulatorConfig, options: { reporter: Reporter; signal?: AbortSignal }): Promise<{ snapshotId: string; elapsedMs: number }> {
@@ -174,8 +136,10 @@ export async function captureOnly(config: EmulatorConfig, options: { reporter: R
   try {
     const existing = await runningInstance(config);
     if (existing) throw new EmulatorError('ALREADY_RUNNING', `the emulator is running (pid ${existing.pid}); a capture needs its ports and sockets`, { hint: 'run `stack-emulator stop` first' });
+    assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
-    const ctx = await prepareBoot(config, { reporter: options.reporter, signal: options.signal, t0 });
+    // A capture is of the image as it is now, not a session's pinned one.
+    const ctx = await prepareBoot({ ...config, ephemeral: true }, { reporter: options.reporter, signal: options.signal, t0 });
     if (ctx.snapshots.format === undefined) throw new EmulatorError('SNAPSHOT_UNSUPPORTED', ctx.snapshots.reason);
     const entry = await captureSnapshot(ctx, compatibilityKey(ctx, ctx.snapshots.format));
     return { snapshotId: entry.id, elapsedMs: Date.now() - t0 };

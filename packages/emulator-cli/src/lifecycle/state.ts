@@ -1,8 +1,20 @@
 import { readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '@stack/snapshot-cache';
+import type { QemuVersion } from '@stack/qemu-argv';
+import type { CompatibilityKey } from '@stack/snapshot-cache';
 import type { Arch, Ports } from '../config/resolve-config.js';
+import type { SnapshotFormat } from './snapshot-support.js';
 
-export type StartMode = 'resumed' | 'cold';
+/** `resumed`: a golden snapshot; `session`: the saved session; `cold`: a boot (fresh disk or the session's). */
+export type StartMode = 'resumed' | 'session' | 'cold';
+
+/**
+ * What `stop` keeps: the session (its disk; and its RAM state when `save` says how), or nothing
+ * (`ephemeral`: the disk is run/vm's, thrown away at the next start).
+ */
+export type Persistence =
+  | { kind: 'session'; save?: { key: CompatibilityKey; format: SnapshotFormat; cpus: number; qemuVersion: QemuVersion } }
+  | { kind: 'ephemeral' };
 
 /** Milliseconds from the start command to each step. */
 export interface Timings {
@@ -43,6 +55,8 @@ export interface InstanceState {
   secrets?: 'fresh' | 'placeholders' | 'kept';
   startedAt: string;
   timings: Timings;
+  /** Absent in state files of versions before sessions: ephemeral. */
+  persistence?: Persistence;
 }
 
 export async function readState(path: string): Promise<InstanceState | undefined> {

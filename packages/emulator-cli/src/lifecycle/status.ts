@@ -1,5 +1,7 @@
 import { QmpClient, queryStatus } from '@stack/qmp-protocol';
-import { isSameProcess } from '@stack/snapshot-cache';
+import { isSameProcess, type SessionMeta, type SessionSizes } from '@stack/snapshot-cache';
+import { describeOriginalSnapshots, originalInstance } from './legacy-home.js';
+import { sessionStore } from './session.js';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { probeServices, type ServiceHealth } from './health.js';
 import { type InstanceState, readState } from './state.js';
@@ -16,6 +18,43 @@ export interface StatusReport {
   services: ServiceHealth[];
   instance?: Pick<InstanceState, 'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'> & Partial<Pick<InstanceState, 'coldReason' | 'boot' | 'qemuVersion' | 'snapshotFormat' | 'secrets' | 'shares'>>;
   urls?: { dashboard: string; backend: string; minio: string; inbucket: string };
+  /** The saved session, whether or not the VM runs. */
+  session?: SessionReport;
+  /** Things worth knowing about the home (an earlier tool's leftovers). */
+  notes?: string[];
+}
+
+export interface SessionReport {
+  origin: SessionMeta['origin'];
+  createdAt: string;
+  imageDigest: string;
+  running?: SessionMeta['running'];
+  lastStop?: SessionMeta['lastStop'];
+  ram?: { savedAt: string; format: string; bytes: number };
+  sizes: SessionSizes;
+}
+
+async function sessionReport(config: EmulatorConfig): Promise<SessionReport | undefined> {
+  const store = sessionStore(config);
+  const meta = await store.read();
+  if (!meta) return undefined;
+  const sizes = await store.sizes();
+  return {
+    origin: meta.origin, createdAt: meta.createdAt, imageDigest: meta.image.digest,
+    ...(meta.running ? { running: meta.running } : {}), ...(meta.lastStop ? { lastStop: meta.lastStop } : {}),
+    ...(meta.ram ? { ram: { savedAt: meta.ram.savedAt, format: meta.ram.key.format, bytes: sizes.ram } } : {}),
+    sizes,
+  };
+}
+
+/** VM state, each service's health, the session and notes about the home. */
+export async function emulatorStatus(config: EmulatorConfig): Promise<StatusReport> {
+  const [vm, session] = await Promise.all([vmStatus(config), sessionReport(config)]);
+  const leftovers = describeOriginalSnapshots(config);
+  const orig = vm.vm === 'stopped' ? originalInstance(config) : undefined;
+  const notes = [...(leftovers ? [leftovers] : [])];
+  const base = orig ? { ...vm, vm: 'running' as const, reason: `QEMU pid ${orig.pid} was started by the original stack-emulator: \`stack-emulator stop\` stops it` } : vm;
+  return { ...base, ...(session ? { session } : {}), ...(notes.length ? { notes } : {}) };
 }
 
 export function serviceUrls(ports: InstanceState['ports']): NonNullable<StatusReport['urls']> {
@@ -28,7 +67,7 @@ export function serviceUrls(ports: InstanceState['ports']): NonNullable<StatusRe
 }
 
 /** VM state and each service's health, kept apart: "running" does not mean "healthy". */
-export async function emulatorStatus(config: EmulatorConfig): Promise<StatusReport> {
+async function vmStatus(config: EmulatorConfig): Promise<StatusReport> {
   const state = await readState(config.paths.state);
   if (!state) return { vm: 'stopped', healthy: false, services: [] };
   const instance = {

@@ -1,0 +1,173 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hasTools } from '../../../tools/testing/requires.js';
+import { cli, PLACEHOLDER_KEY, processesMentioning, testInstance } from './cli-harness.js';
+
+// Sessions (issue 18) through the built CLI on the reference appliance: data written through the
+// backend (into its PostgreSQL) survives stop/start, a kill -9 and an incompatible session; reset
+// and --ephemeral keep nothing. Tests run in order on one home.
+const ok = hasTools('qemu-system-x86_64', 'qemu-img', 'zstd', 'debootstrap', 'mkfs.vfat', 'mcopy', 'sfdisk');
+const emu = testInstance();
+const { env, start, stop, status, putData, getData, current } = emu;
+const T = 900_000;
+const project = mkdtempSync(join(tmpdir(), 'emu-persist-project-'));
+const configFile = join(project, 'stack.config.ts');
+writeFileSync(join(project, 'package.json'), '{}\n');
+writeFileSync(configFile, 'export const config = {};\n');
+
+afterAll(async () => {
+  await emu.cleanup();
+  rmSync(project, { recursive: true, force: true });
+});
+
+const started = async (...args: string[]) => {
+  const r = await start(...args);
+  expect(r.code, r.stderr).toBe(0);
+  return { out: JSON.parse(r.stdout) as { mode: string; coldReason?: string; secrets: string; pid: number; persistence?: { kind: string } }, stderr: r.stderr };
+};
+const stopped = async (...args: string[]) => {
+  const r = await stop('--json', ...args);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as { how: string; saveFailed?: string };
+};
+
+describe.skipIf(!ok)('sessions: data kept across stop/start (reference appliance)', () => {
+  let key = '';
+  it('the first start resumes the golden snapshot with fresh secrets, into a new session; data can be written', async () => {
+    const { out } = await started();
+    expect(out).toMatchObject({ mode: 'resumed', secrets: 'fresh', persistence: { kind: 'session' } });
+    key = emu.key();
+    expect(await current(PLACEHOLDER_KEY)).toBe(401);
+    expect((await putData('alpha', 'first value', key)).status).toBe(200);
+    expect(await getData('alpha', key)).toEqual({ status: 200, body: 'first value' });
+    expect((await getData('alpha', PLACEHOLDER_KEY)).status).toBe(401);
+  }, T);
+
+  it('stop saves the session (RAM and disk); status shows it', async () => {
+    expect(await stopped()).toMatchObject({ how: 'saved' });
+    expect(processesMentioning(emu.home)).toEqual([]);
+    const s = await status();
+    expect(s.code).toBe(3);
+    expect(s.report.session).toMatchObject({ origin: 'golden', lastStop: { saved: true }, ram: { format: 'mapped-ram' } });
+    expect(s.report.session!.sizes.ram).toBeGreaterThan(0);
+    expect(s.report.session!.sizes.disk).toBeGreaterThan(0);
+  }, T);
+
+  it('start resumes the saved session (no cold boot): data there, the same key accepted, the placeholder rejected', async () => {
+    const { out, stderr } = await started();
+    expect(out.mode, stderr).toBe('session');
+    expect(out.secrets).toBe('kept');
+    expect(stderr).not.toContain('capturing');
+    expect(emu.key()).toBe(key);
+    expect(await getData('alpha', key)).toEqual({ status: 200, body: 'first value' });
+    expect(await current(key)).toBe(200);
+    expect(await current(PLACEHOLDER_KEY)).toBe(401);
+    // Its RAM state was consumed by the resume: nothing could load it a second time.
+    expect((await status()).report.session?.ram).toBeUndefined();
+  }, T);
+
+  it('a share plugged after the resume is unmounted for the save and comes back with the session', async () => {
+    await stopped();
+    const first = await cli(['start', '--image', 'reference', '--config-file', configFile], env);
+    expect(first.code, first.stderr).toBe(0);
+    const creds = JSON.parse(first.stdout) as { project_id: string; publishable_client_key: string };
+    expect(await current(creds.publishable_client_key, creds.project_id)).toBe(200);
+    expect(await stopped()).toMatchObject({ how: 'saved' });
+    const again = await cli(['start', '--image', 'reference', '--config-file', configFile, '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    // The same project: it lives in the session's database.
+    expect(JSON.parse(again.stdout)).toMatchObject({ project_id: creds.project_id, publishable_client_key: creds.publishable_client_key });
+    expect(again.stderr).toContain('resumed the saved session');
+  }, T);
+
+  it('run --config-file for a second project on the running emulator shares it too (save, resume with the share); both projects work and it stays running', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'emu-persist-other-'));
+    try {
+      writeFileSync(join(other, 'package.json'), '{}\n');
+      const otherConfig = join(other, 'stack.config.ts');
+      writeFileSync(otherConfig, 'export const config = {};\n');
+      const pid = (await status()).report.instance!.pid;
+      const out = join(other, 'out.txt');
+      const r = await cli(['run', '--image', 'reference', '--config-file', otherConfig, '--', 'sh', '-c', `echo "$STACK_PROJECT_ID $STACK_PUBLISHABLE_CLIENT_KEY" > ${out}`], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`sharing ${other} with the running emulator`);
+      const [projectId, clientKey] = readFileSync(out, 'utf8').trim().split(' ');
+      expect(await current(clientKey!, projectId)).toBe(200);
+      const s = await status();
+      expect(s.report.vm).toBe('running');
+      expect(s.report.instance!.pid).not.toBe(pid);
+      // The first project's share came back with the session: its credentials are still served.
+      const first = await cli(['start', '--image', 'reference', '--config-file', configFile], env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toContain('already running');
+      expect(await getData('alpha', key)).toEqual({ status: 200, body: 'first value' });
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  }, T);
+
+  it('after kill -9 of QEMU, start cold-boots the session disk: data there, reason given, secrets kept', async () => {
+    const pid = (await status()).report.instance!.pid;
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    const { out } = await started();
+    expect(out.mode).toBe('cold');
+    expect(out.coldReason).toMatch(/did not stop cleanly/);
+    expect(out.secrets).toBe('kept');
+    expect(emu.key()).toBe(key);
+    expect(await getData('alpha', key)).toEqual({ status: 200, body: 'first value' });
+    expect(await current(PLACEHOLDER_KEY)).toBe(401);
+  }, T);
+
+  it('a session that no longer fits (another vCPU count) cold-boots its disk with the data and the reason', async () => {
+    expect((await putData('beta', 'second value', key)).status).toBe(200);
+    expect(await stopped()).toMatchObject({ how: 'saved' });
+    const r = await cli(['start', '--image', 'reference', '--json'], { ...env, EMULATOR_CPUS: '1' });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { mode: string; coldReason: string };
+    expect(out.mode).toBe('cold');
+    expect(out.coldReason).toMatch(/does not fit this start \(layoutFingerprint changed/);
+    expect(await getData('beta', key)).toEqual({ status: 200, body: 'second value' });
+    expect(await stopped()).toMatchObject({ how: 'saved' });
+  }, T);
+
+  it('reset discards the session: the next start is golden with fresh secrets and no data', async () => {
+    const r = await cli(['reset', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ sessionDiscarded: true });
+    expect(existsSync(join(emu.home, 'session'))).toBe(false);
+    const { out } = await started();
+    expect(out).toMatchObject({ mode: 'resumed', secrets: 'fresh' });
+    const fresh = emu.key();
+    expect(fresh).not.toBe(key);
+    expect(await current(key)).toBe(401);
+    expect((await getData('alpha', fresh)).status).toBe(404);
+    key = fresh;
+    expect((await putData('gamma', 'kept value', key)).status).toBe(200);
+    expect(await stopped()).toMatchObject({ how: 'saved' });
+  }, T);
+
+  it('--ephemeral leaves the session alone and saves nothing', async () => {
+    const saved = readFileSync(join(emu.home, 'session', 'meta.json'), 'utf8');
+    const { out } = await started('--ephemeral');
+    expect(out).toMatchObject({ mode: 'resumed', secrets: 'fresh', persistence: { kind: 'ephemeral' } });
+    const k = emu.key();
+    expect((await getData('gamma', k)).status).toBe(404);
+    expect((await putData('delta', 'lost value', k)).status).toBe(200);
+    expect((await stopped()).how).toBe('acpi-poweroff');
+    expect(readFileSync(join(emu.home, 'session', 'meta.json'), 'utf8')).toBe(saved);
+    // EMULATOR_EPHEMERAL=1 is the same.
+    const e = await cli(['start', '--image', 'reference', '--json'], { ...env, EMULATOR_EPHEMERAL: '1' });
+    expect(e.code, e.stderr).toBe(0);
+    expect((await getData('delta', emu.key())).status).toBe(404);
+    await stopped();
+    // The session is still there, with its data.
+    const { out: back } = await started();
+    expect(back.mode).toBe('session');
+    expect(await getData('gamma', key)).toEqual({ status: 200, body: 'kept value' });
+    expect((await getData('delta', key)).status).toBe(404);
+    await stopped();
+  }, T);
+});

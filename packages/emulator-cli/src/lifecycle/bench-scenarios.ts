@@ -1,0 +1,7 @@
+/**
+ * Starts: the golden snapshot with and without rotation, a cold boot (all ephemeral), the saved
+ * session. Stops: with a session save, and the ACPI power-down it replaces (ephemeral).
+ * Its own module so the command can list them without loading the lifecycle.
+ */
+export type Scenario = 'resume-rotation' | 'resume' | 'cold' | 'session-resume' | 'stop-with-save' | 'stop-acpi';
+export const SCENARIOS: readonly Scenario[] = ['resume-rotation', 'resume', 'cold', 'session-resume', 'stop-with-save', 'stop-acpi'];
