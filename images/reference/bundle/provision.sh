@@ -120,11 +120,3 @@ done
 # Guest contract marker: this hook rotates from any current value, not only from the placeholders.
 mkdir -p /etc/stack-emulator
 touch /etc/stack-emulator/rotates-from-any-value
-
-say "finishing"
-# Later boots must be fast: no datasource search, no first-boot modules.
-touch /etc/cloud/cloud-init.disabled
-rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
-sync
-echo STACK_CLOUD_INIT_DONE > /dev/console
-systemctl poweroff --no-block

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { cacheDir } from './cache-dir.js';
 import { ensureBaseImage } from './base-image.js';
 import { withBuildLock } from './build-lock.js';
@@ -14,8 +14,11 @@ import { buildAppliance, type BuildApplianceOptions } from './provision.js';
  * its top-level README.md: the build never reads it, and a documentation edit must not cost every
  * developer a rebuild of the image.
  */
-export function applianceDigest(dir: string): string {
+export function applianceDigest(dir: string, seen: string[] = []): string {
   const h = createHash('sha256');
+  // An appliance that extends another is built from both: the other's files are inputs too.
+  const base = existsSync(join(dir, 'extends')) ? resolve(dir, readFileSync(join(dir, 'extends'), 'utf8').trim()) : undefined;
+  if (base && !seen.includes(base)) h.update(`extends\0${applianceDigest(base, [...seen, dir])}\0`);
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       if (d === dir && name === 'README.md') continue;

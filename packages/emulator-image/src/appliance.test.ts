@@ -1,8 +1,11 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { entriesFromDirectory } from '@stack/iso9660';
 import { loadAppliance } from './appliance.js';
+import { applianceDigest } from './appliance-cache.js';
+import { mergeEntries } from './provision.js';
 
 function appliance(files: Record<string, string>, bundle = false): string {
   const d = mkdtempSync(join(tmpdir(), 'appliance-'));
@@ -25,5 +28,47 @@ describe('loadAppliance', () => {
   it('refuses user-data that cloud-init would ignore', async () => {
     const d = appliance({ 'user-data': 'runcmd: []\n', 'meta-data': 'instance-id: x\n' });
     await expect(loadAppliance(d)).rejects.toThrow(/must start with "#cloud-config"/);
+  });
+});
+
+describe('an appliance that extends another', () => {
+  const layered = () => {
+    const base = appliance({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: base\n', 'packages.txt': 'postgresql\n# comment\nacpid\n' }, true);
+    writeFileSync(join(base, 'bundle', 'hook'), 'base hook');
+    writeFileSync(join(base, 'bundle', 'app'), 'base app');
+    const top = appliance({ 'user-data': '#cloud-config\nruncmd: [top]\n', 'meta-data': 'instance-id: top\n', 'packages.txt': 'acpid\njq\n', extends: `${base}\n` }, true);
+    writeFileSync(join(top, 'bundle', 'hook'), 'top hook');
+    return { base, top };
+  };
+
+  it('takes its own seed, both bundles (its files on top) and both package lists', async () => {
+    const { base, top } = layered();
+    const a = await loadAppliance(top);
+    expect(a.userData).toContain('[top]');
+    expect(a.bundleDirs).toEqual([join(base, 'bundle'), join(top, 'bundle')]);
+    expect(a.packages).toEqual(['postgresql', 'acpid', 'jq']);
+    expect(a.layers).toEqual([base, top]);
+    const merged = mergeEntries(await Promise.all(a.bundleDirs.map((d) => entriesFromDirectory(d))));
+    const files = Object.fromEntries(merged.filter((e) => e.type === 'file').map((e) => [e.path, readFileSync((e.data as { path: string }).path, 'utf8')]));
+    expect(files).toEqual({ app: 'base app', hook: 'top hook' });
+  });
+
+  it("its digest changes with the other appliance's files", () => {
+    const { base, top } = layered();
+    const before = applianceDigest(top);
+    writeFileSync(join(base, 'bundle', 'app'), 'base app, edited');
+    expect(applianceDigest(top)).not.toBe(before);
+  });
+
+  it('refuses a loop', async () => {
+    const a = appliance({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: a\n' });
+    const b = appliance({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: b\n', extends: a });
+    writeFileSync(join(a, 'extends'), b);
+    await expect(loadAppliance(a)).rejects.toThrow(/extends it back/);
+    expect(() => applianceDigest(a)).not.toThrow();
+  });
+
+  it('refuses a path that is a file in one layer and a directory in another', () => {
+    expect(() => mergeEntries([[{ type: 'file', path: 'x', data: 'a' }], [{ type: 'directory', path: 'x' }]])).toThrow(/bundle path x is a file in one layer and a directory in another/);
   });
 });

@@ -10,11 +10,42 @@ export interface Appliance {
   metaData: string;
   /** Directory whose tree becomes the STACKBUNDLE disk, when the appliance has one. */
   bundleDir: string | undefined;
+  /**
+   * Every bundle directory, the extended appliance's first: their trees are merged onto one disk, a
+   * later file replacing an earlier one of the same path. `[bundleDir]` for an appliance that
+   * extends none.
+   */
+  bundleDirs: string[];
+  /** Debian packages of `packages.txt`, the extended appliance's first. */
+  packages: string[];
+  /** The appliance directories it is made of (itself last): all of them are its build inputs. */
+  layers: string[];
+}
+
+/** The packages of a `packages.txt` (one per line, `#` comments), none when there is no file. */
+async function readPackages(dir: string): Promise<string[]> {
+  const text = await readFile(join(dir, 'packages.txt'), 'utf8').catch(() => '');
+  return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+}
+
+/**
+ * The appliance an `extends` file names (a path relative to the appliance, e.g. `../reference`):
+ * its bundle and packages come first, this one's on top; its user-data and meta-data are not used.
+ */
+async function extended(abs: string, seen: string[]): Promise<Appliance | undefined> {
+  const text = await readFile(join(abs, 'extends'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const base = resolve(abs, text.trim());
+  if (seen.includes(base)) throw new Error(`appliance ${abs} extends ${base}, which extends it back (${[...seen, base].join(' -> ')})`);
+  return loadLayered(base, [...seen, abs]);
 }
 
 /** Loads and checks an appliance directory, naming the missing or bad file and what it must hold. */
 export async function loadAppliance(dir: string): Promise<Appliance> {
-  const abs = resolve(dir);
+  return loadLayered(resolve(dir), []);
+}
+
+async function loadLayered(abs: string, seen: string[]): Promise<Appliance> {
   const st = await stat(abs).catch(() => undefined);
   if (!st?.isDirectory()) throw new Error(`appliance directory not found: ${abs}`);
   const read = async (name: string) => {
@@ -30,5 +61,12 @@ export async function loadAppliance(dir: string): Promise<Appliance> {
   if (!/^instance-id:/m.test(metaData)) throw new Error(`${join(abs, 'meta-data')} must set instance-id`);
   const bundle = join(abs, 'bundle');
   const hasBundle = await readdir(bundle).then(() => true, () => false);
-  return { dir: abs, userData, metaData, bundleDir: hasBundle ? bundle : undefined };
+  const base = await extended(abs, seen);
+  const own = hasBundle ? [bundle] : [];
+  return {
+    dir: abs, userData, metaData, bundleDir: hasBundle ? bundle : undefined,
+    bundleDirs: [...(base?.bundleDirs ?? []), ...own],
+    packages: [...new Set([...(base?.packages ?? []), ...(await readPackages(abs))])],
+    layers: [...(base?.layers ?? []), abs],
+  };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pruneCache } from './cache-prune.js';
 import { cacheDir } from './cache-dir.js';
@@ -73,4 +73,25 @@ async function buildBase(dir: string, inputs: { suite: string; arch: 'amd64' | '
     rmSync(tmp, { recursive: true, force: true });
     throw Object.assign(e as Error, { message: `${(e as Error).message}\n--- last lines of the base image build log ---\n${tail}` });
   }
+}
+
+/**
+ * The kernel of a base image already in the cache for `arch` (any suite or key), without building
+ * one: a kernel to test a hardware accelerator with when an image brings none of its own.
+ */
+export function cachedBaseKernel(arch: 'amd64' | 'arm64', cacheRoot: string = cacheDir()): string | undefined {
+  const root = join(cacheRoot, 'base-images');
+  const dirs = existsSync(root) ? readdirSync(root).filter((d) => d.startsWith('debian-') && d.includes(`-${arch}-`)).sort() : [];
+  for (const d of dirs) {
+    const k = rootfsKernel(join(root, d, 'rootfs'));
+    if (k && existsSync(join(root, d, 'base.qcow2'))) return k;
+  }
+  return undefined;
+}
+
+/** The kernel installed in a root file system tree (`/boot/vmlinuz-*`), if any. */
+export function rootfsKernel(rootfs: string): string | undefined {
+  const boot = join(rootfs, 'boot');
+  const name = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith('vmlinuz-')) : undefined;
+  return name ? join(boot, name) : undefined;
 }

@@ -1,6 +1,6 @@
 export { loadAppliance, type Appliance } from './appliance.js';
 export { buildAppliance, chooseBuildAccelerator, type BuildApplianceOptions, type BuildResult } from './provision.js';
-export { ensureBaseImage, type BaseImage, type BaseImageOptions } from './base-image.js';
+export { cachedBaseKernel, ensureBaseImage, type BaseImage, type BaseImageOptions } from './base-image.js';
 export { MarkerScanner, MARKERS, type MarkerEvent } from './markers.js';
 export { cacheDir } from './cache-dir.js';
 export { UEFI_FIRMWARE } from './disk-image.js';

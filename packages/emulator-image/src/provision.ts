@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { buildIso, entriesFromDirectory, type IsoEntry, writeIso } from '@stack/iso9660';
 import { buildArgv, defaultCpuCount, ensureSocketDir, findArm64Firmware, loadVerdicts, probeHost, saveVerdict, socketDirFor, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
 import { loadAppliance } from './appliance.js';
-import { type BaseImage, ensureBaseImage } from './base-image.js';
+import { type BaseImage, ensureBaseImage, rootfsKernel } from './base-image.js';
 import { type BootFiles, bootFilesDir, extractBootFiles } from './boot-files.js';
 import { aptInChroot } from './debian-rootfs.js';
 import { UEFI_FIRMWARE } from './disk-image.js';
@@ -40,6 +40,19 @@ function firmware(arch: 'amd64' | 'arm64'): string {
   const f = arch === 'arm64' ? findArm64Firmware({ binary: 'qemu-system-aarch64' }) : UEFI_FIRMWARE.amd64.find((p) => existsSync(p));
   if (!f) throw new BuildError('IMAGE_BUILD_FAILED', `no UEFI firmware for ${arch}; install ${arch === 'amd64' ? 'ovmf' : 'qemu-efi-aarch64'} (looked in ${UEFI_FIRMWARE[arch].join(', ')})`);
   return f;
+}
+
+/** The bundle trees of an appliance's layers on one disk: a later layer's file replaces an earlier one's. */
+export function mergeEntries(layers: IsoEntry[][]): IsoEntry[] {
+  const byPath = new Map<string, IsoEntry>();
+  for (const layer of layers) {
+    for (const e of layer) {
+      const prior = byPath.get(e.path);
+      if (prior && (prior.type === 'directory') !== (e.type === 'directory')) throw new BuildError('IMAGE_INVALID_APPLIANCE', `bundle path ${e.path} is a ${prior.type} in one layer and a ${e.type} in another`);
+      byPath.set(e.path, prior?.type === 'directory' ? prior : e);
+    }
+  }
+  return [...byPath.values()];
 }
 
 async function fetchDebs(base: BaseImage, packages: string[], dest: string, log: string): Promise<string[]> {
@@ -124,12 +137,6 @@ export async function chooseBuildAccelerator(arch: 'amd64' | 'arm64', options: {
 }
 
 /** The kernel of a base image's tree (what its disk boots). */
-function baseKernel(rootfs: string): string | undefined {
-  const boot = join(rootfs, 'boot');
-  const name = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith('vmlinuz-')) : undefined;
-  return name ? join(boot, name) : undefined;
-}
-
 /**
  * Builds an appliance image: base image (cached), seed and bundle disks, a provisioning boot in the
  * snapshot layout that cloud-init drives, then a compressed qcow2 with its sha256. The guest's
@@ -150,8 +157,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
   try {
     const base = await ensureBaseImage({ arch: options.arch, cacheRoot: options.cacheRoot, onPhase: phase });
     phase(base.cached ? 'base image: cached' : 'base image: built');
-    const pkgFile = join(appliance.dir, 'packages.txt');
-    const packages = existsSync(pkgFile) ? readFileSync(pkgFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean) : [];
+    const packages = appliance.packages;
     phase(`packages: ${packages.length ? packages.join(', ') : 'none'}`);
     const debs = await fetchDebs(base, packages, join(work, 'debs'), log);
 
@@ -161,7 +167,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
       { type: 'file', path: 'user-data', data: appliance.userData },
       { type: 'file', path: 'meta-data', data: appliance.metaData },
     ], { volumeId: 'cidata', date }));
-    const bundleEntries: IsoEntry[] = appliance.bundleDir ? await entriesFromDirectory(appliance.bundleDir) : [];
+    const bundleEntries = mergeEntries(await Promise.all(appliance.bundleDirs.map((d) => entriesFromDirectory(d))));
     for (const d of debs) bundleEntries.push({ type: 'file', path: `debs/${d}`, data: { size: statSync(join(work, 'debs', d)).size, path: join(work, 'debs', d) } });
     await writeIso(bundleEntries, join(work, 'bundle.iso'), { volumeId: 'STACKBUNDLE', rockRidge: true, date, fsync: false });
     writeFileSync(join(work, 'config.iso'), await buildIso([
@@ -170,7 +176,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     ], { volumeId: 'STACKCFG', date }));
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base.qcow2, '-F', 'qcow2', join(work, 'disk.qcow2')], { log });
 
-    const { accel, reason } = await chooseBuildAccelerator(options.arch, { kernel: baseKernel(base.rootfs), verdicts: join(options.cacheRoot ?? cacheDir(), 'accel-verdicts.json') });
+    const { accel, reason } = await chooseBuildAccelerator(options.arch, { kernel: rootfsKernel(base.rootfs), verdicts: join(options.cacheRoot ?? cacheDir(), 'accel-verdicts.json') });
     phase(`provisioning boot (${accel}: ${reason})`);
     const serial = join(work, 'serial.log');
     // The work directory sits beside the output, as deep as the cache: the sockets go elsewhere.
