@@ -1,3 +1,6 @@
+import { accessSync, constants } from 'node:fs';
+import { release } from 'node:os';
+import { cachedBaseKernel } from '@stack/emulator-image';
 import { type Accel, chooseAccelerator, type HostProbe, loadVerdicts, probeHost, saveVerdict, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
@@ -23,6 +26,44 @@ export async function probeQemu(config: EmulatorConfig): Promise<HostProbe> {
   return probe;
 }
 
+export interface KernelSources {
+  /** The running kernel's release (`uname -r`). @default os.release() */
+  release?: string;
+  /** Whether a file can be read. @default fs.accessSync(R_OK) */
+  readable?: (path: string) => boolean;
+  /** A base image's kernel the image builder cached. @default emulator-image cachedBaseKernel */
+  cached?: (arch: 'amd64' | 'arm64') => string | undefined;
+}
+
+const canRead = (path: string) => {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A kernel to verify a hardware accelerator with: the image's own; else one the host already has, a
+ * base image's the image builder cached, or on Linux the running kernel's file when it is readable
+ * and of the guest's architecture (Ubuntu keeps it 0600). Without one, only a quick QEMU start is
+ * possible, which a KVM that runs nothing passes: a BIOS-booted Stack image then hung for 108 s
+ * under this CI host's KVM before QEMU reported an internal error.
+ */
+export function verificationKernel(config: EmulatorConfig, imageKernel: string | undefined, sources: KernelSources = {}): string | undefined {
+  if (imageKernel) return imageKernel;
+  const readable = sources.readable ?? canRead;
+  const cached = (sources.cached ?? cachedBaseKernel)(config.arch);
+  if (cached && readable(cached)) return cached;
+  const hostArch = config.host.arch;
+  if (config.host.platform === 'linux' && hostArch === config.arch) {
+    const own = `/boot/vmlinuz-${sources.release ?? release()}`;
+    if (readable(own)) return own;
+  }
+  return undefined;
+}
+
 /**
  * Picks the accelerator. A hardware accelerator not yet verified on this host is tried once: with
  * `kernel` (the image's own), by booting it (some nested hosts run nothing under KVM, silently);
@@ -43,7 +84,7 @@ export async function chooseHostAccelerator(config: EmulatorConfig, probe: HostP
   const known = verdicts.some((v) => v.accel === choice.accel && v.key === keys[choice.accel]);
   if (choice.accel !== 'tcg' && !known && !config.accelOverride) {
     options.onVerify?.(choice.accel);
-    const check = await verifyAccelerator(probe, choice.accel, { arch: config.arch, kernel: options.kernel });
+    const check = await verifyAccelerator(probe, choice.accel, { arch: config.arch, kernel: verificationKernel(config, options.kernel) });
     await saveVerdict(config.paths.accelVerdicts, { key: keys[choice.accel]!, accel: choice.accel, usable: check.usable, reason: check.reason, decidedAt: new Date().toISOString() });
     if (!check.usable) return { probe, accel: 'tcg', reason: `${choice.accel} cannot run the guest on this host (${check.reason}); using tcg` };
     return { probe, accel: choice.accel, reason: `${choice.accel} verified on this host` };

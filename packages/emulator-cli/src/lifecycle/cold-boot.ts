@@ -71,7 +71,7 @@ export async function coldBoot(ctx: BootContext, plan: ColdBootPlan): Promise<Bo
     const secrets = await secretsFor(ctx, launched.qga, plan.previousKey);
     if (secrets.secrets === 'keep') ctx.reporter.info('keeping the secrets this disk already has (the published key stays valid)');
     const state = await settleGuest(ctx, launched, {
-      syncClock: false, ...secrets, healthyFirstMs: ctx.config.readyTimeoutMs, rotationTimeoutMs: ctx.config.readyTimeoutMs, healthTimeoutMs: ctx.config.readyTimeoutMs,
+      syncClock: false, ...secrets, verifyKept: true, healthyFirstMs: ctx.config.readyTimeoutMs, rotationTimeoutMs: ctx.config.readyTimeoutMs, healthTimeoutMs: ctx.config.readyTimeoutMs,
     });
     return { vm, secrets: state };
   } catch (e) {

@@ -129,11 +129,11 @@ done
   return r.exitCode === 0 ? undefined : r.stderr.toString('utf8').trim() || 'a share is still mounted';
 }
 
-/** Pushes fresh secrets and publishes the client key for the CLI (0600). */
-export async function rotate(qga: QgaClient, pckFile: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<SecretSet> {
+/** Pushes fresh secrets (or `secrets`) and publishes the client key for the CLI (0600). */
+export async function rotate(qga: QgaClient, pckFile: string, options: { signal?: AbortSignal; timeoutMs?: number; secrets?: SecretSet } = {}): Promise<SecretSet> {
   const { signal } = options;
   try {
-    const secrets = await rotateSecrets(qga, { timeout: options.timeoutMs ?? 60_000, signal });
+    const secrets = await rotateSecrets(qga, { timeout: options.timeoutMs ?? 60_000, signal, ...(options.secrets ? { secrets: options.secrets } : {}) });
     await writeClientKeyFile(pckFile, secrets.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
     return secrets;
   } catch (e) {

@@ -1,9 +1,10 @@
-import { PLACEHOLDERS, writeClientKeyFile } from '@stack/secret-rotation';
+import { generateSecrets, PLACEHOLDERS, writeClientKeyFile } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
 import { type BootContext, mark } from './boot-context.js';
 import { mountShares, plugShares, rotate, syncGuestClock } from './guest.js';
 import { describeUnhealthy, waitHealthy } from './health.js';
 import type { Launched } from './launch.js';
+import { loopbackRequest } from './loopback-http.js';
 
 /** What the instance's secrets are after a start: fresh ones, the public placeholders, or kept from before. */
 export type SecretsState = 'fresh' | 'placeholders' | 'kept';
@@ -14,11 +15,25 @@ export interface SettlePlan {
   /** `rotate`: fresh secrets; `placeholders`: keep and publish the public ones; `keep`: the guest's are kept and `keptKey` published. */
   secrets: 'rotate' | 'placeholders' | 'keep';
   keptKey?: string;
+  /**
+   * A booted guest (not a resumed one) may have reset its secrets on the way up: the original's
+   * image renders the placeholders at every boot. Check that the kept key is accepted, and rotate
+   * when it is not (where rotation is on). @default false
+   */
+  verifyKept?: boolean;
   /** Wait this long for the services before rotating (a booting guest: the hook talks to them). @default no wait */
   healthyFirstMs?: number;
   rotationTimeoutMs: number;
   /** How long the services may take to answer after the rotation. */
   healthTimeoutMs: number;
+}
+
+/** Whether the backend accepts `key` as the internal project's client key, once it is healthy. */
+async function keyAccepted(ctx: BootContext, key: string, timeoutMs: number): Promise<boolean> {
+  const health = await waitHealthy(ctx.config.ports, { timeoutMs, signal: ctx.signal });
+  if (!health.healthy) return true; // the health check below reports it
+  const r = await loopbackRequest(ctx.config.ports.backend, '/api/v1/projects/current', { headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key }, timeout: 10_000 });
+  return r.status !== 401;
 }
 
 /**
@@ -61,8 +76,18 @@ export async function settleGuest(ctx: BootContext, { vm, qga, pluggedShares }: 
         mark(ctx, 'rotated');
         state = 'fresh';
       } else if (plan.secrets === 'keep' && plan.keptKey) {
-        await writeClientKeyFile(p.internalPck, plan.keptKey);
-        state = 'kept';
+        if (plan.verifyKept && !(await keyAccepted(ctx, plan.keptKey, plan.healthTimeoutMs))) {
+          // The original's image renders its placeholders at every boot while its built JavaScript keeps
+          // the key of its first rotation (its hook replaces only the placeholder there): the disk's own
+          // client key goes back in, with fresh server-side secrets, so both agree again.
+          ctx.reporter.warn('the guest came up without the secrets of its last start (its image resets them at boot): putting its client key back, with fresh server-side secrets');
+          await rotate(qga, p.internalPck, { signal: ctx.signal, timeoutMs: plan.rotationTimeoutMs, secrets: { ...generateSecrets(), STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY: plan.keptKey } });
+          mark(ctx, 'rotated');
+          state = 'kept';
+        } else {
+          await writeClientKeyFile(p.internalPck, plan.keptKey);
+          state = 'kept';
+        }
       } else {
         await writeClientKeyFile(p.internalPck, PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
         state = 'placeholders';
