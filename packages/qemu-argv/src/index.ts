@@ -8,6 +8,6 @@ export { verifyAccelerator, type AccelCheck } from './verify-accel.js';
 export { defaultCpuCount } from './cpu-count.js';
 export { checkSocketPath, ensureSocketDir, maxSocketPathBytes, socketDirFor, type SocketDirOptions } from './socket-dir.js';
 export { isQemuArgvError, QemuArgvError, type QemuArgvErrorCode } from './errors.js';
-export { migrationUri, shellQuote, supportsFileMigration } from './migration-uri.js';
+export { migrationUri, shellQuote, supportsFileMigration, supportsIncomingExitOnError } from './migration-uri.js';
 export { firmwareIdentity, hostIdentity, parseCpuinfo, type HostIdentity, type HostIdentityOptions } from './host-identity.js';
 export { shareDevice, shareTag } from './share-device.js';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { migrationUri, shellQuote, supportsFileMigration } from './migration-uri.js';
+import { migrationUri, shellQuote, supportsFileMigration, supportsIncomingExitOnError } from './migration-uri.js';
 
 const v = (major: number, minor: number) => ({ major, minor, micro: 0 });
 
@@ -13,6 +13,13 @@ describe('migration URIs', () => {
     expect(migrationUri(v(9, 2), 'out', '/s/state.raw')).toBe('file:/s/state.raw');
     expect(migrationUri(v(7, 2), 'out', '/s/state.raw')).toBe("exec:cat > '/s/state.raw'");
     expect(migrationUri(v(7, 2), 'in', '/s/state.raw')).toBe("exec:cat '/s/state.raw'");
+  });
+
+  it('migrate-incoming exit-on-error from QEMU 9.1', () => {
+    expect(supportsIncomingExitOnError(v(10, 0))).toBe(true);
+    expect(supportsIncomingExitOnError(v(9, 1))).toBe(true);
+    expect(supportsIncomingExitOnError(v(9, 0))).toBe(false);
+    expect(supportsIncomingExitOnError(v(7, 2))).toBe(false);
   });
 
   it('quotes any path as one shell word', () => {

@@ -5,6 +5,15 @@ export function supportsFileMigration(v: QemuVersion): boolean {
   return v.major > 8 || (v.major === 8 && v.minor >= 2);
 }
 
+/**
+ * `migrate-incoming` takes `exit-on-error` from QEMU 9.1: with `false`, a stream QEMU cannot load
+ * leaves it running with the reason in `query-migrate`'s `error-desc`, instead of QEMU exiting and the
+ * monitor connection dropping (all a caller of an older QEMU learns is "connection lost").
+ */
+export function supportsIncomingExitOnError(v: QemuVersion): boolean {
+  return v.major > 9 || (v.major === 9 && v.minor >= 1);
+}
+
 /** A path as one POSIX shell word. */
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

@@ -1,4 +1,4 @@
-import { type CallOptions, type Connector, connectUnixSocket, encodeCommand, MessageDecoder, type QmpMessage, type Transport, withDeadline } from '@stack/qmp-protocol';
+import { type CallOptions, type Connector, connectUnixSocket, encodeCommand, MessageDecoder, type ProtocolTrace, type QmpMessage, type Transport, withDeadline } from '@stack/qmp-protocol';
 import { z } from 'zod';
 import {
   QgaAbortError,
@@ -18,6 +18,7 @@ const optionsSchema = z.object({
   syncTimeout: z.number().int().positive().default(5000),
   defaultTimeout: z.number().int().positive().default(30_000),
   syncId: z.custom<() => number>((v) => typeof v === 'function').optional(),
+  trace: z.custom<ProtocolTrace>((v) => typeof v === 'function').optional(),
 });
 
 export interface QgaConnectOptions {
@@ -37,6 +38,8 @@ export interface QgaConnectOptions {
   defaultTimeout?: number;
   /** Source of sync ids (integers below 2^31). @default a random integer per sync */
   syncId?: () => number;
+  /** Called with every message sent and received on this connection, as a debug log. @default none */
+  trace?: ProtocolTrace;
 }
 
 type Waiter =
@@ -62,6 +65,7 @@ export class QgaClient {
   #synced = false;
   #nextId = 1;
   #closedError: QgaError | undefined;
+  readonly #trace: ProtocolTrace | undefined;
 
   private constructor(path: string, transport: Transport, opts: z.infer<typeof optionsSchema>) {
     this.#path = path;
@@ -71,8 +75,12 @@ export class QgaClient {
     this.#syncId = opts.syncId ?? (() => 1 + Math.floor(Math.random() * 0x7ffffffe));
     const decoder = new MessageDecoder({ maxLineBytes: opts.maxLineBytes, resetByte: 0xff });
     this.#closedPromise = new Promise((resolve) => transport.on('close', resolve));
+    this.#trace = opts.trace;
     transport.on('data', (chunk) => {
-      for (const m of decoder.push(chunk)) this.#dispatch(m);
+      for (const m of decoder.push(chunk)) {
+        if (m.type !== 'reset') this.#trace?.('recv', m);
+        this.#dispatch(m);
+      }
     });
     transport.on('error', (e) => this.#fail(new QgaDisconnectedError(`guest agent connection lost: ${e.message}`, { cause: e })));
     transport.on('close', () => this.#fail(new QgaDisconnectedError()));
@@ -120,6 +128,7 @@ export class QgaClient {
     return this.#enqueue(command, { timeout, signal: options.signal }, async (signal) => {
       if (!this.#synced) await this.#syncNow(signal);
       const id = `stack#${this.#nextId++}`;
+      this.#trace?.('send', { execute: command, ...(args !== undefined ? { arguments: args } : {}), id });
       return this.#request({ kind: 'command', id, command }, encodeCommand(command, args, id), signal);
     }) as Promise<T>;
   }
@@ -156,6 +165,7 @@ export class QgaClient {
     // command an earlier client left in its parser; the reply is prefixed with 0xFF so we can drop
     // everything (stale replies, parse errors) before it. Ids stay below 2^31 to be exact in JSON.
     const id = this.#syncId();
+    this.#trace?.('send', { execute: 'guest-sync-delimited', arguments: { id } });
     const payload = Buffer.concat([SYNC_RESET, encodeCommand('guest-sync-delimited', { id }, undefined)]);
     await this.#request({ kind: 'sync', id, seenReset: false }, payload, signal);
     this.#synced = true;

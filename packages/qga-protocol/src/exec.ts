@@ -19,6 +19,8 @@ export interface ExecOptions extends CallOptions {
   pollInterval?: number;
   /** @default 100 */
   maxPollInterval?: number;
+  /** Called with the guest pid as soon as the program runs (e.g. to signal it on an interrupt). */
+  onStart?: (pid: number) => void;
 }
 
 /** How a guest program ended. */
@@ -64,6 +66,7 @@ export async function exec(qga: QgaClient, options: ExecOptions): Promise<ExecRe
     const started = pidSchema.safeParse(await qga.execute('guest-exec', args, { signal }));
     if (!started.success) throw new QgaInvalidReplyError('guest-exec', { cause: started.error });
     const pid = started.data.pid;
+    options.onStart?.(pid);
     let delay = options.pollInterval ?? 2;
     const maxDelay = options.maxPollInterval ?? 100;
     for (;;) {

@@ -10,6 +10,7 @@ import {
   QmpTimeoutError,
 } from './errors.js';
 import { type EventFilter, EventListener } from './event-listener.js';
+import type { ProtocolTrace } from './trace.js';
 import { encodeCommand, MessageDecoder, type QmpEvent, type QmpGreeting, type QmpMessage } from './message.js';
 import { type Connector, connectUnixSocket, type Transport } from './transport.js';
 
@@ -18,6 +19,7 @@ const connectOptionsSchema = z.object({
   signal: z.instanceof(AbortSignal).optional(),
   connector: z.custom<Connector>((v) => typeof v === 'function').optional(),
   maxLineBytes: z.number().int().positive().default(10 * 1024 * 1024),
+  trace: z.custom<ProtocolTrace>((v) => typeof v === 'function').optional(),
 });
 
 export interface QmpConnectOptions {
@@ -28,6 +30,8 @@ export interface QmpConnectOptions {
   connector?: Connector;
   /** Longest accepted server line; longer is a protocol error. @default 10 MiB */
   maxLineBytes?: number;
+  /** Called with every message sent and received on this connection, as a debug log. @default none */
+  trace?: ProtocolTrace;
 }
 
 interface Pending {
@@ -51,12 +55,19 @@ export class QmpClient {
   #nextId = 1;
   #closedError: QmpError | undefined;
 
-  private constructor(transport: Transport, maxLineBytes: number) {
+  readonly #trace: ProtocolTrace | undefined;
+
+  private constructor(transport: Transport, maxLineBytes: number, trace: ProtocolTrace | undefined) {
     this.#transport = transport;
+    this.#trace = trace;
     const decoder = new MessageDecoder({ maxLineBytes });
     this.#closedPromise = new Promise((resolve) => transport.on('close', resolve));
     transport.on('data', (chunk) => {
-      for (const m of decoder.push(chunk)) if (m.type !== 'reset') this.#dispatch(m);
+      for (const m of decoder.push(chunk)) {
+        if (m.type === 'reset') continue;
+        trace?.('recv', m);
+        this.#dispatch(m);
+      }
     });
     transport.on('error', (e) => this.#fail(new QmpDisconnectedError(`QMP connection lost: ${e.message}`, { cause: e })));
     transport.on('close', () => this.#fail(new QmpDisconnectedError('QMP connection closed by the server')));
@@ -85,7 +96,7 @@ export class QmpClient {
           } catch (e) {
             throw new QmpConnectError(path, (e as Error).message, { cause: e });
           }
-          const c = new QmpClient(transport, opts.maxLineBytes);
+          const c = new QmpClient(transport, opts.maxLineBytes, opts.trace);
           client = c;
           await new Promise<void>((resolve, reject) => {
             c.#onGreeting = { resolve, reject };
@@ -139,6 +150,7 @@ export class QmpClient {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject, cleanup });
+      this.#trace?.('send', { execute: command, ...(args !== undefined ? { arguments: args } : {}), id });
       this.#transport.write(encodeCommand(command, args, id));
     });
   }

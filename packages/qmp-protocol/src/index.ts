@@ -20,6 +20,7 @@ export {
   queryMigrationCapabilities,
   setMigrationCapabilities,
   setMigrationParameters,
+  type MigrateIncomingOptions,
   type MigrateOptions,
   type MigrationInfo,
   type MigrationProgress,
@@ -28,3 +29,4 @@ export { MessageDecoder, encodeCommand, type QmpEvent, type QmpGreeting, type Qm
 export { LineDecoder, type LineItem } from './line-decoder.js';
 export { withDeadline, sleep, type CallOptions } from './call-options.js';
 export { connectUnixSocket, type Connector, type Transport } from './transport.js';
+export type { ProtocolTrace } from './trace.js';

@@ -27,6 +27,17 @@ export interface MigrateOptions extends CallOptions {
   pollInterval?: number;
 }
 
+/** Options of {@link migrateIncoming}. */
+export interface MigrateIncomingOptions extends MigrateOptions {
+  /**
+   * QEMU's `exit-on-error` (QEMU 9.1+; leave unset for older ones, which refuse the argument). With
+   * `false` a stream QEMU cannot load rejects with QEMU's reason and QEMU keeps running; otherwise
+   * QEMU exits and the wait rejects with the lost connection.
+   * @default unset (QEMU's default: exit)
+   */
+  exitOnError?: boolean;
+}
+
 /** `query-migrate`. */
 export async function queryMigrate(qmp: QmpClient, options: CallOptions = {}): Promise<MigrationInfo> {
   const raw = await qmp.execute('query-migrate', undefined, options);
@@ -98,7 +109,7 @@ export async function migrate(qmp: QmpClient, uri: string, options: MigrateOptio
  * Loads an incoming migration from `uri` into a QEMU started with `-incoming defer`, resolving once
  * the state is loaded (the VM is then paused unless `-S` was absent and autostart applies).
  */
-export async function migrateIncoming(qmp: QmpClient, uri: string, options: MigrateOptions = {}): Promise<MigrationInfo> {
-  await qmp.execute('migrate-incoming', { uri }, options);
+export async function migrateIncoming(qmp: QmpClient, uri: string, options: MigrateIncomingOptions = {}): Promise<MigrationInfo> {
+  await qmp.execute('migrate-incoming', { uri, ...(options.exitOnError === undefined ? {} : { 'exit-on-error': options.exitOnError }) }, options);
   return waitForMigration(qmp, `migrate-incoming from ${uri}`, options);
 }

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
@@ -35,6 +36,20 @@ describe.skipIf(!ok)('QmpClient against qemu-system-x86_64 -machine none', () =>
     const v = await queryVersion(qmp);
     expect(v.qemu.major).toBeGreaterThanOrEqual(7);
     expect(qmp.greeting.version.qemu).toEqual(v.qemu);
+  });
+
+  it('traces every message of the connection: the handshake, commands with their ids, replies and events', async () => {
+    vm = await startMachineNone();
+    const log: Array<[string, unknown]> = [];
+    await using qmp = await QmpClient.connect(vm.qmpPath, { trace: (direction, message) => log.push([direction, message]) });
+    await qmp.execute('stop');
+    const sent = log.filter(([d]) => d === 'send').map(([, m]) => (m as { execute: string }).execute);
+    expect(sent).toEqual(['qmp_capabilities', 'stop']);
+    const received = log.filter(([d]) => d === 'recv').map(([, m]) => (m as { type: string }).type);
+    expect(received[0]).toBe('greeting');
+    expect(received).toContain('return');
+    const stopId = (log.find(([d, m]) => d === 'send' && (m as { execute: string }).execute === 'stop')![1] as { id: string }).id;
+    expect(log.some(([d, m]) => d === 'recv' && (m as { id?: string }).id === stopId)).toBe(true);
   });
 
   it('sees STOP and RESUME around stop/cont, even when the event beats the reply', async () => {
@@ -163,6 +178,29 @@ describe.skipIf(!ok)('migration helpers against a small paused q35 guest', () =>
       expect(err).toBeInstanceOf(QmpCommandError);
     } finally {
       await target.dispose();
+    }
+  });
+
+  it('a stream QEMU cannot load: with exitOnError false, QEMU says why and keeps running; by default it exits', async () => {
+    const machine = ['-machine', 'q35', '-accel', 'tcg', '-m', '64', '-S', '-incoming', 'defer'];
+    vm = await startMachineNone(machine);
+    const file = join(vm.dir, 'garbage.bin');
+    writeFileSync(file, 'not a migration stream'.repeat(100));
+    {
+      await using qmp = await QmpClient.connect(vm.qmpPath);
+      const err = await migrateIncoming(qmp, `file:${file}`, { exitOnError: false, timeout: 60_000, pollInterval: 20 }).catch((e) => e);
+      expect(err).toBeInstanceOf(QmpCommandError);
+      expect((err as QmpCommandError).errorClass).toBe('MigrationFailed');
+      expect((err as Error).message).toMatch(/migrate-incoming from file:.*garbage\.bin/);
+      expect((await queryStatus(qmp)).running).toBe(false);
+    }
+    const other = await startMachineNone(machine);
+    try {
+      await using qmp = await QmpClient.connect(other.qmpPath);
+      const err = await migrateIncoming(qmp, `file:${file}`, { timeout: 60_000, pollInterval: 20 }).catch((e) => e);
+      expect(err).toBeInstanceOf(QmpDisconnectedError);
+    } finally {
+      await other.dispose();
     }
   });
 });
