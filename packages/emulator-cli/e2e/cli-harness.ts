@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLACEHOLDERS } from '@stack/secret-rotation';
 
-// The bin the package publishes (the bundle).
-const BIN = new URL('../dist/cli.js', import.meta.url).pathname;
+// The bin the package publishes (it loads the bundle).
+const BIN = new URL('../bin/stack-emulator.js', import.meta.url).pathname;
 
 export interface CliResult {
   code: number | null;
@@ -29,6 +29,17 @@ export function cli(args: string[], env: Record<string, string>, options: { inte
       child.kill(options.signal ?? 'SIGINT');
     }
   });
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** Runs the built CLI with `input` on its stdin (a pipe, as `echo x | stack-emulator exec ...`). */
+export function cliWithInput(args: string[], env: Record<string, string>, input: string): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: '1', FORCE_COLOR: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.end(input);
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 

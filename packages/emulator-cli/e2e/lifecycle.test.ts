@@ -6,7 +6,7 @@ import { socketDirFor } from '@stack/qemu-argv';
 import { exec, QgaClient } from '@stack/qga-protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
-import { cli, isAlive, PLACEHOLDER_KEY, processesMentioning, testInstance } from './cli-harness.js';
+import { cli, cliWithInput, isAlive, PLACEHOLDER_KEY, processesMentioning, testInstance } from './cli-harness.js';
 
 // The whole lifecycle through the built CLI against the reference appliance, under the accelerator the
 // CLI picks (TCG on this host: its KVM cannot run a stock kernel). Tests run in order on one home.
@@ -35,10 +35,14 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(r.stderr).toContain('EMULATOR_NO_SNAPSHOT');
   });
 
-  it('status --json says stopped (exit 3) before anything ran', async () => {
+  it('status --json says stopped (exit 3) before anything ran; exec and logs say so too', async () => {
     const s = await status();
     expect(s.code).toBe(3);
     expect(s.report.vm).toBe('stopped');
+    const e = await cli(['exec', '--', 'true'], env);
+    expect(e.code).toBe(3);
+    expect(e.stderr).toContain('the emulator is not running');
+    expect((await cli(['logs'], env)).code).toBe(3);
   });
 
   it('refuses a busy port, naming the process that holds it', async () => {
@@ -117,6 +121,27 @@ describe.skipIf(!ok)('stack-emulator lifecycle (reference appliance)', () => {
     expect(await current(secondKey)).toBe(200);
     expect(await current(firstKey)).toBe(401);
     expect(await current(PLACEHOLDER)).toBe(401);
+  }, T);
+
+  it('exec runs a command in the guest: stdin in, stdout, stderr and its exit code out; psql reaches the database', async () => {
+    const r = await cliWithInput(['exec', '--', 'sh', '-c', 'read x; echo "got $x"; echo oops >&2; exit 5'], env, 'hello\n');
+    expect(r).toMatchObject({ code: 5, stdout: 'got hello\n', stderr: 'oops\n' });
+    const sql = await cli(['exec', '--', 'runuser', '-u', 'postgres', '--', 'psql', '-d', 'stack', '-tAc', 'select count(*) from "ApiKeySet" where "projectId" = \'internal\''], env);
+    expect(sql).toMatchObject({ code: 0, stdout: '1\n' });
+    expect((await cli(['exec', '-e', 'GREETING=hi there', '--', 'sh', '-c', 'echo "$GREETING"'], env)).stdout).toBe('hi there\n');
+    expect((await cli(['exec', '--', 'no-such-program'], env)).code).toBe(127);
+  }, T);
+
+  it('logs prints the guest console, QEMU\'s log and the last command\'s trace', async () => {
+    const console = await cli(['logs', '-n', '20'], env);
+    expect(console.code).toBe(0);
+    expect(console.stdout.trim().split('\n').length).toBeGreaterThan(0);
+    expect(console.stdout).not.toContain('\x1b[');
+    expect((await cli(['logs', '--source', 'qemu'], env)).code).toBe(0);
+    const t = await cli(['logs', '--source', 'trace', '-n', '100000'], env);
+    expect(t.stdout).toMatch(/\[trace +\d+\.\d{3}s\] command /);
+    expect(t.stdout).toContain('qga → {"execute":"guest-exec"');
+    expect(t.stdout).not.toContain(secondKey);
   }, T);
 
   it('env prints the credentials; run without --config-file leaves the environment alone and returns the command\'s exit code, leaving a running emulator running', async () => {

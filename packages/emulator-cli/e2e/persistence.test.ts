@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,20 @@ afterAll(async () => {
   await emu.cleanup();
   rmSync(project, { recursive: true, force: true });
 });
+
+/** sha256 of a file's first and last MiB: the check a session's RAM state passes before a resume (snapshot-cache edgeDigest). */
+function edgeSha256(path: string): string {
+  const size = statSync(path).size;
+  const fd = openSync(path, 'r');
+  const h = createHash('sha256');
+  for (const at of size > 1 << 20 ? [0, size - Math.min(1 << 20, size)] : [0]) {
+    const b = Buffer.alloc(Math.min(1 << 20, size));
+    readSync(fd, b, 0, b.length, at);
+    h.update(b);
+  }
+  closeSync(fd);
+  return h.digest('hex');
+}
 
 const started = async (...args: string[]) => {
   const r = await start(...args);
@@ -106,6 +121,44 @@ describe.skipIf(!ok)('sessions: data kept across stop/start (reference appliance
     } finally {
       rmSync(other, { recursive: true, force: true });
     }
+  }, T);
+
+  it('start --verbose traces a failing resume (QEMU refusing a damaged RAM state) and prints no secret; it cold-boots the disk instead', async () => {
+    expect(await stopped()).toMatchObject({ how: 'saved' });
+    // Damage the stream's header and record the damage as the saved digest: only QEMU can tell now.
+    const ram = join(emu.home, 'session', 'state.raw');
+    const fd = openSync(ram, 'r+');
+    writeSync(fd, Buffer.from('not a migration stream'), 0, 22, 0);
+    closeSync(fd);
+    const metaFile = join(emu.home, 'session', 'meta.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { ram: { edgeSha256: string } };
+    meta.ram.edgeSha256 = edgeSha256(ram);
+    writeFileSync(metaFile, JSON.stringify(meta));
+    const r = await cli(['start', '--image', 'reference', '--json', '--verbose'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'cold', coldReason: expect.stringContaining('the session resume failed') });
+    // --json --verbose: stderr is one JSON object per line, nothing else.
+    const lines = r.stderr.trim().split('\n');
+    const events = lines.map((l) => (JSON.parse(l) as { trace: { kind: string; direction?: string; message?: Record<string, unknown>; text?: string } }).trace);
+    const sent = (kind: string, name: string) => events.some((e) => e.kind === kind && e.direction === 'send' && e.message?.execute === name);
+    expect(sent('qmp', 'migrate-incoming')).toBe(true);
+    // QEMU 9.1+ stays up on a stream it cannot load and says why (exit-on-error false).
+    const failed = events.find((e) => e.kind === 'qmp' && e.direction === 'recv' && (e.message?.value as { status?: string } | undefined)?.status === 'failed');
+    expect(failed?.message).toMatchObject({ value: { 'error-desc': expect.any(String) } });
+    expect(events.find((e) => e.kind === 'warn')?.text).toMatch(/the session resume failed: migrate-incoming from file:.*\(MigrationFailed\)/);
+    expect(sent('qga', 'guest-sync-delimited')).toBe(true);
+    expect(events.some((e) => e.kind === 'qemu')).toBe(true);
+    // The published key and every 64-hex value stay out of the trace.
+    expect(r.stderr).not.toContain(key);
+    expect(r.stderr).not.toMatch(/\b[0-9a-f]{64}\b/);
+    // The same trace is kept for `logs --source trace`.
+    const logs = await cli(['logs', '--source', 'trace', '-n', '100000'], env);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/qmp → \{"execute":"migrate-incoming"/);
+    expect(logs.stdout).toMatch(/qmp ← \{"type":"return",.*"value":\{"status":"failed","error-desc":"load of migration failed/);
+    expect(logs.stdout).toMatch(/\[trace +\d+\.\d{3}s\] qemu /);
+    expect(logs.stdout).not.toContain(key);
+    expect(await getData('alpha', key)).toEqual({ status: 200, body: 'first value' });
   }, T);
 
   it('after kill -9 of QEMU, start cold-boots the session disk: data there, reason given, secrets kept', async () => {

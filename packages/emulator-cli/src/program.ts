@@ -4,6 +4,9 @@ import { benchCommand } from './commands/bench.js';
 import { captureCommand } from './commands/capture.js';
 import { doctorCommand } from './commands/doctor.js';
 import { envCommand } from './commands/env.js';
+import { execCommand } from './commands/exec.js';
+import { logsCommand } from './commands/logs.js';
+import { VERBOSE_HELP } from './commands/shared.js';
 import { listReleasesCommand } from './commands/list-releases.js';
 import { pullCommand } from './commands/pull.js';
 import { resetCommand } from './commands/reset.js';
@@ -16,7 +19,9 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 
 /** Every command, new instances each call. */
 export function emulatorCommands(): Command[] {
-  return [startCommand(), stopCommand(), statusCommand(), envCommand(), runCommand(), pullCommand(), listReleasesCommand(), resetCommand(), captureCommand(), benchCommand(), doctorCommand()];
+  const all = [startCommand(), stopCommand(), statusCommand(), envCommand(), runCommand(), execCommand(), logsCommand(), pullCommand(), listReleasesCommand(), resetCommand(), captureCommand(), benchCommand(), doctorCommand()];
+  for (const c of all) c.option('--verbose', VERBOSE_HELP);
+  return all;
 }
 
 /**

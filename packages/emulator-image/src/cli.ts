@@ -3,6 +3,15 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { buildAppliance } from './provision.js';
 
+// A reader that went away (`| head`, `| grep -q`) is not an error: exit quietly, as cat does,
+// instead of an unhandled EPIPE stack trace.
+for (const s of [process.stdout, process.stderr]) {
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function arch(value: string): 'amd64' | 'arm64' {

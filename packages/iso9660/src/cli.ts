@@ -7,6 +7,15 @@ import { IsoReader } from './reader.js';
 import { entriesFromDirectory } from './source-fs.js';
 import { TEXT_DEFAULTS, writeImageToPath } from './image-writer.js';
 
+// A reader that went away (`| head`, `| grep -q`) is not an error: exit quietly, as cat does,
+// instead of an unhandled EPIPE stack trace.
+for (const s of [process.stdout, process.stderr]) {
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function parseDate(value: string): Date {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { StartFlags } from '../config/resolve-config.js';
 import { type Scenario, SCENARIOS } from '../lifecycle/bench-scenarios.js';
+import { EmulatorError } from '../errors.js';
 import { action, configFrom, interruptible } from './shared.js';
 
 const TARGETS: Record<string, Partial<Record<Scenario, number>>> = {
@@ -23,9 +24,9 @@ export function benchCommand(): Command {
       action(async (opts: StartFlags & { runs: string; scenarios: string; output?: string; json?: boolean }) => {
         const [{ writeFileAtomic }, { runBench }, { formatTimings, formatStopTimings }] = await Promise.all([import('@stack/snapshot-cache'), import('../lifecycle/bench.js'), import('../ui/format.js')]);
         const runs = Number(opts.runs);
-        if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${opts.runs}: give a positive integer`);
+        if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new EmulatorError('CONFIG_INVALID', `--runs ${opts.runs}: give an integer from 1 to 1000`);
         const scenarios = opts.scenarios.split(',').map((s) => s.trim()) as Scenario[];
-        for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`--scenarios: unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
+        for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new EmulatorError('CONFIG_INVALID', `--scenarios: unknown scenario ${s}`, { hint: `use some of ${SCENARIOS.join(', ')}` });
         const config = configFrom(opts);
         const results = await interruptible((signal) =>
           runBench(config, { runs, scenarios, signal, onRun: (s, i, ms) => process.stderr.write(`${s} #${i + 1}: ${(ms / 1000).toFixed(2)} s\n`) }),

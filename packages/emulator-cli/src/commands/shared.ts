@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolveConfig, type StartFlags } from '../config/resolve-config.js';
 import { describeError, EmulatorError, isEmulatorError } from '../errors.js';
+import { trace } from '../lifecycle/trace.js';
 
 /** Adds the flags of commands that may start the emulator. */
 export function withStartFlags(cmd: Command): Command {
@@ -55,7 +56,8 @@ export function reportError(e: unknown, json: boolean): number {
   const message = describeError(e);
   const hint = isEmulatorError(e) ? e.hint : undefined;
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message, ...(hint ? { hint } : {}) } }, null, 2)}\n`);
-  process.stderr.write(`Error: ${message}\n${hint ? `  fix: ${hint}\n` : ''}`);
+  // With --verbose --json the error is the trace's last line; stderr stays JSON.
+  if (!trace.jsonLines) process.stderr.write(`Error: ${message}\n${hint ? `  fix: ${hint}\n` : ''}`);
   return exit;
 }
 
@@ -63,12 +65,19 @@ export function reportError(e: unknown, json: boolean): number {
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const cmd = args.at(-1) as Command;
-    const json = Boolean((cmd.opts() as { json?: boolean }).json);
+    const opts = cmd.opts() as { json?: boolean; verbose?: boolean };
+    const json = Boolean(opts.json);
+    trace.configure({ verbose: opts.verbose === true || process.env.STACK_EMULATOR_DEBUG === '1', json });
+    trace.event('command', { name: cmd.name(), args: cmd.args });
     try {
       const code = await fn(...args);
       process.exitCode = code ?? 0;
     } catch (e) {
+      trace.event('error', { code: isEmulatorError(e) ? e.code : 'INTERNAL', message: describeError(e), ...(isEmulatorError(e) && e.hint ? { hint: e.hint } : {}) });
       process.exitCode = reportError(e, json);
     }
   };
 }
+
+/** The option every command has. */
+export const VERBOSE_HELP = 'trace each step, QEMU\'s command line and every QMP and guest-agent message (secrets redacted) on stderr; STACK_EMULATOR_DEBUG=1 does the same';

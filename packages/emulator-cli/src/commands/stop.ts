@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { resolveConfig } from '../config/resolve-config.js';
+import { EmulatorError } from '../errors.js';
 import { action } from './shared.js';
 
 export function stopCommand(): Command {
@@ -14,7 +15,7 @@ export function stopCommand(): Command {
         let timeoutMs: number | undefined;
         if (opts.timeout !== undefined) {
           timeoutMs = Number(opts.timeout) * 1000;
-          if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new Error(`--timeout ${opts.timeout}: give a number of seconds`);
+          if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > 86_400_000) throw new EmulatorError('CONFIG_INVALID', `--timeout ${opts.timeout}: give a number of seconds from 0 to 86400`);
         }
         const reporter = await createReporter();
         const step = reporter.step('stopping');

@@ -35,7 +35,7 @@ const flag = (name: string) =>
       }),
   );
 
-const positiveInt = <F extends number | undefined>(name: string, fallback: F, min: number) =>
+const positiveInt = <F extends number | undefined>(name: string, fallback: F, min: number, max: number, unit = '') =>
   z.preprocess(
     emptyAsUnset,
     z
@@ -43,17 +43,27 @@ const positiveInt = <F extends number | undefined>(name: string, fallback: F, mi
       .optional()
       .transform((raw, ctx) => {
         if (raw === undefined) return fallback as number | F;
-        if (!/^\d+$/.test(raw) || Number(raw) < min) {
-          ctx.addIssue({ code: 'custom', message: `${name}="${raw}" must be an integer >= ${min}` });
+        if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+          ctx.addIssue({ code: 'custom', message: `${name}="${raw}" must be an integer from ${min} to ${max}${unit}` });
           return z.NEVER;
         }
         return Number(raw);
       }),
   );
 
+/**
+ * Seconds a wait may last: Node's timers hold at most 2^31-1 ms (a longer one fires at once: a
+ * 2147484 s EMULATOR_READY_TIMEOUT timed the agent out after 1 ms); a day is plenty.
+ */
+const MAX_WAIT_S = 86_400;
+/** What q35 and virt machines take (and more than any host here has cores). */
+const MAX_CPUS = 255;
+/** 1 TiB: beyond any host this runs on; the host's own memory is checked in resolve-config. */
+const MAX_RAM_MIB = 1_048_576;
+
 /** Every environment variable the CLI reads, validated once. */
 export const envSchema = z.object({
-  STACK_EMULATOR_HOME: z.preprocess(emptyAsUnset, z.string().optional()),
+  STACK_EMULATOR_HOME: z.preprocess(emptyAsUnset, z.string().startsWith('/', 'STACK_EMULATOR_HOME must be an absolute path (a relative one would move with the current directory)').optional()),
   /** GitHub API base URL (GitHub Enterprise, or a local server in tests). */
   STACK_EMULATOR_GITHUB_API: z.preprocess(emptyAsUnset, z.url({ protocol: /^https?$/, message: 'STACK_EMULATOR_GITHUB_API must be an http(s) URL' }).optional()),
   PORT_PREFIX: z.preprocess(
@@ -68,9 +78,12 @@ export const envSchema = z.object({
   EMULATOR_MINIO_PORT: port('EMULATOR_MINIO_PORT', 26702),
   EMULATOR_INBUCKET_PORT: port('EMULATOR_INBUCKET_PORT', 26703),
   EMULATOR_MOCK_OAUTH_PORT: port('EMULATOR_MOCK_OAUTH_PORT', 26704),
-  EMULATOR_RAM: positiveInt('EMULATOR_RAM', 4096, 512),
+  EMULATOR_RAM: positiveInt('EMULATOR_RAM', undefined, 512, MAX_RAM_MIB, ' (MiB)'),
   /** Unset: 4, or under TCG the host's core count up to 4 (see resolve-config). */
-  EMULATOR_CPUS: positiveInt('EMULATOR_CPUS', undefined, 1),
+  EMULATOR_CPUS: positiveInt('EMULATOR_CPUS', undefined, 1, MAX_CPUS),
+  /** The original's names for the snapshot VM's size: the same VM here, so aliases of the two above. */
+  EMULATOR_SNAPSHOT_RAM: positiveInt('EMULATOR_SNAPSHOT_RAM', undefined, 512, MAX_RAM_MIB, ' (MiB)'),
+  EMULATOR_SNAPSHOT_CPUS: positiveInt('EMULATOR_SNAPSHOT_CPUS', undefined, 1, MAX_CPUS),
   /** A base.env for the config disk (the Stack image's base environment); see lifecycle/base-env.ts. */
   EMULATOR_BASE_ENV: z.preprocess(emptyAsUnset, z.string().optional()),
   EMULATOR_ARCH: z.preprocess(emptyAsUnset, z.enum(['amd64', 'arm64'], { message: 'EMULATOR_ARCH must be amd64 or arm64' }).optional()),
@@ -80,18 +93,20 @@ export const envSchema = z.object({
   /** No saved session: every start from the golden snapshot, nothing kept at stop (CI). */
   EMULATOR_EPHEMERAL: flag('EMULATOR_EPHEMERAL'),
   EMULATOR_FORCE_CAPTURE: flag('EMULATOR_FORCE_CAPTURE'),
-  EMULATOR_READY_TIMEOUT: positiveInt('EMULATOR_READY_TIMEOUT', 240, 1),
-  EMULATOR_SNAPSHOT_READY_TIMEOUT: positiveInt('EMULATOR_SNAPSHOT_READY_TIMEOUT', 45, 1),
+  EMULATOR_READY_TIMEOUT: positiveInt('EMULATOR_READY_TIMEOUT', 240, 1, MAX_WAIT_S, ' (seconds)'),
+  EMULATOR_SNAPSHOT_READY_TIMEOUT: positiveInt('EMULATOR_SNAPSHOT_READY_TIMEOUT', 45, 1, MAX_WAIT_S, ' (seconds)'),
   /** Seconds `stop` waits for the guest's ACPI power-down before it makes QEMU quit. */
-  EMULATOR_STOP_TIMEOUT: positiveInt('EMULATOR_STOP_TIMEOUT', 30, 1),
+  EMULATOR_STOP_TIMEOUT: positiveInt('EMULATOR_STOP_TIMEOUT', 30, 1, MAX_WAIT_S, ' (seconds)'),
 });
 
 export type EmulatorEnv = z.infer<typeof envSchema>;
 
 /** Parses the environment, throwing one error that lists every bad variable and how to fix it. */
 export function parseEnv(env: NodeJS.ProcessEnv): EmulatorEnv {
-  // The original falls back to NEXT_PUBLIC_STACK_PORT_PREFIX when PORT_PREFIX is unset.
-  const withPrefix = env.PORT_PREFIX || !env.NEXT_PUBLIC_STACK_PORT_PREFIX ? env : { ...env, PORT_PREFIX: env.NEXT_PUBLIC_STACK_PORT_PREFIX };
+  // The original falls back to NEXT_PUBLIC_HEXCLAVE_PORT_PREFIX (its rebrand's name), then to
+  // NEXT_PUBLIC_STACK_PORT_PREFIX, when PORT_PREFIX is unset.
+  const fallback = env.NEXT_PUBLIC_HEXCLAVE_PORT_PREFIX || env.NEXT_PUBLIC_STACK_PORT_PREFIX;
+  const withPrefix = env.PORT_PREFIX || !fallback ? env : { ...env, PORT_PREFIX: fallback };
   const r = envSchema.safeParse(withPrefix);
   if (r.success) return r.data;
   throw new Error(r.error.issues.map((i) => i.message).join('\n'));

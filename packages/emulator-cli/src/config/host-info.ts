@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { availableParallelism, totalmem } from 'node:os';
 import type { Arch } from './resolve-config.js';
 
 /** The machine the CLI runs on, read once (injectable, so every platform branch is tested anywhere). */
@@ -8,6 +9,10 @@ export interface HostInfo {
   arch: Arch | undefined;
   /** Node is an x64 build running under Rosetta 2 on Apple Silicon: the machine itself is arm64. */
   rosetta: boolean;
+  /** Logical CPUs (the most vCPUs worth giving a guest). */
+  cores: number;
+  /** Physical memory in MiB (the most RAM a guest can be given). */
+  memoryMiB: number;
 }
 
 export interface HostInfoOptions {
@@ -17,6 +22,10 @@ export interface HostInfoOptions {
   arch?: string;
   /** Reads a sysctl value on macOS; undefined when it does not exist. @default sysctl -n */
   sysctl?: (name: string) => string | undefined;
+  /** @default os.availableParallelism() */
+  cores?: number;
+  /** @default os.totalmem() in MiB */
+  memoryMiB?: number;
 }
 
 const sysctlDefault = (name: string) => {
@@ -37,5 +46,5 @@ export function detectHost(options: HostInfoOptions = {}): HostInfo {
   const nodeArch = options.arch ?? process.arch;
   const rosetta = platform === 'darwin' && nodeArch === 'x64' && (options.sysctl ?? sysctlDefault)('sysctl.proc_translated') === '1';
   const arch: Arch | undefined = rosetta || nodeArch === 'arm64' ? 'arm64' : nodeArch === 'x64' ? 'amd64' : undefined;
-  return { platform, arch, rosetta };
+  return { platform, arch, rosetta, cores: options.cores ?? availableParallelism(), memoryMiB: options.memoryMiB ?? Math.floor(totalmem() / 1048576) };
 }

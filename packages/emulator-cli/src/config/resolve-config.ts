@@ -105,6 +105,17 @@ function resolveConfigFile(flag: string | undefined): string | undefined {
   return path;
 }
 
+/**
+ * A value the original spells two ways (`EMULATOR_RAM` and its snapshot VM's `EMULATOR_SNAPSHOT_RAM`,
+ * the same VM here): either, or both when they agree.
+ */
+function alias(env: EmulatorEnv, name: 'EMULATOR_RAM' | 'EMULATOR_CPUS', old: 'EMULATOR_SNAPSHOT_RAM' | 'EMULATOR_SNAPSHOT_CPUS'): number | undefined {
+  const a = env[name];
+  const b = env[old];
+  if (a !== undefined && b !== undefined && a !== b) throw new EmulatorError('CONFIG_INVALID', `${name}=${a} and ${old}=${b} disagree; here the snapshot VM is the VM`, { hint: `set one of them (${name})` });
+  return a ?? b;
+}
+
 /** Resolves and validates the configuration; bad values throw {@link EmulatorError} `CONFIG_INVALID`. */
 export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv = process.env, host: HostInfo = detectHost()): EmulatorConfig {
   let env: EmulatorEnv;
@@ -113,13 +124,14 @@ export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv 
   } catch (e) {
     throw new EmulatorError('CONFIG_INVALID', (e as Error).message, { hint: 'fix or unset the environment variables named above' });
   }
+  const ram = alias(env, 'EMULATOR_RAM', 'EMULATOR_SNAPSHOT_RAM');
   const config: EmulatorConfig = {
     paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv),
     host,
     arch: resolveArch(flags.arch, env, host),
     accelOverride: env.EMULATOR_ACCEL,
-    memoryMiB: env.EMULATOR_RAM,
-    cpus: env.EMULATOR_CPUS,
+    memoryMiB: ram ?? 4096,
+    cpus: alias(env, 'EMULATOR_CPUS', 'EMULATOR_SNAPSHOT_CPUS'),
     portPrefix: env.PORT_PREFIX ?? '81',
     ports: {
       dashboard: env.EMULATOR_DASHBOARD_PORT,
@@ -151,5 +163,12 @@ export function resolveConfig(flags: StartFlags = {}, rawEnv: NodeJS.ProcessEnv 
     if (other) throw new EmulatorError('CONFIG_INVALID', `the ${name} and ${other} host ports are both ${port}`, { hint: 'give each EMULATOR_*_PORT its own value' });
     seen.set(port, name);
   }
+  // Mock OAuth is forwarded to the same port inside the guest: it must not be one of the guest's others.
+  const guest = { [`${config.portPrefix}01`]: 'dashboard', [`${config.portPrefix}02`]: 'backend', 9090: 'minio', 9001: 'inbucket' } as Record<string, string>;
+  const taken = guest[String(config.ports.mockOauth)];
+  if (taken) throw new EmulatorError('CONFIG_INVALID', `EMULATOR_MOCK_OAUTH_PORT=${config.ports.mockOauth} is the guest's ${taken} port (mock OAuth listens on the same port inside the guest)`, { hint: 'choose another EMULATOR_MOCK_OAUTH_PORT (default 26704)' });
+  // Only a value asked for: the default's 4096 MiB is allocated as the guest touches it.
+  if (ram !== undefined && ram > host.memoryMiB) throw new EmulatorError('CONFIG_INVALID', `EMULATOR_RAM=${config.memoryMiB} (MiB) is more than this host's memory (${host.memoryMiB} MiB)`, { hint: `give the guest at most ${host.memoryMiB} MiB, or unset it (4096)` });
+  if (config.cpus !== undefined && config.cpus > host.cores) throw new EmulatorError('CONFIG_INVALID', `EMULATOR_CPUS=${config.cpus} is more than this host's ${host.cores} CPUs`, { hint: `give the guest at most ${host.cores}, or unset it` });
   return Object.freeze(config);
 }

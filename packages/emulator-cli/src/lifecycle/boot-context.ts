@@ -10,6 +10,7 @@ import type { ResolvedImage } from './image.js';
 import type { Session } from './session.js';
 import type { SnapshotFormat } from './snapshot-support.js';
 import type { Timings } from './state.js';
+import { trace } from './trace.js';
 import { tail, type VmProcess } from './vm-process.js';
 
 /** What every boot path needs: resolved once per start. */
@@ -46,6 +47,7 @@ export interface BootContext {
 
 export function mark(ctx: BootContext, step: string): void {
   ctx.timings[step] = Date.now() - ctx.t0;
+  trace.event('step', { step, ms: ctx.timings[step] });
 }
 
 /** Host directories one instance can share at most (root ports reserved in every layout). */

@@ -54,14 +54,19 @@ export async function credentials(config: EmulatorConfig, state: InstanceState, 
   return { projectId: body.project_id, publishableClientKey: body.publishable_client_key, secretServerKey: body.secret_server_key, apiUrl, dashboardUrl };
 }
 
-/** The environment variables the original's `run` injects (Next.js, Vite and Expo spellings). */
+/**
+ * The environment variables the original's `run` injects (Next.js, Vite and Expo spellings), under
+ * both brands: its newest SDKs read `HEXCLAVE_*` first, older ones `STACK_*`.
+ */
 export function credentialEnv(c: Credentials): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const prefix of ['', 'NEXT_PUBLIC_', 'VITE_', 'EXPO_PUBLIC_']) {
-    env[`${prefix}STACK_PROJECT_ID`] = c.projectId;
-    env[`${prefix}STACK_PUBLISHABLE_CLIENT_KEY`] = c.publishableClientKey;
-    env[`${prefix}STACK_API_URL`] = c.apiUrl;
+  for (const brand of ['STACK', 'HEXCLAVE']) {
+    for (const prefix of ['', 'NEXT_PUBLIC_', 'VITE_', 'EXPO_PUBLIC_']) {
+      env[`${prefix}${brand}_PROJECT_ID`] = c.projectId;
+      env[`${prefix}${brand}_PUBLISHABLE_CLIENT_KEY`] = c.publishableClientKey;
+      env[`${prefix}${brand}_API_URL`] = c.apiUrl;
+    }
+    if (c.secretServerKey) env[`${brand}_SECRET_SERVER_KEY`] = c.secretServerKey;
   }
-  if (c.secretServerKey) env.STACK_SECRET_SERVER_KEY = c.secretServerKey;
   return env;
 }

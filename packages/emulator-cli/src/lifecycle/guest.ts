@@ -4,6 +4,7 @@ import { deviceAdd, type QmpClient } from '@stack/qmp-protocol';
 import { isRotationError, rotateSecrets, type SecretSet, writeClientKeyFile } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
 import { consoleTail } from './vm-process.js';
+import { trace } from './trace.js';
 
 /**
  * Connects to the guest agent and waits until it answers guest-sync. Each attempt is short: a guest
@@ -11,7 +12,7 @@ import { consoleTail } from './vm-process.js';
  */
 export async function waitForAgent(socket: string, options: { timeoutMs: number; signal?: AbortSignal; vmExited?: () => boolean; serialLog?: string }): Promise<QgaClient> {
   const end = Date.now() + options.timeoutMs;
-  const qga = await QgaClient.connect(socket, { timeout: Math.max(1000, options.timeoutMs), signal: options.signal });
+  const qga = await QgaClient.connect(socket, { timeout: Math.max(1000, options.timeoutMs), signal: options.signal, trace: trace.protocol('qga', socket) });
   let last: unknown;
   while (Date.now() < end) {
     options.signal?.throwIfAborted();

@@ -20,6 +20,8 @@ export interface ResolvedImage {
   boot: BootFiles | undefined;
   /** amd64 without boot files: whether its disk boots with BIOS boot code (SeaBIOS) or UEFI only (OVMF). */
   bootMode: DiskBootMode | undefined;
+  /** This start built (reference appliance) or pulled (Stack image) it first. */
+  prepared?: 'built' | 'pulled';
 }
 
 /**
@@ -74,10 +76,13 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
   const choice = config.image;
   let path: string;
   let boot: BootFiles | undefined;
+  let prepared: ResolvedImage['prepared'];
   if (choice.kind === 'reference') {
     const dir = referenceApplianceDir();
     if (!dir) throw new EmulatorError('IMAGE_MISSING', 'the reference appliance definition (images/reference) was not found next to this CLI', { hint: 'set STACK_EMULATOR_REFERENCE_APPLIANCE to its directory' });
-    ({ image: path, boot } = await ensureApplianceImage({ applianceDir: dir, arch: config.arch, name: 'reference', onPhase: options.onPhase }));
+    const built = await ensureApplianceImage({ applianceDir: dir, arch: config.arch, name: 'reference', onPhase: options.onPhase });
+    ({ image: path, boot } = built);
+    if (!built.cached) prepared = 'built';
   } else if (choice.kind === 'path') {
     path = choice.path;
   } else {
@@ -87,6 +92,7 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
       options.onPhase?.('no Stack image yet: pulling the latest release');
       try {
         await pullImage(config, {}, { locked: true, signal: options.signal, onPhase: options.onPhase, onProgress: options.onProgress });
+        prepared = 'pulled';
       } catch (e) {
         if (e instanceof EmulatorError && e.code !== 'INTERRUPTED') {
           throw new EmulatorError('IMAGE_MISSING', `no Stack image at ${path}, and pulling it failed: ${e.message}`, { cause: e, hint: 'run `stack-emulator pull` (see its options), or use the locally built reference appliance with `--image reference`' });
@@ -98,7 +104,7 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
   const digest = await imageDigest(config, path, options.signal);
   boot ??= readBootFiles(path);
   const bootMode = config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, digest, options.signal) : undefined;
-  return { kind: choice.kind, path, digest, boot, bootMode };
+  return { kind: choice.kind, path, digest, boot, bootMode, ...(prepared ? { prepared } : {}) };
 }
 
 /** The disk's boot mode, read once per image digest (a qemu-img spawn) and kept in images/boot-modes.json. */

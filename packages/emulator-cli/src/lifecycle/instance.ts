@@ -2,11 +2,14 @@ import { mkdir, rm } from 'node:fs/promises';
 import { acquireLock, isSameProcess, type Lock, LockBusyError } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
+import { trace } from './trace.js';
 import { clearState, type InstanceState, readState } from './state.js';
 
 /** Takes the instance lock, or says who holds it. */
 export async function lockInstance(config: EmulatorConfig, command: string): Promise<Lock> {
   await mkdir(config.paths.run, { recursive: true, mode: 0o700 });
+  // Every command that works on the instance leaves its trace (`logs --source trace`).
+  trace.persistTo(config.paths.trace);
   try {
     return await acquireLock(config.paths.lock, { command });
   } catch (e) {

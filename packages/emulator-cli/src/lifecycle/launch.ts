@@ -1,5 +1,5 @@
 import type { QgaClient } from '@stack/qga-protocol';
-import { migrationUri } from '@stack/qemu-argv';
+import { migrationUri, supportsIncomingExitOnError } from '@stack/qemu-argv';
 import { cont, migrateIncoming, queryStatus, setMigrationCapabilities, setMigrationParameters } from '@stack/qmp-protocol';
 import { createOverlay } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
@@ -56,7 +56,10 @@ export async function launchGuest(ctx: BootContext, plan: LaunchPlan): Promise<L
       if (Object.keys(caps).length > 0) await setMigrationCapabilities(vm.qmp, caps, { signal: ctx.signal });
       if (Object.keys(params).length > 0) await setMigrationParameters(vm.qmp, params, { signal: ctx.signal });
       mark(ctx, 'loading');
-      await migrateIncoming(vm.qmp, migrationUri(ctx.host.probe.version, 'in', plan.incoming.path), { timeout: 60_000, signal: ctx.signal, pollInterval: 10 });
+      // Where QEMU can stay up on a stream it cannot load, it does, so the user reads its reason.
+      const version = ctx.host.probe.version;
+      const exitOnError = supportsIncomingExitOnError(version) ? false : undefined;
+      await migrateIncoming(vm.qmp, migrationUri(version, 'in', plan.incoming.path), { timeout: 60_000, signal: ctx.signal, pollInterval: 10, exitOnError });
       mark(ctx, 'loaded');
       if (!(await queryStatus(vm.qmp, { signal: ctx.signal })).running) await cont(vm.qmp, { signal: ctx.signal });
       mark(ctx, 'running');

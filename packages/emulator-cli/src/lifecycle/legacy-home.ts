@@ -6,6 +6,7 @@ import { QmpClient, quit, systemPowerdown } from '@stack/qmp-protocol';
 import { backingNameOf, type IdentityOptions, isProvenProcess, processIdentity } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { waitForExit } from './vm-process.js';
+import { trace } from './trace.js';
 
 /**
  * What the original stack-emulator (the shell tool we replace) leaves in a home: `run/vm/` with its
@@ -46,7 +47,7 @@ export function originalInstance(config: EmulatorConfig, options: IdentityOption
  */
 export async function stopOriginal(config: EmulatorConfig, inst: OriginalInstance, options: { timeoutMs: number; onPhase?: (t: string) => void }): Promise<'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill'> {
   let how: 'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill' = 'acpi-poweroff';
-  const qmp = await QmpClient.connect(inst.monitor, { timeout: 3000 }).catch(() => undefined);
+  const qmp = await QmpClient.connect(inst.monitor, { timeout: 3000, trace: trace.protocol('qmp', inst.monitor) }).catch(() => undefined);
   try {
     if (qmp) {
       options.onPhase?.(`asking the original stack-emulator's guest (pid ${inst.pid}) to power off`);

@@ -41,6 +41,8 @@ export interface HomeLayout {
   serialLog: string;
   qemuLog: string;
   internalPck: string;
+  /** The last lifecycle command's trace (JSON lines; see trace.ts). */
+  trace: string;
 }
 
 export function defaultHome(): string {
@@ -77,5 +79,6 @@ export function homeLayout(home: string, env: NodeJS.ProcessEnv = process.env): 
     serialLog: join(vm, 'serial.log'),
     qemuLog: join(vm, 'qemu.log'),
     internalPck: join(vm, 'internal-pck'),
+    trace: join(run, 'trace.log'),
   };
 }

@@ -15,6 +15,7 @@ import { checkHostShare } from './host-share.js';
 import { gitHubToken, stackImagePath } from './pull.js';
 import { assertPortsFree } from './ports.js';
 import { chooseSnapshotFormat } from './snapshot-support.js';
+import { trace } from './trace.js';
 
 /** Host probe, accelerator, free ports and the image: everything before a VM is launched. */
 export async function prepareBoot(config: EmulatorConfig, options: { reporter: Reporter; signal?: AbortSignal; t0: number }): Promise<BootContext> {
@@ -45,14 +46,18 @@ export async function prepareBoot(config: EmulatorConfig, options: { reporter: R
   // After the image: its own kernel is the best test of a hardware accelerator.
   const host = await chooseHostAccelerator(config, probe, { kernel: image.boot?.path, onVerify: (a) => reporter.info(`checking whether ${a} can run guests on this host (once)`) });
   reporter.info(`accelerator: ${host.accel} (${host.reason})`);
+  trace.event('host', { qemu: probe.binary, version: probe.version, accelerators: probe.accelerators, firmware: probe.firmware, accel: host.accel, reason: host.reason });
   const ctx: BootContext = {
     config, host, accel: host.accel, cpus: vcpuCount(config.cpus, host.accel), image, boot: guestBoot(config.arch, image, host.probe.firmware),
     shares: config.shareRoot ? [config.shareRoot] : [],
     ...(session ? { session } : {}),
     snapshots: await chooseSnapshotFormat(config, probe),
     baseEnv,
-    reporter, signal, t0: options.t0, timings: {},
+    reporter, signal, t0: options.t0,
+    // Building or pulling the image is this start's one-time cost, told apart from the start itself.
+    timings: image.prepared ? { imageReady: Date.now() - options.t0 } : {},
   };
+  trace.event('plan', { image: image.path, digest: image.digest, boot: ctx.boot, snapshots: ctx.snapshots, session: session ? { origin: session.meta.origin, ram: Boolean(session.meta.ram) } : undefined, baseEnv: baseEnv.from });
   mark(ctx, 'probed');
   return ctx;
 }

@@ -6,6 +6,7 @@ import type { EmulatorConfig } from '../config/resolve-config.js';
 import { probeServices, type ServiceHealth } from './health.js';
 import { type InstanceState, readState } from './state.js';
 import { tail } from './vm-process.js';
+import { trace } from './trace.js';
 
 export interface StatusReport {
   /** `running`: QEMU is alive; `stopped`: no instance; `crashed`: QEMU died without `stop`. */
@@ -85,7 +86,7 @@ async function vmStatus(config: EmulatorConfig): Promise<StatusReport> {
   }
   let runState: string | undefined;
   let reason: string | undefined;
-  const qmp = await QmpClient.connect(config.paths.qmpSocket, { timeout: 2000 }).catch((e: Error) => {
+  const qmp = await QmpClient.connect(config.paths.qmpSocket, { timeout: 2000, trace: trace.protocol('qmp', config.paths.qmpSocket) }).catch((e: Error) => {
     reason = `QEMU's monitor did not answer: ${e.message}`;
     return undefined;
   });

@@ -9,6 +9,7 @@ import { saveRam } from './save-ram.js';
 import { sessionStore } from './session.js';
 import { type InstanceState, readState, type Timings } from './state.js';
 import { waitForExit } from './vm-process.js';
+import { trace } from './trace.js';
 
 export interface StopResult {
   wasRunning: boolean;
@@ -63,7 +64,7 @@ export async function stopHeld(config: EmulatorConfig, options: StopOptions = {}
     // A session whose QEMU died stays marked running: the next start says it did not stop cleanly.
     return { wasRunning: false, how: 'not-running', elapsedMs: Date.now() - t0, timings };
   }
-  const qmp = await QmpClient.connect(config.paths.qmpSocket, { timeout: 3000 }).catch(() => undefined);
+  const qmp = await QmpClient.connect(config.paths.qmpSocket, { timeout: 3000, trace: trace.protocol('qmp', config.paths.qmpSocket) }).catch(() => undefined);
   let how: StopResult['how'] | undefined;
   let saveFailed: string | undefined;
   try {

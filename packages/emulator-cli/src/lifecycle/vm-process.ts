@@ -6,6 +6,7 @@ import { accelFailureReason, buildArgv, ensureSocketDir, isQemuArgvError, type V
 import { QmpClient } from '@stack/qmp-protocol';
 import { isSameProcess, processStartTime } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
+import { trace } from './trace.js';
 
 /** A QEMU we launched, with its QMP session. */
 export interface VmProcess {
@@ -56,6 +57,7 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
     throw e;
   }
   const { binary, argv, fingerprint } = built;
+  trace.event('qemu', { binary, argv, fingerprint });
   await rm(spec.qmpSocket, { force: true });
   await rm(spec.agentSocket, { force: true });
   const fd = openSync(options.qemuLog, 'w', 0o600);
@@ -100,7 +102,7 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
   options.signal?.addEventListener('abort', onAbort, { once: true });
   void exited.then(() => giveUp.abort(new Error('QEMU exited')));
   try {
-    const qmp = await QmpClient.connect(spec.qmpSocket, { timeout: options.connectTimeout ?? 15_000, signal: giveUp.signal });
+    const qmp = await QmpClient.connect(spec.qmpSocket, { timeout: options.connectTimeout ?? 15_000, signal: giveUp.signal, trace: trace.protocol('qmp', spec.qmpSocket) });
     return {
       pid,
       pidStartTime,

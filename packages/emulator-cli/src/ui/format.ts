@@ -5,7 +5,7 @@ const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).t
 
 /** "launch 0.05s → running 0.31s → agent 0.40s → rotated 0.62s → healthy 0.70s" */
 export function formatTimings(t: Timings): string {
-  const order = ['probed', 'prepared', 'captured', 'qemuLaunched', 'loading', 'loaded', 'running', 'agentReady', 'clockSet', 'shareMounted', 'rotated', 'healthy'];
+  const order = ['imageReady', 'probed', 'prepared', 'captured', 'qemuLaunched', 'loading', 'loaded', 'running', 'agentReady', 'clockSet', 'shareMounted', 'rotated', 'healthy'];
   return order.filter((k) => t[k] !== undefined).map((k) => `${k} ${s(t[k])}`).join(' → ');
 }
 
@@ -17,7 +17,7 @@ export function formatStopTimings(t: Timings): string {
 
 export function formatStartSummary(state: InstanceState, alreadyRunning: boolean, pckPath: string): string {
   const lines = [
-    alreadyRunning ? `Emulator already running (pid ${state.pid}, ${state.mode}, since ${state.startedAt}); left as it is.` : `Emulator ${MODE_TEXT[state.mode]} in ${s(state.timings.healthy)} (${state.accel}).`,
+    alreadyRunning ? `Emulator already running (pid ${state.pid}, ${state.mode}, since ${state.startedAt}); left as it is.` : `Emulator ${MODE_TEXT[state.mode]} in ${s(startOnly(state.timings))} (${state.accel})${oneTime(state.timings)}.`,
     `  Dashboard  http://localhost:${state.ports.dashboard}`,
     `  Backend    http://localhost:${state.ports.backend}`,
     `  MinIO      http://localhost:${state.ports.minio}`,
@@ -30,6 +30,19 @@ export function formatStartSummary(state: InstanceState, alreadyRunning: boolean
   lines.push(`  secrets: ${said}; credentials: \`stack-emulator env\` (client key in ${pckPath})`);
   if (!alreadyRunning) lines.push(state.persistence?.kind === 'session' ? `  data: kept in the session (\`stop\` ${state.persistence.save ? 'saves it, RAM included' : 'keeps its disk'}; \`reset\` discards it)` : '  data: ephemeral (nothing is kept after stop)');
   return lines.join('\n');
+}
+
+/** The start itself, without this start's one-time work (building or pulling the image, capturing the snapshot). */
+export function startOnly(t: Timings): number | undefined {
+  if (t.healthy === undefined) return undefined;
+  return t.healthy - (t.captured ?? t.imageReady ?? 0);
+}
+
+function oneTime(t: Timings): string {
+  const parts = [];
+  if (t.imageReady !== undefined) parts.push(`${s(t.imageReady)} preparing the image`);
+  if (t.captured !== undefined) parts.push(`${s(t.captured - (t.imageReady ?? t.probed ?? 0))} capturing its snapshot`);
+  return parts.length ? `, after ${parts.join(' and ')} (once)` : '';
 }
 
 const MODE_TEXT: Record<InstanceState['mode'], string> = { resumed: 'resumed from a snapshot', session: 'resumed the saved session', cold: 'cold-booted' };

@@ -1,4 +1,5 @@
 import type { Ora } from 'ora';
+import { trace } from '../lifecycle/trace.js';
 
 /** Progress of one step: shown as a spinner on a TTY, as plain lines otherwise. */
 export interface Step {
@@ -28,9 +29,31 @@ export const silentReporter: Reporter = {
  * elapsed time when it is a TTY, otherwise one line per step start and end with elapsed times.
  */
 export async function createReporter(stream: NodeJS.WriteStream = process.stderr, options: { tty?: boolean } = {}): Promise<Reporter> {
+  // --verbose --json: stderr is one JSON object per line, and the trace has every step and message.
+  return traced(trace.jsonLines ? silentReporter : await plainOrSpinner(stream, options));
+}
+
+/** The same reporter, its messages also in the command's trace. */
+function traced(r: Reporter): Reporter {
+  return {
+    step(text) {
+      trace.event('step-start', { text });
+      const s = r.step(text);
+      return {
+        update: (t) => (trace.event('step-update', { text: t }), s.update(t)),
+        succeed: (t) => (trace.event('step-done', { text: t ?? text }), s.succeed(t)),
+        fail: (t) => (trace.event('step-failed', { text: t ?? text }), s.fail(t)),
+      };
+    },
+    info: (t) => (trace.event('info', { text: t }), r.info(t)),
+    warn: (t) => (trace.event('warn', { text: t }), r.warn(t)),
+  };
+}
+
+async function plainOrSpinner(stream: NodeJS.WriteStream, options: { tty?: boolean }): Promise<Reporter> {
   // A terminal that reports 0 columns (e.g. a pty nobody sized) sends ora into an endless line-clearing
-  // loop: spinners only where the width is known.
-  const tty = options.tty ?? (stream.isTTY === true && (stream.columns ?? 0) > 0 && !process.env.CI);
+  // loop: spinners only where the width is known; and none under --verbose, whose lines they would overwrite.
+  const tty = options.tty ?? (stream.isTTY === true && (stream.columns ?? 0) > 0 && !process.env.CI && !trace.verbose);
   const t0 = Date.now();
   const line = (s: string) => stream.write(`${s}\n`);
   if (!tty) {

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runIntoClosedPipe } from '../../../../tools/testing/closed-pipe.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 /** The bin the package publishes. */
@@ -18,13 +19,19 @@ describe('stack-emulator bin (built)', () => {
   it('is bundled: its files import only Node built-ins and each other, so it starts without resolving ~150 modules', () => {
     // esbuild's own account of every import of every output file (scripts/bundle.mjs writes it); a
     // scan of the text would also find import() types in bundled JSDoc comments.
-    const meta = JSON.parse(readFileSync(join(dirname(bin), 'cli.meta.json'), 'utf8')) as { outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }> };
+    const dist = join(dirname(bin), '..', 'dist');
+    const meta = JSON.parse(readFileSync(join(dist, 'cli.meta.json'), 'utf8')) as { outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }> };
     const outputs = Object.keys(meta.outputs).filter((f) => f.endsWith('.js'));
     expect(outputs.filter((f) => /cli-chunk-/.test(f)).length).toBeGreaterThan(0); // lazily loaded commands are chunks of their own
     const imports = Object.values(meta.outputs).flatMap((o) => o.imports);
     expect(imports.length).toBeGreaterThan(0);
     expect(imports.filter((i) => !i.path.startsWith('node:') && !isBuiltin(i.path) && !/(^|\/)cli-chunk-[\w-]+\.js$/.test(i.path)).map((i) => i.path)).toEqual([]);
-    expect(readdirSync(dirname(bin)).filter((f) => /^cli(-chunk-[\w-]+)?\.js$/.test(f)).length).toBe(outputs.length);
+    expect(readdirSync(dist).filter((f) => /^cli(-chunk-[\w-]+)?\.js$/.test(f)).length).toBe(outputs.length);
+  });
+  it('is linked by the workspace install (a file of the repository, there before any build)', () => {
+    const root = join(dirname(bin), '..', '..', '..');
+    expect(realpathSync(join(root, 'node_modules', '.bin', 'stack-emulator'))).toBe(realpathSync(bin));
+    expect(execFileSync('npx', ['--no-install', 'stack-emulator', '--version'], { cwd: root, encoding: 'utf8' }).trim()).toBe(pkg.version);
   });
 });
 
@@ -55,8 +62,21 @@ describe('stack-emulator commands (built, no VM)', () => {
     expect(by.snapshots?.detail).toMatch(/format$/);
   });
 
-  it('exits 2 on a usage error', () => {
+  it('a reader that went away (| head, | grep -q) ends it quietly, without an EPIPE stack trace', async () => {
+    const r = await runIntoClosedPipe(bin, ['--help']);
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+    expect(r.code).toBe(0);
+  });
+
+  it('exits 2 on a usage error, and on a bad flag value of any command', () => {
     expect(run(['start', '--no-such-flag']).code).toBe(2);
+    const empty = { STACK_EMULATOR_HOME: '/tmp/stack-emulator-empty-home-for-test' };
+    const stop = run(['stop', '--timeout', 'soon'], empty);
+    expect(stop.code).toBe(2);
+    expect(stop.out).toContain('--timeout soon: give a number of seconds from 0 to 86400');
+    expect(run(['bench', '--runs', '0'], empty).code).toBe(2);
+    expect(run(['bench', '--scenarios', 'warp'], empty).out).toContain('unknown scenario warp');
+    expect(run(['status'], { ...empty, EMULATOR_CPUS: '100000' }).code).toBe(2);
   });
 
   it('env exits 3 when nothing runs', () => {

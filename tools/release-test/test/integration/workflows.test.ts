@@ -72,7 +72,8 @@ function missingIn(blocks: string[]): string[] {
       }
     }
     for (const [, p, t] of block.matchAll(/nx run ([\w-]+):([\w-]+)/g)) if (!nxNames.has(p!) || !targets.has(t!)) missing.push(`nx target ${p}:${t}`);
-    for (const [, b] of block.matchAll(/npx ([\w@/.-]+)/g)) if (!['nx'].includes(b!) && !bins.has(b!)) missing.push(`bin ${b}`);
+    // npx's own flags (--no-install, -y) come before the bin.
+    for (const [, b] of block.matchAll(/npx (?:-{1,2}[\w-]+ )*([\w@/.-]+)/g)) if (!['nx'].includes(b!) && !bins.has(b!)) missing.push(`bin ${b}`);
   }
   return missing;
 }
@@ -98,7 +99,7 @@ describe('GitHub workflows', () => {
     expect(blocks).toContain('.ci/run');
     expect(runBlocks('    steps:\n      - run: |\n          tools/nope\n          npx nx run-many -t nope\n      - run: x\n').join('\n')).toBe('          tools/nope\n          npx nx run-many -t nope\nx');
     expect(blocks).toMatch(/nx run-many -t integration -p \S+/);
-    expect(missingIn(['npx nx run-many -t test nope -p qmp-protocol nope-project --parallel=1', 'tools/nope'])).toEqual(['nx target nope', 'nx project nope-project', 'path tools/nope']);
+    expect(missingIn(['npx nx run-many -t test nope -p qmp-protocol nope-project --parallel=1', 'tools/nope', 'npx --no-install nope-bin', 'npx --no-install stack-emulator doctor'])).toEqual(['nx target nope', 'nx project nope-project', 'path tools/nope', 'bin nope-bin']);
   });
 
   it.each(workflows)('%s uses only commands and paths that exist in the repository', (file) => {
