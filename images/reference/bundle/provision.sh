@@ -13,32 +13,7 @@ id stack >/dev/null 2>&1 || useradd --system --create-home --shell /usr/sbin/nol
 install -d /opt/stack-reference
 install -m 0644 "$B/app/stack_reference.py" /opt/stack-reference/
 python3 -m compileall -q /opt/stack-reference
-install -m 0755 "$B"/bin/* /usr/local/bin/
-install -m 0644 "$B"/systemd/*.service /etc/systemd/system/
-systemctl daemon-reload
-systemctl enable stack-config.service stack-reference.service
-# The 9p drivers are loaded once the services are starting, so they are in every snapshot's
-# memory: after a resume the hot-plugged share binds at once instead of waiting for udev to load
-# them under emulation (0.65 s instead of 1.3 s). Not from modules-load.d: that holds up
-# sysinit.target, and with it every service of a cold boot, by about a second under TCG.
-cat > /etc/systemd/system/stack-host-share-drivers.service <<'UNIT'
-[Unit]
-Description=Load the 9p drivers for the host share
-After=stack-reference.service
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/usr/sbin/modprobe -a 9p 9pnet_virtio
-
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl enable stack-host-share-drivers.service
-# The host stops the guest with an ACPI power-button press (QMP system_powerdown).
-mkdir -p /etc/acpi/events
-printf 'event=button/power.*\naction=/usr/bin/systemctl poweroff --no-block\n' > /etc/acpi/events/stack-powerbtn
-systemctl enable acpid.service
+bash "$B/contract-setup.sh" stack-reference.service
 
 # Start the server directly, ready when it says so (sd_notify): Debian's pg_ctlcluster wrapper is
 # Perl, and it took most of the unit's 13 s at every cold boot under TCG.

@@ -60,6 +60,18 @@ describe('an appliance that extends another', () => {
     expect(applianceDigest(top)).not.toBe(before);
   });
 
+  it('a layer that is only extended needs no seed files; built on its own it still does', async () => {
+    const layer = appliance({ 'packages.txt': 'acpid\n' }, true);
+    writeFileSync(join(layer, 'bundle', 'hook'), 'layer hook');
+    const mid = appliance({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: mid\n', 'packages.txt': 'postgresql\n', extends: layer }, true);
+    const top = appliance({ 'user-data': '#cloud-config\nruncmd: [top]\n', 'meta-data': 'instance-id: top\n', extends: mid }, true);
+    const a = await loadAppliance(top);
+    expect(a.layers).toEqual([layer, mid, top]);
+    expect(a.packages).toEqual(['acpid', 'postgresql']);
+    expect(a.userData).toContain('[top]');
+    await expect(loadAppliance(layer)).rejects.toThrow(`appliance ${layer} has no user-data`);
+  });
+
   it('refuses a loop', async () => {
     const a = appliance({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: a\n' });
     const b = appliance({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: b\n', extends: a });

@@ -30,14 +30,15 @@ async function readPackages(dir: string): Promise<string[]> {
 
 /**
  * The appliance an `extends` file names (a path relative to the appliance, e.g. `../reference`):
- * its bundle and packages come first, this one's on top; its user-data and meta-data are not used.
+ * its bundle and packages come first, this one's on top; its user-data and meta-data are not used,
+ * so a layer that is only ever extended (images/contract) needs none.
  */
 async function extended(abs: string, seen: string[]): Promise<Appliance | undefined> {
   const text = await readFile(join(abs, 'extends'), 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   const base = resolve(abs, text.trim());
   if (seen.includes(base)) throw new Error(`appliance ${abs} extends ${base}, which extends it back (${[...seen, base].join(' -> ')})`);
-  return loadLayered(base, [...seen, abs]);
+  return loadLayered(base, [...seen, abs], true);
 }
 
 /** Loads and checks an appliance directory, naming the missing or bad file and what it must hold. */
@@ -45,7 +46,7 @@ export async function loadAppliance(dir: string): Promise<Appliance> {
   return loadLayered(resolve(dir), []);
 }
 
-async function loadLayered(abs: string, seen: string[]): Promise<Appliance> {
+async function loadLayered(abs: string, seen: string[], asBase = false): Promise<Appliance> {
   const st = await stat(abs).catch(() => undefined);
   if (!st?.isDirectory()) throw new Error(`appliance directory not found: ${abs}`);
   const read = async (name: string) => {
@@ -55,17 +56,18 @@ async function loadLayered(abs: string, seen: string[]): Promise<Appliance> {
       throw new Error(`appliance ${abs} has no ${name}; add a NoCloud ${name} file (see images/reference)`);
     }
   };
-  const userData = await read('user-data');
-  if (!/^(#cloud-config|#!)/.test(userData)) throw new Error(`${join(abs, 'user-data')} must start with "#cloud-config" or "#!"`);
-  const metaData = await read('meta-data');
-  if (!/^instance-id:/m.test(metaData)) throw new Error(`${join(abs, 'meta-data')} must set instance-id`);
+  const own = async (name: string) => (asBase ? readFile(join(abs, name), 'utf8').catch(() => '') : read(name));
+  const userData = await own('user-data');
+  if (!asBase && !/^(#cloud-config|#!)/.test(userData)) throw new Error(`${join(abs, 'user-data')} must start with "#cloud-config" or "#!"`);
+  const metaData = await own('meta-data');
+  if (!asBase && !/^instance-id:/m.test(metaData)) throw new Error(`${join(abs, 'meta-data')} must set instance-id`);
   const bundle = join(abs, 'bundle');
   const hasBundle = await readdir(bundle).then(() => true, () => false);
   const base = await extended(abs, seen);
-  const own = hasBundle ? [bundle] : [];
+  const ownBundle = hasBundle ? [bundle] : [];
   return {
     dir: abs, userData, metaData, bundleDir: hasBundle ? bundle : undefined,
-    bundleDirs: [...(base?.bundleDirs ?? []), ...own],
+    bundleDirs: [...(base?.bundleDirs ?? []), ...ownBundle],
     packages: [...new Set([...(base?.packages ?? []), ...(await readPackages(abs))])],
     layers: [...(base?.layers ?? []), abs],
   };

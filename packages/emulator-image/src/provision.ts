@@ -185,7 +185,8 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     socketsToRemove = sockets;
     const { binary, argv } = buildArgv({
       arch: options.arch, accel, memoryMiB: 4096, cpus: defaultCpuCount(accel), layout: 'snapshot', firmware: firmware(options.arch),
-      drives: { system: join(work, 'disk.qcow2'), seed: join(work, 'seed.iso'), bundle: join(work, 'bundle.iso'), config: join(work, 'config.iso') },
+      // Discards reach the qcow2: a guest's fstrim keeps freed space out of the compressed image.
+      drives: { system: join(work, 'disk.qcow2'), seed: join(work, 'seed.iso'), bundle: join(work, 'bundle.iso'), config: join(work, 'config.iso'), systemDiscard: true },
       qmpSocket: join(sockets, 'qmp.sock'), agentSocket: join(sockets, 'qga.sock'), serialLog: serial,
     });
     const scanner = new MarkerScanner(50);

@@ -22,6 +22,18 @@ const base = (over: Partial<VmSpecInput> = {}): VmSpecInput => ({
   ...over,
 });
 
+describe('system disk discards (image builds)', () => {
+  it('unmap on the system drive only, and the same guest view', () => {
+    const plain = buildArgv(base());
+    const build = buildArgv(base({ drives: { ...base().drives, systemDiscard: true } }));
+    const drives = build.argv.filter((a) => a.startsWith('file='));
+    expect(drives[0]).toMatch(/^file=\/home\/u\/.*disk\.qcow2,format=qcow2,if=none,id=system,discard=unmap,detect-zeroes=unmap$/);
+    expect(drives.slice(1).some((d) => d.includes('discard'))).toBe(false);
+    expect(plain.argv.some((a) => a.includes('discard'))).toBe(false);
+    expect(build.fingerprint).toBe(plain.fingerprint);
+  });
+});
+
 describe('golden command lines', () => {
   for (const arch of ['amd64', 'arm64'] as const) {
     for (const accel of ['kvm', 'hvf', 'tcg'] as const) {

@@ -33,10 +33,11 @@ export function qemuBinary(arch: VmSpec['arch']): string {
   return arch === 'amd64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
 }
 
-function drive(id: string, file: string, format: 'qcow2' | 'raw', readonly: boolean): Arg[] {
+function drive(id: string, file: string, format: 'qcow2' | 'raw', readonly: boolean, discard = false): Arg[] {
   const ro = readonly ? ',readonly=on' : '';
+  const unmap = discard ? ',discard=unmap,detect-zeroes=unmap' : '';
   return [
-    { flag: '-drive', value: `file=${escapeOptionValue(file)},format=${format},if=none,id=${id}${ro}`, guest: `drive ${id} ${readonly ? 'ro' : 'rw'}` },
+    { flag: '-drive', value: `file=${escapeOptionValue(file)},format=${format},if=none,id=${id}${ro}${unmap}`, guest: `drive ${id} ${readonly ? 'ro' : 'rw'}` },
     { flag: '-device', value: `virtio-blk-pci,drive=${id},id=${id}-dev`, guest: `virtio-blk-pci ${id}` },
   ];
 }
@@ -72,7 +73,7 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
     { flag: '-smp', value: String(spec.cpus), guest: `cpus ${spec.cpus}` },
   );
   // Disks: system, [seed slot, bundle slot], runtime config; before the NIC (guest contract).
-  args.push(...drive('system', spec.drives.system, 'qcow2', false));
+  args.push(...drive('system', spec.drives.system, 'qcow2', false, spec.drives.systemDiscard));
   if (snapshot) {
     args.push(...drive('seed', spec.drives.seed!, 'raw', true));
     args.push(...drive('bundle', spec.drives.bundle!, 'raw', true));

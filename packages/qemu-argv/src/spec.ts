@@ -42,6 +42,13 @@ export const vmSpecSchema = z.object({
     bundle: z.string().optional(),
     /** The runtime config disk (STACKCFG ISO). */
     config: z.string().min(1),
+    /**
+     * Pass the guest's discards (fstrim) and written zeros through to the system disk's qcow2 as
+     * unallocated clusters (`discard=unmap,detect-zeroes=unmap`): for image builds, whose freed space
+     * must not reach the compressed image. Host-side only: the guest sees the same device.
+     * @default false
+     */
+    systemDiscard: z.boolean().default(false),
   }),
   /** Host ports forwarded to guest ports; host side always bound to 127.0.0.1. */
   forwards: z.array(z.object({ name: z.string(), hostPort: port, guestPort: port })).default([]),

@@ -88,6 +88,17 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
     expect(cold.pci).toEqual(snap.pci.filter((x) => !['seed-dev', 'bundle-dev'].includes(x)));
   });
 
+  it('an image build\'s system disk passes discards and zeros through (query-block)', async () => {
+    const vm = await boot(spec(dir, 'snapshot', { drives: { ...spec(dir, 'snapshot').drives, systemDiscard: true }, qmpSocket: join(dir, 'disc.qmp'), agentSocket: join(dir, 'disc.qga') }));
+    try {
+      const block = await vm.qmp.execute<Array<{ qdev: string; inserted?: { detect_zeroes: string } }>>('query-block');
+      const zeros = Object.fromEntries(block.filter((b) => b.inserted).map((b) => [b.qdev.replace(/.*\/(\w+-dev).*/, '$1'), b.inserted!.detect_zeroes]));
+      expect(zeros).toMatchObject({ 'system-dev': 'unmap', 'config-dev': 'off' });
+    } finally {
+      await vm.stop();
+    }
+  });
+
   it('accepts a migration target (-incoming defer) with the same device tree', async () => {
     const vm = await boot(spec(dir, 'snapshot', { incoming: true, qmpSocket: join(dir, 'inc.qmp'), agentSocket: join(dir, 'inc.qga') }));
     try {
