@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { ensureBaseImage } from '../../src/index.js';
 
-// The Stack Auth appliance cannot be built here (no container image); its cloud-init files are
-// checked by the cloud-init of the guest image itself, run in the base image's tree.
+// The appliances' cloud-init files, checked by the cloud-init of the guest image itself, run in the
+// base image's tree (the Stack appliance is also built and booted with a stand-in container by
+// packages/emulator-cli/e2e/stack-appliance.test.ts).
 const ok = hasTools('debootstrap', 'chroot', 'mkfs.vfat', 'mcopy', 'sfdisk', 'qemu-img');
 const images = new URL('../../../../images', import.meta.url).pathname;
 
