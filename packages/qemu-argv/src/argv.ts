@@ -25,8 +25,15 @@ export function escapeOptionValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
+/**
+ * The guest CPU: the host's under KVM/HVF. Under TCG an arm64 guest gets a Cortex-A76 (Armv8.2):
+ * `max` exposes PAC, BTI and SVE, which V8's JIT uses and TCG mistranslates (Node dies with SIGTRAP:
+ * the Stack image's services and migrations), and a Cortex-A72 lacks the LSE atomics ClickHouse
+ * needs (SIGILL). The original pipeline settled on the same model. amd64 under TCG keeps `max`.
+ */
 function defaultCpu(spec: VmSpec): string {
-  return spec.accel === 'tcg' ? 'max' : 'host';
+  if (spec.accel !== 'tcg') return 'host';
+  return spec.arch === 'arm64' ? 'cortex-a76' : 'max';
 }
 
 export function qemuBinary(arch: VmSpec['arch']): string {

@@ -7,7 +7,7 @@ export const vmSpecSchema = z.object({
   /** Guest architecture: q35 for amd64, virt for arm64. */
   arch: z.enum(['amd64', 'arm64']),
   accel: z.enum(['kvm', 'hvf', 'tcg']),
-  /** CPU model. @default "host" under kvm/hvf, "max" under tcg */
+  /** CPU model. @default "host" under kvm/hvf; under tcg "max" for amd64, "cortex-a76" for arm64 (see argv.ts) */
   cpu: z.string().min(1).optional(),
   memoryMiB: z.number().int().min(256),
   cpus: z.number().int().min(1).max(64),

@@ -195,3 +195,18 @@ describe.skipIf(!ok)('qemuHasDevice', () => {
     expect(await qemuHasDevice(probe.binary, 'virtio-no-such-device')).toBe(false);
   });
 });
+
+describe.skipIf(!hasTools('qemu-system-aarch64'))('arm64 under TCG', () => {
+  it('the CPU model the argv picks (not max: V8 under TCG) exists in this QEMU and starts', () => {
+    const { binary, argv } = buildArgv({
+      arch: 'arm64', accel: 'tcg', memoryMiB: 256, cpus: 1, layout: 'cold',
+      firmware: '/unused/AAVMF_CODE.fd', drives: { system: '/dev/null', config: '/dev/null' }, qmpSocket: '/tmp/unused.qmp', agentSocket: '/tmp/unused.qga', serialLog: '/dev/null',
+    });
+    const cpu = argv[argv.indexOf('-cpu') + 1]!;
+    expect(cpu).toBe('cortex-a76');
+    expect(execFileSync(binary, ['-cpu', 'help'], { encoding: 'utf8' }).split('\n').map((l) => l.trim())).toContain(cpu);
+    // A paused virt machine with that CPU: QEMU accepts the model for this machine.
+    const out = execFileSync(binary, ['-machine', 'virt', '-accel', 'tcg', '-cpu', cpu, '-nodefaults', '-display', 'none', '-S', '-monitor', 'stdio'], { input: 'info status\nquit\n', encoding: 'utf8' });
+    expect(out).toContain('VM status: paused');
+  });
+});
