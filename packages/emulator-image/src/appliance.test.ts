@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entriesFromDirectory } from '@stack/iso9660';
 import { loadAppliance } from './appliance.js';
+import { isBuildError } from './errors.js';
 import { applianceDigest } from './appliance-cache.js';
 import { mergeEntries } from './provision.js';
 
@@ -24,6 +25,11 @@ describe('loadAppliance', () => {
   it('names a missing file', async () => {
     const d = appliance({ 'user-data': '#cloud-config\n' });
     await expect(loadAppliance(d)).rejects.toThrow(`appliance ${d} has no meta-data`);
+  });
+  it('throws BuildError IMAGE_INVALID_APPLIANCE (guarded by isBuildError)', async () => {
+    const err = await loadAppliance(join(tmpdir(), 'no-such-appliance-dir')).catch((e: unknown) => e);
+    expect(isBuildError(err) && err.code).toBe('IMAGE_INVALID_APPLIANCE');
+    expect(isBuildError(new Error('x'))).toBe(false);
   });
   it('refuses user-data that cloud-init would ignore', async () => {
     const d = appliance({ 'user-data': 'runcmd: []\n', 'meta-data': 'instance-id: x\n' });

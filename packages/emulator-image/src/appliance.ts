@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { BuildError } from './errors.js';
 
 /** An appliance definition: the cloud-init seed and the payload for the bundle disk. */
 export interface Appliance {
@@ -37,7 +38,7 @@ async function extended(abs: string, seen: string[]): Promise<Appliance | undefi
   const text = await readFile(join(abs, 'extends'), 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   const base = resolve(abs, text.trim());
-  if (seen.includes(base)) throw new Error(`appliance ${abs} extends ${base}, which extends it back (${[...seen, base].join(' -> ')})`);
+  if (seen.includes(base)) throw new BuildError('IMAGE_INVALID_APPLIANCE', `appliance ${abs} extends ${base}, which extends it back (${[...seen, base].join(' -> ')})`);
   return loadLayered(base, [...seen, abs], true);
 }
 
@@ -48,19 +49,19 @@ export async function loadAppliance(dir: string): Promise<Appliance> {
 
 async function loadLayered(abs: string, seen: string[], asBase = false): Promise<Appliance> {
   const st = await stat(abs).catch(() => undefined);
-  if (!st?.isDirectory()) throw new Error(`appliance directory not found: ${abs}`);
+  if (!st?.isDirectory()) throw new BuildError('IMAGE_INVALID_APPLIANCE', `appliance directory not found: ${abs}`);
   const read = async (name: string) => {
     try {
       return await readFile(join(abs, name), 'utf8');
     } catch {
-      throw new Error(`appliance ${abs} has no ${name}; add a NoCloud ${name} file (see images/reference)`);
+      throw new BuildError('IMAGE_INVALID_APPLIANCE', `appliance ${abs} has no ${name}; add a NoCloud ${name} file (see images/reference)`);
     }
   };
   const own = async (name: string) => (asBase ? readFile(join(abs, name), 'utf8').catch(() => '') : read(name));
   const userData = await own('user-data');
-  if (!asBase && !/^(#cloud-config|#!)/.test(userData)) throw new Error(`${join(abs, 'user-data')} must start with "#cloud-config" or "#!"`);
+  if (!asBase && !/^(#cloud-config|#!)/.test(userData)) throw new BuildError('IMAGE_INVALID_APPLIANCE', `${join(abs, 'user-data')} must start with "#cloud-config" or "#!"`);
   const metaData = await own('meta-data');
-  if (!asBase && !/^instance-id:/m.test(metaData)) throw new Error(`${join(abs, 'meta-data')} must set instance-id`);
+  if (!asBase && !/^instance-id:/m.test(metaData)) throw new BuildError('IMAGE_INVALID_APPLIANCE', `${join(abs, 'meta-data')} must set instance-id`);
   const bundle = join(abs, 'bundle');
   const hasBundle = await readdir(bundle).then(() => true, () => false);
   const base = await extended(abs, seen);

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultEntryName, findEspInGpt, GPT_HEAD_BYTES, parseLoaderEntry } from './esp-layout.js';
-import { BuildError, run } from './run.js';
+import { BuildError } from './errors.js';
+import { run } from './run.js';
 
 /**
  * The kernel, initrd and command line an image's boot loader would start: for direct kernel boot.

@@ -10,7 +10,8 @@ import { type BootFiles, bootFilesDir, extractBootFiles } from './boot-files.js'
 import { aptInChroot } from './debian-rootfs.js';
 import { UEFI_FIRMWARE } from './disk-image.js';
 import { MarkerScanner } from './markers.js';
-import { BuildError, run } from './run.js';
+import { BuildError } from './errors.js';
+import { run } from './run.js';
 import { cacheDir } from './cache-dir.js';
 
 export interface BuildApplianceOptions {

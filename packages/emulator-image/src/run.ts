@@ -1,14 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { execa } from 'execa';
-
-export class BuildError extends Error {
-  readonly code: 'IMAGE_BUILD_FAILED' | 'IMAGE_PROVISION_FAILED' | 'IMAGE_PROVISION_TIMEOUT' | 'IMAGE_INVALID_APPLIANCE';
-  constructor(code: BuildError['code'], message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    Object.defineProperty(this, 'name', { value: 'BuildError', enumerable: false });
-  }
-}
+import { BuildError } from './errors.js';
 
 /** Runs a build command, appending its output to `log`; a failure names the command and its last output. */
 export async function run(cmd: string, args: string[], options: { log: string; cwd?: string; input?: string; env?: Record<string, string>; signal?: AbortSignal }): Promise<string> {

@@ -3,6 +3,7 @@ import { release } from 'node:os';
 import { dirname } from 'node:path';
 import type { HostProbe } from './host-probe.js';
 import { formatQemuVersion } from './qemu-version.js';
+import { QemuArgvError } from './errors.js';
 
 export type Accel = 'kvm' | 'hvf' | 'tcg';
 
@@ -61,7 +62,7 @@ export interface AccelChoice {
  */
 export function chooseAccelerator(probe: HostProbe, options: { override?: Accel; hostArch: 'amd64' | 'arm64'; guestArch: 'amd64' | 'arm64'; verdicts: AccelVerdict[]; keys: Partial<Record<Accel, string>> }): AccelChoice {
   if (options.override) {
-    if (!probe.accelerators.includes(options.override)) throw new Error(`EMULATOR_ACCEL=${options.override}, but ${probe.binary} does not support it (it lists: ${probe.accelerators.join(', ')})`);
+    if (!probe.accelerators.includes(options.override)) throw new QemuArgvError('ARGV_ACCEL_UNSUPPORTED', `EMULATOR_ACCEL=${options.override}, but ${probe.binary} does not support it (it lists: ${probe.accelerators.join(', ')})`);
     return { accel: options.override, reason: `EMULATOR_ACCEL=${options.override}` };
   }
   if (options.hostArch !== options.guestArch) return { accel: 'tcg', reason: `guest is ${options.guestArch} on a ${options.hostArch} host` };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildArgv } from './argv.js';
+import { isQemuArgvError } from './errors.js';
 import type { VmSpecInput } from './spec.js';
 
 const base = (over: Partial<VmSpecInput> = {}): VmSpecInput => ({
@@ -104,7 +105,11 @@ describe('buildArgv', () => {
     expect(() => buildArgv(base({ arch: 'arm64' }))).toThrow(/arm64 needs UEFI firmware/);
     expect(() => buildArgv(base({ layout: 'cold', incoming: true }))).toThrow(/snapshot layout/);
     expect(() => buildArgv(base({ drives: { system: '/s', config: '/c' } }))).toThrow(/seed and bundle slots/);
-    expect(() => buildArgv(base({ memoryMiB: 12 }))).toThrow();
+    expect(() => buildArgv(base({ memoryMiB: 12 }))).toThrow(/invalid VM spec \(memoryMiB: /);
+    for (const bad of [base({ arch: 'arm64' }), base({ memoryMiB: 12 })]) {
+      const err = (() => { try { buildArgv(bad); } catch (e) { return e; } })();
+      expect(isQemuArgvError(err) && err.code).toBe('ARGV_INVALID_SPEC');
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { shareDevice } from './share-device.js';
 import { checkSocketPath } from './socket-dir.js';
 import { type VmSpec, type VmSpecInput, vmSpecSchema } from './spec.js';
+import { QemuArgvError } from './errors.js';
 
 /** One argv option and how the guest sees it (undefined: host-only, left out of the fingerprint). */
 interface Arg {
@@ -54,13 +55,18 @@ function drive(id: string, file: string, format: 'qcow2' | 'raw', readonly: bool
  * order: PCI slots follow argv order, and a migration only loads into the same device tree.
  */
 export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform } = {}): BuiltArgv {
-  const spec = vmSpecSchema.parse(input);
+  const parsed = vmSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; ');
+    throw new QemuArgvError('ARGV_INVALID_SPEC', `invalid VM spec (${issues})`, { cause: parsed.error });
+  }
+  const spec = parsed.data;
   // QEMU's own message for a long socket path names neither the limit nor a fix.
   for (const sock of [spec.qmpSocket, spec.agentSocket]) checkSocketPath(sock, host.platform ?? process.platform);
   const snapshot = spec.layout === 'snapshot';
-  if (!snapshot && spec.incoming) throw new TypeError('incoming migration needs the snapshot layout');
-  if (spec.arch === 'arm64' && !spec.firmware) throw new TypeError('arm64 needs UEFI firmware (firmware: path to QEMU_EFI.fd / AAVMF_CODE.fd)');
-  if (snapshot && (!spec.drives.seed || !spec.drives.bundle)) throw new TypeError('the snapshot layout needs seed and bundle slots (phantom files after the build)');
+  if (!snapshot && spec.incoming) throw new QemuArgvError('ARGV_INVALID_SPEC', 'incoming migration needs the snapshot layout');
+  if (spec.arch === 'arm64' && !spec.firmware) throw new QemuArgvError('ARGV_INVALID_SPEC', 'arm64 needs UEFI firmware (firmware: path to QEMU_EFI.fd / AAVMF_CODE.fd)');
+  if (snapshot && (!spec.drives.seed || !spec.drives.bundle)) throw new QemuArgvError('ARGV_INVALID_SPEC', 'the snapshot layout needs seed and bundle slots (phantom files after the build)');
   const machine = spec.arch === 'amd64' ? 'q35' : 'virt';
   const cpu = spec.cpu ?? defaultCpu(spec);
   const args: Arg[] = [
@@ -98,12 +104,12 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
     { flag: '-device', value: 'virtio-serial-pci,id=serial0', guest: 'virtio-serial-pci' },
     { flag: '-device', value: 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0', guest: 'virtserialport org.qemu.guest_agent.0' },
   );
-  if (spec.shares.length > spec.shareSlots) throw new TypeError(`${spec.shares.length} shares, but the layout has ${spec.shareSlots} slots for them`);
+  if (spec.shares.length > spec.shareSlots) throw new QemuArgvError('ARGV_INVALID_SPEC', `${spec.shares.length} shares, but the layout has ${spec.shareSlots} slots for them`);
   // Empty root ports last (see spec.shareSlots); the 9p devices are plugged in after boot or resume.
   for (let i = 0; i < spec.shareSlots; i++) {
     args.push({ flag: '-device', value: `pcie-root-port,id=share-port${i},bus=pcie.0,chassis=${i + 1}`, guest: `pcie-root-port share-port${i}` });
   }
-  if (spec.pluggedShares > spec.shares.length) throw new TypeError(`${spec.pluggedShares} plugged shares, but only ${spec.shares.length} share directories`);
+  if (spec.pluggedShares > spec.shares.length) throw new QemuArgvError('ARGV_INVALID_SPEC', `${spec.pluggedShares} plugged shares, but only ${spec.shares.length} share directories`);
   for (let i = 0; i < spec.pluggedShares; i++) {
     const d = shareDevice(i);
     args.push({ flag: '-device', value: `${d.driver},id=${d.id},fsdev=${d.fsdev},mount_tag=${d.mount_tag},bus=${d.bus}`, guest: `${d.driver} ${d.id} ${d.mount_tag} ${d.bus}` });

@@ -1,5 +1,15 @@
 /** Stable codes of the errors this package throws. */
-export type QemuArgvErrorCode = 'ARGV_SOCKET_PATH_TOO_LONG' | 'ARGV_UNSAFE_SOCKET_DIR';
+export type QemuArgvErrorCode =
+  | 'ARGV_SOCKET_PATH_TOO_LONG'
+  | 'ARGV_UNSAFE_SOCKET_DIR'
+  /** A VM spec that cannot be built (a caller's mistake, e.g. arm64 without firmware). */
+  | 'ARGV_INVALID_SPEC'
+  /** No runnable QEMU binary for the architecture. */
+  | 'ARGV_QEMU_NOT_FOUND'
+  /** QEMU's version banner could not be read. */
+  | 'ARGV_BAD_VERSION'
+  /** An accelerator was asked for that this QEMU does not list. */
+  | 'ARGV_ACCEL_UNSUPPORTED';
 
 const brand = Symbol.for('@stack/qemu-argv/error');
 

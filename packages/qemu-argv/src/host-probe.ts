@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { qemuBinary } from './argv.js';
 import { findArm64Firmware } from './firmware.js';
 import { parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
+import { QemuArgvError } from './errors.js';
 
 const run = promisify(execFile);
 
@@ -26,7 +27,7 @@ export async function probeHost(arch: 'amd64' | 'arm64', options: { binary?: str
     versionText = (await run(binary, ['--version'])).stdout;
   } catch (e) {
     const pkg = arch === 'amd64' ? 'qemu-system-x86' : 'qemu-system-arm';
-    throw new Error(`${binary} not found or not runnable (${(e as Error).message}); install QEMU >= 9 (Debian: apt install ${pkg} qemu-utils, from bookworm-backports on Debian 12; macOS: brew install qemu)`);
+    throw new QemuArgvError('ARGV_QEMU_NOT_FOUND', `${binary} not found or not runnable (${(e as Error).message}); install QEMU >= 9 (Debian: apt install ${pkg} qemu-utils, from bookworm-backports on Debian 12; macOS: brew install qemu)`);
   }
   const version = parseQemuVersion(versionText);
   const help = (await run(binary, ['-accel', 'help'])).stdout;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isQemuArgvError } from './errors.js';
 import { compareQemuVersions, parseQemuVersion, supportsMappedRam } from './qemu-version.js';
 
 describe('parseQemuVersion', () => {
@@ -9,6 +10,7 @@ describe('parseQemuVersion', () => {
   });
   it('names the text it cannot read', () => {
     expect(() => parseQemuVersion('bash: qemu: not found')).toThrow(/bash: qemu: not found/);
+    expect((() => { try { parseQemuVersion('x'); } catch (e) { return isQemuArgvError(e) && e.code; } })()).toBe('ARGV_BAD_VERSION');
   });
   it('knows mapped-ram starts at 9.0', () => {
     expect(supportsMappedRam({ major: 8, minor: 2, micro: 9 })).toBe(false);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isRotationError } from './errors.js';
 import { encodeEnvLines, generateSecrets, LEGACY_SECRET_NAMES, PLACEHOLDERS, SECRET_NAMES, validateSecrets } from './secret-set.js';
 
 describe('secret set', () => {
@@ -24,6 +25,8 @@ describe('secret set', () => {
     expect(() => validateSecrets({ ...good, CRON_SECRET: 'ABCDEF'.repeat(10) + 'ABCD' })).toThrow(/^CRON_SECRET must be 64 lowercase hex/);
     expect(() => validateSecrets({ ...good, CRON_SECRET: PLACEHOLDERS.CRON_SECRET })).toThrow(/placeholder/);
     expect(() => validateSecrets({ ...good, EXTRA: 'x' })).toThrow(/unknown secret name/);
+    const err = (() => { try { validateSecrets({ ...good, CRON_SECRET: 'x' }); } catch (e) { return e; } })();
+    expect(isRotationError(err) && err.code).toBe('ROTATION_INVALID_OPTIONS');
     try {
       validateSecrets({ ...good, CRON_SECRET: 'secret-value-xyz' });
     } catch (e) {

@@ -1,3 +1,4 @@
+import { RotationError } from './errors.js';
 import { randomBytes } from 'node:crypto';
 
 /** The secrets rotated at every start, in the order the guest hook reads them (guest contract). */
@@ -30,15 +31,15 @@ export function generateSecrets(random: (size: number) => Buffer = randomBytes):
   return Object.freeze(validateSecrets(set));
 }
 
-/** Checks names and format (64 lowercase hex, not a placeholder); throws naming the bad key, never its value. */
+/** Checks names and format (64 lowercase hex, not a placeholder); throws ROTATION_INVALID_OPTIONS naming the bad key, never its value. */
 export function validateSecrets(set: Record<string, string>): SecretSet {
   for (const name of SECRET_NAMES) {
     const value = set[name];
-    if (typeof value !== 'string' || !SECRET_FORMAT.test(value)) throw new TypeError(`${name} must be 64 lowercase hex characters`);
-    if (value === PLACEHOLDERS[name]) throw new TypeError(`${name} is the public placeholder; generate a fresh value`);
+    if (typeof value !== 'string' || !SECRET_FORMAT.test(value)) throw new RotationError('ROTATION_INVALID_OPTIONS', `${name} must be 64 lowercase hex characters`);
+    if (value === PLACEHOLDERS[name]) throw new RotationError('ROTATION_INVALID_OPTIONS', `${name} is the public placeholder; generate a fresh value`);
   }
   const extra = Object.keys(set).filter((k) => !(SECRET_NAMES as readonly string[]).includes(k));
-  if (extra.length) throw new TypeError(`unknown secret name(s): ${extra.join(', ')}`);
+  if (extra.length) throw new RotationError('ROTATION_INVALID_OPTIONS', `unknown secret name(s): ${extra.join(', ')}`);
   return set as SecretSet;
 }
 

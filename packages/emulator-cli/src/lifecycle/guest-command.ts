@@ -1,4 +1,4 @@
-import { exec, type ExecResult } from '@stack/qga-protocol';
+import { exec, type ExecResult, isQgaError } from '@stack/qga-protocol';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import { waitForAgent } from './guest.js';
@@ -45,7 +45,7 @@ export async function execInGuest(config: EmulatorConfig, cmd: GuestCommand): Pr
       await exec(qga, { path: '/bin/sh', args: ['-c', 'kill -TERM -- "-$1" 2>/dev/null', 'sh', String(pid)], timeout: 10_000 }).catch(() => {});
     }
     if (cmd.signal?.aborted) throw new EmulatorError('INTERRUPTED', `interrupted; the command (guest pid ${pid ?? '?'}) was sent SIGTERM`, { cause: e });
-    if ((e as Error).name.endsWith('TimeoutError')) throw new EmulatorError('GUEST_FAILED', `the command did not finish within ${cmd.timeoutMs / 1000} s; it was sent SIGTERM in the guest`, { cause: e, hint: 'give it longer with --timeout <seconds>' });
+    if (isQgaError(e) && e.code === 'QGA_TIMEOUT') throw new EmulatorError('GUEST_FAILED', `the command did not finish within ${cmd.timeoutMs / 1000} s; it was sent SIGTERM in the guest`, { cause: e, hint: 'give it longer with --timeout <seconds>' });
     throw new EmulatorError('GUEST_FAILED', `could not run the command through the guest agent: ${(e as Error).message}`, { cause: e });
   } finally {
     await qga.close().catch(() => {});

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QgaTimeoutError } from '@stack/qga-protocol';
+import { QmpTimeoutError } from '@stack/qmp-protocol';
 import { SnapshotCorruptError } from '@stack/snapshot-cache';
 import { describe, expect, it } from 'vitest';
 import { EmulatorError } from '../errors.js';
@@ -32,5 +33,11 @@ describe('isTimeout', () => {
     expect(isTimeout(new EmulatorError('GUEST_FAILED', 'x', { cause: new QgaTimeoutError('guest-exec', 5000) }))).toBe(true);
     expect(isTimeout(new SnapshotCorruptError('/s/state.raw', 'bad digest'))).toBe(false);
     expect(isTimeout(new EmulatorError('GUEST_FAILED', 'mount-host-fs exited with 1'))).toBe(false);
+    expect(isTimeout(new QmpTimeoutError('query-migrate', 1000))).toBe(true);
+    // By code, not by name: an error class that merely ends in "TimeoutError" is not one of ours.
+    class OtherTimeoutError extends Error {}
+    const other = new OtherTimeoutError('x');
+    Object.defineProperty(other, 'name', { value: 'OtherTimeoutError' });
+    expect(isTimeout(other)).toBe(false);
   });
 });

@@ -1,3 +1,5 @@
+import { isQgaError } from '@stack/qga-protocol';
+import { isQmpError } from '@stack/qmp-protocol';
 import { SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
 import type { BootContext } from './boot-context.js';
@@ -13,7 +15,7 @@ import type { VmProcess } from './vm-process.js';
  */
 export function isTimeout(e: unknown): boolean {
   for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 6; cur = cur.cause, depth++) {
-    if (cur.name.endsWith('TimeoutError')) return true;
+    if ((isQmpError(cur) && cur.code === 'QMP_TIMEOUT') || (isQgaError(cur) && cur.code === 'QGA_TIMEOUT')) return true;
     if (cur instanceof EmulatorError && (cur.code === 'NOT_HEALTHY' || cur.transient)) return true;
   }
   return false;

@@ -53,7 +53,9 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
     ensureSocketDir(dirname(spec.qmpSocket));
     ensureSocketDir(dirname(spec.agentSocket));
   } catch (e) {
-    if (isQemuArgvError(e)) throw new EmulatorError('HOST_UNSUPPORTED', e.message, { cause: e });
+    // Socket paths and the like are the host's; a spec that cannot be built is ours (a bug, or a
+    // missing firmware the probe should have caught), reported as it is.
+    if (isQemuArgvError(e) && e.code !== 'ARGV_INVALID_SPEC') throw new EmulatorError('HOST_UNSUPPORTED', e.message, { cause: e });
     throw e;
   }
   const { binary, argv, fingerprint } = built;
