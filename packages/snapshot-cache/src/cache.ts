@@ -6,7 +6,7 @@ import { edgeDigest, sha256File } from './file-digest.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { createOverlay } from './overlay.js';
 import { processIdentity } from './process-identity.js';
-import { type CompatibilityKey, compatibilityKeySchema, describeDifferences, diffKeys, type KeyDifference, keyId } from './key.js';
+import { type CompatibilityKey, parseKey, describeDifferences, diffKeys, type KeyDifference, keyId } from './key.js';
 import { type RunTool, runTool } from './run-tool.js';
 
 const STATE_RAW = 'state.raw';
@@ -98,7 +98,7 @@ export class SnapshotCache {
 
   /** Finds the snapshot for `key`; a miss says which components differ from the closest one stored. */
   async lookup(key: CompatibilityKey): Promise<LookupResult> {
-    const id = keyId(compatibilityKeySchema.parse(key));
+    const id = keyId(parseKey(key));
     const entries = await this.#entries();
     const hit = entries.find((e) => e.id === id);
     if (hit) return { hit: true, entry: hit };
@@ -119,7 +119,7 @@ export class SnapshotCache {
 
   /** Starts a capture in a private temp directory (named after this pid, so stale ones can be swept). */
   async beginCapture(key: CompatibilityKey): Promise<Capture> {
-    const parsed = compatibilityKeySchema.parse(key);
+    const parsed = parseKey(key);
     const id = keyId(parsed);
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     const dir = join(this.root, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);

@@ -1,4 +1,4 @@
-export type SnapshotErrorCode = 'SNAPSHOT_LOCK_BUSY' | 'SNAPSHOT_CORRUPT' | 'SNAPSHOT_NOT_FOUND' | 'SNAPSHOT_TOOL_FAILED' | 'SNAPSHOT_INVALID_KEY';
+export type SnapshotErrorCode = 'SNAPSHOT_LOCK_BUSY' | 'SNAPSHOT_CORRUPT' | 'SNAPSHOT_NOT_FOUND' | 'SNAPSHOT_TOOL_FAILED' | 'SNAPSHOT_INVALID_KEY' | 'SNAPSHOT_SESSION_EXISTS';
 
 const brand = Symbol.for('@stack/snapshot-cache/error');
 

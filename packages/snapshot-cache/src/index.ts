@@ -1,5 +1,5 @@
 export { SnapshotCache, type Capture, type LookupResult, type SnapshotEntry, type SnapshotMeta } from './cache.js';
-export { compatibilityKeySchema, describeDifferences, diffKeys, keyId, type CompatibilityKey, type KeyDifference } from './key.js';
+export { compatibilityKeySchema, describeDifferences, diffKeys, keyId, parseKey, type CompatibilityKey, type KeyDifference } from './key.js';
 export { acquireLock, type Lock, type LockHolder } from './lock.js';
 export { isProvenProcess, isSameProcess, processIdentity, processStartTime, type IdentityOptions, type ProcessIdentity } from './process-identity.js';
 export { backingNameOf, createOverlay, rebaseOverlay, type OverlayOptions } from './overlay.js';

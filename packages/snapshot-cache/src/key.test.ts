@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type CompatibilityKey, describeDifferences, diffKeys, keyId } from './key.js';
+import { isSnapshotError } from './errors.js';
+import { type CompatibilityKey, describeDifferences, diffKeys, keyId, parseKey } from './key.js';
 
 const key: CompatibilityKey = {
   imageDigest: 'a'.repeat(64),
@@ -11,6 +12,14 @@ const key: CompatibilityKey = {
 };
 
 describe('compatibility key', () => {
+  it('a bad key is SNAPSHOT_INVALID_KEY naming the field, not a raw ZodError', () => {
+    const bad = { ...key, imageDigest: 'nope', accel: 'xen' } as unknown as CompatibilityKey;
+    const err = (() => { try { keyId(bad); } catch (e) { return e; } })();
+    expect(isSnapshotError(err) && err.code).toBe('SNAPSHOT_INVALID_KEY');
+    expect((err as Error).message).toMatch(/invalid snapshot compatibility key \(imageDigest: .*; accel: /);
+    expect(parseKey(key)).toEqual(key);
+  });
+
   it('is stable whatever the order of its fields', () => {
     const reordered = { format: key.format, configDisk: { STACK_EMULATOR_BACKEND_HOST_PORT: '26701', STACK_EMULATOR_PORT_PREFIX: '81' }, accel: key.accel, layoutFingerprint: key.layoutFingerprint, qemuVersion: key.qemuVersion, imageDigest: key.imageDigest };
     expect(keyId(reordered as CompatibilityKey)).toBe(keyId(key));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { SnapshotError } from './errors.js';
 
 /**
  * Everything a resumed guest depends on. RAM state only loads into the same QEMU, accelerator and
@@ -29,6 +30,14 @@ export const compatibilityKeySchema = z.object({
 
 export type CompatibilityKey = z.infer<typeof compatibilityKeySchema>;
 
+/** The key, checked; SNAPSHOT_INVALID_KEY naming each bad field (a caller's key never escapes as a raw ZodError). */
+export function parseKey(key: unknown): CompatibilityKey {
+  const r = compatibilityKeySchema.safeParse(key);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `${i.path.join('.') || 'key'}: ${i.message}`).join('; ');
+  throw new SnapshotError('SNAPSHOT_INVALID_KEY', `invalid snapshot compatibility key (${issues})`, { cause: r.error });
+}
+
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
@@ -37,7 +46,7 @@ function canonical(value: unknown): unknown {
 
 /** A stable id for the key (order of object keys does not matter). */
 export function keyId(key: CompatibilityKey): string {
-  return createHash('sha256').update(JSON.stringify(canonical(compatibilityKeySchema.parse(key)))).digest('hex').slice(0, 32);
+  return createHash('sha256').update(JSON.stringify(canonical(parseKey(key)))).digest('hex').slice(0, 32);
 }
 
 export interface KeyDifference {

@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { SnapshotCorruptError, SnapshotError } from './errors.js';
 import { edgeDigest } from './file-digest.js';
-import { type CompatibilityKey, compatibilityKeySchema, describeDifferences, diffKeys } from './key.js';
+import { type CompatibilityKey, parseKey, describeDifferences, diffKeys } from './key.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { backingNameOf, createOverlay, rebaseOverlay } from './overlay.js';
 import { type RunTool, runTool } from './run-tool.js';
@@ -55,7 +55,7 @@ export interface SessionSizes {
 
 /** Why a saved RAM state cannot be resumed, or undefined when it can. */
 export function ramMismatch(ram: SessionRam, key: CompatibilityKey): string | undefined {
-  const d = diffKeys(ram.key, compatibilityKeySchema.parse(key));
+  const d = diffKeys(ram.key, parseKey(key));
   return d.length ? describeDifferences(d) : undefined;
 }
 
@@ -160,7 +160,7 @@ export class SessionStore {
 
   /** Builds the session in a temp directory; on failure `undo` runs before the temp directory is deleted. */
   async #build(options: { image: string; bootDir?: string; files?: Record<string, string>; meta: Omit<SessionMeta, 'version' | 'createdAt'> }, fill: (tmp: string) => Promise<void>, undo?: () => Promise<void>): Promise<SessionMeta> {
-    if (await this.read()) throw new SnapshotError('SNAPSHOT_INVALID_KEY', `a session already exists in ${this.dir}`);
+    if (await this.read()) throw new SnapshotError('SNAPSHOT_SESSION_EXISTS', `a session already exists in ${this.dir}`);
     const parent = join(this.dir, '..');
     await mkdir(parent, { recursive: true, mode: 0o700 });
     const tmp = join(parent, `.${basename(this.dir)}.new-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -218,7 +218,7 @@ export class SessionStore {
     return this.update(({ running: _r, ...m }) => ({
       ...m,
       lastStop: { at, saved: true },
-      ram: { file: RAM, size, edgeSha256, key: compatibilityKeySchema.parse(options.key), plugged: options.plugged, savedAt: at },
+      ram: { file: RAM, size, edgeSha256, key: parseKey(options.key), plugged: options.plugged, savedAt: at },
     }));
   }
 
