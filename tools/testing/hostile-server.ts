@@ -14,7 +14,7 @@ export interface SeenRequest {
  * write (one TLS record) or apart, a body split into small pieces, a stall after the head, a
  * trickle, an endless 416, chunked, gzip, HTTP/1.0 close-delimited, redirects, any status.
  *
- * Paths: `/<mode>/<blob name>`; modes: together, apart, split, stall, stall-head, trickle, always-416,
+ * Paths: `/<mode>/<blob name>`; modes: together, apart, split, stall, stall-head, drop, trickle, always-416,
  * chunked, gzip, http10, ranged; also `/redirect?to=<url>`, `/status/<code>`, and `/<any mode>/<name>.sha256`
  * serving the blob's sidecar.
  */
@@ -125,6 +125,10 @@ export class HostileServer {
         return void socket.write(Buffer.concat([Buffer.from(ok), blob.subarray(0, 1000)]));
       case 'stall-head':
         return;
+      case 'drop':
+        // Half the body, then the connection is gone (no FIN wait): a reset mid-download.
+        socket.write(Buffer.concat([Buffer.from(ok), blob.subarray(0, blob.length >> 1)]));
+        return this.#later(5, () => socket.destroy());
       case 'trickle': {
         socket.write(ok);
         let off = 0;

@@ -1,3 +1,5 @@
+import { CodedError, errorGuard } from '@stack/internal';
+
 export type EmulatorErrorCode =
   | 'CONFIG_INVALID'
   | 'CONFIG_FILE_NOT_FOUND'
@@ -22,8 +24,6 @@ export type EmulatorErrorCode =
   | 'SESSION_IMAGE_MISMATCH'
   | 'INTERRUPTED';
 
-const brand = Symbol.for('@stack/emulator-cli/error');
-
 /**
  * The exit code of each error: 2 for input the user must fix, 3 for "not running", 4 for "another
  * command holds the instance", 130 for an interrupt, 1 for everything else.
@@ -42,18 +42,14 @@ const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
 };
 
 /** Base error of the CLI and its lifecycle; `code` is stable, `hint` says what to do. */
-export class EmulatorError extends Error {
-  readonly code: EmulatorErrorCode;
+export class EmulatorError extends CodedError<EmulatorErrorCode> {
   readonly hint: string | undefined;
   /** True when the failure may not repeat (a timeout under load), as opposed to a broken input. */
   readonly transient: boolean;
   constructor(code: EmulatorErrorCode, message: string, options: { cause?: unknown; hint?: string; transient?: boolean } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
+    super(code, message, { cause: options.cause });
     this.hint = options.hint;
     this.transient = options.transient ?? false;
-    Object.defineProperty(this, 'name', { value: 'EmulatorError', enumerable: false, configurable: true });
-    Object.defineProperty(this, brand, { value: true });
   }
 
   get exitCode(): number {
@@ -61,9 +57,8 @@ export class EmulatorError extends Error {
   }
 }
 
-export function isEmulatorError(e: unknown): e is EmulatorError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
-}
+/** True for this package's errors, also from another copy of it (a brand, not `instanceof`). */
+export const isEmulatorError = errorGuard(EmulatorError, '@stack/emulator-cli');
 
 /** The message of any error, with its causes, on one line each. */
 export function describeError(e: unknown): string {

@@ -6,6 +6,7 @@ import { cacheDir } from './cache-dir.js';
 import { BASE_PACKAGES, buildRootfs, hostMirror, kernelPackage } from './debian-rootfs.js';
 import { withBuildLock } from './build-lock.js';
 import { makeBootableDisk, ROOT_GIB } from './disk-image.js';
+import type { Arch } from '@stack/internal';
 
 /** Bump when the way the base image is made changes: it is part of the cache key. */
 const RECIPE = 9;
@@ -20,7 +21,7 @@ export interface BaseImage {
 }
 
 export interface BaseImageOptions {
-  arch: 'amd64' | 'arm64';
+  arch: Arch;
   /** @default "trixie" (Debian 13) */
   suite?: string;
   /** @default the mirror of the host's apt sources */
@@ -50,7 +51,7 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<BaseIm
   }, { onWait: () => options.onPhase?.('base image: another process is building it; waiting') });
 }
 
-async function buildBase(dir: string, inputs: { suite: string; arch: 'amd64' | 'arm64' } & Record<string, unknown>, options: BaseImageOptions): Promise<void> {
+async function buildBase(dir: string, inputs: { suite: string; arch: Arch } & Record<string, unknown>, options: BaseImageOptions): Promise<void> {
   const suite = inputs.suite;
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -79,7 +80,7 @@ async function buildBase(dir: string, inputs: { suite: string; arch: 'amd64' | '
  * The kernel of a base image already in the cache for `arch` (any suite or key), without building
  * one: a kernel to test a hardware accelerator with when an image brings none of its own.
  */
-export function cachedBaseKernel(arch: 'amd64' | 'arm64', cacheRoot: string = cacheDir()): string | undefined {
+export function cachedBaseKernel(arch: Arch, cacheRoot: string = cacheDir()): string | undefined {
   const root = join(cacheRoot, 'base-images');
   const dirs = existsSync(root) ? readdirSync(root).filter((d) => d.startsWith('debian-') && d.includes(`-${arch}-`)).sort() : [];
   for (const d of dirs) {

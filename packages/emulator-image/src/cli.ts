@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { buildAppliance } from './provision.js';
+import type { Arch } from '@stack/internal';
 
 // A reader that went away (`| head`, `| grep -q`) is not an error: exit quietly, as cat does,
 // instead of an unhandled EPIPE stack trace.
@@ -14,7 +15,7 @@ for (const s of [process.stdout, process.stderr]) {
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-function arch(value: string): 'amd64' | 'arm64' {
+function arch(value: string): Arch {
   if (value !== 'amd64' && value !== 'arm64') throw new InvalidArgumentError(`"${value}" is not an architecture; use amd64 or arm64`);
   return value;
 }
@@ -29,7 +30,7 @@ program
   .option('--arch <arch>', 'amd64 or arm64', arch, process.arch === 'arm64' ? 'arm64' : 'amd64')
   .option('--timeout <seconds>', 'provisioning time limit', (v) => Number(v), 900)
   .option('--verbose', 'print the guest console as it arrives')
-  .action(async (dir: string, o: { output: string; arch: 'amd64' | 'arm64'; timeout: number; verbose?: boolean }) => {
+  .action(async (dir: string, o: { output: string; arch: Arch; timeout: number; verbose?: boolean }) => {
     const t0 = Date.now();
     const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
     const r = await buildAppliance({

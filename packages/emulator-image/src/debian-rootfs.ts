@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync 
 import { join } from 'node:path';
 import { initramfsFiles } from './initramfs.js';
 import { run } from './run.js';
+import type { Arch } from '@stack/internal';
 
 /** Debian 13 packages of the base image: what the official cloud image gives an appliance. */
 export const BASE_PACKAGES = [
@@ -9,7 +10,7 @@ export const BASE_PACKAGES = [
 ] as const;
 
 /** Generic, not "cloud": the cloud kernel lacks 9p, which the host share (mount-host-fs) needs. */
-export function kernelPackage(arch: 'amd64' | 'arm64'): string {
+export function kernelPackage(arch: Arch): string {
   return arch === 'amd64' ? 'linux-image-amd64' : 'linux-image-arm64';
 }
 
@@ -46,7 +47,7 @@ export async function aptInChroot(rootfs: string, log: string, args: string[]): 
 }
 
 /** debootstrap (minbase) + the base packages, configured to boot fast and quietly. */
-export async function buildRootfs(rootfs: string, options: { arch: 'amd64' | 'arm64'; suite: string; mirror: string; log: string }): Promise<void> {
+export async function buildRootfs(rootfs: string, options: { arch: Arch; suite: string; mirror: string; log: string }): Promise<void> {
   // debootstrap --include fails on virtual packages (prototype notes): install extras in the chroot.
   await run('debootstrap', [`--arch=${options.arch}`, '--variant=minbase', options.suite, rootfs, options.mirror], { log: options.log });
   for (const f of initramfsFiles()) write(rootfs, f.path, f.text, f.mode);
@@ -103,7 +104,7 @@ const SKIPPED_GENERATORS = [
   'systemd-ssh-generator', 'systemd-system-update-generator', 'systemd-sysv-generator', 'systemd-tpm2-generator', 'systemd-debug-generator',
 ];
 
-export function configureRootfs(rootfs: string, arch: 'amd64' | 'arm64'): void {
+export function configureRootfs(rootfs: string, arch: Arch): void {
   write(rootfs, 'etc/hostname', 'stack-emulator\n');
   write(rootfs, 'etc/hosts', '127.0.0.1 localhost\n127.0.1.1 stack-emulator\n::1 localhost ip6-localhost ip6-loopback\n');
   // QEMU user-mode networking always gives the guest 10.0.2.15/24, gateway .2, DNS .3. A oneshot

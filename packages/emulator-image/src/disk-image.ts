@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ARM64_FIRMWARE_CANDIDATES } from '@stack/qemu-argv';
 import { ROOT_PARTUUID } from './debian-rootfs.js';
 import { run } from './run.js';
+import type { Arch } from '@stack/internal';
 
 const MiB = 1024 * 1024;
 const ESP_MIB = 256;
@@ -14,7 +15,7 @@ const ESP_PARTUUID = '6e1e9c52-6c2b-4d4b-9a9e-3b1d0c0a5e00';
  * the ESP is a FAT image filled with mtools (systemd-boot, kernel, initrd), the root an ext4 image
  * filled by `mkfs.ext4 -d`, both copied into a sparse disk file partitioned by sfdisk.
  */
-export async function makeBootableDisk(rootfs: string, out: string, options: { arch: 'amd64' | 'arm64'; work: string; log: string }): Promise<void> {
+export async function makeBootableDisk(rootfs: string, out: string, options: { arch: Arch; work: string; log: string }): Promise<void> {
   const { arch, work, log } = options;
   const boot = join(rootfs, 'boot');
   const kernel = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
@@ -68,7 +69,7 @@ export async function makeBootableDisk(rootfs: string, out: string, options: { a
  * descriptors name code-only files meant for a pflash pair), and for arm64 see qemu-argv
  * findArm64Firmware (descriptors first); these lists are the places packages put them.
  */
-export const UEFI_FIRMWARE: Record<'amd64' | 'arm64', readonly string[]> = {
+export const UEFI_FIRMWARE: Record<Arch, readonly string[]> = {
   amd64: ['/usr/share/ovmf/OVMF.fd', '/usr/share/qemu/OVMF.fd', '/opt/homebrew/share/qemu/edk2-x86_64-code.fd', '/usr/local/share/qemu/edk2-x86_64-code.fd', '/opt/local/share/qemu/edk2-x86_64-code.fd'],
   arm64: ARM64_FIRMWARE_CANDIDATES,
 };

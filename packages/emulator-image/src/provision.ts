@@ -13,12 +13,13 @@ import { MarkerScanner } from './markers.js';
 import { BuildError } from './errors.js';
 import { run } from './run.js';
 import { cacheDir } from './cache-dir.js';
+import type { Accel, Arch } from '@stack/internal';
 
 export interface BuildApplianceOptions {
   applianceDir: string;
   /** The compressed qcow2 to write; `<output>.sha256` and `<output>.log` go beside it. */
   output: string;
-  arch: 'amd64' | 'arm64';
+  arch: Arch;
   /** Limit for provisioning (boot to STACK_CLOUD_INIT_DONE). @default 900000 (15 min) */
   timeoutMs?: number;
   cacheRoot?: string;
@@ -37,7 +38,7 @@ export interface BuildResult {
   baseCached: boolean;
 }
 
-function firmware(arch: 'amd64' | 'arm64'): string {
+function firmware(arch: Arch): string {
   const f = arch === 'arm64' ? findArm64Firmware({ binary: 'qemu-system-aarch64' }) : UEFI_FIRMWARE.amd64.find((p) => existsSync(p));
   if (!f) throw new BuildError('IMAGE_BUILD_FAILED', `no UEFI firmware for ${arch}; install ${arch === 'amd64' ? 'ovmf' : 'qemu-efi-aarch64'} (looked in ${UEFI_FIRMWARE[arch].join(', ')})`);
   return f;
@@ -121,7 +122,7 @@ function follow(path: string, onText: (t: string) => void): () => void {
  * verdict is remembered in `verdicts` (keyed by host kernel, QEMU and device), so only the first build
  * on a host pays for the check.
  */
-export async function chooseBuildAccelerator(arch: 'amd64' | 'arm64', options: { kernel?: string; verdicts?: string } = {}): Promise<{ accel: 'kvm' | 'hvf' | 'tcg'; reason: string }> {
+export async function chooseBuildAccelerator(arch: Arch, options: { kernel?: string; verdicts?: string } = {}): Promise<{ accel: Accel; reason: string }> {
   const probe = await probeHost(arch);
   const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
   for (const hw of ['kvm', 'hvf'] as const) {

@@ -4,8 +4,9 @@ import { dirname } from 'node:path';
 import type { HostProbe } from './host-probe.js';
 import { formatQemuVersion } from './qemu-version.js';
 import { QemuArgvError } from './errors.js';
+import type { Accel, Arch } from '@stack/internal';
 
-export type Accel = 'kvm' | 'hvf' | 'tcg';
+export type { Accel } from '@stack/internal';
 
 /**
  * Messages QEMU prints when a hardware accelerator exists but cannot run a stock Linux guest:
@@ -60,7 +61,7 @@ export interface AccelChoice {
  * Picks the accelerator: an override (EMULATOR_ACCEL) wins; otherwise the host's hardware accelerator
  * unless it is missing, unusable or remembered as unable to run the guest; otherwise TCG.
  */
-export function chooseAccelerator(probe: HostProbe, options: { override?: Accel; hostArch: 'amd64' | 'arm64'; guestArch: 'amd64' | 'arm64'; verdicts: AccelVerdict[]; keys: Partial<Record<Accel, string>> }): AccelChoice {
+export function chooseAccelerator(probe: HostProbe, options: { override?: Accel; hostArch: Arch; guestArch: Arch; verdicts: AccelVerdict[]; keys: Partial<Record<Accel, string>> }): AccelChoice {
   if (options.override) {
     if (!probe.accelerators.includes(options.override)) throw new QemuArgvError('ARGV_ACCEL_UNSUPPORTED', `EMULATOR_ACCEL=${options.override}, but ${probe.binary} does not support it (it lists: ${probe.accelerators.join(', ')})`);
     return { accel: options.override, reason: `EMULATOR_ACCEL=${options.override}` };

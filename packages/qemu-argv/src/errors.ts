@@ -1,3 +1,5 @@
+import { CodedError, errorGuard } from '@stack/internal';
+
 /** Stable codes of the errors this package throws. */
 export type QemuArgvErrorCode =
   | 'ARGV_SOCKET_PATH_TOO_LONG'
@@ -11,21 +13,14 @@ export type QemuArgvErrorCode =
   /** An accelerator was asked for that this QEMU does not list. */
   | 'ARGV_ACCEL_UNSUPPORTED';
 
-const brand = Symbol.for('@stack/qemu-argv/error');
-
 /** Base error of this package; `code` is stable, `path` names the file it is about. */
-export class QemuArgvError extends Error {
-  readonly code: QemuArgvErrorCode;
+export class QemuArgvError extends CodedError<QemuArgvErrorCode> {
   readonly path: string | undefined;
   constructor(code: QemuArgvErrorCode, message: string, options: { cause?: unknown; path?: string } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
+    super(code, message, { cause: options.cause });
     this.path = options.path;
-    Object.defineProperty(this, 'name', { value: 'QemuArgvError', enumerable: false, configurable: true });
-    Object.defineProperty(this, brand, { value: true });
   }
 }
 
-export function isQemuArgvError(e: unknown): e is QemuArgvError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
-}
+/** True for this package's errors, also from another copy of it (a brand, not `instanceof`). */
+export const isQemuArgvError = errorGuard(QemuArgvError, '@stack/qemu-argv');

@@ -5,6 +5,7 @@ import { qemuBinary } from './argv.js';
 import { findArm64Firmware } from './firmware.js';
 import { parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
 import { QemuArgvError } from './errors.js';
+import type { Accel, Arch } from '@stack/internal';
 
 const run = promisify(execFile);
 
@@ -13,14 +14,14 @@ export interface HostProbe {
   version: QemuVersion;
   mappedRam: boolean;
   /** Accelerators this QEMU build lists (`-accel help`). */
-  accelerators: Array<'kvm' | 'hvf' | 'tcg'>;
+  accelerators: Array<Accel>;
   /** Why KVM cannot even be tried, when it is listed; undefined when /dev/kvm is usable. */
   kvmUnavailable: string | undefined;
   firmware: string | undefined;
 }
 
 /** Finds QEMU for `arch` and reads what it supports. Throws naming the binary and how to install it. */
-export async function probeHost(arch: 'amd64' | 'arm64', options: { binary?: string } = {}): Promise<HostProbe> {
+export async function probeHost(arch: Arch, options: { binary?: string } = {}): Promise<HostProbe> {
   const binary = options.binary ?? qemuBinary(arch);
   let versionText: string;
   try {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { type Accel, accelFailureReason } from './accel-verdict.js';
 import type { HostProbe } from './host-probe.js';
+import type { Arch } from '@stack/internal';
 
 export interface AccelCheck {
   usable: boolean;
@@ -8,7 +9,7 @@ export interface AccelCheck {
 }
 
 export interface VerifyOptions {
-  arch: 'amd64' | 'arm64';
+  arch: Arch;
   /** @default "host" under kvm/hvf, "max" under tcg */
   cpu?: string;
   /**

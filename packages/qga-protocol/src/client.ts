@@ -1,4 +1,5 @@
-import { type CallOptions, type Connector, connectUnixSocket, encodeCommand, MessageDecoder, type ProtocolTrace, type QmpMessage, type Transport, withDeadline } from '@stack/qmp-protocol';
+import { type CallOptions, type Connector, connectUnixSocket, type Transport, withDeadline } from '@stack/internal';
+import { encodeCommand, MessageDecoder, type ProtocolTrace, type QmpMessage } from '@stack/qmp-protocol';
 import { z } from 'zod';
 import {
   QgaAbortError,

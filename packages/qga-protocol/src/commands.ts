@@ -1,4 +1,4 @@
-import type { CallOptions } from '@stack/qmp-protocol';
+import type { CallOptions } from '@stack/internal';
 import { z } from 'zod';
 import type { QgaClient } from './client.js';
 import { QgaInvalidReplyError } from './errors.js';

@@ -1,3 +1,5 @@
+import { CodedError, errorGuard } from '@stack/internal';
+
 /** Stable machine-readable codes of every error this package throws. */
 export type QgaErrorCode =
   | 'QGA_CONNECT_FAILED'
@@ -8,23 +10,11 @@ export type QgaErrorCode =
   | 'QGA_ABORTED'
   | 'QGA_INVALID_REPLY';
 
-const brand = Symbol.for('@stack/qga-protocol/error');
-
 /** Base class of every error thrown by this package; `code` is stable across versions. */
-export class QgaError extends Error {
-  readonly code: QgaErrorCode;
-  constructor(code: QgaErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true });
-    Object.defineProperty(this, brand, { value: true });
-  }
-}
+export class QgaError extends CodedError<QgaErrorCode> {}
 
 /** True for errors of this package, also across copies of it. */
-export function isQgaError(error: unknown): error is QgaError {
-  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[brand] === true;
-}
+export const isQgaError = errorGuard(QgaError, '@stack/qga-protocol');
 
 /** The agent socket could not be opened. */
 export class QgaConnectError extends QgaError {

@@ -1,4 +1,4 @@
-import { type CallOptions, sleep, withDeadline } from '@stack/qmp-protocol';
+import { type CallOptions, sleep, withDeadline } from '@stack/internal';
 import { z } from 'zod';
 import type { QgaClient } from './client.js';
 import { QgaAbortError, QgaInvalidReplyError, QgaTimeoutError } from './errors.js';

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { QmpClient } from './client.js';
 import { QmpCommandError, QmpConnectError, QmpDisconnectedError, QmpProtocolError, QmpTimeoutError } from './errors.js';
-import type { Connector, Transport } from './transport.js';
+import type { Connector, Transport } from '@stack/internal';
 
 /** A scripted peer for corner cases a real QEMU cannot be made to produce on demand. */
 class FakePeer extends EventEmitter implements Transport {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { type CallOptions, withDeadline } from './call-options.js';
 import {
   QmpAbortError,
   QmpCommandError,
@@ -12,7 +11,7 @@ import {
 import { type EventFilter, EventListener } from './event-listener.js';
 import type { ProtocolTrace } from './trace.js';
 import { encodeCommand, MessageDecoder, type QmpEvent, type QmpGreeting, type QmpMessage } from './message.js';
-import { type Connector, connectUnixSocket, type Transport } from './transport.js';
+import { type CallOptions, type Connector, connectUnixSocket, type Transport, withDeadline } from '@stack/internal';
 
 const connectOptionsSchema = z.object({
   timeout: z.number().int().positive().default(5000),

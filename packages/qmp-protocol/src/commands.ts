@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CallOptions } from './call-options.js';
+import type { CallOptions } from '@stack/internal';
 import type { QmpClient } from './client.js';
 import { QmpInvalidReplyError } from './errors.js';
 

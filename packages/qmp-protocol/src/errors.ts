@@ -1,3 +1,5 @@
+import { CodedError, errorGuard } from '@stack/internal';
+
 /** Stable machine-readable codes of every error this package throws. */
 export type QmpErrorCode =
   | 'QMP_CONNECT_FAILED'
@@ -8,23 +10,11 @@ export type QmpErrorCode =
   | 'QMP_ABORTED'
   | 'QMP_INVALID_REPLY';
 
-const brand = Symbol.for('@stack/qmp-protocol/error');
-
 /** Base class of every error thrown by this package; `code` is stable across versions. */
-export class QmpError extends Error {
-  readonly code: QmpErrorCode;
-  constructor(code: QmpErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true });
-    Object.defineProperty(this, brand, { value: true });
-  }
-}
+export class QmpError extends CodedError<QmpErrorCode> {}
 
 /** True for errors of this package, also across copies of it (realm- and version-safe). */
-export function isQmpError(error: unknown): error is QmpError {
-  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[brand] === true;
-}
+export const isQmpError = errorGuard(QmpError, '@stack/qmp-protocol');
 
 /** The socket could not be opened, or no greeting/negotiation happened in time. */
 export class QmpConnectError extends QmpError {

@@ -26,7 +26,6 @@ export {
   type MigrationProgress,
 } from './migration.js';
 export { MessageDecoder, encodeCommand, type QmpEvent, type QmpGreeting, type QmpMessage } from './message.js';
-export { LineDecoder, type LineItem } from './line-decoder.js';
-export { withDeadline, sleep, type CallOptions } from './call-options.js';
-export { connectUnixSocket, type Connector, type Transport } from './transport.js';
+// Option and transport types of the client's signatures (their code lives in @stack/internal).
+export type { CallOptions, Connector, Transport } from '@stack/internal';
 export type { ProtocolTrace } from './trace.js';

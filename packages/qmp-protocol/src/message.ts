@@ -1,4 +1,4 @@
-import { LineDecoder } from './line-decoder.js';
+import { LineDecoder } from '@stack/internal';
 
 /** A QMP event as sent by the server (qmp-spec "Asynchronous events"). */
 export interface QmpEvent {

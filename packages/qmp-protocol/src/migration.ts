@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type CallOptions, sleep, withDeadline } from './call-options.js';
+import { type CallOptions, sleep, withDeadline } from '@stack/internal';
 import type { QmpClient } from './client.js';
 import { QmpAbortError, QmpCommandError, QmpInvalidReplyError, QmpTimeoutError } from './errors.js';
 

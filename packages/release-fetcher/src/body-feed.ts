@@ -57,9 +57,18 @@ export class BodyFeed {
     this.#onBytes = onBytes;
     return new Promise<void>((resolve, reject) => {
       this.#settle = { resolve, reject };
-      if (this.#failure !== undefined) return reject(this.#failure);
       const queued = this.#queue;
       this.#queue = [];
+      if (this.#failure !== undefined) {
+        // The connection failed while the sink was opening: what arrived before is still kept, for
+        // the next attempt to resume from (under load the whole body of a short drop came first).
+        try {
+          for (const chunk of queued) void sink.write(chunk)?.catch(() => {});
+        } catch {
+          // A sink that cannot write: the failure below is what counts.
+        }
+        return reject(this.#failure);
+      }
       for (const chunk of queued) this.#deliver(chunk, this.#decoder ?? this.#res.body);
       if (this.#ended && this.#failure === undefined) resolve();
     });

@@ -1,8 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { digestsEqual, parseDigest, parseSha256Sidecar, sha256File, sidecarUrl } from './digest.js';
+import { digestsEqual, parseDigest, parseSha256Sidecar, sidecarUrl } from './digest.js';
 
 const hex = 'a'.repeat(64);
 
@@ -28,11 +25,8 @@ describe('digests', () => {
     expect(sidecarUrl('https://h/x.qcow2#frag')).toBe('https://h/x.qcow2.sha256');
   });
 
-  it('hashes a file and compares digests', async () => {
-    const p = join(mkdtempSync(join(tmpdir(), 'digest-')), 'f');
-    writeFileSync(p, 'abc');
-    const d = await sha256File(p);
-    expect(d).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  it('compares digests', () => {
+    const d = parseDigest('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')!;
     expect(digestsEqual(d, parseDigest(d)!)).toBe(true);
     expect(digestsEqual(d, parseDigest(hex)!)).toBe(false);
   });

@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
 
 /** A sha256 digest as 64 lowercase hex characters. */
 export type Sha256 = string & { readonly __sha256: unique symbol };
@@ -38,13 +37,6 @@ export function sidecarUrl(url: string): string {
   u.pathname = `${u.pathname}.sha256`;
   u.hash = '';
   return u.toString();
-}
-
-/** Streams a file through sha256. */
-export async function sha256File(path: string, signal?: AbortSignal): Promise<Sha256> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { signal, highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex') as Sha256;
 }
 
 /** Constant-time comparison of two digests. */

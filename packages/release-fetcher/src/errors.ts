@@ -1,3 +1,5 @@
+import { CodedError, errorGuard } from '@stack/internal';
+
 export type FetchErrorCode =
   | 'FETCH_HTTP'
   | 'FETCH_AUTH_REQUIRED'
@@ -17,8 +19,6 @@ export type FetchErrorCode =
   | 'FETCH_BAD_SOURCE'
   | 'FETCH_ABORTED';
 
-const brand = Symbol.for('@stack/release-fetcher/error');
-
 export interface FetchErrorOptions {
   cause?: unknown;
   /** HTTP status when the server answered. */
@@ -32,24 +32,19 @@ export interface FetchErrorOptions {
 }
 
 /** Base error of this package; `code` is stable. */
-export class FetchError extends Error {
-  readonly code: FetchErrorCode;
+export class FetchError extends CodedError<FetchErrorCode> {
   readonly status: number | undefined;
   readonly resetAt: Date | undefined;
   readonly url: string | undefined;
   readonly retryable: boolean;
   constructor(code: FetchErrorCode, message: string, options: FetchErrorOptions = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
+    super(code, message, { cause: options.cause });
     this.status = options.status;
     this.resetAt = options.resetAt;
     this.url = options.url;
     this.retryable = options.retryable ?? false;
-    Object.defineProperty(this, 'name', { value: 'FetchError', enumerable: false, configurable: true });
-    Object.defineProperty(this, brand, { value: true });
   }
 }
 
-export function isFetchError(e: unknown): e is FetchError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
-}
+/** True for this package's errors, also from another copy of it (a brand, not `instanceof`). */
+export const isFetchError = errorGuard(FetchError, '@stack/release-fetcher');

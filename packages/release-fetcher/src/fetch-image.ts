@@ -1,7 +1,8 @@
 import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { extractArtifactMember } from './artifact-zip.js';
-import { parseDigest, parseSha256Sidecar, sha256File, sidecarUrl } from './digest.js';
+import { sha256File } from '@stack/internal';
+import { parseDigest, parseSha256Sidecar, type Sha256, sidecarUrl } from './digest.js';
 import { download } from './download.js';
 import { discardPart } from './part-file.js';
 import { FetchError, isFetchError } from './errors.js';
@@ -125,7 +126,7 @@ async function fetchLocal(source: Source<'local'>, options: FetchImageOptions, u
   const want = userDigest ?? sidecar;
   options.onPhase?.(`copying ${file}`);
   await copyFile(file, part);
-  const got = await sha256File(part, options.signal);
+  const got = (await sha256File(part, options.signal)) as Sha256;
   if (want && got !== want) {
     await rm(part, { force: true });
     throw new FetchError('FETCH_DIGEST_MISMATCH', `${file} has sha256 ${got}, expected ${want}; the current image was left as it was`);

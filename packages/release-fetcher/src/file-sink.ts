@@ -184,7 +184,9 @@ export class FileSink {
    */
   async close(): Promise<void> {
     if (!this.#exited && !this.#failure) {
-      this.#hand();
+      // Chunks still queued are copied into batches first (as batches come back), then the last one goes.
+      await this.#drained;
+      if (!this.#failure) this.#hand();
       // The worker answers in order: once the last batch comes back, everything before it is written.
       await new Promise<void>((resolve) => {
         const check = () => (this.#free.length === this.#made || this.#failure ? resolve() : (this.#waiter = check));

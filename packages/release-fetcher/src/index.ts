@@ -1,4 +1,4 @@
-export { digestsEqual, parseDigest, parseSha256Sidecar, sha256File, sidecarUrl, type Sha256 } from './digest.js';
+export { digestsEqual, parseDigest, parseSha256Sidecar, sidecarUrl, type Sha256 } from './digest.js';
 export { download, type DownloadOptions, type DownloadResult } from './download.js';
 export { discardPart } from './part-file.js';
 export { fetchImage, type FetchImageOptions, type FetchImageResult } from './fetch-image.js';

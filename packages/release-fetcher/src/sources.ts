@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Arch } from '@stack/internal';
 
 /** Where an image comes from. Validated with {@link imageSourceSchema}. */
 export const imageSourceSchema = z.discriminatedUnion('kind', [
@@ -19,8 +20,8 @@ export type ImageSource = z.infer<typeof imageSourceSchema>;
 /** The Stack team's defaults (guest contract, "Image build"). */
 export const DEFAULT_REPO = 'stack-auth/stack-auth';
 export const releaseTag = (branch: string) => `emulator-${branch}-latest`;
-export const imageAssetName = (arch: 'amd64' | 'arm64') => `stack-emulator-${arch}.qcow2`;
-export const artifactName = (arch: 'amd64' | 'arm64') => `qemu-emulator-${arch}`;
+export const imageAssetName = (arch: Arch) => `stack-emulator-${arch}.qcow2`;
+export const artifactName = (arch: Arch) => `qemu-emulator-${arch}`;
 
 /** One line for the user. */
 export function describeSource(s: ImageSource): string {

@@ -1,21 +1,12 @@
+import { CodedError, errorGuard } from '@stack/internal';
+
 export type RotationErrorCode = 'ROTATION_HOOK_FAILED' | 'ROTATION_AGENT_FAILED' | 'ROTATION_INVALID_OPTIONS';
 
-const brand = Symbol.for('@stack/secret-rotation/error');
-
 /** Base class of every error of this package; `code` is stable. Messages never contain secret values. */
-export class RotationError extends Error {
-  readonly code: RotationErrorCode;
-  constructor(code: RotationErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true });
-    Object.defineProperty(this, brand, { value: true });
-  }
-}
+export class RotationError extends CodedError<RotationErrorCode> {}
 
-export function isRotationError(e: unknown): e is RotationError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
-}
+/** True for this package's errors, also from another copy of it (a brand, not `instanceof`). */
+export const isRotationError = errorGuard(RotationError, '@stack/secret-rotation');
 
 /** The guest hook ran and refused or failed ("the guest said no"). */
 export class RotationHookError extends RotationError {

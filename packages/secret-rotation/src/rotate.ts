@@ -1,5 +1,5 @@
 import { exec, type QgaClient, isQgaError } from '@stack/qga-protocol';
-import type { CallOptions } from '@stack/qmp-protocol';
+import type { CallOptions } from '@stack/internal';
 import { RotationError, RotationHookError } from './errors.js';
 import { encodeEnvLines, generateSecrets, type SecretSet, validateSecrets } from './secret-set.js';
 

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SnapshotCorruptError } from './errors.js';
-import { edgeDigest, sha256File } from './file-digest.js';
+import { edgeDigest } from './file-digest.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { createOverlay } from './overlay.js';
-import { processIdentity } from './process-identity.js';
+import { processIdentity, sha256File } from '@stack/internal';
 import { type CompatibilityKey, parseKey, describeDifferences, diffKeys, type KeyDifference, keyId } from './key.js';
 import { type RunTool, runTool } from './run-tool.js';
 

@@ -1,21 +1,12 @@
+import { CodedError, errorGuard } from '@stack/internal';
+
 export type SnapshotErrorCode = 'SNAPSHOT_LOCK_BUSY' | 'SNAPSHOT_CORRUPT' | 'SNAPSHOT_NOT_FOUND' | 'SNAPSHOT_TOOL_FAILED' | 'SNAPSHOT_INVALID_KEY' | 'SNAPSHOT_SESSION_EXISTS';
 
-const brand = Symbol.for('@stack/snapshot-cache/error');
-
 /** Base class of every error of this package; `code` is stable. */
-export class SnapshotError extends Error {
-  readonly code: SnapshotErrorCode;
-  constructor(code: SnapshotErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true });
-    Object.defineProperty(this, brand, { value: true });
-  }
-}
+export class SnapshotError extends CodedError<SnapshotErrorCode> {}
 
-export function isSnapshotError(e: unknown): e is SnapshotError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
-}
+/** True for this package's errors, also from another copy of it (a brand, not `instanceof`). */
+export const isSnapshotError = errorGuard(SnapshotError, '@stack/snapshot-cache');
 
 /** Another process holds the lock; `holder` says which. */
 export class LockBusyError extends SnapshotError {

@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-
-export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path, { highWaterMark: 4 << 20, signal })) h.update(c as Buffer);
-  return h.digest('hex');
-}
 
 const EDGE = 1 << 20;
 

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { copyFile, link, rename, rm } from 'node:fs/promises';
-import { tempPathFor } from './atomic-write.js';
+import { tempPathFor } from '@stack/internal';
 
 /**
  * Makes `dest` a hard link of `src` (free, and it keeps the file alive when `src` is replaced or

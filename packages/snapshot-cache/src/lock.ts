@@ -1,6 +1,6 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { LockBusyError } from './errors.js';
-import { isSameProcess, processStartTime } from './process-identity.js';
+import { isSameProcess, processStartTime } from '@stack/internal';
 
 export interface LockHolder {
   pid: number;

@@ -22,7 +22,7 @@ export function benchCommand(): Command {
     .addHelpText('after', '\nThe emulator must be stopped; the bench stops it after each run. Figures never make the command fail.')
     .action(
       action(async (opts: StartFlags & { runs: string; scenarios: string; output?: string; json?: boolean }) => {
-        const [{ writeFileAtomic }, { runBench }, { formatTimings, formatStopTimings }] = await Promise.all([import('@stack/snapshot-cache'), import('../lifecycle/bench.js'), import('../ui/format.js')]);
+        const [{ writeFileAtomic }, { runBench }, { formatTimings, formatStopTimings }] = await Promise.all([import('@stack/internal'), import('../lifecycle/bench.js'), import('../ui/format.js')]);
         const runs = Number(opts.runs);
         if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new EmulatorError('CONFIG_INVALID', `--runs ${opts.runs}: give an integer from 1 to 1000`);
         const scenarios = opts.scenarios.split(',').map((s) => s.trim()) as Scenario[];

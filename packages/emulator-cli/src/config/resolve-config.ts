@@ -8,7 +8,8 @@ import { detectHost, type HostInfo } from './host-info.js';
 import { defaultHome, type HomeLayout, homeLayout } from '../lifecycle/paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
 
-export type Arch = 'amd64' | 'arm64';
+export type { Arch } from '@stack/internal';
+import type { Accel, Arch } from '@stack/internal';
 export type ImageChoice = { kind: 'stack' } | { kind: 'reference' } | { kind: 'path'; path: string };
 
 /** Host ports of the guest contract. */
@@ -26,7 +27,7 @@ export interface EmulatorConfig {
   /** The machine (platform, architecture, Rosetta), read once. */
   host: HostInfo;
   arch: Arch;
-  accelOverride: 'kvm' | 'hvf' | 'tcg' | undefined;
+  accelOverride: Accel | undefined;
   memoryMiB: number;
   /** EMULATOR_CPUS; undefined: decided with the accelerator (see `vcpuCount`). */
   cpus: number | undefined;
@@ -71,7 +72,7 @@ export interface StartFlags {
  * host's cores under TCG). The count is part of the snapshot's layout fingerprint, so a change
  * captures a new snapshot.
  */
-export function vcpuCount(explicit: number | undefined, accel: 'kvm' | 'hvf' | 'tcg', hostCores = availableParallelism()): number {
+export function vcpuCount(explicit: number | undefined, accel: Accel, hostCores = availableParallelism()): number {
   return explicit ?? defaultCpuCount(accel, hostCores);
 }
 

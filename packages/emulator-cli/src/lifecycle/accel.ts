@@ -4,6 +4,7 @@ import { cachedBaseKernel } from '@stack/emulator-image';
 import { type Accel, chooseAccelerator, type HostProbe, loadVerdicts, probeHost, saveVerdict, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
+import type { Arch } from '@stack/internal';
 
 export interface HostChoice {
   probe: HostProbe;
@@ -32,7 +33,7 @@ export interface KernelSources {
   /** Whether a file can be read. @default fs.accessSync(R_OK) */
   readable?: (path: string) => boolean;
   /** A base image's kernel the image builder cached. @default emulator-image cachedBaseKernel */
-  cached?: (arch: 'amd64' | 'arm64') => string | undefined;
+  cached?: (arch: Arch) => string | undefined;
 }
 
 const canRead = (path: string) => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { generateStackBaseEnv } from '@stack/emulator-image';
 import { DEFAULT_REPO, type GitHubOptions, getRepoFile, isFetchError, releaseTag } from '@stack/release-fetcher';
-import { writeFileAtomic } from '@stack/snapshot-cache';
+import { writeFileAtomic } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 

@@ -4,8 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BootFiles, type DiskBootMode, diskBootMode, ensureApplianceImage, readBootFiles, UEFI_FIRMWARE } from '@stack/emulator-image';
 import type { VmSpecInput } from '@stack/qemu-argv';
-import { parseSha256Sidecar, type Progress, sha256File } from '@stack/release-fetcher';
-import { writeFileAtomic } from '@stack/snapshot-cache';
+import { type Arch, sha256File, writeFileAtomic } from '@stack/internal';
+import { parseSha256Sidecar, type Progress } from '@stack/release-fetcher';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import { pullImage, stackImagePath } from './pull.js';
@@ -127,7 +127,7 @@ export async function cachedBootMode(config: EmulatorConfig, path: string, diges
  * OVMF. arm64: UEFI firmware (AAVMF), where a direct boot would also swap ACPI for a device tree.
  * The choice shows in the layout fingerprint (and the firmware file's identity in the key).
  */
-export function guestBoot(arch: 'amd64' | 'arm64', image: ResolvedImage, probedFirmware: string | undefined): Pick<VmSpecInput, 'firmware' | 'kernel'> {
+export function guestBoot(arch: Arch, image: ResolvedImage, probedFirmware: string | undefined): Pick<VmSpecInput, 'firmware' | 'kernel'> {
   if (arch === 'arm64') return { firmware: probedFirmware };
   if (image.boot) return { kernel: image.boot };
   if (image.bootMode === 'bios') return {};

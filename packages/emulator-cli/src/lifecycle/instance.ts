@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { acquireLock, isSameProcess, type Lock, LockBusyError } from '@stack/snapshot-cache';
+import { acquireLock, type Lock, LockBusyError } from '@stack/snapshot-cache';
+import { isSameProcess } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import { trace } from './trace.js';

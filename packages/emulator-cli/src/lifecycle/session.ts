@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { bootFilesDir, readBootFiles } from '@stack/emulator-image';
-import { processIdentity, ramMismatch, type SessionMeta, SessionStore, type SnapshotEntry } from '@stack/snapshot-cache';
+import { ramMismatch, type SessionMeta, SessionStore, type SnapshotEntry } from '@stack/snapshot-cache';
+import { processIdentity } from '@stack/internal';
 import type { EmulatorConfig, ImageChoice } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import { type BootContext, compatibilityKey } from './boot-context.js';

@@ -1,5 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
-import { writeFileAtomic } from '@stack/snapshot-cache';
+import { type Accel, writeFileAtomic } from '@stack/internal';
 import type { QemuVersion } from '@stack/qemu-argv';
 import type { CompatibilityKey } from '@stack/snapshot-cache';
 import type { Arch, Ports } from '../config/resolve-config.js';
@@ -28,7 +28,7 @@ export interface InstanceState {
   /** The process's start time (snapshot-cache processStartTime), so a reused pid is not mistaken for our QEMU. */
   pidStartTime: string | undefined;
   arch: Arch;
-  accel: 'kvm' | 'hvf' | 'tcg';
+  accel: Accel;
   accelReason: string;
   /** How the guest booted when this instance (or its snapshot) started cold: its kernel directly, or firmware. */
   /** Its kernel directly, UEFI firmware (OVMF, AAVMF), or the BIOS (SeaBIOS) booting the disk's boot code. */

@@ -1,5 +1,6 @@
 import { QmpClient, queryStatus } from '@stack/qmp-protocol';
-import { isSameProcess, type SessionMeta, type SessionSizes } from '@stack/snapshot-cache';
+import { type SessionMeta, type SessionSizes } from '@stack/snapshot-cache';
+import { isSameProcess } from '@stack/internal';
 import { describeOriginalSnapshots, originalInstance } from './legacy-home.js';
 import { sessionStore } from './session.js';
 import type { EmulatorConfig } from '../config/resolve-config.js';

@@ -1,5 +1,5 @@
 import { QmpClient, quit, systemPowerdown } from '@stack/qmp-protocol';
-import { isProvenProcess, isSameProcess } from '@stack/snapshot-cache';
+import { isProvenProcess, isSameProcess } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import { unmountShares, waitForAgent } from './guest.js';

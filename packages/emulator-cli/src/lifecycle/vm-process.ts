@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { accelFailureReason, buildArgv, ensureSocketDir, isQemuArgvError, type VmSpecInput } from '@stack/qemu-argv';
 import { QmpClient } from '@stack/qmp-protocol';
-import { isSameProcess, processStartTime } from '@stack/snapshot-cache';
+import { isSameProcess, processStartTime } from '@stack/internal';
 import { EmulatorError } from '../errors.js';
 import { trace } from './trace.js';
 

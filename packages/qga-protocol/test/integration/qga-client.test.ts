@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Connector } from '@stack/qmp-protocol';
+import type { Connector } from '@stack/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHostAgent, type TestAgent } from '../../../../tools/testing/qemu-ga.js';
 import { hasTools } from '../../../../tools/testing/requires.js';

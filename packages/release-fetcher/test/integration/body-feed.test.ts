@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostileServer } from '../../../../tools/testing/hostile-server.js';
 import { BodyFeed } from '../../src/body-feed.js';
-import type { FileSink } from '../../src/file-sink.js';
+import { FileSink } from '../../src/file-sink.js';
 import { requestFollowing } from '../../src/http-request.js';
 import { openNetwork } from '../../src/network.js';
 
@@ -55,4 +58,24 @@ describe('BodyFeed under constant backpressure', () => {
       }
     });
   }
+});
+
+describe('BodyFeed when the connection fails before the sink opens', () => {
+  it('still hands what arrived to the sink, so the next attempt resumes from it', async () => {
+    const network = await openNetwork({ env: {} });
+    const dir = mkdtempSync(join(tmpdir(), 'body-feed-'));
+    try {
+      const n = 300 * 1024;
+      const res = await requestFollowing(`${server.url}/drop/b${n}`, { network, headers: { 'accept-encoding': 'identity' } });
+      const feed = BodyFeed.start(res);
+      await new Promise((r) => setTimeout(r, 200)); // the half body and the reset arrive meanwhile
+      const sink = await FileSink.open(join(dir, 'part'), 0);
+      await expect(feed.into(sink, () => {})).rejects.toBeTruthy();
+      await sink.close();
+      expect(readFileSync(join(dir, 'part')).equals(server.blobs.get(`b${n}`)!.subarray(0, n >> 1))).toBe(true);
+    } finally {
+      await network.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -12,6 +12,8 @@ export interface AtomicWriteOptions {
    * fsync is F_FULLFSYNC, a full cache flush of the disk, tens of ms on the resume path. @default true
    */
   fsync?: boolean;
+  /** Mode of the parent directory when it has to be created. @default 0o777 (less the umask) */
+  dirMode?: number;
 }
 
 /** A hidden temp name beside `path`, so the rename stays on one filesystem. */
@@ -20,12 +22,13 @@ export function tempPathFor(path: string): string {
 }
 
 /**
- * Writes `data` to a temp file beside `path`, fsyncs it and renames it over `path`. A reader sees
- * either the old file or the complete new one; on failure the temp file is removed and `path` is
- * untouched.
+ * Writes `data` to a temp file beside `path`, fsyncs it and renames it over `path`, then fsyncs the
+ * directory so the rename itself survives a power cut (POSIX: a rename is durable only once its
+ * directory is synced). A reader sees either the old file or the complete new one; on failure the
+ * temp file is removed and `path` is untouched.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string | Readable, options: AtomicWriteOptions = {}): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, ...(options.dirMode === undefined ? {} : { mode: options.dirMode }) });
   const tmp = tempPathFor(path);
   const handle = await open(tmp, 'wx', options.mode ?? 0o644);
   try {
@@ -41,5 +44,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string | 
     await handle.close().catch(() => {});
     await rm(tmp, { force: true });
     throw e;
+  }
+  if (options.fsync !== false) await syncDirectory(dirname(path));
+}
+
+/** fsync of a directory: the entries it holds (a rename into it) reach the disk. */
+async function syncDirectory(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
   }
 }

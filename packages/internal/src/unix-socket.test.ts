@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connectUnixSocket } from './transport.js';
+import { connectUnixSocket } from './unix-socket.js';
 
 describe('connectUnixSocket', () => {
   it('waits for a socket that starts listening only after the connect began (QEMU binds before it listens)', async () => {
