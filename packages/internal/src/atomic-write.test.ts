@@ -24,6 +24,14 @@ describe('writeFileAtomic', () => {
     expect(statSync(p).mode & 0o777).toBe(0o600);
   });
 
+  it('creates a missing parent with dirMode, and writes without fsync when asked', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'atomic-')), 'private', 'run');
+    await writeFileAtomic(join(dir, 'key'), 'k', { mode: 0o600, dirMode: 0o700, fsync: false });
+    expect(readFileSync(join(dir, 'key'), 'utf8')).toBe('k');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'key')).mode & 0o777).toBe(0o600);
+  });
+
   it('keeps the old file intact when the source stream fails midway', async () => {
     const d = dir();
     const p = join(d, 'image.qcow2');

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '@stack/internal';
 
 /**
  * Publishes the publishable client key for the CLI (`<run>/vm/internal-pck`): the key alone, without a
@@ -10,16 +8,5 @@ import { basename, dirname, join } from 'node:path';
  * an fsync is F_FULLFSYNC, a flush of the whole disk cache, on the resume path.
  */
 export async function writeClientKeyFile(path: string, key: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(key);
-    await fh.close();
-    await rename(tmp, path);
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(path, key, { mode: 0o600, dirMode: 0o700, fsync: false });
 }
