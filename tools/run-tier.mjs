@@ -32,13 +32,19 @@ const report = join(reportDir, `${name}-${tier}.json`);
 const require = createRequire(join(root, 'package.json'));
 const vitestBin = join(dirname(require.resolve('vitest/package.json')), 'vitest.mjs');
 const args = [
-  vitestBin, 'run', spec.dir,
-  '--root', pkgDir,
+  vitestBin,
+  'run',
+  spec.dir,
+  '--root',
+  pkgDir,
   '--passWithNoTests',
   `--testTimeout=${spec.testTimeout}`,
   `--hookTimeout=${spec.testTimeout}`,
-  '--reporter=default', '--reporter=json', `--outputFile.json=${report}`,
-  ...spec.extra, ...rest,
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...spec.extra,
+  ...rest,
 ];
 const run = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, STACK_TEST_TIER: tier } });
 let parsed;

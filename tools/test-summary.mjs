@@ -21,11 +21,15 @@ for (const file of files) {
   failed += r.numFailedTests ?? 0;
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   // A file that failed to load (syntax error, failing beforeAll) has no failed tests but is a failure.
-  const broken = (r.testResults ?? []).filter((t) => t.status === 'failed' && (t.assertionResults ?? []).every((a) => a.status !== 'failed'));
+  const broken = (r.testResults ?? []).filter(
+    (t) => t.status === 'failed' && (t.assertionResults ?? []).every((a) => a.status !== 'failed'),
+  );
   brokenSuites += broken.length;
   // A runner that exited non-zero with no failed test or broken file had unhandled errors.
   if ((r.exitStatus ?? 0) !== 0 && (r.numFailedTests ?? 0) === 0 && broken.length === 0) {
-    console.log(`test-summary: ${file.replace(/\.json$/, '')} exited ${r.exitStatus} without a failed test (unhandled errors: see its output)`);
+    console.log(
+      `test-summary: ${file.replace(/\.json$/, '')} exited ${r.exitStatus} without a failed test (unhandled errors: see its output)`,
+    );
     failedRuns++;
   }
 }

@@ -52,18 +52,27 @@ export class ConnectProxy {
         const i = l.indexOf(':');
         if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
       }
-      if (method !== 'CONNECT' || !target) return void client.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n');
+      if (method !== 'CONNECT' || !target)
+        return void client.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n');
       this.connections.push({ target, headers });
-      if (this.credentials && headers['proxy-authorization'] !== `Basic ${Buffer.from(this.credentials).toString('base64')}`) {
-        return void client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
+      if (
+        this.credentials &&
+        headers['proxy-authorization'] !== `Basic ${Buffer.from(this.credentials).toString('base64')}`
+      ) {
+        return void client.end(
+          'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n',
+        );
       }
       if (this.refuse) return void client.end(`HTTP/1.1 ${this.refuse} Refused\r\nContent-Length: 0\r\n\r\n`);
       const i = target.lastIndexOf(':');
-      const upstream = connect({ host: target.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(target.slice(i + 1)) }, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        if (rest.length) upstream.write(rest);
-        client.pipe(upstream).pipe(client);
-      });
+      const upstream = connect(
+        { host: target.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(target.slice(i + 1)) },
+        () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          if (rest.length) upstream.write(rest);
+          client.pipe(upstream).pipe(client);
+        },
+      );
       this.#sockets.add(upstream);
       upstream.once('close', () => this.#sockets.delete(upstream));
       upstream.on('error', () => client.destroy());

@@ -31,19 +31,32 @@ export function ensureDebianQemu(suite = 'bookworm'): DebianQemu {
       break;
     }
   }
-  if (!version) throw new Error(`apt has no qemu-system-x86 from ${suite}: add ${suite} to the apt sources (Debian hosts only)`);
-  const root = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stack-emulator', `qemu-${suite}`, version.replace(/[^\w.+-]/g, '_'));
+  if (!version)
+    throw new Error(`apt has no qemu-system-x86 from ${suite}: add ${suite} to the apt sources (Debian hosts only)`);
+  const root = join(
+    process.env.XDG_CACHE_HOME || join(homedir(), '.cache'),
+    'stack-emulator',
+    `qemu-${suite}`,
+    version.replace(/[^\w.+-]/g, '_'),
+  );
   if (!existsSync(join(root, 'ready'))) {
     const tmp = `${root}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(join(tmp, 'debs'), { recursive: true });
-    execFileSync('apt-get', ['download', ...PACKAGES.map((p) => `${p}/${suite}`)], { cwd: join(tmp, 'debs'), stdio: 'ignore' });
-    for (const deb of readdirSync(join(tmp, 'debs'))) execFileSync('dpkg-deb', ['-x', join(tmp, 'debs', deb), join(tmp, 'root')]);
+    execFileSync('apt-get', ['download', ...PACKAGES.map((p) => `${p}/${suite}`)], {
+      cwd: join(tmp, 'debs'),
+      stdio: 'ignore',
+    });
+    for (const deb of readdirSync(join(tmp, 'debs')))
+      execFileSync('dpkg-deb', ['-x', join(tmp, 'debs', deb), join(tmp, 'root')]);
     rmSync(join(tmp, 'debs'), { recursive: true, force: true });
     mkdirSync(join(tmp, 'bin'));
     const r = join(root, 'root');
     const wrapper = join(tmp, 'bin', 'qemu-system-x86_64');
-    writeFileSync(wrapper, `#!/bin/sh\nexec '${r}/usr/bin/qemu-system-x86_64' -L '${r}/usr/share/qemu' -L '${r}/usr/share/seabios' -L '${r}/usr/lib/ipxe/qemu' "$@"\n`);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec '${r}/usr/bin/qemu-system-x86_64' -L '${r}/usr/share/qemu' -L '${r}/usr/share/seabios' -L '${r}/usr/lib/ipxe/qemu' "$@"\n`,
+    );
     chmodSync(wrapper, 0o755);
     writeFileSync(join(tmp, 'ready'), `${version}\n`);
     rmSync(root, { recursive: true, force: true });

@@ -42,7 +42,8 @@ export class FakeGitHub {
 
   /** With `tls`, both origins speak HTTPS with that certificate (see tls-ca.ts), as GitHub does. */
   constructor(options: { tls?: { key: string; cert: string } } = {}) {
-    const make = (fn: (req: IncomingMessage, res: ServerResponse) => void): Server => (options.tls ? createHttpsServer(options.tls, fn) : createServer(fn));
+    const make = (fn: (req: IncomingMessage, res: ServerResponse) => void): Server =>
+      options.tls ? createHttpsServer(options.tls, fn) : createServer(fn);
     this.#api = make((req, res) => this.#onApi(req, res));
     this.#cdn = make((req, res) => this.#onCdn(req, res));
     this.#scheme = options.tls ? 'https' : 'http';
@@ -79,12 +80,20 @@ export class FakeGitHub {
     let p = url.pathname;
     const old = /^\/repos\/([^/]+\/[^/]+)(\/.*)?$/.exec(p);
     if (old && this.renamed.has(old[1]!)) {
-      res.writeHead(301, { location: `${this.apiUrl}/repositories/${this.renamed.get(old[1]!)}${old[2] ?? ''}${url.search}` });
+      res.writeHead(301, {
+        location: `${this.apiUrl}/repositories/${this.renamed.get(old[1]!)}${old[2] ?? ''}${url.search}`,
+      });
       return res.end();
     }
     // A renamed repository is served under its id, as the API does after the redirect.
     p = p.replace(/^\/repositories\/\d+/, '/repos/moved/repo');
-    if (this.rateLimited) return this.#json(res, 403, { message: 'API rate limit exceeded' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '4102444800' });
+    if (this.rateLimited)
+      return this.#json(
+        res,
+        403,
+        { message: 'API rate limit exceeded' },
+        { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '4102444800' },
+      );
     let m: RegExpExecArray | null;
     if ((m = /^\/repos\/([^/]+\/[^/]+)\/releases\/tags\/(.+)$/.exec(p))) {
       const r = this.releases.find((x) => x.tag_name === decodeURIComponent(m![2]!) && !x.draft);
@@ -94,12 +103,18 @@ export class FakeGitHub {
     if ((m = /^\/repos\/[^/]+\/[^/]+\/contents\/(.+)$/.exec(p))) {
       const text = this.contents.get(`${url.searchParams.get('ref')}:${decodeURIComponent(m[1]!)}`);
       if (text === undefined) return this.#json(res, 404, { message: 'Not Found' });
-      if (req.headers.accept !== 'application/vnd.github.raw') return this.#json(res, 200, { type: 'file', encoding: 'base64', content: Buffer.from(text).toString('base64') });
+      if (req.headers.accept !== 'application/vnd.github.raw')
+        return this.#json(res, 200, {
+          type: 'file',
+          encoding: 'base64',
+          content: Buffer.from(text).toString('base64'),
+        });
       res.writeHead(200, { 'content-type': 'application/vnd.github.raw' });
       return res.end(text);
     }
     if ((m = /^\/repos\/[^/]+\/[^/]+\/releases\/assets\/(.+)$/.exec(p))) {
-      if (req.headers.accept !== 'application/octet-stream') return this.#json(res, 415, { message: 'want octet-stream' });
+      if (req.headers.accept !== 'application/octet-stream')
+        return this.#json(res, 415, { message: 'want octet-stream' });
       res.writeHead(302, { location: `${this.cdnUrl}/blob/${m[1]}` });
       return res.end();
     }
@@ -108,10 +123,14 @@ export class FakeGitHub {
       res.writeHead(302, { location: `${this.cdnUrl}/blob/artifact-${m[1]}` });
       return res.end();
     }
-    if (/^\/repos\/[^/]+\/[^/]+\/actions\/runs\/\d+\/artifacts$/.test(p)) return this.#json(res, 200, { total_count: this.artifacts.length, artifacts: this.artifacts });
-    if ((m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(p))) return this.#json(res, 200, { number: Number(m[1]), head: { ref: `feature/pr-${m[1]}` } });
+    if (/^\/repos\/[^/]+\/[^/]+\/actions\/runs\/\d+\/artifacts$/.test(p))
+      return this.#json(res, 200, { total_count: this.artifacts.length, artifacts: this.artifacts });
+    if ((m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(p)))
+      return this.#json(res, 200, { number: Number(m[1]), head: { ref: `feature/pr-${m[1]}` } });
     if (/^\/repos\/[^/]+\/[^/]+\/actions\/workflows\/[^/]+\/runs$/.test(p)) {
-      return url.searchParams.get('branch') === 'feature/pr-12' && url.searchParams.get('status') === 'success' ? this.#json(res, 200, { workflow_runs: [{ id: 9 }] }) : this.#json(res, 200, { workflow_runs: [] });
+      return url.searchParams.get('branch') === 'feature/pr-12' && url.searchParams.get('status') === 'success'
+        ? this.#json(res, 200, { workflow_runs: [{ id: 9 }] })
+        : this.#json(res, 200, { workflow_runs: [] });
     }
     return this.#json(res, 404, { message: 'Not Found' });
   }
@@ -137,7 +156,11 @@ export class FakeGitHub {
       }
       status = 206;
     }
-    const headers: Record<string, string> = { etag: blob.etag, 'accept-ranges': 'bytes', 'content-length': String(size - start) };
+    const headers: Record<string, string> = {
+      etag: blob.etag,
+      'accept-ranges': 'bytes',
+      'content-length': String(size - start),
+    };
     if (status === 206) headers['content-range'] = `bytes ${start}-${size - 1}/${size}`;
     res.writeHead(status, headers);
     const body = blob.data.subarray(start);

@@ -28,7 +28,9 @@ export class HostileServer {
 
   constructor(options: { tls?: { key: string; cert: string } } = {}) {
     const handler = (s: Socket) => this.#onSocket(s);
-    this.#server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createTcpServer(handler);
+    this.#server = options.tls
+      ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, handler)
+      : createTcpServer(handler);
     this.scheme = options.tls ? 'https' : 'http';
   }
 
@@ -84,9 +86,12 @@ export class HostileServer {
 
   #respond(socket: Socket, path: string, headers: Record<string, string>): void {
     const head = (status: number, fields: Record<string, string | number>, version = '1.1') =>
-      `HTTP/${version} ${status} X\r\n${Object.entries({ connection: 'close', ...fields }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+      `HTTP/${version} ${status} X\r\n${Object.entries({ connection: 'close', ...fields })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n`;
     const u = new URL(path, 'http://x');
-    if (u.pathname === '/redirect') return void socket.end(head(302, { location: u.searchParams.get('to') ?? '/', 'content-length': 0 }));
+    if (u.pathname === '/redirect')
+      return void socket.end(head(302, { location: u.searchParams.get('to') ?? '/', 'content-length': 0 }));
     const [, mode = '', ...rest] = u.pathname.split('/');
     if (mode === 'status') return void socket.end(head(Number(rest[0]), { 'content-length': 0 }));
     let name = decodeURIComponent(rest.join('/'));
@@ -144,7 +149,7 @@ export class HostileServer {
         return void socket.end(head(416, { 'content-range': `bytes */${blob.length}`, 'content-length': 0 }));
       case 'chunked': {
         socket.write(head(200, { 'transfer-encoding': 'chunked', etag }));
-        for (let off = 0; off < blob.length; ) {
+        for (let off = 0; off < blob.length;) {
           const n = Math.min(blob.length - off, 1 + ((off * 31) % 70_000));
           socket.write(`${n.toString(16)}\r\n`);
           socket.write(blob.subarray(off, off + n));
@@ -155,7 +160,9 @@ export class HostileServer {
       }
       case 'gzip': {
         const z = gzipSync(blob);
-        return void socket.end(Buffer.concat([Buffer.from(head(200, { 'content-length': z.length, 'content-encoding': 'gzip', etag })), z]));
+        return void socket.end(
+          Buffer.concat([Buffer.from(head(200, { 'content-length': z.length, 'content-encoding': 'gzip', etag })), z]),
+        );
       }
       case 'http10':
         // No length: the body ends when the server closes (RFC 9112, 6.3).
@@ -164,8 +171,20 @@ export class HostileServer {
         const range = /^bytes=(\d+)-$/.exec(headers.range ?? '');
         if (range && (!headers['if-range'] || headers['if-range'] === etag)) {
           const start = Number(range[1]);
-          if (start >= blob.length) return void socket.end(head(416, { 'content-range': `bytes */${blob.length}`, 'content-length': 0 }));
-          return void socket.end(Buffer.concat([Buffer.from(head(206, { 'content-length': blob.length - start, 'content-range': `bytes ${start}-${blob.length - 1}/${blob.length}`, etag })), blob.subarray(start)]));
+          if (start >= blob.length)
+            return void socket.end(head(416, { 'content-range': `bytes */${blob.length}`, 'content-length': 0 }));
+          return void socket.end(
+            Buffer.concat([
+              Buffer.from(
+                head(206, {
+                  'content-length': blob.length - start,
+                  'content-range': `bytes ${start}-${blob.length - 1}/${blob.length}`,
+                  etag,
+                }),
+              ),
+              blob.subarray(start),
+            ]),
+          );
         }
         return void socket.end(Buffer.concat([Buffer.from(ok), blob]));
       }

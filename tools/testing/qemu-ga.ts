@@ -19,7 +19,11 @@ export async function startHostAgent(): Promise<TestAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'qga-test-'));
   const socketPath = join(dir, 'qga.sock');
   mkdirSync(join(dir, 'state'));
-  const proc = spawn('qemu-ga', ['-m', 'unix-listen', '-p', socketPath, '-t', join(dir, 'state'), '-f', join(dir, 'qga.pid')], { stdio: 'ignore' });
+  const proc = spawn(
+    'qemu-ga',
+    ['-m', 'unix-listen', '-p', socketPath, '-t', join(dir, 'state'), '-f', join(dir, 'qga.pid')],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   await waitForPath(socketPath);
   return {

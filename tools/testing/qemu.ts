@@ -24,16 +24,23 @@ export async function waitForPath(path: string, timeout = 10_000): Promise<void>
 export async function startMachineNone(extraArgs: string[] = []): Promise<TestQemu> {
   const dir = mkdtempSync(join(tmpdir(), 'qmp-test-'));
   const qmpPath = join(dir, 'qmp.sock');
-  const proc = spawn('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${qmpPath},server=on,wait=off`, ...extraArgs], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    'qemu-system-x86_64',
+    ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${qmpPath},server=on,wait=off`, ...extraArgs],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   proc.stderr?.on('data', (d) => {
     stderr += d;
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   try {
-    await Promise.race([waitForPath(qmpPath), exited.then(() => Promise.reject(new Error(`qemu exited early: ${stderr}`)))]);
+    await Promise.race([
+      waitForPath(qmpPath),
+      exited.then(() => Promise.reject(new Error(`qemu exited early: ${stderr}`))),
+    ]);
   } catch (e) {
     proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

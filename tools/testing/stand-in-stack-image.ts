@@ -1,6 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,9 +31,12 @@ export function buildStandInStackImage(output: string, required: readonly string
   const work = mkdtempSync(join(tmpdir(), 'stand-in-image-'));
   try {
     const root = join(work, 'root');
-    for (const d of ['bin', 'usr/local/bin', 'stand-in', 'var/run', 'tmp']) mkdirSync(join(root, d), { recursive: true });
+    for (const d of ['bin', 'usr/local/bin', 'stand-in', 'var/run', 'tmp'])
+      mkdirSync(join(root, d), { recursive: true });
     execFileSync('cp', [busybox, join(root, 'bin', 'busybox')]);
-    const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
+    const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((a) => a && a !== 'busybox');
     for (const a of applets) symlinkSync('busybox', join(root, 'bin', a));
     const file = (path: string, text: string, mode = 0o755) => {
       writeFileSync(join(root, path), text);
@@ -34,12 +48,25 @@ export function buildStandInStackImage(output: string, required: readonly string
     file('usr/local/bin/node', NODE);
     file('usr/local/bin/rotate-secrets', ROTATE);
     const tar = (cwd: string, out: string, names: string[]) =>
-      execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', cwd, '-cf', out, ...names]);
+      execFileSync('tar', [
+        '--sort=name',
+        '--mtime=@0',
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '-C',
+        cwd,
+        '-cf',
+        out,
+        ...names,
+      ]);
     const layer = join(work, 'layer.tar');
     tar(root, layer, ['.']);
     const layerId = sha256(readFileSync(layer));
     const config = JSON.stringify({
-      architecture: 'amd64', os: 'linux', created: '1970-01-01T00:00:00Z',
+      architecture: 'amd64',
+      os: 'linux',
+      created: '1970-01-01T00:00:00Z',
       config: { Entrypoint: ['/entrypoint.sh'], Env: ['PATH=/usr/local/bin:/bin'], WorkingDir: '/' },
       rootfs: { type: 'layers', diff_ids: [`sha256:${layerId}`] },
     });
@@ -48,7 +75,12 @@ export function buildStandInStackImage(output: string, required: readonly string
     mkdirSync(join(image, layerId), { recursive: true });
     renameSync(layer, join(image, layerId, 'layer.tar'));
     writeFileSync(join(image, `${configId}.json`), config);
-    writeFileSync(join(image, 'manifest.json'), JSON.stringify([{ Config: `${configId}.json`, RepoTags: ['stack-local-emulator:latest'], Layers: [`${layerId}/layer.tar`] }]));
+    writeFileSync(
+      join(image, 'manifest.json'),
+      JSON.stringify([
+        { Config: `${configId}.json`, RepoTags: ['stack-local-emulator:latest'], Layers: [`${layerId}/layer.tar`] },
+      ]),
+    );
     tar(image, `${output}.tmp`, ['manifest.json', `${configId}.json`, `${layerId}/layer.tar`]);
     renameSync(`${output}.tmp`, output);
   } finally {

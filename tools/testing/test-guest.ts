@@ -45,9 +45,16 @@ export function ensureTestGuest(): TestGuest {
     renameSync(tmp, dir);
   }
   const boot = join(dir, 'root', 'boot');
-  const kernel = join(boot, readdirSync(boot).find((f) => f.startsWith('vmlinuz-'))!);
+  const kernel = join(
+    boot,
+    readdirSync(boot).find((f) => f.startsWith('vmlinuz-'))!,
+  );
   const modulesBase = join(dir, 'root', 'lib', 'modules');
-  return { kernel, moduleRoot: join(modulesBase, readdirSync(modulesBase)[0]!), busybox: join(dir, 'root', 'bin', 'busybox') };
+  return {
+    kernel,
+    moduleRoot: join(modulesBase, readdirSync(modulesBase)[0]!),
+    busybox: join(dir, 'root', 'bin', 'busybox'),
+  };
 }
 
 function findModule(root: string, name: string): string {
@@ -87,7 +94,12 @@ export interface GuestRun {
  * Boots the guest with `disks` as read-only virtio disks (/dev/vda, /dev/vdb, ...), runs `script` with
  * busybox sh and returns what it printed and its exit status.
  */
-export async function runInGuest(options: { disks: string[]; script: string; modules: string[]; timeoutMs?: number }): Promise<GuestRun> {
+export async function runInGuest(options: {
+  disks: string[];
+  script: string;
+  modules: string[];
+  timeoutMs?: number;
+}): Promise<GuestRun> {
   const g = ensureTestGuest();
   const mods = moduleClosure(g.moduleRoot, ['virtio_pci', 'virtio_blk', ...options.modules]);
   const init = [
@@ -111,8 +123,26 @@ export async function runInGuest(options: { disks: string[]; script: string; mod
   const initrd = join(cacheRoot(), `initrd-${process.pid}-${Date.now()}.cpio`);
   mkdirSync(cacheRoot(), { recursive: true });
   writeFileSync(initrd, cpioNewc(entries));
-  const args = ['-machine', 'q35', '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio',
-    '-kernel', g.kernel, '-initrd', initrd, '-append', 'console=ttyS0 quiet loglevel=1 panic=-1'];
+  const args = [
+    '-machine',
+    'q35',
+    '-accel',
+    'tcg',
+    '-m',
+    '512',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-serial',
+    'stdio',
+    '-kernel',
+    g.kernel,
+    '-initrd',
+    initrd,
+    '-append',
+    'console=ttyS0 quiet loglevel=1 panic=-1',
+  ];
   for (const d of options.disks) args.push('-drive', `file=${d},format=raw,if=virtio,readonly=on`);
   try {
     return await new Promise<GuestRun>((resolve, reject) => {
@@ -128,7 +158,8 @@ export async function runInGuest(options: { disks: string[]; script: string; mod
         clearTimeout(timer);
         const clean = Buffer.concat(chunks).toString('utf8').replace(/\r/g, '');
         const m = /STACK_TEST_BEGIN\n([\s\S]*?)STACK_TEST_END (\d+)/.exec(clean);
-        if (!m) return reject(new Error(`guest did not finish its script.\nserial:\n${clean.slice(-3000)}\nqemu: ${err}`));
+        if (!m)
+          return reject(new Error(`guest did not finish its script.\nserial:\n${clean.slice(-3000)}\nqemu: ${err}`));
         resolve({ output: m[1]!, exitCode: Number(m[2]) });
       });
     });

@@ -15,7 +15,8 @@ export interface TestCa {
   close(): void;
 }
 
-const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+const openssl = (args: string[], cwd: string) =>
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 
 /**
  * Makes a throwaway CA with the openssl CLI and a leaf certificate for `127.0.0.1`/`localhost` (and
@@ -25,12 +26,59 @@ export function makeTestCa(options: { names?: string[]; commonName?: string } = 
   const dir = mkdtempSync(join(tmpdir(), 'test-ca-'));
   const san = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', ...(options.names ?? []).map((n) => `DNS:${n}`)].join(',');
   // Only options OpenSSL and macOS' LibreSSL both take: RSA keys, extensions from config files.
-  writeFileSync(join(dir, 'ca.cnf'), `[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=${options.commonName ?? 'stack-emulator test CA'}\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n`);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-config', 'ca.cnf', '-extensions', 'v3_ca'], dir);
+  writeFileSync(
+    join(dir, 'ca.cnf'),
+    `[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=${options.commonName ?? 'stack-emulator test CA'}\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n`,
+  );
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-config',
+      'ca.cnf',
+      '-extensions',
+      'v3_ca',
+    ],
+    dir,
+  );
   writeFileSync(join(dir, 'leaf.cnf'), '[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=localhost\n');
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-config', 'leaf.cnf'], dir);
-  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\n`);
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf'], dir);
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-config', 'leaf.cnf'],
+    dir,
+  );
+  writeFileSync(
+    join(dir, 'ext.cnf'),
+    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\n`,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+    ],
+    dir,
+  );
   return {
     dir,
     caPem: readFileSync(join(dir, 'ca.pem'), 'utf8'),

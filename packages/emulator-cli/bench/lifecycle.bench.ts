@@ -23,8 +23,28 @@ const runs = process.env.BENCH_RUNS ?? '5';
 const bin = join(import.meta.dirname, '..', 'dist', 'cli.js'); // the published bin (bundled)
 const out = join(root, 'tmp', 'bench', 'emulator-lifecycle.json');
 try {
-  for (const [scenarios, n] of [['resume-rotation,resume', runs], ['session-resume,stop-with-save', runs], ['stop-acpi', String(Math.min(3, Number(runs)))], ['cold', String(Math.min(3, Number(runs)))]] as const) {
-    const r = spawnSync(process.execPath, [bin, 'bench', '--image', 'reference', '--runs', n, '--scenarios', scenarios, '--output', out.replace('.json', `-${scenarios.split(',')[0]}.json`)], { env, stdio: 'inherit' });
+  for (const [scenarios, n] of [
+    ['resume-rotation,resume', runs],
+    ['session-resume,stop-with-save', runs],
+    ['stop-acpi', String(Math.min(3, Number(runs)))],
+    ['cold', String(Math.min(3, Number(runs)))],
+  ] as const) {
+    const r = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'bench',
+        '--image',
+        'reference',
+        '--runs',
+        n,
+        '--scenarios',
+        scenarios,
+        '--output',
+        out.replace('.json', `-${scenarios.split(',')[0]}.json`),
+      ],
+      { env, stdio: 'inherit' },
+    );
     if (r.status !== 0) process.exitCode = r.status ?? 1;
   }
 } finally {

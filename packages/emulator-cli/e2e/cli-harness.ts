@@ -16,8 +16,15 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would, with `env` on top of a clean copy of ours. */
-export function cli(args: string[], env: Record<string, string>, options: { interruptAfter?: (stderr: string) => boolean; signal?: NodeJS.Signals } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: '1', FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function cli(
+  args: string[],
+  env: Record<string, string>,
+  options: { interruptAfter?: (stderr: string) => boolean; signal?: NodeJS.Signals } = {},
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, CI: '1', FORCE_COLOR: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let interrupted = false;
@@ -34,7 +41,10 @@ export function cli(args: string[], env: Record<string, string>, options: { inte
 
 /** Runs the built CLI with `input` on its stdin (a pipe, as `echo x | stack-emulator exec ...`). */
 export function cliWithInput(args: string[], env: Record<string, string>, input: string): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: '1', FORCE_COLOR: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, CI: '1', FORCE_COLOR: '0', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -81,14 +91,30 @@ export function get(port: number, path: string, headers: Record<string, string> 
 }
 
 /** One HTTP request to the loopback; status and body (status 0 when it failed). */
-export function http(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
+export function http(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) }, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: { ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', () => resolve({ status: 0, body: '' }));
     req.on('timeout', () => req.destroy());
     req.end(body);
@@ -100,7 +126,14 @@ export interface StatusReport {
   healthy: boolean;
   reason?: string;
   instance?: { pid: number; mode: string; boot?: string; qemuVersion?: string; snapshotFormat?: string };
-  session?: { origin: string; createdAt: string; running?: { since: string }; lastStop?: { at: string; saved: boolean }; ram?: { savedAt: string; format: string; bytes: number }; sizes: { disk: number; ram: number } };
+  session?: {
+    origin: string;
+    createdAt: string;
+    running?: { since: string };
+    lastStop?: { at: string; saved: boolean };
+    ram?: { savedAt: string; format: string; bytes: number };
+    sizes: { disk: number; ram: number };
+  };
   notes?: string[];
 }
 
@@ -134,10 +167,25 @@ export function testInstance(options: { home?: string; env?: Record<string, stri
     /** The published internal client key. */
     key: () => readFileSync(pckFile, 'utf8').trim(),
     /** `GET /api/v1/projects/current` with a client key: 200 only for the current one. */
-    current: (key: string, project = 'internal') => get(ports.backend, '/api/v1/projects/current', { 'x-stack-project-id': project, 'x-stack-publishable-client-key': key }),
+    current: (key: string, project = 'internal') =>
+      get(ports.backend, '/api/v1/projects/current', {
+        'x-stack-project-id': project,
+        'x-stack-publishable-client-key': key,
+      }),
     /** The reference appliance's test data endpoint (PostgreSQL-backed): store, then read back. */
-    putData: (name: string, body: string, key: string) => http(ports.backend, 'PUT', `/api/v1/internal/emulator-test/data/${name}`, { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key }, body),
-    getData: (name: string, key: string) => http(ports.backend, 'GET', `/api/v1/internal/emulator-test/data/${name}`, { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key }),
+    putData: (name: string, body: string, key: string) =>
+      http(
+        ports.backend,
+        'PUT',
+        `/api/v1/internal/emulator-test/data/${name}`,
+        { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key },
+        body,
+      ),
+    getData: (name: string, key: string) =>
+      http(ports.backend, 'GET', `/api/v1/internal/emulator-test/data/${name}`, {
+        'x-stack-project-id': 'internal',
+        'x-stack-publishable-client-key': key,
+      }),
     start: (...args: string[]) => cli(['start', '--image', 'reference', '--json', ...args], env),
     stop: (...args: string[]) => cli(['stop', ...args], env),
     status: async () => {

@@ -19,7 +19,9 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   // CommonJS dependencies bundled into ESM need a require().
-  banner: { js: "import { createRequire as __stackCreateRequire } from 'node:module'; const require = __stackCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __stackCreateRequire } from 'node:module'; const require = __stackCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
   metafile: true,
 });

@@ -46,7 +46,11 @@ export class EmulatorError extends CodedError<EmulatorErrorCode> {
   readonly hint: string | undefined;
   /** True when the failure may not repeat (a timeout under load), as opposed to a broken input. */
   readonly transient: boolean;
-  constructor(code: EmulatorErrorCode, message: string, options: { cause?: unknown; hint?: string; transient?: boolean } = {}) {
+  constructor(
+    code: EmulatorErrorCode,
+    message: string,
+    options: { cause?: unknown; hint?: string; transient?: boolean } = {},
+  ) {
     super(code, message, { cause: options.cause });
     this.hint = options.hint;
     this.transient = options.transient ?? false;

@@ -19,7 +19,21 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 
 /** Every command, new instances each call. */
 export function emulatorCommands(): Command[] {
-  const all = [startCommand(), stopCommand(), statusCommand(), envCommand(), runCommand(), execCommand(), logsCommand(), pullCommand(), listReleasesCommand(), resetCommand(), captureCommand(), benchCommand(), doctorCommand()];
+  const all = [
+    startCommand(),
+    stopCommand(),
+    statusCommand(),
+    envCommand(),
+    runCommand(),
+    execCommand(),
+    logsCommand(),
+    pullCommand(),
+    listReleasesCommand(),
+    resetCommand(),
+    captureCommand(),
+    benchCommand(),
+    doctorCommand(),
+  ];
   for (const c of all) c.option('--verbose', VERBOSE_HELP);
   return all;
 }

@@ -9,7 +9,12 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 // BENCH_FIRMWARE=1 boots through UEFI firmware (OVMF) instead of the kernel directly, for comparison.
 const viaFirmware = process.env.BENCH_FIRMWARE === '1';
 const reference = new URL('../../../images/reference', import.meta.url).pathname;
-const { image, boot } = await ensureApplianceImage({ applianceDir: reference, arch: 'amd64', name: 'reference', onPhase: (p) => console.error(p) });
+const { image, boot } = await ensureApplianceImage({
+  applianceDir: reference,
+  arch: 'amd64',
+  name: 'reference',
+  onPhase: (p) => console.error(p),
+});
 const { accel: chosen, reason: why } = await chooseBuildAccelerator('amd64');
 const accel = chosen === 'kvm' ? 'kvm' : 'tcg';
 const times: number[] = [];
@@ -25,6 +30,15 @@ for (let i = 0; i < RUNS; i++) {
   }
 }
 const bootPath = viaFirmware ? 'uefi-firmware' : 'direct-kernel';
-const r = { accel, accelReason: why, boot: bootPath, medianS: median(times), samplesS: times, targetS: accel === 'tcg' ? 25 : 10 };
-console.log(`cold boot to all-healthy (reference appliance, ${bootPath}, ${accel}: ${why}): median ${r.medianS.toFixed(1)} s over ${RUNS} runs; target < ${r.targetS} s: ${r.medianS < r.targetS ? 'met' : 'NOT met'}`);
+const r = {
+  accel,
+  accelReason: why,
+  boot: bootPath,
+  medianS: median(times),
+  samplesS: times,
+  targetS: accel === 'tcg' ? 25 : 10,
+};
+console.log(
+  `cold boot to all-healthy (reference appliance, ${bootPath}, ${accel}: ${why}): median ${r.medianS.toFixed(1)} s over ${RUNS} runs; target < ${r.targetS} s: ${r.medianS < r.targetS ? 'met' : 'NOT met'}`,
+);
 console.log(`written: ${writeBenchResult(viaFirmware ? 'reference-cold-boot-firmware' : 'reference-cold-boot', r)}`);

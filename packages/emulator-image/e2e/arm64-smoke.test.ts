@@ -19,15 +19,37 @@ const MARK = 'STACK_ARM64_SMOKE_OK';
 
 /** Downloads arm64 packages with the base image's apt, using private state (the cached tree keeps its own). */
 function downloadArm64(rootfs: string, packages: string[], dest: string): void {
-  const state = ['-o', 'APT::Architecture=arm64', '-o', 'APT::Architectures=arm64', '-o', 'Dir::State::Lists=/var/lib/stack-arm64/lists', '-o', 'Dir::Cache=/var/cache/stack-arm64', '-o', 'Dir::State::status=/var/lib/stack-arm64/status'];
+  const state = [
+    '-o',
+    'APT::Architecture=arm64',
+    '-o',
+    'APT::Architectures=arm64',
+    '-o',
+    'Dir::State::Lists=/var/lib/stack-arm64/lists',
+    '-o',
+    'Dir::Cache=/var/cache/stack-arm64',
+    '-o',
+    'Dir::State::status=/var/lib/stack-arm64/status',
+  ];
   mkdirSync(join(rootfs, 'var/lib/stack-arm64/lists/partial'), { recursive: true });
   mkdirSync(join(rootfs, 'var/cache/stack-arm64/archives/partial'), { recursive: true });
   mkdirSync(join(rootfs, 'var/cache/stack-arm64/debs'), { recursive: true });
   writeFileSync(join(rootfs, 'var/lib/stack-arm64/status'), '');
   execFileSync('chroot', [rootfs, 'apt-get', '-q', ...state, 'update'], { stdio: 'ignore' });
-  const deps = execFileSync('chroot', [rootfs, 'apt-cache', ...state, 'depends', 'linux-image-arm64'], { encoding: 'utf8' });
+  const deps = execFileSync('chroot', [rootfs, 'apt-cache', ...state, 'depends', 'linux-image-arm64'], {
+    encoding: 'utf8',
+  });
   const kernel = /Depends: (linux-image-\S+)/.exec(deps)![1]!;
-  execFileSync('chroot', [rootfs, 'sh', '-c', `cd /var/cache/stack-arm64/debs && rm -f *.deb && apt-get -q ${state.join(' ')} download ${kernel} ${packages.join(' ')}`], { stdio: 'ignore' });
+  execFileSync(
+    'chroot',
+    [
+      rootfs,
+      'sh',
+      '-c',
+      `cd /var/cache/stack-arm64/debs && rm -f *.deb && apt-get -q ${state.join(' ')} download ${kernel} ${packages.join(' ')}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const debs = join(rootfs, 'var/cache/stack-arm64/debs');
   for (const d of readdirSync(debs)) execFileSync('dpkg-deb', ['-x', join(debs, d), dest]);
 }
@@ -38,30 +60,51 @@ describe.skipIf(!ok)('arm64 smoke (TCG)', () => {
     const tree = join(work, 'tree');
     mkdirSync(tree);
     downloadArm64(base.rootfs, ['systemd-boot-efi', 'busybox-static'], tree);
-    const version = readdirSync(join(tree, 'boot')).find((f) => f.startsWith('vmlinuz-'))!.slice('vmlinuz-'.length);
+    const version = readdirSync(join(tree, 'boot'))
+      .find((f) => f.startsWith('vmlinuz-'))!
+      .slice('vmlinuz-'.length);
     const init = `#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\necho "${MARK} $(/bin/busybox uname -m)" > /dev/console\n/bin/busybox poweroff -f\n`;
-    writeFileSync(join(tree, 'boot', `initrd.img-${version}`), cpioNewc([
-      { path: 'bin', mode: 0o40755 }, { path: 'proc', mode: 0o40755 }, { path: 'dev', mode: 0o40755 },
-      { path: 'bin/busybox', mode: 0o100755, data: readFileSync(join(tree, 'usr/bin/busybox')) },
-      { path: 'init', mode: 0o100755, data: Buffer.from(init) },
-    ]));
+    writeFileSync(
+      join(tree, 'boot', `initrd.img-${version}`),
+      cpioNewc([
+        { path: 'bin', mode: 0o40755 },
+        { path: 'proc', mode: 0o40755 },
+        { path: 'dev', mode: 0o40755 },
+        { path: 'bin/busybox', mode: 0o100755, data: readFileSync(join(tree, 'usr/bin/busybox')) },
+        { path: 'init', mode: 0o100755, data: Buffer.from(init) },
+      ]),
+    );
     const disk = join(work, 'arm64.qcow2');
     mkdirSync(join(work, 'disk-work'));
     // Only the kernel, initrd and loader matter here: an empty root keeps the disk small.
     const root = join(work, 'root');
     mkdirSync(join(root, 'boot'), { recursive: true });
     mkdirSync(join(root, 'usr/lib/systemd/boot/efi'), { recursive: true });
-    for (const f of [`vmlinuz-${version}`, `initrd.img-${version}`]) execFileSync('cp', [join(tree, 'boot', f), join(root, 'boot', f)]);
-    execFileSync('cp', [join(tree, 'usr/lib/systemd/boot/efi/systemd-bootaa64.efi'), join(root, 'usr/lib/systemd/boot/efi/')]);
+    for (const f of [`vmlinuz-${version}`, `initrd.img-${version}`])
+      execFileSync('cp', [join(tree, 'boot', f), join(root, 'boot', f)]);
+    execFileSync('cp', [
+      join(tree, 'usr/lib/systemd/boot/efi/systemd-bootaa64.efi'),
+      join(root, 'usr/lib/systemd/boot/efi/'),
+    ]);
     await makeBootableDisk(root, disk, { arch: 'arm64', work: join(work, 'disk-work'), log: join(work, 'disk.log') });
-    writeFileSync(join(work, 'config.iso'), await buildIso([{ type: 'file', path: 'runtime.env', data: '' }], { volumeId: 'STACKCFG' }));
+    writeFileSync(
+      join(work, 'config.iso'),
+      await buildIso([{ type: 'file', path: 'runtime.env', data: '' }], { volumeId: 'STACKCFG' }),
+    );
     const firmware = UEFI_FIRMWARE.arm64.find((f) => existsSync(f));
     expect(firmware, 'arm64 UEFI firmware (qemu-efi-aarch64)').toBeDefined();
     const serial = join(work, 'serial.log');
     const { binary, argv } = buildArgv({
-      arch: 'arm64', accel: 'tcg', memoryMiB: 1024, cpus: 2, layout: 'cold', firmware,
+      arch: 'arm64',
+      accel: 'tcg',
+      memoryMiB: 1024,
+      cpus: 2,
+      layout: 'cold',
+      firmware,
       drives: { system: disk, config: join(work, 'config.iso') },
-      qmpSocket: join(work, 'qmp.sock'), agentSocket: join(work, 'qga.sock'), serialLog: serial,
+      qmpSocket: join(work, 'qmp.sock'),
+      agentSocket: join(work, 'qga.sock'),
+      serialLog: serial,
     });
     expect(binary).toBe('qemu-system-aarch64');
     const qemu = spawn(binary, [...argv, '-no-reboot'], { stdio: 'ignore' });

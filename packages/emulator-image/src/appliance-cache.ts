@@ -17,7 +17,9 @@ import { buildAppliance, type BuildApplianceOptions } from './provision.js';
 export function applianceDigest(dir: string, seen: string[] = []): string {
   const h = createHash('sha256');
   // An appliance that extends another is built from both: the other's files are inputs too.
-  const base = existsSync(join(dir, 'extends')) ? resolve(dir, readFileSync(join(dir, 'extends'), 'utf8').trim()) : undefined;
+  const base = existsSync(join(dir, 'extends'))
+    ? resolve(dir, readFileSync(join(dir, 'extends'), 'utf8').trim())
+    : undefined;
   if (base && !seen.includes(base)) h.update(`extends\0${applianceDigest(base, [...seen, dir])}\0`);
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
@@ -25,7 +27,10 @@ export function applianceDigest(dir: string, seen: string[] = []): string {
       const p = join(d, name);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
-      else h.update(`${relative(dir, p)}\0${st.mode & 0o777}\0`).update(readFileSync(p)).update('\0');
+      else
+        h.update(`${relative(dir, p)}\0${st.mode & 0o777}\0`)
+          .update(readFileSync(p))
+          .update('\0');
     }
   };
   walk(dir);
@@ -41,20 +46,32 @@ const BUILDER = (createRequire(import.meta.url)('@stack/emulator-image/package.j
  * (appliance files, arch, builder version and the base image it is layered on). A second call with
  * unchanged inputs takes milliseconds.
  */
-export async function ensureApplianceImage(options: Omit<BuildApplianceOptions, 'output'> & { name?: string }): Promise<{ image: string; boot: BootFiles; cached: boolean }> {
+export async function ensureApplianceImage(
+  options: Omit<BuildApplianceOptions, 'output'> & { name?: string },
+): Promise<{ image: string; boot: BootFiles; cached: boolean }> {
   const base = await ensureBaseImage({ arch: options.arch, cacheRoot: options.cacheRoot, onPhase: options.onPhase });
-  const key = createHash('sha256').update(`${applianceDigest(options.applianceDir)}|${options.arch}|${BUILDER}|${base.key}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(`${applianceDigest(options.applianceDir)}|${options.arch}|${BUILDER}|${base.key}`)
+    .digest('hex')
+    .slice(0, 16);
   const name = options.name ?? 'appliance';
   const image = join(options.cacheRoot ?? cacheDir(), 'appliances', `${name}-${options.arch}-${key}.qcow2`);
   const built = () => existsSync(image) && existsSync(`${image}.sha256`);
   if (built()) return { image, boot: readBootFiles(image) ?? (await bootFilesOf(image)), cached: true };
   mkdirSync(dirname(image), { recursive: true });
-  return withBuildLock(image, async () => {
-    if (built()) return { image, boot: readBootFiles(image) ?? (await bootFilesOf(image)), cached: true };
-    const { boot } = await buildAppliance({ ...options, output: image });
-    pruneCache(dirname(image), new RegExp(`^${name.replace(/[^\w-]/g, '\\$&')}-${options.arch}-[0-9a-f]{16}\\.qcow2$`));
-    return { image, boot, cached: false };
-  }, { onWait: () => options.onPhase?.(`${name} image: another process is building it; waiting`) });
+  return withBuildLock(
+    image,
+    async () => {
+      if (built()) return { image, boot: readBootFiles(image) ?? (await bootFilesOf(image)), cached: true };
+      const { boot } = await buildAppliance({ ...options, output: image });
+      pruneCache(
+        dirname(image),
+        new RegExp(`^${name.replace(/[^\w-]/g, '\\$&')}-${options.arch}-[0-9a-f]{16}\\.qcow2$`),
+      );
+      return { image, boot, cached: false };
+    },
+    { onWait: () => options.onPhase?.(`${name} image: another process is building it; waiting`) },
+  );
 }
 
 /** Boot files for an image cached before they were kept beside it: taken out of it once (~1 s). */

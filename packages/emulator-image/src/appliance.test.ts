@@ -39,10 +39,25 @@ describe('loadAppliance', () => {
 
 describe('an appliance that extends another', () => {
   const layered = () => {
-    const base = appliance({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: base\n', 'packages.txt': 'postgresql\n# comment\nacpid\n' }, true);
+    const base = appliance(
+      {
+        'user-data': '#cloud-config\n',
+        'meta-data': 'instance-id: base\n',
+        'packages.txt': 'postgresql\n# comment\nacpid\n',
+      },
+      true,
+    );
     writeFileSync(join(base, 'bundle', 'hook'), 'base hook');
     writeFileSync(join(base, 'bundle', 'app'), 'base app');
-    const top = appliance({ 'user-data': '#cloud-config\nruncmd: [top]\n', 'meta-data': 'instance-id: top\n', 'packages.txt': 'acpid\njq\n', extends: `${base}\n` }, true);
+    const top = appliance(
+      {
+        'user-data': '#cloud-config\nruncmd: [top]\n',
+        'meta-data': 'instance-id: top\n',
+        'packages.txt': 'acpid\njq\n',
+        extends: `${base}\n`,
+      },
+      true,
+    );
     writeFileSync(join(top, 'bundle', 'hook'), 'top hook');
     return { base, top };
   };
@@ -55,7 +70,11 @@ describe('an appliance that extends another', () => {
     expect(a.packages).toEqual(['postgresql', 'acpid', 'jq']);
     expect(a.layers).toEqual([base, top]);
     const merged = mergeEntries(await Promise.all(a.bundleDirs.map((d) => entriesFromDirectory(d))));
-    const files = Object.fromEntries(merged.filter((e) => e.type === 'file').map((e) => [e.path, readFileSync((e.data as { path: string }).path, 'utf8')]));
+    const files = Object.fromEntries(
+      merged
+        .filter((e) => e.type === 'file')
+        .map((e) => [e.path, readFileSync((e.data as { path: string }).path, 'utf8')]),
+    );
     expect(files).toEqual({ app: 'base app', hook: 'top hook' });
   });
 
@@ -69,8 +88,19 @@ describe('an appliance that extends another', () => {
   it('a layer that is only extended needs no seed files; built on its own it still does', async () => {
     const layer = appliance({ 'packages.txt': 'acpid\n' }, true);
     writeFileSync(join(layer, 'bundle', 'hook'), 'layer hook');
-    const mid = appliance({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: mid\n', 'packages.txt': 'postgresql\n', extends: layer }, true);
-    const top = appliance({ 'user-data': '#cloud-config\nruncmd: [top]\n', 'meta-data': 'instance-id: top\n', extends: mid }, true);
+    const mid = appliance(
+      {
+        'user-data': '#cloud-config\n',
+        'meta-data': 'instance-id: mid\n',
+        'packages.txt': 'postgresql\n',
+        extends: layer,
+      },
+      true,
+    );
+    const top = appliance(
+      { 'user-data': '#cloud-config\nruncmd: [top]\n', 'meta-data': 'instance-id: top\n', extends: mid },
+      true,
+    );
     const a = await loadAppliance(top);
     expect(a.layers).toEqual([layer, mid, top]);
     expect(a.packages).toEqual(['acpid', 'postgresql']);
@@ -87,6 +117,8 @@ describe('an appliance that extends another', () => {
   });
 
   it('refuses a path that is a file in one layer and a directory in another', () => {
-    expect(() => mergeEntries([[{ type: 'file', path: 'x', data: 'a' }], [{ type: 'directory', path: 'x' }]])).toThrow(/bundle path x is a file in one layer and a directory in another/);
+    expect(() => mergeEntries([[{ type: 'file', path: 'x', data: 'a' }], [{ type: 'directory', path: 'x' }]])).toThrow(
+      /bundle path x is a file in one layer and a directory in another/,
+    );
   });
 });

@@ -26,7 +26,10 @@ export interface Appliance {
 /** The packages of a `packages.txt` (one per line, `#` comments), none when there is no file. */
 async function readPackages(dir: string): Promise<string[]> {
   const text = await readFile(join(dir, 'packages.txt'), 'utf8').catch(() => '');
-  return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
 }
 
 /**
@@ -38,7 +41,11 @@ async function extended(abs: string, seen: string[]): Promise<Appliance | undefi
   const text = await readFile(join(abs, 'extends'), 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   const base = resolve(abs, text.trim());
-  if (seen.includes(base)) throw new BuildError('IMAGE_INVALID_APPLIANCE', `appliance ${abs} extends ${base}, which extends it back (${[...seen, base].join(' -> ')})`);
+  if (seen.includes(base))
+    throw new BuildError(
+      'IMAGE_INVALID_APPLIANCE',
+      `appliance ${abs} extends ${base}, which extends it back (${[...seen, base].join(' -> ')})`,
+    );
   return loadLayered(base, [...seen, abs], true);
 }
 
@@ -54,20 +61,34 @@ async function loadLayered(abs: string, seen: string[], asBase = false): Promise
     try {
       return await readFile(join(abs, name), 'utf8');
     } catch {
-      throw new BuildError('IMAGE_INVALID_APPLIANCE', `appliance ${abs} has no ${name}; add a NoCloud ${name} file (see images/reference)`);
+      throw new BuildError(
+        'IMAGE_INVALID_APPLIANCE',
+        `appliance ${abs} has no ${name}; add a NoCloud ${name} file (see images/reference)`,
+      );
     }
   };
   const own = async (name: string) => (asBase ? readFile(join(abs, name), 'utf8').catch(() => '') : read(name));
   const userData = await own('user-data');
-  if (!asBase && !/^(#cloud-config|#!)/.test(userData)) throw new BuildError('IMAGE_INVALID_APPLIANCE', `${join(abs, 'user-data')} must start with "#cloud-config" or "#!"`);
+  if (!asBase && !/^(#cloud-config|#!)/.test(userData))
+    throw new BuildError(
+      'IMAGE_INVALID_APPLIANCE',
+      `${join(abs, 'user-data')} must start with "#cloud-config" or "#!"`,
+    );
   const metaData = await own('meta-data');
-  if (!asBase && !/^instance-id:/m.test(metaData)) throw new BuildError('IMAGE_INVALID_APPLIANCE', `${join(abs, 'meta-data')} must set instance-id`);
+  if (!asBase && !/^instance-id:/m.test(metaData))
+    throw new BuildError('IMAGE_INVALID_APPLIANCE', `${join(abs, 'meta-data')} must set instance-id`);
   const bundle = join(abs, 'bundle');
-  const hasBundle = await readdir(bundle).then(() => true, () => false);
+  const hasBundle = await readdir(bundle).then(
+    () => true,
+    () => false,
+  );
   const base = await extended(abs, seen);
   const ownBundle = hasBundle ? [bundle] : [];
   return {
-    dir: abs, userData, metaData, bundleDir: hasBundle ? bundle : undefined,
+    dir: abs,
+    userData,
+    metaData,
+    bundleDir: hasBundle ? bundle : undefined,
     bundleDirs: [...(base?.bundleDirs ?? []), ...ownBundle],
     packages: [...new Set([...(base?.packages ?? []), ...(await readPackages(abs))])],
     layers: [...(base?.layers ?? []), abs],

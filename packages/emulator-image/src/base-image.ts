@@ -37,21 +37,35 @@ export interface BaseImageOptions {
  */
 export async function ensureBaseImage(options: BaseImageOptions): Promise<BaseImage> {
   const suite = options.suite ?? 'trixie';
-  const inputs = { recipe: RECIPE, suite, arch: options.arch, packages: [kernelPackage(options.arch), ...BASE_PACKAGES], rootGiB: ROOT_GIB };
+  const inputs = {
+    recipe: RECIPE,
+    suite,
+    arch: options.arch,
+    packages: [kernelPackage(options.arch), ...BASE_PACKAGES],
+    rootGiB: ROOT_GIB,
+  };
   const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
   const dir = join(options.cacheRoot ?? cacheDir(), 'base-images', `debian-${suite}-${options.arch}-${key}`);
   const result = { qcow2: join(dir, 'base.qcow2'), rootfs: join(dir, 'rootfs'), key };
   if (existsSync(join(dir, 'inputs.json'))) return { ...result, cached: true };
   mkdirSync(dirname(dir), { recursive: true });
-  return withBuildLock(dir, async () => {
-    // Another process may have built it while this one waited for the lock.
-    if (existsSync(join(dir, 'inputs.json'))) return { ...result, cached: true };
-    await buildBase(dir, inputs, options);
-    return { ...result, cached: false };
-  }, { onWait: () => options.onPhase?.('base image: another process is building it; waiting') });
+  return withBuildLock(
+    dir,
+    async () => {
+      // Another process may have built it while this one waited for the lock.
+      if (existsSync(join(dir, 'inputs.json'))) return { ...result, cached: true };
+      await buildBase(dir, inputs, options);
+      return { ...result, cached: false };
+    },
+    { onWait: () => options.onPhase?.('base image: another process is building it; waiting') },
+  );
 }
 
-async function buildBase(dir: string, inputs: { suite: string; arch: Arch } & Record<string, unknown>, options: BaseImageOptions): Promise<void> {
+async function buildBase(
+  dir: string,
+  inputs: { suite: string; arch: Arch } & Record<string, unknown>,
+  options: BaseImageOptions,
+): Promise<void> {
   const suite = inputs.suite;
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -60,10 +74,19 @@ async function buildBase(dir: string, inputs: { suite: string; arch: Arch } & Re
   writeFileSync(log, '');
   try {
     options.onPhase?.('base image: debootstrap and packages');
-    await buildRootfs(join(tmp, 'rootfs'), { arch: options.arch, suite, mirror: options.mirror ?? process.env.EMULATOR_DEBIAN_MIRROR ?? hostMirror(), log });
+    await buildRootfs(join(tmp, 'rootfs'), {
+      arch: options.arch,
+      suite,
+      mirror: options.mirror ?? process.env.EMULATOR_DEBIAN_MIRROR ?? hostMirror(),
+      log,
+    });
     options.onPhase?.('base image: bootable disk');
     mkdirSync(join(tmp, 'work'));
-    await makeBootableDisk(join(tmp, 'rootfs'), join(tmp, 'base.qcow2'), { arch: options.arch, work: join(tmp, 'work'), log });
+    await makeBootableDisk(join(tmp, 'rootfs'), join(tmp, 'base.qcow2'), {
+      arch: options.arch,
+      work: join(tmp, 'work'),
+      log,
+    });
     rmSync(join(tmp, 'work'), { recursive: true, force: true });
     writeFileSync(join(tmp, 'inputs.json'), `${JSON.stringify(inputs, null, 2)}\n`);
     rmSync(dir, { recursive: true, force: true });
@@ -72,7 +95,9 @@ async function buildBase(dir: string, inputs: { suite: string; arch: Arch } & Re
   } catch (e) {
     const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '';
     rmSync(tmp, { recursive: true, force: true });
-    throw Object.assign(e as Error, { message: `${(e as Error).message}\n--- last lines of the base image build log ---\n${tail}` });
+    throw Object.assign(e as Error, {
+      message: `${(e as Error).message}\n--- last lines of the base image build log ---\n${tail}`,
+    });
   }
 }
 
@@ -82,7 +107,11 @@ async function buildBase(dir: string, inputs: { suite: string; arch: Arch } & Re
  */
 export function cachedBaseKernel(arch: Arch, cacheRoot: string = cacheDir()): string | undefined {
   const root = join(cacheRoot, 'base-images');
-  const dirs = existsSync(root) ? readdirSync(root).filter((d) => d.startsWith('debian-') && d.includes(`-${arch}-`)).sort() : [];
+  const dirs = existsSync(root)
+    ? readdirSync(root)
+        .filter((d) => d.startsWith('debian-') && d.includes(`-${arch}-`))
+        .sort()
+    : [];
   for (const d of dirs) {
     const k = rootfsKernel(join(root, d, 'rootfs'));
     if (k && existsSync(join(root, d, 'base.qcow2'))) return k;

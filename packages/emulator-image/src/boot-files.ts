@@ -47,9 +47,14 @@ const espPath = (p: string) => `::/${p.replace(/\\/g, '/').replace(/^\/+/, '')}`
  * `qemu-img dd` and the ESP with mtools: no mount, no loop device. Fails with a clear message for an
  * image without a GPT, an ESP or a loader entry (a GRUB image, say): boot such an image with firmware.
  */
-export async function extractBootFiles(image: string, dest: string, options: { log: string; work: string }): Promise<BootFiles> {
+export async function extractBootFiles(
+  image: string,
+  dest: string,
+  options: { log: string; work: string },
+): Promise<BootFiles> {
   const { log, work } = options;
-  const fail = (why: string) => new BuildError('IMAGE_BUILD_FAILED', `cannot take the boot files out of ${image}: ${why}`);
+  const fail = (why: string) =>
+    new BuildError('IMAGE_BUILD_FAILED', `cannot take the boot files out of ${image}: ${why}`);
   const head = join(work, 'gpt-head.raw');
   await run('qemu-img', ['dd', '-O', 'raw', `bs=${GPT_HEAD_BYTES}`, 'count=1', `if=${image}`, `of=${head}`], { log });
   const esp = findEspInGpt(readFileSync(head));
@@ -58,14 +63,31 @@ export async function extractBootFiles(image: string, dest: string, options: { l
   const espImage = join(work, 'esp.raw');
   // qemu-img dd counts in blocks of bs: 1 MiB when the partition is aligned so (as partitioners do), else sectors.
   const bs = esp.offset % (1 << 20) === 0 && esp.size % (1 << 20) === 0 ? 1 << 20 : 512;
-  await run('qemu-img', ['dd', '-O', 'raw', `bs=${bs}`, `skip=${esp.offset / bs}`, `count=${esp.size / bs}`, `if=${image}`, `of=${espImage}`], { log });
+  await run(
+    'qemu-img',
+    [
+      'dd',
+      '-O',
+      'raw',
+      `bs=${bs}`,
+      `skip=${esp.offset / bs}`,
+      `count=${esp.size / bs}`,
+      `if=${image}`,
+      `of=${espImage}`,
+    ],
+    { log },
+  );
   try {
     const read = (p: string) => run('mtype', ['-i', espImage, espPath(p)], { log }).catch(() => undefined);
     const loaderConf = (await read('/loader/loader.conf')) ?? '';
     let name = defaultEntryName(loaderConf);
     if (!name) {
       const listing = await run('mdir', ['-b', '-i', espImage, '::/loader/entries'], { log }).catch(() => '');
-      name = listing.split('\n').map((l) => l.trim().split('/').pop()!).filter((n) => n.endsWith('.conf')).sort()[0];
+      name = listing
+        .split('\n')
+        .map((l) => l.trim().split('/').pop()!)
+        .filter((n) => n.endsWith('.conf'))
+        .sort()[0];
     }
     const entryText = name ? await read(`/loader/entries/${name}`) : undefined;
     const entry = entryText === undefined ? undefined : parseLoaderEntry(entryText);
@@ -74,7 +96,8 @@ export async function extractBootFiles(image: string, dest: string, options: { l
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     await run('mcopy', ['-n', '-i', espImage, espPath(entry.linux), join(tmp, 'vmlinuz')], { log });
-    if (entry.initrd) await run('mcopy', ['-n', '-i', espImage, espPath(entry.initrd), join(tmp, 'initrd.img')], { log });
+    if (entry.initrd)
+      await run('mcopy', ['-n', '-i', espImage, espPath(entry.initrd), join(tmp, 'initrd.img')], { log });
     writeFileSync(join(tmp, 'boot.json'), `${JSON.stringify({ append: entry.options }, null, 2)}\n`);
     rmSync(dest, { recursive: true, force: true });
     renameSync(tmp, dest);

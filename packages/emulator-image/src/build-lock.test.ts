@@ -11,16 +11,20 @@ describe('withBuildLock', () => {
     const events: string[] = [];
     let waited = false;
     const build = (name: string) =>
-      withBuildLock(target, async () => {
-        if (existsSync(target)) {
-          events.push(`${name}: cached`);
-          return;
-        }
-        events.push(`${name}: start`);
-        await new Promise((r) => setTimeout(r, 300));
-        writeFileSync(target, 'built');
-        events.push(`${name}: done`);
-      }, { onWait: () => (waited = true) });
+      withBuildLock(
+        target,
+        async () => {
+          if (existsSync(target)) {
+            events.push(`${name}: cached`);
+            return;
+          }
+          events.push(`${name}: start`);
+          await new Promise((r) => setTimeout(r, 300));
+          writeFileSync(target, 'built');
+          events.push(`${name}: done`);
+        },
+        { onWait: () => (waited = true) },
+      );
     await Promise.all([build('a'), new Promise((r) => setTimeout(r, 50)).then(() => build('b'))]);
     expect(events).toEqual(['a: start', 'a: done', 'b: cached']);
     expect(waited).toBe(true);
@@ -29,7 +33,9 @@ describe('withBuildLock', () => {
 
   it('releases the lock when the build fails', async () => {
     const target = join(mkdtempSync(join(tmpdir(), 'lock-')), 'x');
-    await expect(withBuildLock(target, async () => Promise.reject(new Error('broken build')))).rejects.toThrow('broken build');
+    await expect(withBuildLock(target, async () => Promise.reject(new Error('broken build')))).rejects.toThrow(
+      'broken build',
+    );
     expect(await withBuildLock(target, async () => 'again')).toBe('again');
   });
 });

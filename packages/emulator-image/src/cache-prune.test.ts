@@ -23,20 +23,40 @@ describe('pruneCache', () => {
     const removed = pruneCache(d, /^reference-amd64-[0-9a-f]{16}\.qcow2$/);
     expect(removed).toEqual(['reference-amd64-aaaaaaaaaaaaaaaa.qcow2']);
     expect(readdirSync(d).sort()).toEqual([
-      'reference-amd64-bbbbbbbbbbbbbbbb.qcow2', 'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.boot', 'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.log', 'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.sha256',
-      'reference-amd64-cccccccccccccccc.qcow2', 'reference-amd64-cccccccccccccccc.qcow2.boot', 'reference-amd64-cccccccccccccccc.qcow2.log', 'reference-amd64-cccccccccccccccc.qcow2.sha256',
+      'reference-amd64-bbbbbbbbbbbbbbbb.qcow2',
+      'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.boot',
+      'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.log',
+      'reference-amd64-bbbbbbbbbbbbbbbb.qcow2.sha256',
+      'reference-amd64-cccccccccccccccc.qcow2',
+      'reference-amd64-cccccccccccccccc.qcow2.boot',
+      'reference-amd64-cccccccccccccccc.qcow2.log',
+      'reference-amd64-cccccccccccccccc.qcow2.sha256',
       'reference-amd64-eeeeeeeeeeeeeeee.qcow2.tmp-1',
-      'reference-arm64-dddddddddddddddd.qcow2', 'reference-arm64-dddddddddddddddd.qcow2.boot', 'reference-arm64-dddddddddddddddd.qcow2.log', 'reference-arm64-dddddddddddddddd.qcow2.sha256',
+      'reference-arm64-dddddddddddddddd.qcow2',
+      'reference-arm64-dddddddddddddddd.qcow2.boot',
+      'reference-arm64-dddddddddddddddd.qcow2.log',
+      'reference-arm64-dddddddddddddddd.qcow2.sha256',
     ]);
   });
 
   it('removes whole directories (base images) and tolerates a missing cache', () => {
     const d = mkdtempSync(join(tmpdir(), 'prune-'));
-    for (const [k, age] of [['1111111111111111', 30], ['2222222222222222', 20], ['3333333333333333', 10]] as const) {
+    for (const [k, age] of [
+      ['1111111111111111', 30],
+      ['2222222222222222', 20],
+      ['3333333333333333', 10],
+    ] as const) {
       mkdirSync(join(d, `debian-trixie-amd64-${k}`, 'rootfs'), { recursive: true });
-      utimesSync(join(d, `debian-trixie-amd64-${k}`), new Date(Date.now() - age * 1000), new Date(Date.now() - age * 1000));
+      utimesSync(
+        join(d, `debian-trixie-amd64-${k}`),
+        new Date(Date.now() - age * 1000),
+        new Date(Date.now() - age * 1000),
+      );
     }
-    expect(pruneCache(d, /^debian-trixie-amd64-[0-9a-f]{16}$/, 1)).toEqual(['debian-trixie-amd64-2222222222222222', 'debian-trixie-amd64-1111111111111111']);
+    expect(pruneCache(d, /^debian-trixie-amd64-[0-9a-f]{16}$/, 1)).toEqual([
+      'debian-trixie-amd64-2222222222222222',
+      'debian-trixie-amd64-1111111111111111',
+    ]);
     expect(existsSync(join(d, 'debian-trixie-amd64-3333333333333333', 'rootfs'))).toBe(true);
     expect(pruneCache(join(d, 'missing'), /x/)).toEqual([]);
   });

@@ -16,11 +16,14 @@ for (const s of [process.stdout, process.stderr]) {
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function arch(value: string): Arch {
-  if (value !== 'amd64' && value !== 'arm64') throw new InvalidArgumentError(`"${value}" is not an architecture; use amd64 or arm64`);
+  if (value !== 'amd64' && value !== 'arm64')
+    throw new InvalidArgumentError(`"${value}" is not an architecture; use amd64 or arm64`);
   return value;
 }
 
-const program = new Command('stack-emulator-image').description('Build emulator appliance images by driving cloud-init provisioning.').version(pkg.version, '--version');
+const program = new Command('stack-emulator-image')
+  .description('Build emulator appliance images by driving cloud-init provisioning.')
+  .version(pkg.version, '--version');
 
 program
   .command('build')

@@ -22,7 +22,13 @@ export async function diskBootMode(image: string, options: { signal?: AbortSigna
   const out = join(work, 'mbr.raw');
   try {
     await new Promise<void>((resolve, reject) =>
-      execFile('qemu-img', ['dd', '-O', 'raw', 'bs=512', 'count=1', `if=${image}`, `of=${out}`], { signal: options.signal, timeout: 30_000 }, (e, _o, stderr) => (e ? reject(new Error(`qemu-img dd of ${image} failed: ${stderr.trim() || e.message}`)) : resolve())),
+      execFile(
+        'qemu-img',
+        ['dd', '-O', 'raw', 'bs=512', 'count=1', `if=${image}`, `of=${out}`],
+        { signal: options.signal, timeout: 30_000 },
+        (e, _o, stderr) =>
+          e ? reject(new Error(`qemu-img dd of ${image} failed: ${stderr.trim() || e.message}`)) : resolve(),
+      ),
     );
     return bootModeFromMbr(readFileSync(out));
   } finally {

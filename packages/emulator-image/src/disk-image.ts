@@ -15,14 +15,22 @@ const ESP_PARTUUID = '6e1e9c52-6c2b-4d4b-9a9e-3b1d0c0a5e00';
  * the ESP is a FAT image filled with mtools (systemd-boot, kernel, initrd), the root an ext4 image
  * filled by `mkfs.ext4 -d`, both copied into a sparse disk file partitioned by sfdisk.
  */
-export async function makeBootableDisk(rootfs: string, out: string, options: { arch: Arch; work: string; log: string }): Promise<void> {
+export async function makeBootableDisk(
+  rootfs: string,
+  out: string,
+  options: { arch: Arch; work: string; log: string },
+): Promise<void> {
   const { arch, work, log } = options;
   const boot = join(rootfs, 'boot');
   const kernel = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
   const initrd = readdirSync(boot).find((f) => f.startsWith('initrd.img-'));
   if (!kernel || !initrd) throw new Error(`no kernel or initrd in ${boot}`);
   const efiName = arch === 'amd64' ? 'BOOTX64.EFI' : 'BOOTAA64.EFI';
-  const loader = join(rootfs, 'usr/lib/systemd/boot/efi', arch === 'amd64' ? 'systemd-bootx64.efi' : 'systemd-bootaa64.efi');
+  const loader = join(
+    rootfs,
+    'usr/lib/systemd/boot/efi',
+    arch === 'amd64' ? 'systemd-bootx64.efi' : 'systemd-bootaa64.efi',
+  );
   const console = arch === 'amd64' ? 'ttyS0' : 'ttyAMA0';
   const esp = join(work, 'esp.img');
   const root = join(work, 'root.img');
@@ -46,7 +54,11 @@ export async function makeBootableDisk(rootfs: string, out: string, options: { a
   await run('mcopy', ['-i', esp, join(boot, kernel), '::/vmlinuz'], { log });
   await run('mcopy', ['-i', esp, join(boot, initrd), '::/initrd.img'], { log });
   rmSync(root, { force: true });
-  await run('mkfs.ext4', ['-q', '-F', '-L', 'stackroot', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-d', rootfs, root, `${ROOT_GIB}G`], { log });
+  await run(
+    'mkfs.ext4',
+    ['-q', '-F', '-L', 'stackroot', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-d', rootfs, root, `${ROOT_GIB}G`],
+    { log },
+  );
   const total = (1 + ESP_MIB + ROOT_GIB * 1024 + 1) * MiB;
   rmSync(disk, { force: true });
   await run('truncate', ['-s', String(total), disk], { log });
@@ -57,7 +69,9 @@ export async function makeBootableDisk(rootfs: string, out: string, options: { a
   ].join('\n');
   await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', disk], { log, input: `${table}\n` });
   await run('dd', [`if=${esp}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc,sparse', 'status=none'], { log });
-  await run('dd', [`if=${root}`, `of=${disk}`, 'bs=1M', `seek=${1 + ESP_MIB}`, 'conv=notrunc,sparse', 'status=none'], { log });
+  await run('dd', [`if=${root}`, `of=${disk}`, 'bs=1M', `seek=${1 + ESP_MIB}`, 'conv=notrunc,sparse', 'status=none'], {
+    log,
+  });
   rmSync(esp, { force: true });
   rmSync(root, { force: true });
   await run('qemu-img', ['convert', '-q', '-O', 'qcow2', disk, out], { log });
@@ -70,6 +84,12 @@ export async function makeBootableDisk(rootfs: string, out: string, options: { a
  * findArm64Firmware (descriptors first); these lists are the places packages put them.
  */
 export const UEFI_FIRMWARE: Record<Arch, readonly string[]> = {
-  amd64: ['/usr/share/ovmf/OVMF.fd', '/usr/share/qemu/OVMF.fd', '/opt/homebrew/share/qemu/edk2-x86_64-code.fd', '/usr/local/share/qemu/edk2-x86_64-code.fd', '/opt/local/share/qemu/edk2-x86_64-code.fd'],
+  amd64: [
+    '/usr/share/ovmf/OVMF.fd',
+    '/usr/share/qemu/OVMF.fd',
+    '/opt/homebrew/share/qemu/edk2-x86_64-code.fd',
+    '/usr/local/share/qemu/edk2-x86_64-code.fd',
+    '/opt/local/share/qemu/edk2-x86_64-code.fd',
+  ],
   arm64: ARM64_FIRMWARE_CANDIDATES,
 };

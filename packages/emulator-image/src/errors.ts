@@ -1,7 +1,8 @@
 import { CodedError, errorGuard } from '@stack/internal';
 
 /** Stable codes of {@link BuildError}. */
-export type BuildErrorCode = 'IMAGE_BUILD_FAILED' | 'IMAGE_PROVISION_FAILED' | 'IMAGE_PROVISION_TIMEOUT' | 'IMAGE_INVALID_APPLIANCE';
+export type BuildErrorCode =
+  'IMAGE_BUILD_FAILED' | 'IMAGE_PROVISION_FAILED' | 'IMAGE_PROVISION_TIMEOUT' | 'IMAGE_INVALID_APPLIANCE';
 
 /** The one error type of this package: a stable `code`, the message naming the file or step, and `cause`. */
 export class BuildError extends CodedError<BuildErrorCode> {}

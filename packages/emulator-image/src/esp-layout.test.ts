@@ -28,7 +28,9 @@ describe('findEspInGpt', () => {
 
 describe('parseLoaderEntry', () => {
   it('reads linux, the first initrd and every options line, ignoring comments and other keys', () => {
-    const entry = parseLoaderEntry('# generated\ntitle Stack emulator\nlinux /vmlinuz\ninitrd /initrd.img\ninitrd /second.img\noptions root=PARTUUID=x ro\noptions  quiet \nversion 6.12\n');
+    const entry = parseLoaderEntry(
+      '# generated\ntitle Stack emulator\nlinux /vmlinuz\ninitrd /initrd.img\ninitrd /second.img\noptions root=PARTUUID=x ro\noptions  quiet \nversion 6.12\n',
+    );
     expect(entry).toEqual({ linux: '/vmlinuz', initrd: '/initrd.img', options: 'root=PARTUUID=x ro quiet' });
   });
 

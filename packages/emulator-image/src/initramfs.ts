@@ -12,7 +12,15 @@
  * amd64 kernel, listed for kernels that have it as a module); button and evdev
  * for the ACPI power button `stack-emulator stop` presses, since udev no longer coldplugs ACPI devices.
  */
-const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'ext4', 'virtio_net', 'virtio_console', 'button', 'evdev'] as const;
+const INITRAMFS_MODULES = [
+  'virtio_pci',
+  'virtio_blk',
+  'ext4',
+  'virtio_net',
+  'virtio_console',
+  'button',
+  'evdev',
+] as const;
 
 /** /init, for klibc's sh and tools (no sed, no cut: builtins only) plus kmod's modprobe and blkid. */
 const INIT_SCRIPT = `#!/bin/sh

@@ -10,6 +10,9 @@ describe('MarkerScanner', () => {
   });
   it('recognises done and ready, and ignores escape codes', () => {
     const s = new MarkerScanner();
-    expect(s.push('\x1b[0mSTACK_CLOUD_INIT_DONE\nSTACK_SERVICES_READY\n').filter((e) => e.type !== 'line')).toEqual([{ type: 'done' }, { type: 'ready' }]);
+    expect(s.push('\x1b[0mSTACK_CLOUD_INIT_DONE\nSTACK_SERVICES_READY\n').filter((e) => e.type !== 'line')).toEqual([
+      { type: 'done' },
+      { type: 'ready' },
+    ]);
   });
 });

@@ -5,7 +5,8 @@ export const MARKERS = {
   failed: 'STACK_CLOUD_INIT_FAILED',
 } as const;
 
-export type MarkerEvent = { type: 'done' } | { type: 'ready' } | { type: 'failed'; detail: string } | { type: 'line'; text: string };
+export type MarkerEvent =
+  { type: 'done' } | { type: 'ready' } | { type: 'failed'; detail: string } | { type: 'line'; text: string };
 
 /**
  * Sans-I/O scanner of the serial log: feed it bytes as they arrive, get lines and markers out. A marker

@@ -1,9 +1,35 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  closeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildIso, entriesFromDirectory, type IsoEntry, writeIso } from '@stack/iso9660';
-import { buildArgv, defaultCpuCount, ensureSocketDir, findArm64Firmware, loadVerdicts, probeHost, saveVerdict, socketDirFor, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
+import {
+  buildArgv,
+  defaultCpuCount,
+  ensureSocketDir,
+  findArm64Firmware,
+  loadVerdicts,
+  probeHost,
+  saveVerdict,
+  socketDirFor,
+  verdictKey,
+  verifyAccelerator,
+} from '@stack/qemu-argv';
 import { loadAppliance } from './appliance.js';
 import { type BaseImage, ensureBaseImage, rootfsKernel } from './base-image.js';
 import { type BootFiles, bootFilesDir, extractBootFiles } from './boot-files.js';
@@ -39,8 +65,15 @@ export interface BuildResult {
 }
 
 function firmware(arch: Arch): string {
-  const f = arch === 'arm64' ? findArm64Firmware({ binary: 'qemu-system-aarch64' }) : UEFI_FIRMWARE.amd64.find((p) => existsSync(p));
-  if (!f) throw new BuildError('IMAGE_BUILD_FAILED', `no UEFI firmware for ${arch}; install ${arch === 'amd64' ? 'ovmf' : 'qemu-efi-aarch64'} (looked in ${UEFI_FIRMWARE[arch].join(', ')})`);
+  const f =
+    arch === 'arm64'
+      ? findArm64Firmware({ binary: 'qemu-system-aarch64' })
+      : UEFI_FIRMWARE.amd64.find((p) => existsSync(p));
+  if (!f)
+    throw new BuildError(
+      'IMAGE_BUILD_FAILED',
+      `no UEFI firmware for ${arch}; install ${arch === 'amd64' ? 'ovmf' : 'qemu-efi-aarch64'} (looked in ${UEFI_FIRMWARE[arch].join(', ')})`,
+    );
   return f;
 }
 
@@ -50,7 +83,11 @@ export function mergeEntries(layers: IsoEntry[][]): IsoEntry[] {
   for (const layer of layers) {
     for (const e of layer) {
       const prior = byPath.get(e.path);
-      if (prior && (prior.type === 'directory') !== (e.type === 'directory')) throw new BuildError('IMAGE_INVALID_APPLIANCE', `bundle path ${e.path} is a ${prior.type} in one layer and a ${e.type} in another`);
+      if (prior && (prior.type === 'directory') !== (e.type === 'directory'))
+        throw new BuildError(
+          'IMAGE_INVALID_APPLIANCE',
+          `bundle path ${e.path} is a ${prior.type} in one layer and a ${e.type} in another`,
+        );
       byPath.set(e.path, prior?.type === 'directory' ? prior : e);
     }
   }
@@ -64,9 +101,17 @@ async function fetchDebs(base: BaseImage, packages: string[], dest: string, log:
   const archive = '/var/cache/stack-bundle-debs';
   mkdirSync(join(base.rootfs, archive, 'partial'), { recursive: true });
   await aptInChroot(base.rootfs, log, ['update']);
-  await aptInChroot(base.rootfs, log, ['install', '--download-only', '-o', `Dir::Cache::archives=${archive}`, ...packages]);
+  await aptInChroot(base.rootfs, log, [
+    'install',
+    '--download-only',
+    '-o',
+    `Dir::Cache::archives=${archive}`,
+    ...packages,
+  ]);
   mkdirSync(dest, { recursive: true });
-  const debs = readdirSync(join(base.rootfs, archive)).filter((f) => f.endsWith('.deb')).sort();
+  const debs = readdirSync(join(base.rootfs, archive))
+    .filter((f) => f.endsWith('.deb'))
+    .sort();
   for (const d of debs) copyFileSync(join(base.rootfs, archive, d), join(dest, d));
   return debs;
 }
@@ -122,16 +167,31 @@ function follow(path: string, onText: (t: string) => void): () => void {
  * verdict is remembered in `verdicts` (keyed by host kernel, QEMU and device), so only the first build
  * on a host pays for the check.
  */
-export async function chooseBuildAccelerator(arch: Arch, options: { kernel?: string; verdicts?: string } = {}): Promise<{ accel: Accel; reason: string }> {
+export async function chooseBuildAccelerator(
+  arch: Arch,
+  options: { kernel?: string; verdicts?: string } = {},
+): Promise<{ accel: Accel; reason: string }> {
   const probe = await probeHost(arch);
   const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
   for (const hw of ['kvm', 'hvf'] as const) {
     if (hostArch !== arch || !probe.accelerators.includes(hw) || (hw === 'kvm' && probe.kvmUnavailable)) continue;
     const key = await verdictKey(probe, hw);
-    const known = options.verdicts ? (await loadVerdicts(options.verdicts)).find((v) => v.key === key && v.accel === hw) : undefined;
-    if (known) return known.usable ? { accel: hw, reason: `${hw} verified on this host` } : { accel: 'tcg', reason: `${hw} cannot run a guest here: ${known.reason ?? 'unknown'}` };
+    const known = options.verdicts
+      ? (await loadVerdicts(options.verdicts)).find((v) => v.key === key && v.accel === hw)
+      : undefined;
+    if (known)
+      return known.usable
+        ? { accel: hw, reason: `${hw} verified on this host` }
+        : { accel: 'tcg', reason: `${hw} cannot run a guest here: ${known.reason ?? 'unknown'}` };
     const check = await verifyAccelerator(probe, hw, { arch, kernel: options.kernel });
-    if (options.verdicts && options.kernel) await saveVerdict(options.verdicts, { key, accel: hw, usable: check.usable, reason: check.reason, decidedAt: new Date().toISOString() });
+    if (options.verdicts && options.kernel)
+      await saveVerdict(options.verdicts, {
+        key,
+        accel: hw,
+        usable: check.usable,
+        reason: check.reason,
+        decidedAt: new Date().toISOString(),
+      });
     if (check.usable) return { accel: hw, reason: check.reason };
     return { accel: 'tcg', reason: `${hw} cannot run a guest here: ${check.reason}` };
   }
@@ -165,20 +225,47 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
 
     phase('seed, bundle and config disks');
     const date = new Date(Number(process.env.SOURCE_DATE_EPOCH ?? 0) * 1000 || Date.now());
-    writeFileSync(join(work, 'seed.iso'), await buildIso([
-      { type: 'file', path: 'user-data', data: appliance.userData },
-      { type: 'file', path: 'meta-data', data: appliance.metaData },
-    ], { volumeId: 'cidata', date }));
+    writeFileSync(
+      join(work, 'seed.iso'),
+      await buildIso(
+        [
+          { type: 'file', path: 'user-data', data: appliance.userData },
+          { type: 'file', path: 'meta-data', data: appliance.metaData },
+        ],
+        { volumeId: 'cidata', date },
+      ),
+    );
     const bundleEntries = mergeEntries(await Promise.all(appliance.bundleDirs.map((d) => entriesFromDirectory(d))));
-    for (const d of debs) bundleEntries.push({ type: 'file', path: `debs/${d}`, data: { size: statSync(join(work, 'debs', d)).size, path: join(work, 'debs', d) } });
-    await writeIso(bundleEntries, join(work, 'bundle.iso'), { volumeId: 'STACKBUNDLE', rockRidge: true, date, fsync: false });
-    writeFileSync(join(work, 'config.iso'), await buildIso([
-      { type: 'file', path: 'runtime.env', data: runtimeEnv() },
-      { type: 'file', path: 'base.env', data: '' },
-    ], { volumeId: 'STACKCFG', date }));
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base.qcow2, '-F', 'qcow2', join(work, 'disk.qcow2')], { log });
+    for (const d of debs)
+      bundleEntries.push({
+        type: 'file',
+        path: `debs/${d}`,
+        data: { size: statSync(join(work, 'debs', d)).size, path: join(work, 'debs', d) },
+      });
+    await writeIso(bundleEntries, join(work, 'bundle.iso'), {
+      volumeId: 'STACKBUNDLE',
+      rockRidge: true,
+      date,
+      fsync: false,
+    });
+    writeFileSync(
+      join(work, 'config.iso'),
+      await buildIso(
+        [
+          { type: 'file', path: 'runtime.env', data: runtimeEnv() },
+          { type: 'file', path: 'base.env', data: '' },
+        ],
+        { volumeId: 'STACKCFG', date },
+      ),
+    );
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base.qcow2, '-F', 'qcow2', join(work, 'disk.qcow2')], {
+      log,
+    });
 
-    const { accel, reason } = await chooseBuildAccelerator(options.arch, { kernel: rootfsKernel(base.rootfs), verdicts: join(options.cacheRoot ?? cacheDir(), 'accel-verdicts.json') });
+    const { accel, reason } = await chooseBuildAccelerator(options.arch, {
+      kernel: rootfsKernel(base.rootfs),
+      verdicts: join(options.cacheRoot ?? cacheDir(), 'accel-verdicts.json'),
+    });
     phase(`provisioning boot (${accel}: ${reason})`);
     const serial = join(work, 'serial.log');
     // The work directory sits beside the output, as deep as the cache: the sockets go elsewhere.
@@ -186,10 +273,23 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     ensureSocketDir(sockets);
     socketsToRemove = sockets;
     const { binary, argv } = buildArgv({
-      arch: options.arch, accel, memoryMiB: 4096, cpus: defaultCpuCount(accel), layout: 'snapshot', firmware: firmware(options.arch),
+      arch: options.arch,
+      accel,
+      memoryMiB: 4096,
+      cpus: defaultCpuCount(accel),
+      layout: 'snapshot',
+      firmware: firmware(options.arch),
       // Discards reach the qcow2: a guest's fstrim keeps freed space out of the compressed image.
-      drives: { system: join(work, 'disk.qcow2'), seed: join(work, 'seed.iso'), bundle: join(work, 'bundle.iso'), config: join(work, 'config.iso'), systemDiscard: true },
-      qmpSocket: join(sockets, 'qmp.sock'), agentSocket: join(sockets, 'qga.sock'), serialLog: serial,
+      drives: {
+        system: join(work, 'disk.qcow2'),
+        seed: join(work, 'seed.iso'),
+        bundle: join(work, 'bundle.iso'),
+        config: join(work, 'config.iso'),
+        systemDiscard: true,
+      },
+      qmpSocket: join(sockets, 'qmp.sock'),
+      agentSocket: join(sockets, 'qga.sock'),
+      serialLog: serial,
     });
     const scanner = new MarkerScanner(50);
     let stderr = '';
@@ -200,12 +300,21 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
         stop();
         clearTimeout(timer);
         qemu?.kill('SIGKILL');
-        reject(new BuildError(code, `${why}\n--- last lines of the guest console ---\n${scanner.tail().join('\n')}${stderr ? `\n--- qemu ---\n${stderr.trim()}` : ''}`));
+        reject(
+          new BuildError(
+            code,
+            `${why}\n--- last lines of the guest console ---\n${scanner.tail().join('\n')}${stderr ? `\n--- qemu ---\n${stderr.trim()}` : ''}`,
+          ),
+        );
       };
       const stop = follow(serial, (text) => {
         for (const ev of scanner.push(text)) {
           if (ev.type === 'line') options.onConsole?.(ev.text);
-          else if (ev.type === 'failed') return fail('IMAGE_PROVISION_FAILED', `provisioning failed in the guest: ${ev.detail || 'STACK_CLOUD_INIT_FAILED'}`);
+          else if (ev.type === 'failed')
+            return fail(
+              'IMAGE_PROVISION_FAILED',
+              `provisioning failed in the guest: ${ev.detail || 'STACK_CLOUD_INIT_FAILED'}`,
+            );
           else if (ev.type === 'done') {
             stop();
             clearTimeout(timer);
@@ -214,8 +323,17 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
         }
       });
       const limit = options.timeoutMs ?? 900_000;
-      const timer = setTimeout(() => fail('IMAGE_PROVISION_TIMEOUT', `provisioning did not finish within ${Math.round(limit / 1000)} s (no STACK_CLOUD_INIT_DONE on the console)`), limit);
-      qemu.once('exit', (code, sig) => fail('IMAGE_PROVISION_FAILED', `QEMU exited (${sig ?? code}) before the guest reported STACK_CLOUD_INIT_DONE`));
+      const timer = setTimeout(
+        () =>
+          fail(
+            'IMAGE_PROVISION_TIMEOUT',
+            `provisioning did not finish within ${Math.round(limit / 1000)} s (no STACK_CLOUD_INIT_DONE on the console)`,
+          ),
+        limit,
+      );
+      qemu.once('exit', (code, sig) =>
+        fail('IMAGE_PROVISION_FAILED', `QEMU exited (${sig ?? code}) before the guest reported STACK_CLOUD_INIT_DONE`),
+      );
     });
     phase('waiting for the guest to power off');
     await new Promise<void>((res) => {
@@ -242,7 +360,9 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     if (qemu && qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
     // Keep the full logs beside the output, whatever happened.
     try {
-      const consoleLog = existsSync(join(work, 'serial.log')) ? `\n--- guest console ---\n${readFileSync(join(work, 'serial.log'), 'utf8')}` : '';
+      const consoleLog = existsSync(join(work, 'serial.log'))
+        ? `\n--- guest console ---\n${readFileSync(join(work, 'serial.log'), 'utf8')}`
+        : '';
       writeFileSync(`${output}.log`, readFileSync(log, 'utf8') + consoleLog);
     } catch {}
     rmSync(work, { recursive: true, force: true });

@@ -3,8 +3,14 @@ import { generateStackBaseEnv, parseEnvFile, STACK_BASE_ENV, STACK_BASE_ENV_KEYS
 
 /** Stand-ins for Stack's two development env files: every variable the list takes, with test values. */
 function devFiles(skip: string[] = []) {
-  const lines = (from: string) => STACK_BASE_ENV.filter((e) => 'from' in e && e.from === from && !skip.includes(e.key)).map((e) => `${e.key}=test-${e.key.toLowerCase()}`);
-  return { backend: `# backend\n\n${lines('backend').join('\n')}\nUNRELATED=1\n`, dashboard: lines('dashboard').join('\r\n') };
+  const lines = (from: string) =>
+    STACK_BASE_ENV.filter((e) => 'from' in e && e.from === from && !skip.includes(e.key)).map(
+      (e) => `${e.key}=test-${e.key.toLowerCase()}`,
+    );
+  return {
+    backend: `# backend\n\n${lines('backend').join('\n')}\nUNRELATED=1\n`,
+    dashboard: lines('dashboard').join('\r\n'),
+  };
 }
 
 describe('the Stack base environment', () => {
@@ -21,7 +27,9 @@ describe('the Stack base environment', () => {
   });
 
   it('names each variable a development file lacks, and where to fix the list', () => {
-    expect(() => generateStackBaseEnv(devFiles(['STACK_SERVER_SECRET', 'NEXT_PUBLIC_STACK_PROJECT_ID']))).toThrow(/lack NEXT_PUBLIC_STACK_PROJECT_ID \(apps\/dashboard\/\.env\.development\), STACK_SERVER_SECRET \(apps\/backend\/\.env\.development\).*STACK_BASE_ENV/);
+    expect(() => generateStackBaseEnv(devFiles(['STACK_SERVER_SECRET', 'NEXT_PUBLIC_STACK_PROJECT_ID']))).toThrow(
+      /lack NEXT_PUBLIC_STACK_PROJECT_ID \(apps\/dashboard\/\.env\.development\), STACK_SERVER_SECRET \(apps\/backend\/\.env\.development\).*STACK_BASE_ENV/,
+    );
   });
 
   it('keeps values as written (quotes, = signs)', () => {

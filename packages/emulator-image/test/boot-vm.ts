@@ -20,7 +20,10 @@ export interface BootedVm {
  * Boots an appliance image on a fresh overlay with a plain command line in the contract's layout:
  * its kernel directly when `boot` is given (as the emulator does), else through UEFI firmware.
  */
-export async function bootAppliance(image: string, options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg'; cpus?: number; boot?: BootFiles }): Promise<BootedVm> {
+export async function bootAppliance(
+  image: string,
+  options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg'; cpus?: number; boot?: BootFiles },
+): Promise<BootedVm> {
   const accel = options.accel ?? 'tcg';
   const dir = mkdtempSync(join(tmpdir(), 'boot-'));
   const base = 41000 + Math.floor(Math.random() * 4000);
@@ -29,23 +32,46 @@ export async function bootAppliance(image: string, options: { layout: 'cold' | '
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', overlay]);
   for (const f of ['seed.phantom', 'bundle.phantom']) writeFileSync(join(dir, f), Buffer.alloc(1 << 20));
   const runtime = 'STACK_EMULATOR_PORT_PREFIX=81\nSTACK_EMULATOR_VM_DIR_HOST=\n';
-  writeFileSync(join(dir, 'config.iso'), await buildIso([{ type: 'file', path: 'runtime.env', data: runtime }, { type: 'file', path: 'base.env', data: '' }], { volumeId: 'STACKCFG' }));
+  writeFileSync(
+    join(dir, 'config.iso'),
+    await buildIso(
+      [
+        { type: 'file', path: 'runtime.env', data: runtime },
+        { type: 'file', path: 'base.env', data: '' },
+      ],
+      { volumeId: 'STACKCFG' },
+    ),
+  );
   const agentSocket = join(dir, 'qga.sock');
   const { binary, argv } = buildArgv({
-    arch: 'amd64', accel, memoryMiB: 4096, cpus: options.cpus ?? defaultCpuCount(accel), layout: options.layout,
+    arch: 'amd64',
+    accel,
+    memoryMiB: 4096,
+    cpus: options.cpus ?? defaultCpuCount(accel),
+    layout: options.layout,
     ...(options.boot ? { kernel: options.boot } : { firmware: UEFI_FIRMWARE.amd64[0] }),
-    drives: { system: overlay, seed: join(dir, 'seed.phantom'), bundle: join(dir, 'bundle.phantom'), config: join(dir, 'config.iso') },
+    drives: {
+      system: overlay,
+      seed: join(dir, 'seed.phantom'),
+      bundle: join(dir, 'bundle.phantom'),
+      config: join(dir, 'config.iso'),
+    },
     forwards: [
       { name: 'dashboard', hostPort: ports.dashboard, guestPort: 8101 },
       { name: 'backend', hostPort: ports.backend, guestPort: 8102 },
       { name: 'minio', hostPort: ports.minio, guestPort: 9090 },
       { name: 'inbucket', hostPort: ports.inbucket, guestPort: 9001 },
     ],
-    qmpSocket: join(dir, 'qmp.sock'), agentSocket, serialLog: join(dir, 'serial.log'),
+    qmpSocket: join(dir, 'qmp.sock'),
+    agentSocket,
+    serialLog: join(dir, 'serial.log'),
   });
   const qemu = spawn(binary, argv, { stdio: 'ignore' });
   return {
-    dir, ports, agentSocket, qemu,
+    dir,
+    ports,
+    agentSocket,
+    qemu,
     dispose() {
       qemu.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
@@ -86,7 +112,8 @@ export async function guestDiagnostics(vm: BootedVm): Promise<string> {
   try {
     await using qga = await QgaClient.connect(vm.agentSocket, { timeout: 10_000 });
     await qga.sync({ timeout: 20_000 });
-    const script = 'systemctl --failed --no-legend --no-pager; systemctl list-jobs --no-pager; journalctl -b --no-pager -n 40 -u stack-reference -u stack-config -u "postgresql@*"';
+    const script =
+      'systemctl --failed --no-legend --no-pager; systemctl list-jobs --no-pager; journalctl -b --no-pager -n 40 -u stack-reference -u stack-config -u "postgresql@*"';
     const r = await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 30_000 });
     parts.push(`guest (exit ${r.exitCode}):\n${r.stdout.toString()}${r.stderr.toString()}`);
   } catch (error) {

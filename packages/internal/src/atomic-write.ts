@@ -27,7 +27,11 @@ export function tempPathFor(path: string): string {
  * directory is synced). A reader sees either the old file or the complete new one; on failure the
  * temp file is removed and `path` is untouched.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string | Readable, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string | Readable,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true, ...(options.dirMode === undefined ? {} : { mode: options.dirMode }) });
   const tmp = tempPathFor(path);
   const handle = await open(tmp, 'wx', options.mode ?? 0o644);

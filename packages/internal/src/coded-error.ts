@@ -10,7 +10,12 @@ export class CodedError<C extends string = string> extends Error {
   constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
+    Object.defineProperty(this, 'name', {
+      value: new.target.name,
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
   }
 }
 
@@ -19,7 +24,10 @@ export class CodedError<C extends string = string> extends Error {
  * rather than `instanceof`: two copies of a package (a dependency's and the app's) make two classes,
  * and their errors must still be recognised. The symbol key is the one the packages used before.
  */
-export function errorGuard<E extends Error>(Base: abstract new (...args: never[]) => E, family: string): (e: unknown) => e is E {
+export function errorGuard<E extends Error>(
+  Base: abstract new (...args: never[]) => E,
+  family: string,
+): (e: unknown) => e is E {
   const brand = Symbol.for(`${family}/error`);
   Object.defineProperty(Base.prototype, brand, { value: true });
   return (e: unknown): e is E => typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;

@@ -4,5 +4,12 @@ export { connectUnixSocket, type Connector, type Transport } from './unix-socket
 export { LineDecoder, type LineItem } from './line-decoder.js';
 export { sha256File } from './sha256-file.js';
 export { tempPathFor, writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js';
-export { isProvenProcess, isSameProcess, processIdentity, processStartTime, type IdentityOptions, type ProcessIdentity } from './process-identity.js';
+export {
+  isProvenProcess,
+  isSameProcess,
+  processIdentity,
+  processStartTime,
+  type IdentityOptions,
+  type ProcessIdentity,
+} from './process-identity.js';
 export { ARCHES, type Accel, type Arch } from './arch.js';

@@ -1,8 +1,6 @@
 /** One framing result: a complete line (without its LF or CRLF), a reset marker, or an overflow. */
 export type LineItem =
-  | { type: 'line'; text: string }
-  | { type: 'reset' }
-  | { type: 'overflow'; bytes: number; head: string };
+  { type: 'line'; text: string } | { type: 'reset' } | { type: 'overflow'; bytes: number; head: string };
 
 export interface LineDecoderOptions {
   /** Longest line accepted, in bytes; a longer one is dropped up to its LF and reported as `overflow`. */

@@ -5,18 +5,31 @@ import { isProvenProcess, isSameProcess, processIdentity } from './process-ident
 const linux = (files: Record<string, string>) => ({ platform: 'linux' as const, readProc: (p: string) => files[p] });
 const darwin = (out: string | undefined) => ({ platform: 'darwin' as const, ps: () => out });
 // /proc/<pid>/stat of a process whose name holds ") (": fields count from the last parenthesis.
-const stat = (state: string, start: string) => `42 (evil) (name) ${state} 1 42 42 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 1 0 ${start} 1000 10\n`;
+const stat = (state: string, start: string) =>
+  `42 (evil) (name) ${state} 1 42 42 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 1 0 ${start} 1000 10\n`;
 
 describe('processIdentity (platform injected)', () => {
   it('Linux: /proc stat and cmdline', () => {
-    expect(processIdentity(42, linux({ '/proc/42/stat': stat('S', '98765'), '/proc/42/cmdline': 'qemu-system-x86_64\0-m\x004096\0' }))).toEqual({ alive: true, startTime: '98765', command: 'qemu-system-x86_64 -m 4096' });
+    expect(
+      processIdentity(
+        42,
+        linux({ '/proc/42/stat': stat('S', '98765'), '/proc/42/cmdline': 'qemu-system-x86_64\0-m\x004096\0' }),
+      ),
+    ).toEqual({ alive: true, startTime: '98765', command: 'qemu-system-x86_64 -m 4096' });
     expect(processIdentity(42, linux({ '/proc/42/stat': stat('Z', '98765') }))?.alive).toBe(false);
     expect(processIdentity(42, { ...linux({}), ps: () => '' })).toBeUndefined();
   });
 
   it('macOS: ps lstart, state and command (no /proc there)', () => {
-    const id = processIdentity(42, darwin('Tue Dec  1 08:23:06 2026     S    /opt/homebrew/bin/qemu-system-aarch64 -accel hvf -m 4096\n'));
-    expect(id).toEqual({ alive: true, startTime: 'Tue Dec 1 08:23:06 2026', command: '/opt/homebrew/bin/qemu-system-aarch64 -accel hvf -m 4096' });
+    const id = processIdentity(
+      42,
+      darwin('Tue Dec  1 08:23:06 2026     S    /opt/homebrew/bin/qemu-system-aarch64 -accel hvf -m 4096\n'),
+    );
+    expect(id).toEqual({
+      alive: true,
+      startTime: 'Tue Dec 1 08:23:06 2026',
+      command: '/opt/homebrew/bin/qemu-system-aarch64 -accel hvf -m 4096',
+    });
     expect(processIdentity(42, darwin('Tue Dec  1 08:23:06 2026 Z+ (qemu-system-aarch)\n'))?.alive).toBe(false);
     expect(processIdentity(42, darwin(undefined))).toBeUndefined();
   });
@@ -32,9 +45,15 @@ describe('processIdentity (platform injected)', () => {
     // The regression: a state file without a start time made `stop` kill an unrelated sleep.
     expect(isProvenProcess(42, undefined, ['qemu-system'], sleep)).toBe(false);
     expect(isProvenProcess(42, 'Tue Dec 1 08:23:06 2026', ['qemu-system'], sleep)).toBe(false);
-    const qemu = darwin('Tue Dec  1 08:23:06 2026 S qemu-system-aarch64 -drive file=/Users/me/.stack/emulator/run/vm/disk.qcow2\n');
-    expect(isProvenProcess(42, 'Tue Dec 1 08:23:06 2026', ['qemu-system', '/Users/me/.stack/emulator/run/vm'], qemu)).toBe(true);
-    expect(isProvenProcess(42, 'Tue Dec 1 08:23:06 2026', ['qemu-system', '/Users/other/.stack/emulator/run/vm'], qemu)).toBe(false);
+    const qemu = darwin(
+      'Tue Dec  1 08:23:06 2026 S qemu-system-aarch64 -drive file=/Users/me/.stack/emulator/run/vm/disk.qcow2\n',
+    );
+    expect(
+      isProvenProcess(42, 'Tue Dec 1 08:23:06 2026', ['qemu-system', '/Users/me/.stack/emulator/run/vm'], qemu),
+    ).toBe(true);
+    expect(
+      isProvenProcess(42, 'Tue Dec 1 08:23:06 2026', ['qemu-system', '/Users/other/.stack/emulator/run/vm'], qemu),
+    ).toBe(false);
   });
 
   it('on this host: a real child, then gone', async () => {

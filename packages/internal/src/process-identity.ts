@@ -50,7 +50,11 @@ export function processIdentity(pid: number, options: IdentityOptions = {}): Pro
       // The command name in parentheses may itself hold spaces and ")": fields start after the last one.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const cmdline = (options.readProc ?? readProcDefault)(`/proc/${pid}/cmdline`);
-      return { alive: fields[0] !== 'Z', startTime: fields[19], command: cmdline?.split('\0').filter(Boolean).join(' ') };
+      return {
+        alive: fields[0] !== 'Z',
+        startTime: fields[19],
+        command: cmdline?.split('\0').filter(Boolean).join(' '),
+      };
     }
     // No /proc (a container without it): ps below.
   }
@@ -83,7 +87,12 @@ export function isSameProcess(pid: number, startTime: string | undefined, option
  * not assumed), and a command line containing every one of `marks` (e.g. "qemu-system" and the
  * home's path). The check before any signal: a pid that cannot be proven ours is never signalled.
  */
-export function isProvenProcess(pid: number, startTime: string | undefined, marks: string[], options: IdentityOptions = {}): boolean {
+export function isProvenProcess(
+  pid: number,
+  startTime: string | undefined,
+  marks: string[],
+  options: IdentityOptions = {},
+): boolean {
   const id = processIdentity(pid, options);
   if (!id?.alive || !startTime || id.startTime !== startTime || id.command === undefined) return false;
   return marks.every((m) => id.command!.includes(m));

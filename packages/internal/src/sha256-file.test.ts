@@ -11,7 +11,11 @@ describe('sha256File', () => {
     expect(await sha256File(join(dir, 'abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     writeFileSync(join(dir, 'big'), Buffer.alloc((4 << 20) + 3, 'a'));
     const { createHash } = await import('node:crypto');
-    expect(await sha256File(join(dir, 'big'))).toBe(createHash('sha256').update(Buffer.alloc((4 << 20) + 3, 'a')).digest('hex'));
+    expect(await sha256File(join(dir, 'big'))).toBe(
+      createHash('sha256')
+        .update(Buffer.alloc((4 << 20) + 3, 'a'))
+        .digest('hex'),
+    );
   });
 
   it('stops when the signal aborts', async () => {

@@ -12,7 +12,7 @@ const src = join(work, 'tree');
 // 1 GiB: a few large files (like a bundle disk) and many small ones (like a config tree).
 mkdirSync(src);
 const big = Buffer.alloc(64 << 20);
-for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i * 2654435761 >>> 0, i);
+for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE((i * 2654435761) >>> 0, i);
 for (let i = 0; i < 15; i++) writeFileSync(join(src, `blob-${i}.bin`), big);
 const small = join(src, 'small');
 mkdirSync(small);
@@ -49,7 +49,8 @@ const genSynced: number[] = [];
 let peakRss = 0;
 const variants: Array<() => void> = [
   () => ours.push(wall(process.execPath, [bin, 'create', src, '-o', a, '-V', 'BENCH', '--rock-ridge'])),
-  () => oursNoSync.push(wall(process.execPath, [bin, 'create', src, '-o', a, '-V', 'BENCH', '--rock-ridge', '--no-fsync'])),
+  () =>
+    oursNoSync.push(wall(process.execPath, [bin, 'create', src, '-o', a, '-V', 'BENCH', '--rock-ridge', '--no-fsync'])),
   () => gen.push(wall('genisoimage', ['-quiet', '-J', '-R', '-V', 'BENCH', '-o', b, src])),
   () => genSynced.push(wall('sh', ['-c', `genisoimage -quiet -J -R -V BENCH -o '${b}' '${src}' && sync '${b}'`])),
 ];
@@ -60,20 +61,43 @@ for (let i = 0; i < RUNS; i++) {
 rmSync(a, { force: true });
 rmSync(b, { force: true });
 // Peak RSS of one more run of ours, read from inside the process (no GNU time needed).
-const rss = spawnSync(process.execPath, ['--input-type=module', '-e', `
+const rss = spawnSync(
+  process.execPath,
+  [
+    '--input-type=module',
+    '-e',
+    `
   const { writeIso, entriesFromDirectory } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
   await writeIso(await entriesFromDirectory(${JSON.stringify(src)}), ${JSON.stringify(a)}, { volumeId: 'BENCH', rockRidge: true });
-  process.stdout.write(String(process.resourceUsage().maxRSS));`], { encoding: 'utf8' });
+  process.stdout.write(String(process.resourceUsage().maxRSS));`,
+  ],
+  { encoding: 'utf8' },
+);
 peakRss = Number(rss.stdout.trim()) * 1024;
 rmSync(work, { recursive: true, force: true });
-const r = { oursMedianS: median(ours), oursNoFsyncMedianS: median(oursNoSync), genisoimageMedianS: median(gen), genisoimageFsyncMedianS: median(genSynced), peakRssBytes: peakRss, runs: RUNS, treeBytes: 15 * (64 << 20) + 4096 * 16384, samples: { ours, oursNoSync, gen, genSynced } };
+const r = {
+  oursMedianS: median(ours),
+  oursNoFsyncMedianS: median(oursNoSync),
+  genisoimageMedianS: median(gen),
+  genisoimageFsyncMedianS: median(genSynced),
+  peakRssBytes: peakRss,
+  runs: RUNS,
+  treeBytes: 15 * (64 << 20) + 4096 * 16384,
+  samples: { ours, oursNoSync, gen, genSynced },
+};
 const ratio = r.oursMedianS / r.genisoimageFsyncMedianS;
 const ratioNoSync = r.oursNoFsyncMedianS / r.genisoimageMedianS;
 console.log(`1 GiB tree (15 x 64 MiB + 4096 x 16 KiB), median of ${RUNS} interleaved runs:`);
-console.log(`  iso9660 create --rock-ridge (fsync + rename): ${r.oursMedianS.toFixed(2)} s, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+console.log(
+  `  iso9660 create --rock-ridge (fsync + rename): ${r.oursMedianS.toFixed(2)} s, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+);
 console.log(`  genisoimage -J -R + fsync of its output:      ${r.genisoimageFsyncMedianS.toFixed(2)} s`);
 console.log(`  iso9660 create --rock-ridge --no-fsync:       ${r.oursNoFsyncMedianS.toFixed(2)} s`);
 console.log(`  genisoimage -J -R (no fsync):                 ${r.genisoimageMedianS.toFixed(2)} s`);
-console.log(`  ratio with fsync (ours / genisoimage+fsync): ${ratio.toFixed(2)};  without (ours --no-fsync / genisoimage): ${ratioNoSync.toFixed(2)}`);
-console.log(`  target (no slower than genisoimage, ratio <= 1.0): ${ratio <= 1 && ratioNoSync <= 1 ? 'met' : 'NOT met'}`);
+console.log(
+  `  ratio with fsync (ours / genisoimage+fsync): ${ratio.toFixed(2)};  without (ours --no-fsync / genisoimage): ${ratioNoSync.toFixed(2)}`,
+);
+console.log(
+  `  target (no slower than genisoimage, ratio <= 1.0): ${ratio <= 1 && ratioNoSync <= 1 ? 'met' : 'NOT met'}`,
+);
 console.log(`  written: ${writeBenchResult('iso9660-create', { ...r, ratio, ratioNoSync })}`);

@@ -20,11 +20,13 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 
 function parseDate(value: string): Date {
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError(`"${value}" is not an ISO-8601 date (e.g. 2026-01-31T12:00:00Z)`);
+  if (Number.isNaN(d.getTime()))
+    throw new InvalidArgumentError(`"${value}" is not an ISO-8601 date (e.g. 2026-01-31T12:00:00Z)`);
   return d;
 }
 
-const program = new Command('iso9660').description('Create, list and extract ISO 9660 images (Joliet, Rock Ridge).')
+const program = new Command('iso9660')
+  .description('Create, list and extract ISO 9660 images (Joliet, Rock Ridge).')
   // Only --version: commander's default -V would swallow the -V <volume-id> of create.
   .version(pkg.version, '--version');
 
@@ -36,15 +38,31 @@ program
   .requiredOption('-V, --volume-id <id>', 'volume label, e.g. cidata for a cloud-init seed')
   .option('--no-joliet', 'omit the Joliet tree')
   .option('--rock-ridge', 'add Rock Ridge (POSIX names, modes, symlinks)', false)
-  .option('--date <iso-8601>', 'fixed timestamp for reproducible output (default: SOURCE_DATE_EPOCH, else now)', parseDate)
+  .option(
+    '--date <iso-8601>',
+    'fixed timestamp for reproducible output (default: SOURCE_DATE_EPOCH, else now)',
+    parseDate,
+  )
   .option('--no-fsync', 'skip flushing the image to disk before it replaces the output (faster, less crash-safe)')
-  .action(async (source: string, o: { output: string; volumeId: string; joliet: boolean; rockRidge: boolean; date?: Date; fsync: boolean }) => {
-    const entries = await entriesFromDirectory(source);
-    // commander has checked the arguments (the volume id's length is checked by the layout), so the
-    // zod-validating writeIso, and the time it takes to load zod, is not needed here.
-    const r = await writeImageToPath(entries, o.output, { ...TEXT_DEFAULTS, volumeId: o.volumeId, joliet: o.joliet, rockRidge: o.rockRidge, date: o.date, fsync: o.fsync });
-    console.error(`wrote ${o.output}: ${r.bytes} bytes, ${r.files} files, ${r.directories} directories`);
-  });
+  .action(
+    async (
+      source: string,
+      o: { output: string; volumeId: string; joliet: boolean; rockRidge: boolean; date?: Date; fsync: boolean },
+    ) => {
+      const entries = await entriesFromDirectory(source);
+      // commander has checked the arguments (the volume id's length is checked by the layout), so the
+      // zod-validating writeIso, and the time it takes to load zod, is not needed here.
+      const r = await writeImageToPath(entries, o.output, {
+        ...TEXT_DEFAULTS,
+        volumeId: o.volumeId,
+        joliet: o.joliet,
+        rockRidge: o.rockRidge,
+        date: o.date,
+        fsync: o.fsync,
+      });
+      console.error(`wrote ${o.output}: ${r.bytes} bytes, ${r.files} files, ${r.directories} directories`);
+    },
+  );
 
 program
   .command('ls')
@@ -56,7 +74,14 @@ program
     try {
       const list = await reader.list();
       if (o.json) {
-        const rows = list.map((e) => ({ path: e.path, type: e.type, size: e.size, mode: `0${e.mode.toString(8)}`, mtime: e.mtime.toISOString(), ...(e.target ? { target: e.target } : {}) }));
+        const rows = list.map((e) => ({
+          path: e.path,
+          type: e.type,
+          size: e.size,
+          mode: `0${e.mode.toString(8)}`,
+          mtime: e.mtime.toISOString(),
+          ...(e.target ? { target: e.target } : {}),
+        }));
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       } else for (const e of list) process.stdout.write(`${e.path}\n`);
     } finally {

@@ -12,8 +12,15 @@ export function encodeRecordDate(buf: Buffer, offset: number, date: Date): void 
 }
 
 export function decodeRecordDate(buf: Buffer, offset: number): Date {
-  const tz = (buf.readInt8(offset + 6) * 15) * 60_000;
-  const utc = Date.UTC(1900 + buf[offset]!, buf[offset + 1]! - 1, buf[offset + 2], buf[offset + 3], buf[offset + 4], buf[offset + 5]);
+  const tz = buf.readInt8(offset + 6) * 15 * 60_000;
+  const utc = Date.UTC(
+    1900 + buf[offset]!,
+    buf[offset + 1]! - 1,
+    buf[offset + 2],
+    buf[offset + 3],
+    buf[offset + 4],
+    buf[offset + 5],
+  );
   return new Date(utc - tz);
 }
 
@@ -47,7 +54,10 @@ export function decodeVolumeDate(buf: Buffer, offset: number): Date | undefined 
 }
 
 /** The build date: the option, else SOURCE_DATE_EPOCH (reproducible-builds.org), else now. */
-export function resolveDate(date: Date | undefined, env: NodeJS.ProcessEnv = process.env): { date: Date; fixed: boolean } {
+export function resolveDate(
+  date: Date | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { date: Date; fixed: boolean } {
   if (date) return { date, fixed: true };
   const epoch = env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && epoch !== '') {

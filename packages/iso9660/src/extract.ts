@@ -7,7 +7,10 @@ import { IsoReader } from './reader.js';
  * Extracts every entry of `image` below `dest` (created if missing), with modes, times and
  * symlinks. Names are checked so that nothing is written outside `dest`.
  */
-export async function extractIso(image: string, dest: string): Promise<{ files: number; directories: number; symlinks: number }> {
+export async function extractIso(
+  image: string,
+  dest: string,
+): Promise<{ files: number; directories: number; symlinks: number }> {
   const reader = await IsoReader.open(image);
   const root = resolve(dest);
   const counts = { files: 0, directories: 0, symlinks: 0 };
@@ -16,7 +19,8 @@ export async function extractIso(image: string, dest: string): Promise<{ files: 
     const dirs: Array<{ path: string; mode: number; mtime: Date }> = [];
     for (const e of await reader.list()) {
       const target = resolve(join(root, e.path));
-      if (!target.startsWith(root + sep)) throw new IsoError('ISO_MALFORMED_IMAGE', `entry "${e.path}" would land outside ${root}`, { path: e.path });
+      if (!target.startsWith(root + sep))
+        throw new IsoError('ISO_MALFORMED_IMAGE', `entry "${e.path}" would land outside ${root}`, { path: e.path });
       if (e.type === 'directory') {
         await mkdir(target, { recursive: true });
         dirs.push({ path: target, mode: e.mode, mtime: e.mtime });

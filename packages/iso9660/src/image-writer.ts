@@ -18,7 +18,12 @@ import { startWriteback } from './writeback.js';
 // this directly, which spares it loading zod: a tenth of the time to write a 1 GiB tree.
 
 /** Text fields of the volume descriptors, unless given. */
-export const TEXT_DEFAULTS = { systemId: 'LINUX', applicationId: 'STACK ISO9660', publisherId: '', preparerId: '' } as const;
+export const TEXT_DEFAULTS = {
+  systemId: 'LINUX',
+  applicationId: 'STACK ISO9660',
+  publisherId: '',
+  preparerId: '',
+} as const;
 
 /** Every option, resolved (see CreateIsoOptions in writer.ts for what each means). */
 export interface ImageOptions {
@@ -43,7 +48,11 @@ export interface IsoResult {
 
 function assertSupported(node: TreeNode, rockRidge: boolean): void {
   if (node.kind === 'symlink' && !rockRidge) {
-    throw new IsoError('ISO_UNSUPPORTED_ENTRY', `"${node.path}" is a symlink, which only Rock Ridge can record: enable it (--rock-ridge)`, { path: node.path });
+    throw new IsoError(
+      'ISO_UNSUPPORTED_ENTRY',
+      `"${node.path}" is a symlink, which only Rock Ridge can record: enable it (--rock-ridge)`,
+      { path: node.path },
+    );
   }
   for (const c of node.children) assertSupported(c, rockRidge);
 }
@@ -73,7 +82,9 @@ async function writeTo(entries: readonly IsoEntry[], opts: ImageOptions, target:
         const d = f.node.data!;
         if (isDiskFile(d)) jobs.push({ path: d.path, size: f.node.size, position: f.sector * SECTOR });
       }
-      copying = threads.run(jobs, { signal: opts.signal ? AbortSignal.any([opts.signal, stopCopy.signal]) : stopCopy.signal });
+      copying = threads.run(jobs, {
+        signal: opts.signal ? AbortSignal.any([opts.signal, stopCopy.signal]) : stopCopy.signal,
+      });
       copying.catch(() => {}); // awaited below; a failure meanwhile must not be an unhandled rejection
     }
     const plan = planLayout(root, { volumeId: opts.volumeId, joliet: opts.joliet, rockRidge: opts.rockRidge }, data);
@@ -88,12 +99,19 @@ async function writeTo(entries: readonly IsoEntry[], opts: ImageOptions, target:
 }
 
 /** Writes the metadata and every file's data in image order; files on disk are left to the threads when they are `copying`. */
-async function writeContents(plan: LayoutPlan, opts: ImageOptions, date: Date, write: ChunkWriter, copying: Promise<void> | undefined): Promise<IsoResult> {
+async function writeContents(
+  plan: LayoutPlan,
+  opts: ImageOptions,
+  date: Date,
+  write: ChunkWriter,
+  copying: Promise<void> | undefined,
+): Promise<IsoResult> {
   const sink = new BufferedSink(write, opts.signal);
   for (const region of encodeHead(plan, opts, date)) await sink.put(region);
   for (const f of plan.files) {
     opts.signal?.throwIfAborted();
-    if (sink.position !== f.sector * SECTOR) throw new Error(`internal: "${f.node.path}" planned at sector ${f.sector}, writing at byte ${sink.position}`);
+    if (sink.position !== f.sector * SECTOR)
+      throw new Error(`internal: "${f.node.path}" planned at sector ${f.sector}, writing at byte ${sink.position}`);
     const data = f.node.data!;
     const size = f.node.size;
     const rest = size % SECTOR;
@@ -111,7 +129,12 @@ async function writeContents(plan: LayoutPlan, opts: ImageOptions, date: Date, w
         if (n > size) break;
         await sink.put(chunk);
       }
-      if (n !== size) throw new IsoError('ISO_SIZE_MISMATCH', `"${f.node.path}": its stream gave ${n > size ? 'more than' : n} bytes, the entry declared ${size}`, { path: f.node.path });
+      if (n !== size)
+        throw new IsoError(
+          'ISO_SIZE_MISMATCH',
+          `"${f.node.path}": its stream gave ${n > size ? 'more than' : n} bytes, the entry declared ${size}`,
+          { path: f.node.path },
+        );
     }
     if (rest) await sink.zeros(SECTOR - rest);
   }
@@ -128,7 +151,11 @@ async function writeContents(plan: LayoutPlan, opts: ImageOptions, date: Date, w
  * place only when complete, so an existing image is never left half-written. Memory use does not
  * grow with the data size.
  */
-export async function writeImageToPath(entries: readonly IsoEntry[], destination: string, options: ImageOptions): Promise<IsoResult> {
+export async function writeImageToPath(
+  entries: readonly IsoEntry[],
+  destination: string,
+  options: ImageOptions,
+): Promise<IsoResult> {
   const tmp = join(dirname(destination), `.${basename(destination)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o644);
   try {
@@ -140,7 +167,8 @@ export async function writeImageToPath(entries: readonly IsoEntry[], destination
         write: (chunk, position) => {
           // Synchronous: the chunk is 64 KiB, and a thread-pool round trip per chunk would cost more
           // than the write itself. A short write (a signal, a full disk) continues where it stopped.
-          for (let off = 0; off < chunk.length; ) off += writeSync(fh.fd, chunk, off, chunk.length - off, position + off);
+          for (let off = 0; off < chunk.length;)
+            off += writeSync(fh.fd, chunk, off, chunk.length - off, position + off);
         },
       });
     } finally {
@@ -160,7 +188,11 @@ export async function writeImageToPath(entries: readonly IsoEntry[], destination
 }
 
 /** Streams keep references to written chunks, so every chunk is handed over for good; backpressure is honoured. */
-export async function writeImageToStream(entries: readonly IsoEntry[], stream: Writable, options: ImageOptions): Promise<IsoResult> {
+export async function writeImageToStream(
+  entries: readonly IsoEntry[],
+  stream: Writable,
+  options: ImageOptions,
+): Promise<IsoResult> {
   let failed: Error | undefined;
   const onError = (e: Error) => {
     failed = e;

@@ -98,7 +98,10 @@ function placeSystemUse(r: RecordPlan, entries: Buffer[], pool: { offset: number
     r.inline = entries.slice(0, i);
     const rest = entries.slice(i);
     const length = rest.reduce((s, b) => s + b.length, 0);
-    if (length > SECTOR) throw new IsoError('ISO_INVALID_NAME', `"${r.node.path}": Rock Ridge data (name or symlink target) is too long`, { path: r.node.path });
+    if (length > SECTOR)
+      throw new IsoError('ISO_INVALID_NAME', `"${r.node.path}": Rock Ridge data (name or symlink target) is too long`, {
+        path: r.node.path,
+      });
     if ((pool.offset % SECTOR) + length > SECTOR) pool.offset = sectors(pool.offset) * SECTOR;
     r.continuation = { entries: rest, poolOffset: pool.offset, length };
     pool.offset += length;
@@ -120,15 +123,29 @@ function planNamespace(root: TreeNode, joliet: boolean, rockRidge: boolean, pool
   const byNode = new Map<TreeNode, DirPlan>();
   for (const node of directoriesBreadthFirst(root, (d) => (assign(d), sortedChildren(d, ids)))) {
     const parent = node.parent ? byNode.get(node.parent) : undefined;
-    const dir: DirPlan = { node, number: dirs.length + 1, parent, id: node.parent ? encode(ids.get(node)!) : Buffer.from([0]), records: [], sector: 0, size: 0 };
+    const dir: DirPlan = {
+      node,
+      number: dirs.length + 1,
+      parent,
+      id: node.parent ? encode(ids.get(node)!) : Buffer.from([0]),
+      records: [],
+      sector: 0,
+      size: 0,
+    };
     if (dirs.length >= 0xffff) throw new IsoError('ISO_TOO_LARGE', 'more than 65535 directories (path table limit)');
     dirs.push(dir);
     byNode.set(node, dir);
   }
   for (const dir of dirs) {
     const rr = rockRidge && !joliet;
-    const mk = (node: TreeNode, id: Buffer, part: number, partLength: number, last: boolean, dirTarget?: DirPlan): RecordPlan =>
-      ({ node, id, part, partLength, last, dirTarget, inline: [], size: 0, offset: 0 });
+    const mk = (
+      node: TreeNode,
+      id: Buffer,
+      part: number,
+      partLength: number,
+      last: boolean,
+      dirTarget?: DirPlan,
+    ): RecordPlan => ({ node, id, part, partLength, last, dirTarget, inline: [], size: 0, offset: 0 });
     const self = mk(dir.node, Buffer.from([0]), 0, 0, true, dir);
     const up = mk(dir.parent?.node ?? dir.node, Buffer.from([1]), 0, 0, true, dir.parent ?? dir);
     const records = [self, up];
@@ -190,7 +207,11 @@ export function planFiles(root: TreeNode, joliet: boolean): { files: FilePlan[];
 }
 
 /** Computes every size and location of the image: the sans-I/O core of the writer. */
-export function planLayout(root: TreeNode, options: { volumeId: string; joliet: boolean; rockRidge: boolean }, data = planFiles(root, options.joliet)): LayoutPlan {
+export function planLayout(
+  root: TreeNode,
+  options: { volumeId: string; joliet: boolean; rockRidge: boolean },
+  data = planFiles(root, options.joliet),
+): LayoutPlan {
   const pool = { offset: 0 };
   const primary = planNamespace(root, false, options.rockRidge, pool);
   const joliet = options.joliet ? planNamespace(root, true, options.rockRidge, pool) : undefined;
@@ -212,5 +233,14 @@ export function planLayout(root: TreeNode, options: { volumeId: string; joliet: 
   const cePoolSectors = sectors(pool.offset);
   next += cePoolSectors;
   if (next > 0xffffffff) throw new IsoError('ISO_TOO_LARGE', 'image exceeds 2^32 sectors (8 TiB)');
-  return { volumeId: volumeIds(options.volumeId), rockRidge: options.rockRidge, primary, joliet, cePoolSector, cePoolSectors, files: data.files, totalSectors: next };
+  return {
+    volumeId: volumeIds(options.volumeId),
+    rockRidge: options.rockRidge,
+    primary,
+    joliet,
+    cePoolSector,
+    cePoolSectors,
+    files: data.files,
+    totalSectors: next,
+  };
 }

@@ -24,7 +24,10 @@ describe('ISO 9660 names', () => {
   });
 
   it('keeps long names within 30 characters and unique', () => {
-    const names = Array.from({ length: 20 }, (_, i) => ({ name: `a-very-long-file-name-that-goes-on-${i}.conf`, isDir: false }));
+    const names = Array.from({ length: 20 }, (_, i) => ({
+      name: `a-very-long-file-name-that-goes-on-${i}.conf`,
+      isDir: false,
+    }));
     const ids = [...assignIsoIds(names).values()];
     expect(new Set(ids).size).toBe(20);
     for (const id of ids) expect(id.replace(/;1$/, '').replace('.', '').length).toBeLessThanOrEqual(30);
@@ -45,7 +48,9 @@ describe('Joliet names', () => {
   });
 
   it('refuses names it cannot represent without Rock Ridge, naming the path and the fix', () => {
-    expect(() => assignJolietIds([{ name: 'x'.repeat(65) }], false, '/dir')).toThrow(/"\/dir\/x{65}" is 65 UTF-16 units long; Joliet allows 64: enable Rock Ridge/);
+    expect(() => assignJolietIds([{ name: 'x'.repeat(65) }], false, '/dir')).toThrow(
+      /"\/dir\/x{65}" is 65 UTF-16 units long; Joliet allows 64: enable Rock Ridge/,
+    );
     expect(() => assignJolietIds([{ name: 'a:b' }], false, '')).toThrow(/character Joliet forbids/);
   });
 

@@ -6,7 +6,7 @@ const D_CHARS = /[^A-Z0-9_]/g;
 const MAX_FILE_ID = 30;
 const MAX_DIR_ID = 31;
 /** Joliet: identifiers up to 64 UCS-2 characters (128 bytes). */
-export const MAX_JOLIET = 64;
+const MAX_JOLIET = 64;
 /** Characters Joliet forbids besides U+0000–U+001F. */
 const JOLIET_FORBIDDEN = /[*/:;?\\\u0000-\u001f]/;
 
@@ -18,7 +18,7 @@ function dchars(s: string): string {
  * The primary (ISO 9660) identifier for a name before de-duplication: upper-cased d-characters,
  * files as `NAME.EXT;1` (the separator is always present, 7.5.1), directories without separator.
  */
-export function isoBaseName(name: string, isDir: boolean): { stem: string; ext: string } {
+function isoBaseName(name: string, isDir: boolean): { stem: string; ext: string } {
   if (isDir) return { stem: dchars(name).slice(0, MAX_DIR_ID), ext: '' };
   const dot = name.lastIndexOf('.');
   let stem = dchars(dot > 0 ? name.slice(0, dot) : name);
@@ -29,7 +29,7 @@ export function isoBaseName(name: string, isDir: boolean): { stem: string; ext: 
   return { stem, ext };
 }
 
-export function formatIsoId(stem: string, ext: string, isDir: boolean): string {
+function formatIsoId(stem: string, ext: string, isDir: boolean): string {
   return isDir ? stem : `${stem}.${ext};1`;
 }
 
@@ -61,7 +61,11 @@ export function assignIsoIds(children: ReadonlyArray<{ name: string; isDir: bool
  * decodes). Names over 64 units or with forbidden characters have no faithful Joliet form: with
  * Rock Ridge (which carries the real name) they are shortened deterministically, without it refused.
  */
-export function assignJolietIds(children: ReadonlyArray<{ name: string }>, rockRidge: boolean, dirPath: string): Map<string, string> {
+export function assignJolietIds(
+  children: ReadonlyArray<{ name: string }>,
+  rockRidge: boolean,
+  dirPath: string,
+): Map<string, string> {
   const order = [...children].map((c) => c.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const used = new Set<string>();
   const out = new Map<string, string>();
@@ -71,8 +75,15 @@ export function assignJolietIds(children: ReadonlyArray<{ name: string }>, rockR
     if (!faithful) {
       const path = `${dirPath}/${name}`.replace(/^\/+/, '/');
       if (!rockRidge) {
-        const why = id.length > MAX_JOLIET ? `is ${id.length} UTF-16 units long; Joliet allows ${MAX_JOLIET}` : 'has a character Joliet forbids (* / : ; ? \\ or a control character)';
-        throw new IsoError('ISO_INVALID_NAME', `"${path}" ${why}: enable Rock Ridge (--rock-ridge) to keep the full name, or rename it`, { path });
+        const why =
+          id.length > MAX_JOLIET
+            ? `is ${id.length} UTF-16 units long; Joliet allows ${MAX_JOLIET}`
+            : 'has a character Joliet forbids (* / : ; ? \\ or a control character)';
+        throw new IsoError(
+          'ISO_INVALID_NAME',
+          `"${path}" ${why}: enable Rock Ridge (--rock-ridge) to keep the full name, or rename it`,
+          { path },
+        );
       }
       id = id.replace(new RegExp(JOLIET_FORBIDDEN.source, 'g'), '_');
       if (id.length > MAX_JOLIET) id = truncateUtf16(id, MAX_JOLIET);
@@ -142,7 +153,10 @@ function comparePadded(a: string, b: string): number {
 /** ISO 9660 d-characters for a volume identifier (max 32); Joliet keeps the original (max 16). */
 export function volumeIds(volumeId: string): { primary: string; joliet: string } {
   if (volumeId.length === 0 || volumeId.length > 32) {
-    throw new IsoError('ISO_INVALID_OPTION', `volume id "${volumeId}" has ${volumeId.length} characters; it must not be empty and may be at most 32 characters`);
+    throw new IsoError(
+      'ISO_INVALID_OPTION',
+      `volume id "${volumeId}" has ${volumeId.length} characters; it must not be empty and may be at most 32 characters`,
+    );
   }
   return { primary: dchars(volumeId), joliet: truncateUtf16(volumeId, 16) };
 }

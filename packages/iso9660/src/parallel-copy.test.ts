@@ -24,8 +24,16 @@ describe('planPieces', () => {
     const loads = shares.map((s) => s.reduce((n, p) => n + p[2], 0));
     expect(loads[0]! + loads[1]!).toBe(210 * MiB + 5);
     expect(Math.abs(loads[0]! - loads[1]!)).toBeLessThanOrEqual(64 * MiB);
-    const covered = shares.flat().filter((p) => p[0] === 'big').sort((a, b) => a[1] - b[1]);
-    expect(covered.map((p) => [p[1], p[2], p[3]])).toEqual([[0, 64 * MiB, 0], [64 * MiB, 64 * MiB, 64 * MiB], [128 * MiB, 64 * MiB, 128 * MiB], [192 * MiB, 8 * MiB, 192 * MiB]]);
+    const covered = shares
+      .flat()
+      .filter((p) => p[0] === 'big')
+      .sort((a, b) => a[1] - b[1]);
+    expect(covered.map((p) => [p[1], p[2], p[3]])).toEqual([
+      [0, 64 * MiB, 0],
+      [64 * MiB, 64 * MiB, 64 * MiB],
+      [128 * MiB, 64 * MiB, 128 * MiB],
+      [192 * MiB, 8 * MiB, 192 * MiB],
+    ]);
     for (const s of shares) expect(s.map((p) => p[3])).toEqual([...s.map((p) => p[3])].sort((a, b) => a - b));
   });
 
@@ -46,7 +54,10 @@ describe('CopyThreads', () => {
     writeFileSync(out, Buffer.alloc(4 * MiB, 0xee));
     const fd = openSync(out, 'r+');
     try {
-      await new CopyThreads(fd, 2).run([{ path: join(dir, 'a'), size: a.length, position: 4096 }, { path: join(dir, 'b'), size: b.length, position: 3 * MiB + 8192 }]);
+      await new CopyThreads(fd, 2).run([
+        { path: join(dir, 'a'), size: a.length, position: 4096 },
+        { path: join(dir, 'b'), size: b.length, position: 3 * MiB + 8192 },
+      ]);
     } finally {
       closeSync(fd);
     }
@@ -61,9 +72,19 @@ describe('CopyThreads', () => {
     const out = join(dir, 'out-2');
     const fd = openSync(out, 'w');
     try {
-      await expect(new CopyThreads(fd, 2).run([{ path: join(dir, 'b'), size: b.length + 1, position: 0 }])).rejects.toMatchObject({ code: 'ISO_SIZE_MISMATCH', path: join(dir, 'b'), message: expect.stringContaining('shrank') });
-      await expect(new CopyThreads(fd, 1).run([{ path: join(dir, 'b'), size: b.length - 1, position: 0 }])).rejects.toMatchObject({ code: 'ISO_SIZE_MISMATCH', message: expect.stringContaining('grew') });
-      await expect(new CopyThreads(fd, 2).run([{ path: join(dir, 'nope'), size: 1, position: 0 }])).rejects.toMatchObject({ code: 'ISO_SOURCE_ERROR', path: join(dir, 'nope') });
+      await expect(
+        new CopyThreads(fd, 2).run([{ path: join(dir, 'b'), size: b.length + 1, position: 0 }]),
+      ).rejects.toMatchObject({
+        code: 'ISO_SIZE_MISMATCH',
+        path: join(dir, 'b'),
+        message: expect.stringContaining('shrank'),
+      });
+      await expect(
+        new CopyThreads(fd, 1).run([{ path: join(dir, 'b'), size: b.length - 1, position: 0 }]),
+      ).rejects.toMatchObject({ code: 'ISO_SIZE_MISMATCH', message: expect.stringContaining('grew') });
+      await expect(
+        new CopyThreads(fd, 2).run([{ path: join(dir, 'nope'), size: 1, position: 0 }]),
+      ).rejects.toMatchObject({ code: 'ISO_SOURCE_ERROR', path: join(dir, 'nope') });
     } finally {
       closeSync(fd);
     }
@@ -77,7 +98,9 @@ describe('CopyThreads', () => {
     const fd = openSync(out, 'w');
     const controller = new AbortController();
     try {
-      const run = new CopyThreads(fd, 2).run([{ path: big, size: 1024 * MiB, position: 0 }], { signal: controller.signal });
+      const run = new CopyThreads(fd, 2).run([{ path: big, size: 1024 * MiB, position: 0 }], {
+        signal: controller.signal,
+      });
       // Abort once the threads are writing (a 1 GiB copy takes far longer than this poll).
       while (statSync(out).size === 0) await new Promise((r) => setTimeout(r, 2));
       controller.abort(new Error('stop now'));

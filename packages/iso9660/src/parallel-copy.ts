@@ -15,7 +15,8 @@ export interface CopyJob {
 /** A slice of a job: bytes [from, from + length) of the file. Big files are split so threads share them. */
 type Piece = [path: string, from: number, length: number, position: number, fileSize: number];
 
-type WorkerReply = { ok: true } | { ok: false; kind: 'open' | 'shrank' | 'grew' | 'io'; path: string; size: number; message: string };
+type WorkerReply =
+  { ok: true } | { ok: false; kind: 'open' | 'shrank' | 'grew' | 'io'; path: string; size: number; message: string };
 
 /** Files are cut into pieces of this size, so one huge file keeps every thread busy. */
 const PIECE = 64 * 1024 * 1024;
@@ -46,10 +47,11 @@ function copyPieces(fs: typeof Fs, wt: typeof WorkerThreads): void {
         while (done < length) {
           const n = fs.readSync(src, buf, 0, Math.min(buf.length, length - done), from + done);
           if (n === 0) return post({ ok: false, kind: 'shrank', path, size: fileSize, message: '' });
-          for (let off = 0; off < n; ) off += fs.writeSync(fd, buf, off, n - off, position + done + off);
+          for (let off = 0; off < n;) off += fs.writeSync(fd, buf, off, n - off, position + done + off);
           done += n;
         }
-        if (from + length === fileSize && fs.readSync(src, buf, 0, 1, fileSize) !== 0) return post({ ok: false, kind: 'grew', path, size: fileSize, message: '' });
+        if (from + length === fileSize && fs.readSync(src, buf, 0, 1, fileSize) !== 0)
+          return post({ ok: false, kind: 'grew', path, size: fileSize, message: '' });
       } catch (e) {
         return post({ ok: false, kind: 'io', path, size: fileSize, message: (e as Error).message });
       } finally {
@@ -68,7 +70,8 @@ const workerSource = `Promise.all([import('node:fs'), import('node:worker_thread
 export function planPieces(jobs: readonly CopyJob[], threads: number): Piece[][] {
   const pieces: Piece[] = [];
   for (const j of jobs) {
-    for (let from = 0; from < j.size; from += PIECE) pieces.push([j.path, from, Math.min(PIECE, j.size - from), j.position + from, j.size]);
+    for (let from = 0; from < j.size; from += PIECE)
+      pieces.push([j.path, from, Math.min(PIECE, j.size - from), j.position + from, j.size]);
   }
   pieces.sort((a, b) => b[2] - a[2]);
   const load = new Array<number>(threads).fill(0);
@@ -85,9 +88,20 @@ export function planPieces(jobs: readonly CopyJob[], threads: number): Piece[][]
 }
 
 function toError(r: Exclude<WorkerReply, { ok: true }>): IsoError {
-  if (r.kind === 'shrank') return new IsoError('ISO_SIZE_MISMATCH', `"${r.path}" shrank while the image was written (expected ${r.size} bytes)`, { path: r.path });
-  if (r.kind === 'grew') return new IsoError('ISO_SIZE_MISMATCH', `"${r.path}" grew while the image was written (expected ${r.size} bytes)`, { path: r.path });
-  if (r.kind === 'open') return new IsoError('ISO_SOURCE_ERROR', `cannot read "${r.path}": ${r.message}`, { path: r.path });
+  if (r.kind === 'shrank')
+    return new IsoError(
+      'ISO_SIZE_MISMATCH',
+      `"${r.path}" shrank while the image was written (expected ${r.size} bytes)`,
+      { path: r.path },
+    );
+  if (r.kind === 'grew')
+    return new IsoError(
+      'ISO_SIZE_MISMATCH',
+      `"${r.path}" grew while the image was written (expected ${r.size} bytes)`,
+      { path: r.path },
+    );
+  if (r.kind === 'open')
+    return new IsoError('ISO_SOURCE_ERROR', `cannot read "${r.path}": ${r.message}`, { path: r.path });
   return new IsoError('ISO_SOURCE_ERROR', `copying "${r.path}" into the image failed: ${r.message}`, { path: r.path });
 }
 
@@ -107,12 +121,19 @@ export class CopyThreads {
   constructor(fd: number, threads = Math.min(availableParallelism(), 2)) {
     // A copy thread allocates next to nothing; small heap limits keep each one at a few MB.
     const resourceLimits = { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 };
-    this.#workers = Array.from({ length: Math.max(1, threads) }, () => new Worker(workerSource, { eval: true, workerData: { fd }, resourceLimits }));
+    this.#workers = Array.from(
+      { length: Math.max(1, threads) },
+      () => new Worker(workerSource, { eval: true, workerData: { fd }, resourceLimits }),
+    );
     this.#results = this.#workers.map((w) => {
       const result = new Promise<WorkerReply>((resolve, reject) => {
         w.once('message', resolve);
-        w.once('error', (e) => reject(new IsoError('ISO_SOURCE_ERROR', `a copy thread failed: ${e.message}`, { cause: e })));
-        w.once('exit', (code) => reject(new IsoError('ISO_SOURCE_ERROR', `a copy thread exited before it finished (code ${code})`)));
+        w.once('error', (e) =>
+          reject(new IsoError('ISO_SOURCE_ERROR', `a copy thread failed: ${e.message}`, { cause: e })),
+        );
+        w.once('exit', (code) =>
+          reject(new IsoError('ISO_SOURCE_ERROR', `a copy thread exited before it finished (code ${code})`)),
+        );
       });
       result.catch(() => {}); // observed by run(); a thread stopped by close() before run() is not an error
       return result;
@@ -128,10 +149,12 @@ export class CopyThreads {
     this.#used = true;
     const shares = planPieces(jobs, this.#workers.length);
     this.#workers.forEach((w, i) => w.postMessage(shares[i]));
-    const done = Promise.all(this.#results.map(async (result) => {
-      const r = await result;
-      if (!r.ok) throw toError(r);
-    }));
+    const done = Promise.all(
+      this.#results.map(async (result) => {
+        const r = await result;
+        if (!r.ok) throw toError(r);
+      }),
+    );
     const signal = options.signal;
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {

@@ -53,7 +53,8 @@ export function parseDirectoryRecords(data: Buffer, where: string): RawRecord[] 
       throw new IsoError('ISO_MALFORMED_IMAGE', `${where}: bad directory record length ${len} at offset ${off}`);
     }
     const idLen = data[off + 32]!;
-    if (33 + idLen > len) throw new IsoError('ISO_MALFORMED_IMAGE', `${where}: identifier overruns its record at offset ${off}`);
+    if (33 + idLen > len)
+      throw new IsoError('ISO_MALFORMED_IMAGE', `${where}: identifier overruns its record at offset ${off}`);
     const suStart = off + 33 + idLen + (idLen % 2 === 0 ? 1 : 0);
     out.push({
       extent: readU32both(data, off + 2),
@@ -76,7 +77,13 @@ export class IsoReader {
   readonly #joliet: boolean;
   readonly #size: number;
 
-  private constructor(fh: FileHandle, size: number, volume: VolumeInfo, root: { extent: number; length: number }, joliet: boolean) {
+  private constructor(
+    fh: FileHandle,
+    size: number,
+    volume: VolumeInfo,
+    root: { extent: number; length: number },
+    joliet: boolean,
+  ) {
     this.#fh = fh;
     this.#size = size;
     this.volume = volume;
@@ -94,7 +101,10 @@ export class IsoReader {
       let svd: Buffer | undefined;
       for (let s = 16; s < 100; s++) {
         const d = await readAt(fh, s * SECTOR, SECTOR, size, path);
-        if (d.toString('ascii', 1, 6) !== 'CD001') throw new IsoError('ISO_MALFORMED_IMAGE', `"${path}" is not an ISO 9660 image (no CD001 at sector ${s})`, { path });
+        if (d.toString('ascii', 1, 6) !== 'CD001')
+          throw new IsoError('ISO_MALFORMED_IMAGE', `"${path}" is not an ISO 9660 image (no CD001 at sector ${s})`, {
+            path,
+          });
         if (d[0] === 1 && !pvd) pvd = d;
         // Joliet: a supplementary descriptor with escape %/@, %/C or %/E (UCS-2 levels 1-3).
         if (d[0] === 2 && d[88] === 0x25 && d[89] === 0x2f && [0x40, 0x43, 0x45].includes(d[90]!)) svd = d;
@@ -117,7 +127,12 @@ export class IsoReader {
         namespace: rockRidge ? 'rock-ridge' : useJoliet ? 'joliet' : 'iso9660',
       };
       const blockSize = readU16both(pvd, 128);
-      if (blockSize !== SECTOR) throw new IsoError('ISO_MALFORMED_IMAGE', `"${path}" uses ${blockSize}-byte logical blocks; only 2048 is supported`, { path });
+      if (blockSize !== SECTOR)
+        throw new IsoError(
+          'ISO_MALFORMED_IMAGE',
+          `"${path}" uses ${blockSize}-byte logical blocks; only 2048 is supported`,
+          { path },
+        );
       return new IsoReader(fh, size, volume, useJoliet ? rootOf(svd!) : primaryRoot, useJoliet);
     } catch (e) {
       await fh.close();
@@ -156,7 +171,10 @@ export class IsoReader {
         // elsewhere (genisoimage's rr_moved); its real extent is the one CL names.
         let dir = { extent: r.extent, length: r.length };
         if (childLink !== undefined) {
-          const first = parseDirectoryRecords(await readAt(this.#fh, childLink * SECTOR, SECTOR, size, entry.path), entry.path)[0];
+          const first = parseDirectoryRecords(
+            await readAt(this.#fh, childLink * SECTOR, SECTOR, size, entry.path),
+            entry.path,
+          )[0];
           dir = { extent: childLink, length: first?.length ?? SECTOR };
         }
         const at = out.push(entry);
@@ -170,7 +188,11 @@ export class IsoReader {
     return out;
   }
 
-  async #entry(r: RawRecord, prefix: string, size: number): Promise<{ entry: IsoListing; childLink?: number } | undefined> {
+  async #entry(
+    r: RawRecord,
+    prefix: string,
+    size: number,
+  ): Promise<{ entry: IsoListing; childLink?: number } | undefined> {
     const isDir = (r.flags & 0x02) !== 0;
     let name: string;
     const rr: RockRidgeInfo = {};
@@ -216,7 +238,8 @@ export class IsoReader {
   /** A whole file in memory. */
   async readFile(path: string): Promise<Buffer> {
     const entry = (await this.list()).find((e) => e.path === (path.startsWith('/') ? path : `/${path}`));
-    if (!entry || entry.type !== 'file') throw new IsoError('ISO_NOT_FOUND', `no file "${path}" in the image`, { path });
+    if (!entry || entry.type !== 'file')
+      throw new IsoError('ISO_NOT_FOUND', `no file "${path}" in the image`, { path });
     const parts: Buffer[] = [];
     for await (const p of this.read(entry)) parts.push(p);
     return Buffer.concat(parts);
@@ -228,7 +251,11 @@ export class IsoReader {
 }
 
 async function readAt(fh: FileHandle, pos: number, length: number, size: number, where: string): Promise<Buffer> {
-  if (pos + length > size) throw new IsoError('ISO_MALFORMED_IMAGE', `${where}: data at byte ${pos} (+${length}) lies past the end of the image (${size} bytes); is it truncated?`);
+  if (pos + length > size)
+    throw new IsoError(
+      'ISO_MALFORMED_IMAGE',
+      `${where}: data at byte ${pos} (+${length}) lies past the end of the image (${size} bytes); is it truncated?`,
+    );
   const b = Buffer.alloc(length);
   const { bytesRead } = await fh.read(b, 0, length, pos);
   if (bytesRead !== length) throw new IsoError('ISO_MALFORMED_IMAGE', `${where}: short read at byte ${pos}`);

@@ -34,7 +34,9 @@ export function spEntry(): Buffer {
 export function erEntry(): Buffer {
   const id = Buffer.from('RRIP_1991A');
   const des = Buffer.from('THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS');
-  const src = Buffer.from('PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.');
+  const src = Buffer.from(
+    'PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.',
+  );
   return entry('ER', Buffer.concat([Buffer.from([id.length, des.length, src.length, 1]), id, des, src]));
 }
 
@@ -146,7 +148,10 @@ export function parseSystemUse(area: Buffer, info: RockRidgeInfo, where: string)
     const len = area[off + 2]!;
     if (len < 4 || off + len > area.length) {
       if (sig === '\0\0' || len === 0) return; // zero padding
-      throw new IsoError('ISO_MALFORMED_IMAGE', `${where}: system use entry ${JSON.stringify(sig)} has bad length ${len}`);
+      throw new IsoError(
+        'ISO_MALFORMED_IMAGE',
+        `${where}: system use entry ${JSON.stringify(sig)} has bad length ${len}`,
+      );
     }
     const d = area.subarray(off + 4, off + len);
     switch (sig) {

@@ -11,7 +11,11 @@ export interface DescriptorText {
   applicationId: string;
 }
 
-function extentOf(plan: LayoutPlan, fileSectors: Map<unknown, number>, r: RecordPlan): { extent: number; length: number } {
+function extentOf(
+  plan: LayoutPlan,
+  fileSectors: Map<unknown, number>,
+  r: RecordPlan,
+): { extent: number; length: number } {
   if (r.dirTarget) return { extent: r.dirTarget.sector, length: r.dirTarget.size };
   if (r.node.kind !== 'file' || r.node.size === 0) return { extent: 0, length: 0 };
   return { extent: fileSectors.get(r.node)! + r.part * (MAX_EXTENT / SECTOR), length: r.partLength };
@@ -44,14 +48,14 @@ function encodeRecord(plan: LayoutPlan, fileSectors: Map<unknown, number>, r: Re
   }
 }
 
-export function encodeDirectory(plan: LayoutPlan, fileSectors: Map<unknown, number>, dir: DirPlan): Buffer {
+function encodeDirectory(plan: LayoutPlan, fileSectors: Map<unknown, number>, dir: DirPlan): Buffer {
   const out = Buffer.alloc(dir.size);
   for (const r of dir.records) encodeRecord(plan, fileSectors, r, out, r.offset);
   return out;
 }
 
 /** ECMA-119 9.4: the L (little-endian) or M (big-endian) path table, padded to whole sectors. */
-export function encodePathTable(ns: NamespacePlan, bigEndian: boolean): Buffer {
+function encodePathTable(ns: NamespacePlan, bigEndian: boolean): Buffer {
   const out = Buffer.alloc(Math.ceil(ns.pathTableSize / SECTOR) * SECTOR);
   let off = 0;
   for (const d of ns.dirs) {
@@ -81,11 +85,13 @@ function textField(b: Buffer, off: number, len: number, s: string, joliet: boole
     b[off + i + 1] = 0x20;
   }
   if (len % 2) b[off + len - 1] = 0x20;
-  encodeUcs2(s).subarray(0, len & ~1).copy(b, off);
+  encodeUcs2(s)
+    .subarray(0, len & ~1)
+    .copy(b, off);
 }
 
 /** ECMA-119 8.4 (primary) or 8.5 (supplementary, Joliet) volume descriptor. */
-export function encodeVolumeDescriptor(plan: LayoutPlan, ns: NamespacePlan, text: DescriptorText, date: Date): Buffer {
+function encodeVolumeDescriptor(plan: LayoutPlan, ns: NamespacePlan, text: DescriptorText, date: Date): Buffer {
   const b = Buffer.alloc(SECTOR);
   const joliet = ns.joliet;
   b[0] = joliet ? 2 : 1;
@@ -126,7 +132,7 @@ export function encodeVolumeDescriptor(plan: LayoutPlan, ns: NamespacePlan, text
   return b;
 }
 
-export function encodeTerminator(): Buffer {
+function encodeTerminator(): Buffer {
   const b = Buffer.alloc(SECTOR);
   b[0] = 255;
   b.write('CD001', 1, 'ascii');
@@ -135,7 +141,7 @@ export function encodeTerminator(): Buffer {
 }
 
 /** The continuation areas of Rock Ridge entries that did not fit in their records. */
-export function encodeCePool(plan: LayoutPlan): Buffer {
+function encodeCePool(plan: LayoutPlan): Buffer {
   const out = Buffer.alloc(plan.cePoolSectors * SECTOR);
   for (const d of plan.primary.dirs) {
     for (const r of d.records) {
@@ -166,6 +172,7 @@ export function* encodeTail(plan: LayoutPlan): Generator<Buffer> {
     yield encodePathTable(ns, false);
     yield encodePathTable(ns, true);
   }
-  for (const ns of [plan.primary, plan.joliet]) for (const d of ns?.dirs ?? []) yield encodeDirectory(plan, fileSectors, d);
+  for (const ns of [plan.primary, plan.joliet])
+    for (const d of ns?.dirs ?? []) yield encodeDirectory(plan, fileSectors, d);
   yield encodeCePool(plan);
 }

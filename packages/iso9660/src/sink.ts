@@ -76,11 +76,19 @@ export class BufferedSink {
       while (left > 0) {
         if (this.#used === CHUNK) await this.flush();
         const n = readSync(fd, this.#buf, this.#used, Math.min(CHUNK - this.#used, left), null);
-        if (n === 0) throw new IsoError('ISO_SIZE_MISMATCH', `"${path}" shrank while the image was written (expected ${size} bytes)`, { path });
+        if (n === 0)
+          throw new IsoError(
+            'ISO_SIZE_MISMATCH',
+            `"${path}" shrank while the image was written (expected ${size} bytes)`,
+            { path },
+          );
         this.#used += n;
         left -= n;
       }
-      if (readSync(fd, probe, 0, 1, null) !== 0) throw new IsoError('ISO_SIZE_MISMATCH', `"${path}" grew while the image was written (expected ${size} bytes)`, { path });
+      if (readSync(fd, probe, 0, 1, null) !== 0)
+        throw new IsoError('ISO_SIZE_MISMATCH', `"${path}" grew while the image was written (expected ${size} bytes)`, {
+          path,
+        });
     } finally {
       closeSync(fd);
     }

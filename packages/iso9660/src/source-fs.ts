@@ -16,16 +16,23 @@ export async function entriesFromDirectory(root: string, options: { signal?: Abo
   try {
     rootStat = lstatSync(root);
   } catch (e) {
-    throw new IsoError('ISO_SOURCE_ERROR', `cannot read source directory "${root}": ${(e as Error).message}`, { cause: e, path: root });
+    throw new IsoError('ISO_SOURCE_ERROR', `cannot read source directory "${root}": ${(e as Error).message}`, {
+      cause: e,
+      path: root,
+    });
   }
-  if (!rootStat.isDirectory()) throw new IsoError('ISO_SOURCE_ERROR', `source "${root}" is not a directory`, { path: root });
+  if (!rootStat.isDirectory())
+    throw new IsoError('ISO_SOURCE_ERROR', `source "${root}" is not a directory`, { path: root });
   const walk = (abs: string, rel: string, ancestors: Set<string>) => {
     options.signal?.throwIfAborted();
     let names: string[];
     try {
       names = readdirSync(abs).sort();
     } catch (e) {
-      throw new IsoError('ISO_SOURCE_ERROR', `cannot read directory "${abs}": ${(e as Error).message}`, { cause: e, path: abs });
+      throw new IsoError('ISO_SOURCE_ERROR', `cannot read directory "${abs}": ${(e as Error).message}`, {
+        cause: e,
+        path: abs,
+      });
     }
     for (const name of names) {
       const full = join(abs, name);
@@ -36,12 +43,25 @@ export async function entriesFromDirectory(root: string, options: { signal?: Abo
       else if (st.isFile()) out.push({ type: 'file', data: { size: st.size, path: full }, ...common });
       else if (st.isDirectory()) {
         const key = `${st.dev}:${st.ino}`;
-        if (ancestors.has(key)) throw new IsoError('ISO_UNSUPPORTED_ENTRY', `"${full}" is a directory loop (it contains itself)`, { path: full });
+        if (ancestors.has(key))
+          throw new IsoError('ISO_UNSUPPORTED_ENTRY', `"${full}" is a directory loop (it contains itself)`, {
+            path: full,
+          });
         out.push({ type: 'directory', ...common });
         walk(full, path, new Set([...ancestors, key]));
       } else {
-        const kind = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isBlockDevice() ? 'a block device' : 'a character device';
-        throw new IsoError('ISO_UNSUPPORTED_ENTRY', `"${full}" is ${kind}; an ISO image can hold only files, directories and symlinks`, { path: full });
+        const kind = st.isFIFO()
+          ? 'a FIFO'
+          : st.isSocket()
+            ? 'a socket'
+            : st.isBlockDevice()
+              ? 'a block device'
+              : 'a character device';
+        throw new IsoError(
+          'ISO_UNSUPPORTED_ENTRY',
+          `"${full}" is ${kind}; an ISO image can hold only files, directories and symlinks`,
+          { path: full },
+        );
       }
     }
   };

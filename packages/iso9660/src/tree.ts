@@ -35,7 +35,7 @@ export function isDiskFile(data: FileData): data is { size: number; path: string
   return typeof data === 'object' && 'path' in data;
 }
 
-export function dataSize(data: FileData): number {
+function dataSize(data: FileData): number {
   if (typeof data === 'string') return Buffer.byteLength(data);
   if (data instanceof Uint8Array) return data.length;
   return data.size;
@@ -43,15 +43,29 @@ export function dataSize(data: FileData): number {
 
 function checkName(name: string, path: string): void {
   if (name === '' || name === '.' || name === '..' || name.includes('\0')) {
-    throw new IsoError('ISO_INVALID_NAME', `invalid path "${path}": empty, ".", ".." or NUL components are not allowed`, { path });
+    throw new IsoError(
+      'ISO_INVALID_NAME',
+      `invalid path "${path}": empty, ".", ".." or NUL components are not allowed`,
+      { path },
+    );
   }
-  if (Buffer.byteLength(name) > 255) throw new IsoError('ISO_INVALID_NAME', `"${path}": a name may be at most 255 bytes`, { path });
+  if (Buffer.byteLength(name) > 255)
+    throw new IsoError('ISO_INVALID_NAME', `"${path}": a name may be at most 255 bytes`, { path });
 }
 
 /** Builds the tree, creating missing parent directories and refusing duplicates. */
 export function buildTree(entries: readonly IsoEntry[], defaults: { mtime: Date; fixedDate: boolean }): TreeNode {
   const mk = (name: string, path: string, kind: TreeNode['kind'], parent: TreeNode | undefined): TreeNode => ({
-    name, path, kind, parent, children: [], mode: kind === 'directory' ? 0o40755 : 0o100644, mtime: defaults.mtime, uid: 0, gid: 0, size: 0,
+    name,
+    path,
+    kind,
+    parent,
+    children: [],
+    mode: kind === 'directory' ? 0o40755 : 0o100644,
+    mtime: defaults.mtime,
+    uid: 0,
+    gid: 0,
+    size: 0,
   });
   const root = mk('', '', 'directory', undefined);
   const index = new Map<string, TreeNode>([['', root]]);
@@ -59,7 +73,8 @@ export function buildTree(entries: readonly IsoEntry[], defaults: { mtime: Date;
   for (const e of entries) {
     const parts = e.path.split('/').filter((p, i, a) => !(p === '' && (i === 0 || i === a.length - 1)));
     for (const p of parts) checkName(p, e.path);
-    if (parts.length === 0) throw new IsoError('ISO_INVALID_NAME', `entry path "${e.path}" names the root`, { path: e.path });
+    if (parts.length === 0)
+      throw new IsoError('ISO_INVALID_NAME', `entry path "${e.path}" names the root`, { path: e.path });
     let parent = root;
     for (let i = 0; i < parts.length - 1; i++) {
       const p = parts.slice(0, i + 1).join('/');
@@ -85,7 +100,8 @@ export function buildTree(entries: readonly IsoEntry[], defaults: { mtime: Date;
       index.set(path, node);
     }
     const typeBits = e.type === 'directory' ? 0o40000 : e.type === 'symlink' ? 0o120000 : 0o100000;
-    node.mode = typeBits | ((e.mode ?? (e.type === 'directory' ? 0o755 : e.type === 'symlink' ? 0o777 : 0o644)) & 0o7777);
+    node.mode =
+      typeBits | ((e.mode ?? (e.type === 'directory' ? 0o755 : e.type === 'symlink' ? 0o777 : 0o644)) & 0o7777);
     node.uid = e.uid ?? 0;
     node.gid = e.gid ?? 0;
     // A fixed build date (option or SOURCE_DATE_EPOCH) applies to every entry: reproducible bytes.
@@ -94,7 +110,8 @@ export function buildTree(entries: readonly IsoEntry[], defaults: { mtime: Date;
       node.data = e.data;
       node.size = dataSize(e.data);
     } else if (e.type === 'symlink') {
-      if (e.target === '' || e.target.includes('\0')) throw new IsoError('ISO_INVALID_NAME', `symlink "${path}" has an empty or invalid target`, { path });
+      if (e.target === '' || e.target.includes('\0'))
+        throw new IsoError('ISO_INVALID_NAME', `symlink "${path}" has an empty or invalid target`, { path });
       node.target = e.target;
     }
   }
@@ -102,7 +119,10 @@ export function buildTree(entries: readonly IsoEntry[], defaults: { mtime: Date;
 }
 
 /** Walks directories breadth-first (the path-table order once children are sorted). */
-export function* directoriesBreadthFirst(root: TreeNode, childOrder: (dir: TreeNode) => TreeNode[]): Generator<TreeNode> {
+export function* directoriesBreadthFirst(
+  root: TreeNode,
+  childOrder: (dir: TreeNode) => TreeNode[],
+): Generator<TreeNode> {
   const queue = [root];
   while (queue.length) {
     const d = queue.shift()!;

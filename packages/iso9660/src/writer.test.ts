@@ -40,7 +40,11 @@ describe('writeIso / buildIso', () => {
   });
 
   it('spreads a 500-entry directory over several sectors without a record crossing a sector', async () => {
-    const entries: IsoEntry[] = Array.from({ length: 500 }, (_, i) => ({ type: 'file', path: `many/file-with-a-longish-name-${i}.txt`, data: `${i}` }));
+    const entries: IsoEntry[] = Array.from({ length: 500 }, (_, i) => ({
+      type: 'file',
+      path: `many/file-with-a-longish-name-${i}.txt`,
+      data: `${i}`,
+    }));
     const img = await buildIso(entries, { volumeId: 'T', rockRidge: true, date });
     const p = join(mkdtempSync(join(tmpdir(), 'iso-')), 'm.iso');
     writeFileSync(p, img);
@@ -54,18 +58,36 @@ describe('writeIso / buildIso', () => {
     const root = parseDirectoryRecords(img.subarray(rootExtent * 2048, rootExtent * 2048 + 2048), 'root');
     const many = root.find((r) => r.id.toString() === 'MANY')!;
     expect(many.length).toBeGreaterThan(2048 * 10);
-    expect(parseDirectoryRecords(img.subarray(many.extent * 2048, many.extent * 2048 + many.length), 'many')).toHaveLength(502);
+    expect(
+      parseDirectoryRecords(img.subarray(many.extent * 2048, many.extent * 2048 + many.length), 'many'),
+    ).toHaveLength(502);
   });
 
   it('refuses duplicates, bad names and symlinks without Rock Ridge', async () => {
-    await expect(buildIso([{ type: 'file', path: 'a', data: '' }, { type: 'file', path: 'a', data: '' }], { volumeId: 'T' })).rejects.toThrow(/"a" is listed twice/);
-    await expect(buildIso([{ type: 'file', path: 'a/../b', data: '' }], { volumeId: 'T' })).rejects.toThrow(/invalid path/);
-    await expect(buildIso([{ type: 'symlink', path: 'l', target: 'x' }], { volumeId: 'T' })).rejects.toMatchObject({ code: 'ISO_UNSUPPORTED_ENTRY' });
+    await expect(
+      buildIso(
+        [
+          { type: 'file', path: 'a', data: '' },
+          { type: 'file', path: 'a', data: '' },
+        ],
+        { volumeId: 'T' },
+      ),
+    ).rejects.toThrow(/"a" is listed twice/);
+    await expect(buildIso([{ type: 'file', path: 'a/../b', data: '' }], { volumeId: 'T' })).rejects.toThrow(
+      /invalid path/,
+    );
+    await expect(buildIso([{ type: 'symlink', path: 'l', target: 'x' }], { volumeId: 'T' })).rejects.toMatchObject({
+      code: 'ISO_UNSUPPORTED_ENTRY',
+    });
     await expect(buildIso([], { volumeId: '' })).rejects.toMatchObject({ code: 'ISO_INVALID_OPTION' });
   });
 
   it('checks a stream against its declared size', async () => {
-    const entry: IsoEntry = { type: 'file', path: 's', data: { size: 10, stream: () => Readable.from([Buffer.alloc(4)]) } };
+    const entry: IsoEntry = {
+      type: 'file',
+      path: 's',
+      data: { size: 10, stream: () => Readable.from([Buffer.alloc(4)]) },
+    };
     await expect(buildIso([entry], { volumeId: 'T' })).rejects.toMatchObject({ code: 'ISO_SIZE_MISMATCH' });
   });
 
@@ -73,7 +95,20 @@ describe('writeIso / buildIso', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iso-'));
     const out = join(dir, 'seed.iso');
     writeFileSync(out, 'previous image');
-    const failing: IsoEntry = { type: 'file', path: 'big', data: { size: 8 << 20, stream: () => Readable.from((async function* () { yield Buffer.alloc(6 << 20); throw new Error('disk source vanished'); })()) } };
+    const failing: IsoEntry = {
+      type: 'file',
+      path: 'big',
+      data: {
+        size: 8 << 20,
+        stream: () =>
+          Readable.from(
+            (async function* () {
+              yield Buffer.alloc(6 << 20);
+              throw new Error('disk source vanished');
+            })(),
+          ),
+      },
+    };
     await expect(writeIso([failing], out, { volumeId: 'T' })).rejects.toThrow('disk source vanished');
     expect(readFileSync(out, 'utf8')).toBe('previous image');
     expect(readdirSync(dir)).toEqual(['seed.iso']);
@@ -94,7 +129,11 @@ describe('writeIso / buildIso', () => {
         return { type: 'file', path: `disk/f${i}`, data: { size: readFileSync(p).length, path: p } };
       }),
       { type: 'file', path: 'inline.txt', data: 'in memory' },
-      { type: 'file', path: 'streamed', data: { size: 3000, stream: () => Readable.from([Buffer.alloc(1000, 1), Buffer.alloc(2000, 2)]) } },
+      {
+        type: 'file',
+        path: 'streamed',
+        data: { size: 3000, stream: () => Readable.from([Buffer.alloc(1000, 1), Buffer.alloc(2000, 2)]) },
+      },
     ];
     const options = { volumeId: 'T', rockRidge: true, date };
 
@@ -131,7 +170,10 @@ describe('writeIso / buildIso', () => {
     it('a failing copy thread leaves the previous image and no temp file', async () => {
       const out = join(dir, 'keep.iso');
       writeFileSync(out, 'previous image');
-      const gone: IsoEntry[] = [...entries, { type: 'file', path: 'disk/gone', data: { size: 10, path: join(dir, 'does-not-exist') } }];
+      const gone: IsoEntry[] = [
+        ...entries,
+        { type: 'file', path: 'disk/gone', data: { size: 10, path: join(dir, 'does-not-exist') } },
+      ];
       await expect(writeIso(gone, out, options)).rejects.toMatchObject({ code: 'ISO_SOURCE_ERROR' });
       expect(readFileSync(out, 'utf8')).toBe('previous image');
       expect(readdirSync(dir).filter((n) => n.includes('keep'))).toEqual(['keep.iso']);

@@ -1,7 +1,14 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { IsoError } from './errors.js';
-import { buildImage, type ImageOptions, type IsoResult, TEXT_DEFAULTS, writeImageToPath, writeImageToStream } from './image-writer.js';
+import {
+  buildImage,
+  type ImageOptions,
+  type IsoResult,
+  TEXT_DEFAULTS,
+  writeImageToPath,
+  writeImageToStream,
+} from './image-writer.js';
 import type { IsoEntry } from './tree.js';
 
 export type { IsoResult } from './image-writer.js';
@@ -55,9 +62,15 @@ function parseOptions(options: CreateIsoOptions): ImageOptions {
  * place only when complete, so an existing image is never left half-written. Memory use does not
  * grow with the data size.
  */
-export async function writeIso(entries: readonly IsoEntry[], destination: string | Writable, options: CreateIsoOptions): Promise<IsoResult> {
+export async function writeIso(
+  entries: readonly IsoEntry[],
+  destination: string | Writable,
+  options: CreateIsoOptions,
+): Promise<IsoResult> {
   const opts = parseOptions(options);
-  return typeof destination === 'string' ? writeImageToPath(entries, destination, opts) : writeImageToStream(entries, destination, opts);
+  return typeof destination === 'string'
+    ? writeImageToPath(entries, destination, opts)
+    : writeImageToStream(entries, destination, opts);
 }
 
 /** Builds a small image in memory (config and seed disks). */

@@ -1,9 +1,24 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export interface TreeSnapshot {
-  [path: string]: { type: 'file' | 'directory' | 'symlink'; sha?: string; size?: number; mode?: number; target?: string };
+  [path: string]: {
+    type: 'file' | 'directory' | 'symlink';
+    sha?: string;
+    size?: number;
+    mode?: number;
+    target?: string;
+  };
 }
 
 /** Builds the test tree: nesting, 500 files in one directory, Unicode and long names, empty files. */
@@ -50,7 +65,12 @@ export function snapshot(root: string, options: { modes: boolean }): TreeSnapsho
         walk(full, path);
       } else {
         const data = readFileSync(full);
-        out[path] = { type: 'file', size: data.length, sha: createHash('sha256').update(data).digest('hex'), ...(mode !== undefined ? { mode } : {}) };
+        out[path] = {
+          type: 'file',
+          size: data.length,
+          sha: createHash('sha256').update(data).digest('hex'),
+          ...(mode !== undefined ? { mode } : {}),
+        };
       }
     }
   };

@@ -17,8 +17,17 @@ export type { Accel } from '@stack/internal';
  *   an old Mac), "Could not access HVF", errors from hv_vm_create.
  */
 const UNUSABLE = [
-  /KVM internal error/i, /emulation failure/i, /failed to set MSR/i, /kvm_init_vcpu failed/i, /Could not access KVM kernel module/i, /kvm run failed/i,
-  /HV_DENIED/, /HV_UNSUPPORTED/, /HV_ERROR|hv_vm_create/i, /Could not access HVF/i, /Error: HV_/,
+  /KVM internal error/i,
+  /emulation failure/i,
+  /failed to set MSR/i,
+  /kvm_init_vcpu failed/i,
+  /Could not access KVM kernel module/i,
+  /kvm run failed/i,
+  /HV_DENIED/,
+  /HV_UNSUPPORTED/,
+  /HV_ERROR|hv_vm_create/i,
+  /Could not access HVF/i,
+  /Error: HV_/,
 ];
 
 /** Returns a one-line reason when QEMU's output shows the accelerator cannot run the guest. */
@@ -45,7 +54,12 @@ export async function verdictKey(probe: HostProbe, accel: Accel): Promise<string
   if (accel === 'kvm') {
     const st = await stat('/dev/kvm').catch(() => undefined);
     const modules = await readFile('/proc/modules', 'utf8').catch(() => '');
-    const kvmModules = modules.split('\n').map((l) => l.split(' ')[0]!).filter((m) => m.startsWith('kvm')).sort().join('+');
+    const kvmModules = modules
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter((m) => m.startsWith('kvm'))
+      .sort()
+      .join('+');
     device = st ? `${st.rdev}:${kvmModules}` : 'missing';
   }
   return `${process.platform}|${release()}|qemu ${formatQemuVersion(probe.version)}|${accel}|${device}`;
@@ -61,18 +75,40 @@ export interface AccelChoice {
  * Picks the accelerator: an override (EMULATOR_ACCEL) wins; otherwise the host's hardware accelerator
  * unless it is missing, unusable or remembered as unable to run the guest; otherwise TCG.
  */
-export function chooseAccelerator(probe: HostProbe, options: { override?: Accel; hostArch: Arch; guestArch: Arch; verdicts: AccelVerdict[]; keys: Partial<Record<Accel, string>> }): AccelChoice {
+export function chooseAccelerator(
+  probe: HostProbe,
+  options: {
+    override?: Accel;
+    hostArch: Arch;
+    guestArch: Arch;
+    verdicts: AccelVerdict[];
+    keys: Partial<Record<Accel, string>>;
+  },
+): AccelChoice {
   if (options.override) {
-    if (!probe.accelerators.includes(options.override)) throw new QemuArgvError('ARGV_ACCEL_UNSUPPORTED', `EMULATOR_ACCEL=${options.override}, but ${probe.binary} does not support it (it lists: ${probe.accelerators.join(', ')})`);
+    if (!probe.accelerators.includes(options.override))
+      throw new QemuArgvError(
+        'ARGV_ACCEL_UNSUPPORTED',
+        `EMULATOR_ACCEL=${options.override}, but ${probe.binary} does not support it (it lists: ${probe.accelerators.join(', ')})`,
+      );
     return { accel: options.override, reason: `EMULATOR_ACCEL=${options.override}` };
   }
-  if (options.hostArch !== options.guestArch) return { accel: 'tcg', reason: `guest is ${options.guestArch} on a ${options.hostArch} host` };
-  const hw: Accel | undefined = probe.accelerators.includes('kvm') ? 'kvm' : probe.accelerators.includes('hvf') ? 'hvf' : undefined;
+  if (options.hostArch !== options.guestArch)
+    return { accel: 'tcg', reason: `guest is ${options.guestArch} on a ${options.hostArch} host` };
+  const hw: Accel | undefined = probe.accelerators.includes('kvm')
+    ? 'kvm'
+    : probe.accelerators.includes('hvf')
+      ? 'hvf'
+      : undefined;
   if (!hw) return { accel: 'tcg', reason: `${probe.binary} offers no hardware accelerator` };
   if (hw === 'kvm' && probe.kvmUnavailable) return { accel: 'tcg', reason: probe.kvmUnavailable };
   const known = options.verdicts.find((v) => v.key === options.keys[hw] && v.accel === hw);
-  if (known && !known.usable) return { accel: 'tcg', reason: `${hw} cannot run the guest on this host: ${known.reason ?? 'unknown'}` };
-  return { accel: hw, reason: known ? `${hw} verified on this host` : `${hw} available (not yet verified with a guest)` };
+  if (known && !known.usable)
+    return { accel: 'tcg', reason: `${hw} cannot run the guest on this host: ${known.reason ?? 'unknown'}` };
+  return {
+    accel: hw,
+    reason: known ? `${hw} verified on this host` : `${hw} available (not yet verified with a guest)`,
+  };
 }
 
 /** Reads remembered verdicts; a missing or unreadable file means none. */

@@ -9,7 +9,12 @@ const base = (over: Partial<VmSpecInput> = {}): VmSpecInput => ({
   memoryMiB: 4096,
   cpus: 4,
   layout: 'snapshot',
-  drives: { system: '/home/u/.stack/emulator/run/vm/disk.qcow2', seed: '/r/seed.phantom', bundle: '/r/bundle.phantom', config: '/r/runtime-config.iso' },
+  drives: {
+    system: '/home/u/.stack/emulator/run/vm/disk.qcow2',
+    seed: '/r/seed.phantom',
+    bundle: '/r/bundle.phantom',
+    config: '/r/runtime-config.iso',
+  },
   forwards: [
     { name: 'dashboard', hostPort: 26700, guestPort: 8101 },
     { name: 'backend', hostPort: 26701, guestPort: 8102 },
@@ -28,7 +33,9 @@ describe('system disk discards (image builds)', () => {
     const plain = buildArgv(base());
     const build = buildArgv(base({ drives: { ...base().drives, systemDiscard: true } }));
     const drives = build.argv.filter((a) => a.startsWith('file='));
-    expect(drives[0]).toMatch(/^file=\/home\/u\/.*disk\.qcow2,format=qcow2,if=none,id=system,discard=unmap,detect-zeroes=unmap$/);
+    expect(drives[0]).toMatch(
+      /^file=\/home\/u\/.*disk\.qcow2,format=qcow2,if=none,id=system,discard=unmap,detect-zeroes=unmap$/,
+    );
     expect(drives.slice(1).some((d) => d.includes('discard'))).toBe(false);
     expect(plain.argv.some((a) => a.includes('discard'))).toBe(false);
     expect(build.fingerprint).toBe(plain.fingerprint);
@@ -50,14 +57,20 @@ describe('golden command lines', () => {
             memoryMiB: layout === 'cold' ? 6144 : 4096,
           });
           const { binary, argv } = buildArgv(spec);
-          await expect(`${[binary, ...argv].join('\n')}\n`).toMatchFileSnapshot(`__golden__/${arch}-${accel}-${layout}.argv`);
+          await expect(`${[binary, ...argv].join('\n')}\n`).toMatchFileSnapshot(
+            `__golden__/${arch}-${accel}-${layout}.argv`,
+          );
         });
       }
     }
   }
 
   it('amd64 tcg snapshot, direct kernel boot', async () => {
-    const kernel = { path: '/c/ref.boot/vmlinuz', initrd: '/c/ref.boot/initrd.img', append: 'root=PARTUUID=x ro console=ttyS0,115200' };
+    const kernel = {
+      path: '/c/ref.boot/vmlinuz',
+      initrd: '/c/ref.boot/initrd.img',
+      append: 'root=PARTUUID=x ro console=ttyS0,115200',
+    };
     const { binary, argv } = buildArgv(base({ kernel, incoming: true }));
     await expect(`${[binary, ...argv].join('\n')}\n`).toMatchFileSnapshot('__golden__/amd64-tcg-snapshot-kernel.argv');
   });
@@ -71,13 +84,24 @@ describe('buildArgv', () => {
   });
 
   it('escapes commas in paths instead of breaking the option', () => {
-    const { argv } = buildArgv(base({ drives: { system: '/tmp/a,b/disk.qcow2', seed: '/s', bundle: '/b', config: '/c' } }));
+    const { argv } = buildArgv(
+      base({ drives: { system: '/tmp/a,b/disk.qcow2', seed: '/s', bundle: '/b', config: '/c' } }),
+    );
     expect(argv).toContain('file=/tmp/a,,b/disk.qcow2,format=qcow2,if=none,id=system');
   });
 
   it('keeps the fingerprint when only host-side parts change', () => {
     const a = buildArgv(base());
-    const b = buildArgv(base({ qmpSocket: '/elsewhere/q.sock', serialLog: '/x', forwards: [], shares: ['/other', '/another'], drives: { system: '/o/d.qcow2', seed: '/o/s', bundle: '/o/b', config: '/o/c.iso' }, incoming: true }));
+    const b = buildArgv(
+      base({
+        qmpSocket: '/elsewhere/q.sock',
+        serialLog: '/x',
+        forwards: [],
+        shares: ['/other', '/another'],
+        drives: { system: '/o/d.qcow2', seed: '/o/s', bundle: '/o/b', config: '/o/c.iso' },
+        incoming: true,
+      }),
+    );
     expect(b.fingerprint).toBe(a.fingerprint);
   });
 
@@ -98,7 +122,9 @@ describe('buildArgv', () => {
     expect(direct).not.toBe(buildArgv(base()).fingerprint);
     expect(direct).not.toBe(buildArgv(base({ kernel, firmware: '/usr/share/ovmf/OVMF.fd' })).fingerprint);
     expect(direct).not.toBe(buildArgv(base({ kernel: { ...kernel, append: 'root=PARTUUID=x ro quiet' } })).fingerprint);
-    expect(buildArgv(base({ kernel: { ...kernel, path: '/b/vmlinuz', initrd: '/b/initrd.img' } })).fingerprint).toBe(direct);
+    expect(buildArgv(base({ kernel: { ...kernel, path: '/b/vmlinuz', initrd: '/b/initrd.img' } })).fingerprint).toBe(
+      direct,
+    );
   });
 
   it('refuses specs that cannot work, saying why', () => {
@@ -107,7 +133,13 @@ describe('buildArgv', () => {
     expect(() => buildArgv(base({ drives: { system: '/s', config: '/c' } }))).toThrow(/seed and bundle slots/);
     expect(() => buildArgv(base({ memoryMiB: 12 }))).toThrow(/invalid VM spec \(memoryMiB: /);
     for (const bad of [base({ arch: 'arm64' }), base({ memoryMiB: 12 })]) {
-      const err = (() => { try { buildArgv(bad); } catch (e) { return e; } })();
+      const err = (() => {
+        try {
+          buildArgv(bad);
+        } catch (e) {
+          return e;
+        }
+      })();
       expect(isQemuArgvError(err) && err.code).toBe('ARGV_INVALID_SPEC');
     }
   });
@@ -116,9 +148,14 @@ describe('buildArgv', () => {
 describe('shares', () => {
   it('one fsdev per shared directory, all host-only; more shares than slots is refused', () => {
     const { argv } = buildArgv(base({ shares: ['/a', '/b,c'] }));
-    expect(argv.filter((a) => a.startsWith('local,id=share'))).toEqual(['local,id=share0,path=/a,security_model=none', 'local,id=share1,path=/b,,c,security_model=none']);
+    expect(argv.filter((a) => a.startsWith('local,id=share'))).toEqual([
+      'local,id=share0,path=/a,security_model=none',
+      'local,id=share1,path=/b,,c,security_model=none',
+    ]);
     expect(argv.filter((a) => a.startsWith('pcie-root-port'))).toHaveLength(4);
-    expect(() => buildArgv(base({ shares: ['/1', '/2', '/3'], shareSlots: 2 }))).toThrow(/3 shares, but the layout has 2 slots/);
+    expect(() => buildArgv(base({ shares: ['/1', '/2', '/3'], shareSlots: 2 }))).toThrow(
+      /3 shares, but the layout has 2 slots/,
+    );
   });
 
   it('plugged shares (a saved session) put the hot-plugged device on the command line, after the root ports, and into the layout', () => {
@@ -137,9 +174,13 @@ describe('shares', () => {
 describe('socket paths', () => {
   it('a monitor socket too long for the platform is refused up front, naming it', () => {
     const long = `/home/someone/${'x'.repeat(90)}/monitor.sock`;
-    expect(() => buildArgv(base({ qmpSocket: long }), { platform: 'linux' })).toThrow(/unix socket path .*monitor\.sock is \d+ bytes, more than the 107 linux allows/);
+    expect(() => buildArgv(base({ qmpSocket: long }), { platform: 'linux' })).toThrow(
+      /unix socket path .*monitor\.sock is \d+ bytes, more than the 107 linux allows/,
+    );
     const mac = `/Users/someone/${'y'.repeat(85)}/q.sock`; // 107 bytes
-    expect(() => buildArgv(base({ agentSocket: mac }), { platform: 'darwin' })).toThrow(/more than the 103 darwin allows/);
+    expect(() => buildArgv(base({ agentSocket: mac }), { platform: 'darwin' })).toThrow(
+      /more than the 103 darwin allows/,
+    );
     expect(() => buildArgv(base({ agentSocket: mac }), { platform: 'linux' })).not.toThrow();
   });
 });

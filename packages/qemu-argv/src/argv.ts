@@ -45,7 +45,11 @@ function drive(id: string, file: string, format: 'qcow2' | 'raw', readonly: bool
   const ro = readonly ? ',readonly=on' : '';
   const unmap = discard ? ',discard=unmap,detect-zeroes=unmap' : '';
   return [
-    { flag: '-drive', value: `file=${escapeOptionValue(file)},format=${format},if=none,id=${id}${ro}${unmap}`, guest: `drive ${id} ${readonly ? 'ro' : 'rw'}` },
+    {
+      flag: '-drive',
+      value: `file=${escapeOptionValue(file)},format=${format},if=none,id=${id}${ro}${unmap}`,
+      guest: `drive ${id} ${readonly ? 'ro' : 'rw'}`,
+    },
     { flag: '-device', value: `virtio-blk-pci,drive=${id},id=${id}-dev`, guest: `virtio-blk-pci ${id}` },
   ];
 }
@@ -64,13 +68,22 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
   // QEMU's own message for a long socket path names neither the limit nor a fix.
   for (const sock of [spec.qmpSocket, spec.agentSocket]) checkSocketPath(sock, host.platform ?? process.platform);
   const snapshot = spec.layout === 'snapshot';
-  if (!snapshot && spec.incoming) throw new QemuArgvError('ARGV_INVALID_SPEC', 'incoming migration needs the snapshot layout');
-  if (spec.arch === 'arm64' && !spec.firmware) throw new QemuArgvError('ARGV_INVALID_SPEC', 'arm64 needs UEFI firmware (firmware: path to QEMU_EFI.fd / AAVMF_CODE.fd)');
-  if (snapshot && (!spec.drives.seed || !spec.drives.bundle)) throw new QemuArgvError('ARGV_INVALID_SPEC', 'the snapshot layout needs seed and bundle slots (phantom files after the build)');
+  if (!snapshot && spec.incoming)
+    throw new QemuArgvError('ARGV_INVALID_SPEC', 'incoming migration needs the snapshot layout');
+  if (spec.arch === 'arm64' && !spec.firmware)
+    throw new QemuArgvError(
+      'ARGV_INVALID_SPEC',
+      'arm64 needs UEFI firmware (firmware: path to QEMU_EFI.fd / AAVMF_CODE.fd)',
+    );
+  if (snapshot && (!spec.drives.seed || !spec.drives.bundle))
+    throw new QemuArgvError(
+      'ARGV_INVALID_SPEC',
+      'the snapshot layout needs seed and bundle slots (phantom files after the build)',
+    );
   const machine = spec.arch === 'amd64' ? 'q35' : 'virt';
   const cpu = spec.cpu ?? defaultCpu(spec);
   const args: Arg[] = [
-    { flag: '-nodefaults' , guest: 'nodefaults' },
+    { flag: '-nodefaults', guest: 'nodefaults' },
     { flag: '-machine', value: machine, guest: `machine ${machine}` },
     { flag: '-accel', value: spec.accel, guest: `accel ${spec.accel}` },
     { flag: '-cpu', value: cpu, guest: `cpu ${cpu}` },
@@ -102,22 +115,47 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
     { flag: '-mon', value: 'chardev=qmp,mode=control' },
     { flag: '-chardev', value: `socket,id=qga0,path=${escapeOptionValue(spec.agentSocket)},server=on,wait=off` },
     { flag: '-device', value: 'virtio-serial-pci,id=serial0', guest: 'virtio-serial-pci' },
-    { flag: '-device', value: 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0', guest: 'virtserialport org.qemu.guest_agent.0' },
+    {
+      flag: '-device',
+      value: 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0',
+      guest: 'virtserialport org.qemu.guest_agent.0',
+    },
   );
-  if (spec.shares.length > spec.shareSlots) throw new QemuArgvError('ARGV_INVALID_SPEC', `${spec.shares.length} shares, but the layout has ${spec.shareSlots} slots for them`);
+  if (spec.shares.length > spec.shareSlots)
+    throw new QemuArgvError(
+      'ARGV_INVALID_SPEC',
+      `${spec.shares.length} shares, but the layout has ${spec.shareSlots} slots for them`,
+    );
   // Empty root ports last (see spec.shareSlots); the 9p devices are plugged in after boot or resume.
   for (let i = 0; i < spec.shareSlots; i++) {
-    args.push({ flag: '-device', value: `pcie-root-port,id=share-port${i},bus=pcie.0,chassis=${i + 1}`, guest: `pcie-root-port share-port${i}` });
+    args.push({
+      flag: '-device',
+      value: `pcie-root-port,id=share-port${i},bus=pcie.0,chassis=${i + 1}`,
+      guest: `pcie-root-port share-port${i}`,
+    });
   }
-  if (spec.pluggedShares > spec.shares.length) throw new QemuArgvError('ARGV_INVALID_SPEC', `${spec.pluggedShares} plugged shares, but only ${spec.shares.length} share directories`);
+  if (spec.pluggedShares > spec.shares.length)
+    throw new QemuArgvError(
+      'ARGV_INVALID_SPEC',
+      `${spec.pluggedShares} plugged shares, but only ${spec.shares.length} share directories`,
+    );
   for (let i = 0; i < spec.pluggedShares; i++) {
     const d = shareDevice(i);
-    args.push({ flag: '-device', value: `${d.driver},id=${d.id},fsdev=${d.fsdev},mount_tag=${d.mount_tag},bus=${d.bus}`, guest: `${d.driver} ${d.id} ${d.mount_tag} ${d.bus}` });
+    args.push({
+      flag: '-device',
+      value: `${d.driver},id=${d.id},fsdev=${d.fsdev},mount_tag=${d.mount_tag},bus=${d.bus}`,
+      guest: `${d.driver} ${d.id} ${d.mount_tag} ${d.bus}`,
+    });
   }
   // Host-only backend state: not part of the migrated device tree.
-  spec.shares.forEach((dir, i) => args.push({ flag: '-fsdev', value: `local,id=share${i},path=${escapeOptionValue(dir)},security_model=none` }));
+  spec.shares.forEach((dir, i) =>
+    args.push({ flag: '-fsdev', value: `local,id=share${i},path=${escapeOptionValue(dir)},security_model=none` }),
+  );
   if (snapshot && spec.incoming) args.push({ flag: '-incoming', value: 'defer' });
-  args.push({ flag: '-serial', value: `file:${spec.serialLog}`, guest: 'serial0' }, { flag: '-display', value: 'none' });
+  args.push(
+    { flag: '-serial', value: `file:${spec.serialLog}`, guest: 'serial0' },
+    { flag: '-display', value: 'none' },
+  );
   if (spec.paused) args.push({ flag: '-S' });
   if (spec.pidFile) args.push({ flag: '-pidfile', value: spec.pidFile });
   if (spec.daemonize) args.push({ flag: '-daemonize' });

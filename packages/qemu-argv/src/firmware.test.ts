@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ARM64_FIRMWARE_CANDIDATES, findArm64Firmware, firmwareDescriptorDirs, firmwareFromDescriptor } from './firmware.js';
+import {
+  ARM64_FIRMWARE_CANDIDATES,
+  findArm64Firmware,
+  firmwareDescriptorDirs,
+  firmwareFromDescriptor,
+} from './firmware.js';
 
 const descriptor = (over: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -15,7 +20,9 @@ const want = { architecture: 'aarch64', machine: 'virt-9.0' };
 function fakeFs(files: Record<string, string>, links: Record<string, string> = {}) {
   return {
     readdir: (dir: string) => {
-      const names = Object.keys(files).filter((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/')).map((p) => p.slice(dir.length + 1));
+      const names = Object.keys(files)
+        .filter((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/'))
+        .map((p) => p.slice(dir.length + 1));
       if (names.length === 0) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
       return names;
     },
@@ -29,29 +36,64 @@ describe('firmware descriptors (docs/interop/firmware.json)', () => {
   it('take plain UEFI for the architecture and machine; not Secure Boot, SMM, other targets or qcow2 images', () => {
     expect(firmwareFromDescriptor(descriptor(), want)).toBe('/fw/code.fd');
     expect(firmwareFromDescriptor(descriptor({ features: ['secure-boot', 'enrolled-keys'] }), want)).toBeUndefined();
-    expect(firmwareFromDescriptor(descriptor({ targets: [{ architecture: 'x86_64', machines: ['pc-q35-*'] }] }), want)).toBeUndefined();
-    expect(firmwareFromDescriptor(descriptor({ mapping: { device: 'flash', executable: { filename: '/fw/code.qcow2', format: 'qcow2' } } }), want)).toBeUndefined();
+    expect(
+      firmwareFromDescriptor(descriptor({ targets: [{ architecture: 'x86_64', machines: ['pc-q35-*'] }] }), want),
+    ).toBeUndefined();
+    expect(
+      firmwareFromDescriptor(
+        descriptor({ mapping: { device: 'flash', executable: { filename: '/fw/code.qcow2', format: 'qcow2' } } }),
+        want,
+      ),
+    ).toBeUndefined();
     expect(firmwareFromDescriptor(descriptor({ 'interface-types': ['bios'] }), want)).toBeUndefined();
     expect(firmwareFromDescriptor('not json', want)).toBeUndefined();
   });
 
   it('Homebrew on Apple Silicon: the descriptor beside the QEMU in use, pointing into its Cellar', () => {
     const fs = fakeFs(
-      { '/opt/homebrew/Cellar/qemu/9.2.0/share/qemu/firmware/60-edk2-aarch64.json': descriptor({ mapping: { device: 'flash', executable: { filename: '/opt/homebrew/Cellar/qemu/9.2.0/share/qemu/edk2-aarch64-code.fd', format: 'raw' } } }), '/opt/homebrew/Cellar/qemu/9.2.0/share/qemu/edk2-aarch64-code.fd': '' },
+      {
+        '/opt/homebrew/Cellar/qemu/9.2.0/share/qemu/firmware/60-edk2-aarch64.json': descriptor({
+          mapping: {
+            device: 'flash',
+            executable: { filename: '/opt/homebrew/Cellar/qemu/9.2.0/share/qemu/edk2-aarch64-code.fd', format: 'raw' },
+          },
+        }),
+        '/opt/homebrew/Cellar/qemu/9.2.0/share/qemu/edk2-aarch64-code.fd': '',
+      },
       { '/opt/homebrew/bin/qemu-system-aarch64': '/opt/homebrew/Cellar/qemu/9.2.0/bin/qemu-system-aarch64' },
     );
-    expect(findArm64Firmware({ binary: 'qemu-system-aarch64', env: { PATH: '/usr/bin:/opt/homebrew/bin', HOME: '/Users/me' }, fs })).toBe('/opt/homebrew/Cellar/qemu/9.2.0/share/qemu/edk2-aarch64-code.fd');
+    expect(
+      findArm64Firmware({
+        binary: 'qemu-system-aarch64',
+        env: { PATH: '/usr/bin:/opt/homebrew/bin', HOME: '/Users/me' },
+        fs,
+      }),
+    ).toBe('/opt/homebrew/Cellar/qemu/9.2.0/share/qemu/edk2-aarch64-code.fd');
   });
 
   it('Nix: the store prefix of the binary; Fedora and Debian: /usr/share/qemu/firmware; by file name, Secure Boot ones skipped', () => {
     const nix = '/nix/store/abc-qemu-9.1.0';
-    const fs = fakeFs(
-      { [`${nix}/share/qemu/firmware/60-edk2-aarch64.json`]: descriptor({ mapping: { device: 'flash', executable: { filename: `${nix}/share/qemu/edk2-aarch64-code.fd`, format: 'raw' } } }), [`${nix}/share/qemu/edk2-aarch64-code.fd`]: '', [`${nix}/bin/qemu-system-aarch64`]: '' },
+    const fs = fakeFs({
+      [`${nix}/share/qemu/firmware/60-edk2-aarch64.json`]: descriptor({
+        mapping: { device: 'flash', executable: { filename: `${nix}/share/qemu/edk2-aarch64-code.fd`, format: 'raw' } },
+      }),
+      [`${nix}/share/qemu/edk2-aarch64-code.fd`]: '',
+      [`${nix}/bin/qemu-system-aarch64`]: '',
+    });
+    expect(findArm64Firmware({ binary: `${nix}/bin/qemu-system-aarch64`, env: {}, fs })).toBe(
+      `${nix}/share/qemu/edk2-aarch64-code.fd`,
     );
-    expect(findArm64Firmware({ binary: `${nix}/bin/qemu-system-aarch64`, env: {}, fs })).toBe(`${nix}/share/qemu/edk2-aarch64-code.fd`);
     const fedora = fakeFs({
-      '/usr/share/qemu/firmware/40-edk2-aarch64-secure.json': descriptor({ features: ['secure-boot'], mapping: { device: 'flash', executable: { filename: '/usr/share/edk2/aarch64/secure.fd' } } }),
-      '/usr/share/qemu/firmware/60-edk2-aarch64.json': descriptor({ mapping: { device: 'flash', executable: { filename: '/usr/share/edk2/aarch64/QEMU_EFI-silent-pflash.raw', format: 'raw' } } }),
+      '/usr/share/qemu/firmware/40-edk2-aarch64-secure.json': descriptor({
+        features: ['secure-boot'],
+        mapping: { device: 'flash', executable: { filename: '/usr/share/edk2/aarch64/secure.fd' } },
+      }),
+      '/usr/share/qemu/firmware/60-edk2-aarch64.json': descriptor({
+        mapping: {
+          device: 'flash',
+          executable: { filename: '/usr/share/edk2/aarch64/QEMU_EFI-silent-pflash.raw', format: 'raw' },
+        },
+      }),
       '/usr/share/edk2/aarch64/secure.fd': '',
       '/usr/share/edk2/aarch64/QEMU_EFI-silent-pflash.raw': '',
     });
@@ -60,16 +102,26 @@ describe('firmware descriptors (docs/interop/firmware.json)', () => {
 
   it('/etc overrides a same-named descriptor; without any, the known places (MacPorts, Intel Homebrew...)', () => {
     const fs = fakeFs({
-      '/usr/share/qemu/firmware/60-edk2-aarch64.json': descriptor({ mapping: { device: 'flash', executable: { filename: '/a.fd' } } }),
-      '/etc/qemu/firmware/60-edk2-aarch64.json': descriptor({ mapping: { device: 'flash', executable: { filename: '/b.fd' } } }),
+      '/usr/share/qemu/firmware/60-edk2-aarch64.json': descriptor({
+        mapping: { device: 'flash', executable: { filename: '/a.fd' } },
+      }),
+      '/etc/qemu/firmware/60-edk2-aarch64.json': descriptor({
+        mapping: { device: 'flash', executable: { filename: '/b.fd' } },
+      }),
       '/a.fd': '',
       '/b.fd': '',
     });
     expect(findArm64Firmware({ env: { HOME: '/h' }, fs })).toBe('/b.fd');
-    expect(findArm64Firmware({ env: {}, fs: fakeFs({ '/opt/local/share/qemu/edk2-aarch64-code.fd': '' }) })).toBe('/opt/local/share/qemu/edk2-aarch64-code.fd');
+    expect(findArm64Firmware({ env: {}, fs: fakeFs({ '/opt/local/share/qemu/edk2-aarch64-code.fd': '' }) })).toBe(
+      '/opt/local/share/qemu/edk2-aarch64-code.fd',
+    );
     expect(ARM64_FIRMWARE_CANDIDATES).toContain('/usr/local/share/qemu/edk2-aarch64-code.fd');
     expect(findArm64Firmware({ env: {}, fs: fakeFs({}) })).toBeUndefined();
-    expect(firmwareDescriptorDirs('/x/bin/q', { XDG_CONFIG_HOME: '/cfg' }).slice(-3)).toEqual(['/x/share/qemu/firmware', '/etc/qemu/firmware', '/cfg/qemu/firmware']);
+    expect(firmwareDescriptorDirs('/x/bin/q', { XDG_CONFIG_HOME: '/cfg' }).slice(-3)).toEqual([
+      '/x/share/qemu/firmware',
+      '/etc/qemu/firmware',
+      '/cfg/qemu/firmware',
+    ]);
   });
 
   it('on this host: the real descriptors find the aarch64 firmware installed here', () => {

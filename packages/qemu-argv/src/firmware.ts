@@ -15,10 +15,19 @@ export const ARM64_FIRMWARE_CANDIDATES = [
 
 /** Where QEMU's firmware descriptors live (docs/interop/firmware.json), lowest priority first. */
 export function firmwareDescriptorDirs(binaryPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
-  const dirs = ['/usr/share/qemu/firmware', '/usr/local/share/qemu/firmware', '/opt/homebrew/share/qemu/firmware', '/opt/local/share/qemu/firmware', '/run/current-system/sw/share/qemu/firmware'];
+  const dirs = [
+    '/usr/share/qemu/firmware',
+    '/usr/local/share/qemu/firmware',
+    '/opt/homebrew/share/qemu/firmware',
+    '/opt/local/share/qemu/firmware',
+    '/run/current-system/sw/share/qemu/firmware',
+  ];
   // The QEMU being run knows its own prefix (Nix store paths, Homebrew Cellar, a build from source).
   if (binaryPath) dirs.push(join(dirname(dirname(binaryPath)), 'share', 'qemu', 'firmware'));
-  dirs.push('/etc/qemu/firmware', join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'qemu', 'firmware'));
+  dirs.push(
+    '/etc/qemu/firmware',
+    join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'qemu', 'firmware'),
+  );
   return [...new Set(dirs)];
 }
 
@@ -32,14 +41,23 @@ interface Descriptor {
 /** Features that need more than `-bios <file>` and an empty varstore. */
 const UNWANTED = ['secure-boot', 'enrolled-keys', 'requires-smm', 'amd-sev-es', 'amd-sev-snp', 'intel-tdx'];
 
-const glob = (pattern: string, s: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(s);
+const glob = (pattern: string, s: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(s);
 
 /**
  * Sans-I/O: the firmware file a descriptor offers for `architecture` (`aarch64`) on a machine type
  * (`virt-9.2`), or undefined when it does not fit (not UEFI, another architecture or machine, Secure
  * Boot or SMM, not a raw flash image).
  */
-export function firmwareFromDescriptor(text: string, want: { architecture: string; machine: string }): string | undefined {
+export function firmwareFromDescriptor(
+  text: string,
+  want: { architecture: string; machine: string },
+): string | undefined {
   let d: Descriptor;
   try {
     d = JSON.parse(text) as Descriptor;
@@ -47,10 +65,16 @@ export function firmwareFromDescriptor(text: string, want: { architecture: strin
     return undefined;
   }
   if (!d['interface-types']?.includes('uefi')) return undefined;
-  if (!d.targets?.some((t) => t.architecture === want.architecture && (t.machines ?? []).some((m) => glob(m, want.machine)))) return undefined;
+  if (
+    !d.targets?.some(
+      (t) => t.architecture === want.architecture && (t.machines ?? []).some((m) => glob(m, want.machine)),
+    )
+  )
+    return undefined;
   if (d.features?.some((f) => UNWANTED.includes(f))) return undefined;
   const m = d.mapping;
-  if (m?.device === 'flash' && m.executable?.filename && (m.executable.format ?? 'raw') === 'raw') return m.executable.filename;
+  if (m?.device === 'flash' && m.executable?.filename && (m.executable.format ?? 'raw') === 'raw')
+    return m.executable.filename;
   if (m?.device === 'memory' && m.filename) return m.filename;
   return undefined;
 }
@@ -60,7 +84,12 @@ export interface FindFirmwareOptions {
   binary?: string;
   env?: NodeJS.ProcessEnv;
   /** @default node:fs */
-  fs?: { readdir(dir: string): string[]; readFile(path: string): string; exists(path: string): boolean; realpath(path: string): string };
+  fs?: {
+    readdir(dir: string): string[];
+    readFile(path: string): string;
+    exists(path: string): boolean;
+    realpath(path: string): string;
+  };
   /** Fallback files, tried in order. @default ARM64_FIRMWARE_CANDIDATES */
   candidates?: readonly string[];
 }

@@ -32,7 +32,17 @@ const hash16 = (s: string) => createHash('sha256').update(s).digest('hex').slice
 export function parseCpuinfo(text: string): { cpu: string; flags: string } {
   const first = text.split(/\n\s*\n/)[0] ?? '';
   const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim();
-  const model = field('model name') ?? [field('CPU implementer'), field('CPU architecture'), field('CPU variant'), field('CPU part'), field('CPU revision')].filter(Boolean).join(' ');
+  const model =
+    field('model name') ??
+    [
+      field('CPU implementer'),
+      field('CPU architecture'),
+      field('CPU variant'),
+      field('CPU part'),
+      field('CPU revision'),
+    ]
+      .filter(Boolean)
+      .join(' ');
   const flags = (field('flags') ?? field('Features') ?? '').split(/\s+/).filter(Boolean).sort().join(' ');
   return { cpu: model || 'unknown', flags };
 }
@@ -41,25 +51,34 @@ export function hostIdentity(options: HostIdentityOptions = {}): HostIdentity {
   const platform = options.platform ?? process.platform;
   const os = `${platform} ${options.osRelease ?? release()}`;
   if (platform === 'darwin') {
-    const sysctl = options.sysctl ?? ((n: string) => {
-      try {
-        return execFileSync('/usr/sbin/sysctl', ['-n', n], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim();
-      } catch {
-        return undefined;
-      }
-    });
+    const sysctl =
+      options.sysctl ??
+      ((n: string) => {
+        try {
+          return execFileSync('/usr/sbin/sysctl', ['-n', n], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+            timeout: 2000,
+          }).trim();
+        } catch {
+          return undefined;
+        }
+      });
     // Apple Silicon has no feature string; hw.optional lists its ARM features (FEAT_*) one per line.
     const cpu = sysctl('machdep.cpu.brand_string') ?? 'unknown';
     const flags = sysctl('machdep.cpu.features') ?? sysctl('hw.optional') ?? '';
     return { cpu, cpuFlags: hash16(flags), os };
   }
-  const text = (options.readCpuinfo ?? (() => {
-    try {
-      return readFileSync('/proc/cpuinfo', 'utf8');
-    } catch {
-      return undefined;
-    }
-  }))();
+  const text = (
+    options.readCpuinfo ??
+    (() => {
+      try {
+        return readFileSync('/proc/cpuinfo', 'utf8');
+      } catch {
+        return undefined;
+      }
+    })
+  )();
   const { cpu, flags } = parseCpuinfo(text ?? '');
   return { cpu, cpuFlags: hash16(flags), os };
 }

@@ -28,7 +28,10 @@ export async function probeHost(arch: Arch, options: { binary?: string } = {}): 
     versionText = (await run(binary, ['--version'])).stdout;
   } catch (e) {
     const pkg = arch === 'amd64' ? 'qemu-system-x86' : 'qemu-system-arm';
-    throw new QemuArgvError('ARGV_QEMU_NOT_FOUND', `${binary} not found or not runnable (${(e as Error).message}); install QEMU >= 9 (Debian: apt install ${pkg} qemu-utils, from bookworm-backports on Debian 12; macOS: brew install qemu)`);
+    throw new QemuArgvError(
+      'ARGV_QEMU_NOT_FOUND',
+      `${binary} not found or not runnable (${(e as Error).message}); install QEMU >= 9 (Debian: apt install ${pkg} qemu-utils, from bookworm-backports on Debian 12; macOS: brew install qemu)`,
+    );
   }
   const version = parseQemuVersion(versionText);
   const help = (await run(binary, ['-accel', 'help'])).stdout;
@@ -37,7 +40,8 @@ export async function probeHost(arch: Arch, options: { binary?: string } = {}): 
   if (accelerators.includes('kvm')) {
     kvmUnavailable = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(
       () => undefined,
-      (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not read/writable by this user (${e.code})`),
+      (e: NodeJS.ErrnoException) =>
+        e.code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not read/writable by this user (${e.code})`,
     );
   }
   return {

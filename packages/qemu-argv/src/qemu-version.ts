@@ -10,7 +10,11 @@ export interface QemuVersion {
 /** Parses the first line of `qemu-system-* --version` ("QEMU emulator version 10.0.2 (Debian ...)"). */
 export function parseQemuVersion(text: string): QemuVersion {
   const m = /QEMU emulator version (\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
-  if (!m) throw new QemuArgvError('ARGV_BAD_VERSION', `cannot read a QEMU version from: ${text.split('\n')[0]?.slice(0, 120)}`);
+  if (!m)
+    throw new QemuArgvError(
+      'ARGV_BAD_VERSION',
+      `cannot read a QEMU version from: ${text.split('\n')[0]?.slice(0, 120)}`,
+    );
   return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3] ?? 0) };
 }
 

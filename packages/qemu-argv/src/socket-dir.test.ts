@@ -11,8 +11,12 @@ describe('socket directories', () => {
     expect(maxSocketPathBytes('linux')).toBe(107);
     expect(maxSocketPathBytes('darwin')).toBe(103);
     expect(() => checkSocketPath(`/${'a'.repeat(106)}`, 'linux')).not.toThrow();
-    expect(() => checkSocketPath(`/${'a'.repeat(107)}`, 'linux')).toThrow(/is 108 bytes, more than the 107 linux allows; set TMPDIR/);
-    expect(() => checkSocketPath(`/${'a'.repeat(103)}`, 'darwin')).toThrow(/104 bytes, more than the 103 darwin allows/);
+    expect(() => checkSocketPath(`/${'a'.repeat(107)}`, 'linux')).toThrow(
+      /is 108 bytes, more than the 107 linux allows; set TMPDIR/,
+    );
+    expect(() => checkSocketPath(`/${'a'.repeat(103)}`, 'darwin')).toThrow(
+      /104 bytes, more than the 103 darwin allows/,
+    );
   });
 
   it('a long home still gets short socket paths, on Linux and on macOS', () => {
@@ -21,9 +25,13 @@ describe('socket directories', () => {
       expect(dir).toMatch(/^\/tmp\/stack-emulator-501\/[0-9a-f]{12}$/);
       expect(() => checkSocketPath(join(dir, 'monitor.sock'), platform)).not.toThrow();
     }
-    expect(socketDirFor(longHome, { env: { XDG_RUNTIME_DIR: '/run/user/1000' } })).toMatch(/^\/run\/user\/1000\/stack-emulator\/[0-9a-f]{12}$/);
+    expect(socketDirFor(longHome, { env: { XDG_RUNTIME_DIR: '/run/user/1000' } })).toMatch(
+      /^\/run\/user\/1000\/stack-emulator\/[0-9a-f]{12}$/,
+    );
     // A runtime dir too long to help is not used.
-    expect(socketDirFor(longHome, { env: { XDG_RUNTIME_DIR: `/${'r'.repeat(60)}` }, uid: 7 })).toMatch(/^\/tmp\/stack-emulator-7\//);
+    expect(socketDirFor(longHome, { env: { XDG_RUNTIME_DIR: `/${'r'.repeat(60)}` }, uid: 7 })).toMatch(
+      /^\/tmp\/stack-emulator-7\//,
+    );
     expect(socketDirFor('/a')).not.toBe(socketDirFor('/b'));
   });
 

@@ -16,7 +16,11 @@ export function checkSocketPath(path: string, platform: NodeJS.Platform): void {
   const bytes = Buffer.byteLength(path);
   const max = maxSocketPathBytes(platform);
   if (bytes > max) {
-    throw new QemuArgvError('ARGV_SOCKET_PATH_TOO_LONG', `the unix socket path ${path} is ${bytes} bytes, more than the ${max} ${platform} allows; set TMPDIR (or XDG_RUNTIME_DIR) to a shorter directory`, { path });
+    throw new QemuArgvError(
+      'ARGV_SOCKET_PATH_TOO_LONG',
+      `the unix socket path ${path} is ${bytes} bytes, more than the ${max} ${platform} allows; set TMPDIR (or XDG_RUNTIME_DIR) to a shorter directory`,
+      { path },
+    );
   }
 }
 
@@ -40,7 +44,8 @@ export function socketDirFor(owner: string, options: SocketDirOptions = {}): str
   const env = options.env ?? process.env;
   const id = createHash('sha256').update(owner).digest('hex').slice(0, 12);
   const runtime = env.XDG_RUNTIME_DIR;
-  if (runtime && runtime.startsWith('/') && Buffer.byteLength(runtime) <= 40) return join(runtime, 'stack-emulator', id);
+  if (runtime && runtime.startsWith('/') && Buffer.byteLength(runtime) <= 40)
+    return join(runtime, 'stack-emulator', id);
   const uid = options.uid ?? process.getuid?.() ?? 0;
   return join('/tmp', `stack-emulator-${uid}`, id);
 }
@@ -56,7 +61,11 @@ export function ensureSocketDir(dir: string, options: { uid?: number } = {}): vo
     mkdirSync(d, { recursive: true, mode: 0o700 });
     const st = lstatSync(d);
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-      throw new QemuArgvError('ARGV_UNSAFE_SOCKET_DIR', `${d} is not a private directory of this user (it must be a real directory, owned by uid ${uid}, mode 0700); remove it and try again`, { path: d });
+      throw new QemuArgvError(
+        'ARGV_UNSAFE_SOCKET_DIR',
+        `${d} is not a private directory of this user (it must be a real directory, owned by uid ${uid}, mode 0700); remove it and try again`,
+        { path: d },
+      );
     }
   }
 }

@@ -27,12 +27,14 @@ export const vmSpecSchema = z.object({
    * the command line is part of the fingerprint.
    * @default undefined (the firmware boots the disk)
    */
-  kernel: z.object({
-    path: z.string().min(1),
-    initrd: z.string().min(1).optional(),
-    /** The kernel command line. @default "" */
-    append: z.string().default(''),
-  }).optional(),
+  kernel: z
+    .object({
+      path: z.string().min(1),
+      initrd: z.string().min(1).optional(),
+      /** The kernel command line. @default "" */
+      append: z.string().default(''),
+    })
+    .optional(),
   drives: z.object({
     /** System disk: a qcow2 overlay. */
     system: z.string().min(1),

@@ -35,11 +35,19 @@ const BOOTED = /Kernel panic - not syncing|VFS: Unable to mount root|Run \/init 
  * Sans-I/O verdict on a kernel boot from its console text: `booted`, `failed` (with QEMU's reason) or
  * `pending`. `exited` says whether QEMU has ended.
  */
-export function judgeKernelBoot(consoleText: string, stderr: string, exited: boolean): { state: 'booted' } | { state: 'failed'; reason: string } | { state: 'pending' } {
+export function judgeKernelBoot(
+  consoleText: string,
+  stderr: string,
+  exited: boolean,
+): { state: 'booted' } | { state: 'failed'; reason: string } | { state: 'pending' } {
   if (BOOTED.test(consoleText)) return { state: 'booted' };
   const accel = accelFailureReason(`${stderr}\n${consoleText}`);
   if (accel) return { state: 'failed', reason: accel };
-  if (exited) return { state: 'failed', reason: stderr.trim().split('\n')[0] || lastLine(consoleText) || 'QEMU exited before the kernel booted' };
+  if (exited)
+    return {
+      state: 'failed',
+      reason: stderr.trim().split('\n')[0] || lastLine(consoleText) || 'QEMU exited before the kernel booted',
+    };
   return { state: 'pending' };
 }
 
@@ -56,7 +64,22 @@ const lastLine = (text: string) => text.trim().split('\n').at(-1)?.trim().slice(
 export function verifyAccelerator(probe: HostProbe, accel: Accel, options: VerifyOptions): Promise<AccelCheck> {
   const cpu = options.cpu ?? (accel === 'tcg' ? 'max' : 'host');
   const machine = options.arch === 'amd64' ? 'q35' : 'virt';
-  const args = ['-accel', accel, '-cpu', cpu, '-machine', machine, '-nodefaults', '-display', 'none', '-m', '256', '-monitor', 'none', '-no-reboot'];
+  const args = [
+    '-accel',
+    accel,
+    '-cpu',
+    cpu,
+    '-machine',
+    machine,
+    '-nodefaults',
+    '-display',
+    'none',
+    '-m',
+    '256',
+    '-monitor',
+    'none',
+    '-no-reboot',
+  ];
   const run = options.spawn ?? spawn;
   if (!options.kernel) {
     if (options.arch === 'arm64' && probe.firmware) args.push('-bios', probe.firmware);
@@ -100,7 +123,8 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
     };
     const judge = (exited: boolean) => {
       const v = judgeKernelBoot(out, stderr, exited);
-      if (v.state === 'booted') finish({ usable: true, reason: `${accel} booted a kernel in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
+      if (v.state === 'booted')
+        finish({ usable: true, reason: `${accel} booted a kernel in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
       else if (v.state === 'failed') finish({ usable: false, reason: v.reason.slice(0, 200) });
     };
     child.stdout!.on('data', (d) => {
@@ -115,8 +139,19 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
     // A working accelerator prints the first kernel lines within a second (TCG here: 0.3 s); a silent
     // hang prints nothing, ever. Once it printed, a slow (loaded) host gets the longer limit.
     let timer = setTimeout(() => {
-      if (out.trim() === '') return finish({ usable: false, reason: `a kernel made no progress under ${accel} in ${silentLimit / 1000} s (no console output at all)` });
-      timer = setTimeout(() => finish({ usable: false, reason: `a kernel did not finish booting under ${accel} in ${limit / 1000} s (last console line: ${lastLine(out)})` }), Math.max(0, limit - (Date.now() - t0)));
+      if (out.trim() === '')
+        return finish({
+          usable: false,
+          reason: `a kernel made no progress under ${accel} in ${silentLimit / 1000} s (no console output at all)`,
+        });
+      timer = setTimeout(
+        () =>
+          finish({
+            usable: false,
+            reason: `a kernel did not finish booting under ${accel} in ${limit / 1000} s (last console line: ${lastLine(out)})`,
+          }),
+        Math.max(0, limit - (Date.now() - t0)),
+      );
     }, silentLimit);
     child.on('exit', () => judge(true));
     child.on('error', (e) => finish({ usable: false, reason: `cannot run ${probe.binary}: ${e.message}` }));

@@ -26,7 +26,10 @@ class FakeAgent extends EventEmitter implements Transport {
     });
   }
 }
-const via = (a: FakeAgent): Connector => async () => a;
+const via =
+  (a: FakeAgent): Connector =>
+  async () =>
+    a;
 const syncId = (line: string) => Number(/"id":(\d+)/.exec(line)![1]);
 const cmdId = (line: string) => /"id":"([^"]+)"/.exec(line)![1];
 
@@ -37,7 +40,10 @@ describe('QgaClient (scripted agent)', () => {
       agent.handler = (line) => {
         if (line.includes('guest-sync-delimited')) {
           // Leftovers of an earlier client, then a parse error caused by our own 0xFF, then the answer.
-          agent.send(`{"return": {}, "id": "old"}\n{"return": ${syncId(line)}}\n{"error": {"class": "GenericError", "desc": "JSON parse error, stray"}}\n\xff{"return": ${syncId(line)}}\n`, chunk);
+          agent.send(
+            `{"return": {}, "id": "old"}\n{"return": ${syncId(line)}}\n{"error": {"class": "GenericError", "desc": "JSON parse error, stray"}}\n\xff{"return": ${syncId(line)}}\n`,
+            chunk,
+          );
         } else if (line.includes('guest-ping')) agent.send(`{"return": {}, "id": "${cmdId(line)}"}\n`, chunk);
       };
       const qga = await QgaClient.connect('fake', { connector: via(agent) });

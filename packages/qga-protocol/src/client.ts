@@ -15,7 +15,11 @@ const optionsSchema = z.object({
   timeout: z.number().int().positive().default(5000),
   signal: z.instanceof(AbortSignal).optional(),
   connector: z.custom<Connector>((v) => typeof v === 'function').optional(),
-  maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  maxLineBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   syncTimeout: z.number().int().positive().default(5000),
   defaultTimeout: z.number().int().positive().default(30_000),
   syncId: z.custom<() => number>((v) => typeof v === 'function').optional(),
@@ -83,7 +87,9 @@ export class QgaClient {
         this.#dispatch(m);
       }
     });
-    transport.on('error', (e) => this.#fail(new QgaDisconnectedError(`guest agent connection lost: ${e.message}`, { cause: e })));
+    transport.on('error', (e) =>
+      this.#fail(new QgaDisconnectedError(`guest agent connection lost: ${e.message}`, { cause: e })),
+    );
     transport.on('close', () => this.#fail(new QgaDisconnectedError()));
   }
 
@@ -116,7 +122,11 @@ export class QgaClient {
 
   /** Synchronises the channel now, discarding anything stale on it. */
   sync(options: CallOptions = {}): Promise<void> {
-    return this.#enqueue('guest-sync-delimited', { timeout: options.timeout ?? this.#syncTimeout, signal: options.signal }, (signal) => this.#syncNow(signal));
+    return this.#enqueue(
+      'guest-sync-delimited',
+      { timeout: options.timeout ?? this.#syncTimeout, signal: options.signal },
+      (signal) => this.#syncNow(signal),
+    );
   }
 
   /**
@@ -148,10 +158,14 @@ export class QgaClient {
   #enqueue<T>(what: string, options: CallOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.#closedError) return Promise.reject(this.#closedError);
     const run = () =>
-      withDeadline(options, { timeout: (ms) => new QgaTimeoutError(what, ms), abort: (r) => new QgaAbortError(what, r) }, (signal) => {
-        if (this.#closedError) throw this.#closedError;
-        return work(signal);
-      }).catch((e) => {
+      withDeadline(
+        options,
+        { timeout: (ms) => new QgaTimeoutError(what, ms), abort: (r) => new QgaAbortError(what, r) },
+        (signal) => {
+          if (this.#closedError) throw this.#closedError;
+          return work(signal);
+        },
+      ).catch((e) => {
         // The agent may still answer later: the channel is out of step until the next sync.
         if (e instanceof QgaTimeoutError || e instanceof QgaAbortError) this.#desync();
         throw e;
@@ -172,18 +186,24 @@ export class QgaClient {
     this.#synced = true;
   }
 
-  #request(w: { kind: 'sync'; id: number; seenReset: boolean } | { kind: 'command'; id: string; command: string }, payload: Buffer, signal: AbortSignal): Promise<unknown> {
+  #request(
+    w: { kind: 'sync'; id: number; seenReset: boolean } | { kind: 'command'; id: string; command: string },
+    payload: Buffer,
+    signal: AbortSignal,
+  ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const onAbort = () => {
         if (this.#waiter?.id === w.id) this.#waiter = undefined;
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      const done = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
-        signal.removeEventListener('abort', onAbort);
-        this.#waiter = undefined;
-        f(...a);
-      };
+      const done =
+        <A extends unknown[]>(f: (...a: A) => void) =>
+        (...a: A) => {
+          signal.removeEventListener('abort', onAbort);
+          this.#waiter = undefined;
+          f(...a);
+        };
       this.#waiter = { ...w, resolve: done(resolve), reject: done(reject) } as Waiter;
       this.#transport.write(payload);
     });

@@ -8,10 +8,18 @@ export async function ping(qga: QgaClient, options: CallOptions = {}): Promise<v
   await qga.execute('guest-ping', undefined, options);
 }
 
-const infoSchema = z.object({ version: z.string(), supported_commands: z.array(z.object({ name: z.string(), enabled: z.boolean() }).loose()) }).loose();
+const infoSchema = z
+  .object({
+    version: z.string(),
+    supported_commands: z.array(z.object({ name: z.string(), enabled: z.boolean() }).loose()),
+  })
+  .loose();
 
 /** `guest-info`: agent version and which commands are enabled. */
-export async function info(qga: QgaClient, options: CallOptions = {}): Promise<{ version: string; commands: Map<string, boolean> }> {
+export async function info(
+  qga: QgaClient,
+  options: CallOptions = {},
+): Promise<{ version: string; commands: Map<string, boolean> }> {
   const r = infoSchema.safeParse(await qga.execute('guest-info', undefined, options));
   if (!r.success) throw new QgaInvalidReplyError('guest-info', { cause: r.error });
   return { version: r.data.version, commands: new Map(r.data.supported_commands.map((c) => [c.name, c.enabled])) };

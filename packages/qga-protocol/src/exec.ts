@@ -37,7 +37,7 @@ export interface ExecResult {
 }
 
 /** GUEST_EXEC_MAX_OUTPUT in qga/commands.c: the agent keeps at most this much of each stream. */
-export const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
+const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
 
 const pidSchema = z.object({ pid: z.number().int() });
 const statusSchema = z.object({
@@ -58,38 +58,42 @@ const statusSchema = z.object({
  */
 export async function exec(qga: QgaClient, options: ExecOptions): Promise<ExecResult> {
   const what = `guest-exec ${options.path}`;
-  return withDeadline(options, { timeout: (ms) => new QgaTimeoutError(what, ms), abort: (r) => new QgaAbortError(what, r) }, async (signal) => {
-    const args: Record<string, unknown> = { path: options.path, 'capture-output': options.captureOutput ?? true };
-    if (options.args?.length) args.arg = [...options.args];
-    if (options.env) args.env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
-    if (options.input !== undefined) args['input-data'] = Buffer.from(options.input).toString('base64');
-    const started = pidSchema.safeParse(await qga.execute('guest-exec', args, { signal }));
-    if (!started.success) throw new QgaInvalidReplyError('guest-exec', { cause: started.error });
-    const pid = started.data.pid;
-    options.onStart?.(pid);
-    let delay = options.pollInterval ?? 2;
-    const maxDelay = options.maxPollInterval ?? 100;
-    for (;;) {
-      const parsed = statusSchema.safeParse(await qga.execute('guest-exec-status', { pid }, { signal }));
-      if (!parsed.success) throw new QgaInvalidReplyError('guest-exec-status', { cause: parsed.error });
-      const s = parsed.data;
-      if (s.exited) {
-        const stdout = Buffer.from(s['out-data'] ?? '', 'base64');
-        const stderr = Buffer.from(s['err-data'] ?? '', 'base64');
-        // qemu-ga 10.0.2 cuts a stream at 16 MiB yet reports `out-truncated: false`; a stream that
-        // reached the cap is treated as cut.
-        const atCap = stdout.length >= MAX_EXEC_OUTPUT || stderr.length >= MAX_EXEC_OUTPUT;
-        return {
-          pid,
-          exitCode: s.exitcode ?? null,
-          signal: s.signal ?? null,
-          stdout,
-          stderr,
-          truncated: Boolean(s['out-truncated'] || s['err-truncated'] || atCap),
-        };
+  return withDeadline(
+    options,
+    { timeout: (ms) => new QgaTimeoutError(what, ms), abort: (r) => new QgaAbortError(what, r) },
+    async (signal) => {
+      const args: Record<string, unknown> = { path: options.path, 'capture-output': options.captureOutput ?? true };
+      if (options.args?.length) args.arg = [...options.args];
+      if (options.env) args.env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
+      if (options.input !== undefined) args['input-data'] = Buffer.from(options.input).toString('base64');
+      const started = pidSchema.safeParse(await qga.execute('guest-exec', args, { signal }));
+      if (!started.success) throw new QgaInvalidReplyError('guest-exec', { cause: started.error });
+      const pid = started.data.pid;
+      options.onStart?.(pid);
+      let delay = options.pollInterval ?? 2;
+      const maxDelay = options.maxPollInterval ?? 100;
+      for (;;) {
+        const parsed = statusSchema.safeParse(await qga.execute('guest-exec-status', { pid }, { signal }));
+        if (!parsed.success) throw new QgaInvalidReplyError('guest-exec-status', { cause: parsed.error });
+        const s = parsed.data;
+        if (s.exited) {
+          const stdout = Buffer.from(s['out-data'] ?? '', 'base64');
+          const stderr = Buffer.from(s['err-data'] ?? '', 'base64');
+          // qemu-ga 10.0.2 cuts a stream at 16 MiB yet reports `out-truncated: false`; a stream that
+          // reached the cap is treated as cut.
+          const atCap = stdout.length >= MAX_EXEC_OUTPUT || stderr.length >= MAX_EXEC_OUTPUT;
+          return {
+            pid,
+            exitCode: s.exitcode ?? null,
+            signal: s.signal ?? null,
+            stdout,
+            stderr,
+            truncated: Boolean(s['out-truncated'] || s['err-truncated'] || atCap),
+          };
+        }
+        await sleep(delay, signal);
+        delay = Math.min(maxDelay, delay * 1.5);
       }
-      await sleep(delay, signal);
-      delay = Math.min(maxDelay, delay * 1.5);
-    }
-  });
+    },
+  );
 }

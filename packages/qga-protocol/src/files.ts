@@ -8,7 +8,13 @@ import { QgaInvalidReplyError } from './errors.js';
 const CHUNK = 4 * 1024 * 1024;
 const readSchema = z.object({ count: z.number().int(), 'buf-b64': z.string(), eof: z.boolean() });
 
-async function withHandle<T>(qga: QgaClient, path: string, mode: string, options: CallOptions, use: (handle: number) => Promise<T>): Promise<T> {
+async function withHandle<T>(
+  qga: QgaClient,
+  path: string,
+  mode: string,
+  options: CallOptions,
+  use: (handle: number) => Promise<T>,
+): Promise<T> {
   const handle = await qga.execute<number>('guest-file-open', { path, mode }, options);
   if (!Number.isInteger(handle)) throw new QgaInvalidReplyError('guest-file-open');
   try {
@@ -32,11 +38,20 @@ export function readFile(qga: QgaClient, path: string, options: CallOptions = {}
 }
 
 /** Writes (creates or truncates) a file in the guest. */
-export function writeFile(qga: QgaClient, path: string, data: Uint8Array | string, options: CallOptions = {}): Promise<void> {
+export function writeFile(
+  qga: QgaClient,
+  path: string,
+  data: Uint8Array | string,
+  options: CallOptions = {},
+): Promise<void> {
   const bytes = Buffer.from(data);
   return withHandle(qga, path, 'w', options, async (handle) => {
     for (let off = 0; off < bytes.length; off += CHUNK) {
-      await qga.execute('guest-file-write', { handle, 'buf-b64': bytes.subarray(off, off + CHUNK).toString('base64') }, options);
+      await qga.execute(
+        'guest-file-write',
+        { handle, 'buf-b64': bytes.subarray(off, off + CHUNK).toString('base64') },
+        options,
+      );
     }
     await qga.execute('guest-file-flush', { handle }, options);
   });

@@ -12,17 +12,24 @@ const payload = '{"execute":"qmp_capabilities"}\n{"execute":"query-status"}\n';
 function socatOnce(path: string, holdSeconds: number): Promise<number> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const script = holdSeconds > 0 ? `(printf '%s'; sleep ${holdSeconds}) | socat -t5 - UNIX-CONNECT:${path}` : `printf '%s' | socat -t5 - UNIX-CONNECT:${path}`;
+    const script =
+      holdSeconds > 0
+        ? `(printf '%s'; sleep ${holdSeconds}) | socat -t5 - UNIX-CONNECT:${path}`
+        : `printf '%s' | socat -t5 - UNIX-CONNECT:${path}`;
     // Without the hold, socat closes the write side at EOF and waits up to -t for the reply; stop at
     // the reply like a careful per-command client would.
-    const child = spawn('sh', ['-c', script.replace('%s', payload.replace(/\n/g, '\\n'))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('sh', ['-c', script.replace('%s', payload.replace(/\n/g, '\\n'))], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
       if (holdSeconds === 0 && out.includes('"status"')) child.kill();
     });
     child.on('error', reject);
-    child.on('exit', () => (out.includes('"status"') ? resolve(performance.now() - t0) : reject(new Error(`no reply: ${out}`))));
+    child.on('exit', () =>
+      out.includes('"status"') ? resolve(performance.now() - t0) : reject(new Error(`no reply: ${out}`)),
+    );
   });
 }
 
@@ -50,11 +57,19 @@ try {
   const ratioPerCommand = r.socatPerCommandMedianMs / r.persistentMedianMs;
   const ratioOriginal = r.socatOriginalMedianMs / r.persistentMedianMs;
   console.log(`query-status round trip, median:`);
-  console.log(`  persistent connection (@stack/qmp-protocol): ${r.persistentMedianMs.toFixed(3)} ms (n=${persistent.length})`);
-  console.log(`  socat per command, stop at reply:           ${r.socatPerCommandMedianMs.toFixed(1)} ms (n=${perCommand.length}) -> ${ratioPerCommand.toFixed(0)}x`);
-  console.log(`  socat per command, original 0.3 s hold:     ${r.socatOriginalMedianMs.toFixed(1)} ms (n=${original.length}) -> ${ratioOriginal.toFixed(0)}x`);
+  console.log(
+    `  persistent connection (@stack/qmp-protocol): ${r.persistentMedianMs.toFixed(3)} ms (n=${persistent.length})`,
+  );
+  console.log(
+    `  socat per command, stop at reply:           ${r.socatPerCommandMedianMs.toFixed(1)} ms (n=${perCommand.length}) -> ${ratioPerCommand.toFixed(0)}x`,
+  );
+  console.log(
+    `  socat per command, original 0.3 s hold:     ${r.socatOriginalMedianMs.toFixed(1)} ms (n=${original.length}) -> ${ratioOriginal.toFixed(0)}x`,
+  );
   // The issue's target compares against the original's client (socat per command, 0.3 s hold).
-  console.log(`  target (median < 1 ms, >= 100x the original's client): ${r.persistentMedianMs < 1 && ratioOriginal >= 100 ? 'met' : 'NOT met'}`);
+  console.log(
+    `  target (median < 1 ms, >= 100x the original's client): ${r.persistentMedianMs < 1 && ratioOriginal >= 100 ? 'met' : 'NOT met'}`,
+  );
   console.log(`  written: ${writeBenchResult('qmp-round-trip', { ...r, ratioPerCommand, ratioOriginal })}`);
 } finally {
   await vm.dispose();

@@ -27,7 +27,10 @@ class FakePeer extends EventEmitter implements Transport {
   }
 }
 
-const via = (peer: FakePeer): Connector => async () => peer;
+const via =
+  (peer: FakePeer): Connector =>
+  async () =>
+    peer;
 
 describe('QmpClient (scripted peer)', () => {
   it('rejects an oversized line as a protocol error and fails pending calls', async () => {
@@ -84,7 +87,12 @@ describe('QmpClient (scripted peer)', () => {
     peer.onCommand = (c) => peer.reply({ error: { class: 'DeviceNotFound', desc: "Device 'x' not found" }, id: c.id });
     const err = await qmp.execute('device_del', { id: 'x' }).catch((e) => e);
     expect(err).toBeInstanceOf(QmpCommandError);
-    expect(err).toMatchObject({ code: 'QMP_COMMAND_FAILED', errorClass: 'DeviceNotFound', desc: "Device 'x' not found", command: 'device_del' });
+    expect(err).toMatchObject({
+      code: 'QMP_COMMAND_FAILED',
+      errorClass: 'DeviceNotFound',
+      desc: "Device 'x' not found",
+      command: 'device_del',
+    });
     await qmp.close();
     await expect(qmp.execute('query-status')).rejects.toBeInstanceOf(QmpDisconnectedError);
   });

@@ -17,7 +17,11 @@ const connectOptionsSchema = z.object({
   timeout: z.number().int().positive().default(5000),
   signal: z.instanceof(AbortSignal).optional(),
   connector: z.custom<Connector>((v) => typeof v === 'function').optional(),
-  maxLineBytes: z.number().int().positive().default(10 * 1024 * 1024),
+  maxLineBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
   trace: z.custom<ProtocolTrace>((v) => typeof v === 'function').optional(),
 });
 
@@ -68,7 +72,9 @@ export class QmpClient {
         this.#dispatch(m);
       }
     });
-    transport.on('error', (e) => this.#fail(new QmpDisconnectedError(`QMP connection lost: ${e.message}`, { cause: e })));
+    transport.on('error', (e) =>
+      this.#fail(new QmpDisconnectedError(`QMP connection lost: ${e.message}`, { cause: e })),
+    );
     transport.on('close', () => this.#fail(new QmpDisconnectedError('QMP connection closed by the server')));
   }
 
@@ -106,7 +112,8 @@ export class QmpClient {
       );
     } catch (e) {
       if (client) client.#transport.destroy();
-      if (e instanceof QmpDisconnectedError) throw new QmpConnectError(path, 'closed during the handshake', { cause: e });
+      if (e instanceof QmpDisconnectedError)
+        throw new QmpConnectError(path, 'closed during the handshake', { cause: e });
       throw e;
     }
   }
@@ -170,11 +177,15 @@ export class QmpClient {
     const f = typeof filter === 'string' ? { names: [filter] } : filter;
     const what = `waiting for ${f.names?.join('|') ?? 'an event'}`;
     const listener = this.listen(f);
-    return withDeadline(options, { timeout: (ms) => new QmpTimeoutError(what, ms), abort: (r) => new QmpAbortError(what, r) }, async () => {
-      const r = await listener.next();
-      if (r.done) throw this.#closedError ?? new QmpDisconnectedError();
-      return r.value;
-    }).finally(() => listener.end());
+    return withDeadline(
+      options,
+      { timeout: (ms) => new QmpTimeoutError(what, ms), abort: (r) => new QmpAbortError(what, r) },
+      async () => {
+        const r = await listener.next();
+        if (r.done) throw this.#closedError ?? new QmpDisconnectedError();
+        return r.value;
+      },
+    ).finally(() => listener.end());
   }
 
   /** Closes the connection; everything pending rejects with {@link QmpDisconnectedError}. */

@@ -3,7 +3,13 @@ import type { CallOptions } from '@stack/internal';
 import type { QmpClient } from './client.js';
 import { QmpInvalidReplyError } from './errors.js';
 
-async function typed<S extends z.ZodType>(qmp: QmpClient, schema: S, command: string, args: Record<string, unknown> | undefined, options: CallOptions): Promise<z.infer<S>> {
+async function typed<S extends z.ZodType>(
+  qmp: QmpClient,
+  schema: S,
+  command: string,
+  args: Record<string, unknown> | undefined,
+  options: CallOptions,
+): Promise<z.infer<S>> {
   const raw = await qmp.execute(command, args, options);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new QmpInvalidReplyError(command, { cause: parsed.error });
@@ -15,7 +21,8 @@ const statusSchema = z.object({ status: z.string(), running: z.boolean() });
 export type VmStatus = z.infer<typeof statusSchema>;
 
 /** `query-status`: the VM run state (`running`, `paused`, `inmigrate`, `postmigrate`, `prelaunch`, ...). */
-export const queryStatus = (qmp: QmpClient, options: CallOptions = {}) => typed(qmp, statusSchema, 'query-status', undefined, options);
+export const queryStatus = (qmp: QmpClient, options: CallOptions = {}) =>
+  typed(qmp, statusSchema, 'query-status', undefined, options);
 
 const versionSchema = z.object({
   qemu: z.object({ major: z.number(), minor: z.number(), micro: z.number() }),
@@ -24,15 +31,19 @@ const versionSchema = z.object({
 export type QemuVersion = z.infer<typeof versionSchema>;
 
 /** `query-version`. */
-export const queryVersion = (qmp: QmpClient, options: CallOptions = {}) => typed(qmp, versionSchema, 'query-version', undefined, options);
+export const queryVersion = (qmp: QmpClient, options: CallOptions = {}) =>
+  typed(qmp, versionSchema, 'query-version', undefined, options);
 
 const empty = z.object({}).loose();
 /** `stop`: pause the vCPUs. */
-export const stop = (qmp: QmpClient, options: CallOptions = {}) => typed(qmp, empty, 'stop', undefined, options).then(() => undefined);
+export const stop = (qmp: QmpClient, options: CallOptions = {}) =>
+  typed(qmp, empty, 'stop', undefined, options).then(() => undefined);
 /** `cont`: resume the vCPUs. */
-export const cont = (qmp: QmpClient, options: CallOptions = {}) => typed(qmp, empty, 'cont', undefined, options).then(() => undefined);
+export const cont = (qmp: QmpClient, options: CallOptions = {}) =>
+  typed(qmp, empty, 'cont', undefined, options).then(() => undefined);
 /** `system_powerdown`: ACPI power button; the guest decides whether and when to shut down. */
-export const systemPowerdown = (qmp: QmpClient, options: CallOptions = {}) => typed(qmp, empty, 'system_powerdown', undefined, options).then(() => undefined);
+export const systemPowerdown = (qmp: QmpClient, options: CallOptions = {}) =>
+  typed(qmp, empty, 'system_powerdown', undefined, options).then(() => undefined);
 
 /**
  * `quit`: QEMU exits. QEMU sends SHUTDOWN and may close the socket before or right after the reply,
@@ -47,8 +58,11 @@ export async function quit(qmp: QmpClient, options: CallOptions = {}): Promise<v
 }
 
 /** `device_add` with the driver's properties, e.g. `{ driver: 'virtio-9p-pci', id, fsdev, mount_tag, bus }`. */
-export const deviceAdd = (qmp: QmpClient, device: { driver: string; id: string } & Record<string, unknown>, options: CallOptions = {}) =>
-  typed(qmp, empty, 'device_add', device, options).then(() => undefined);
+export const deviceAdd = (
+  qmp: QmpClient,
+  device: { driver: string; id: string } & Record<string, unknown>,
+  options: CallOptions = {},
+) => typed(qmp, empty, 'device_add', device, options).then(() => undefined);
 
 /**
  * `device_del`, resolving once the guest released the device (DEVICE_DELETED), which may take a while

@@ -51,7 +51,8 @@ export class EventListener implements AsyncIterableIterator<QmpEvent> {
   next(): Promise<IteratorResult<QmpEvent>> {
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve({ value: queued, done: false });
-    if (this.#ended) return this.#error ? Promise.reject(this.#error) : Promise.resolve({ value: undefined, done: true });
+    if (this.#ended)
+      return this.#error ? Promise.reject(this.#error) : Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 

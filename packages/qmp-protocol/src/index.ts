@@ -12,7 +12,18 @@ export {
   isQmpError,
   type QmpErrorCode,
 } from './errors.js';
-export { cont, deviceAdd, deviceDel, queryStatus, queryVersion, quit, stop, systemPowerdown, type QemuVersion, type VmStatus } from './commands.js';
+export {
+  cont,
+  deviceAdd,
+  deviceDel,
+  queryStatus,
+  queryVersion,
+  quit,
+  stop,
+  systemPowerdown,
+  type QemuVersion,
+  type VmStatus,
+} from './commands.js';
 export {
   migrate,
   migrateIncoming,

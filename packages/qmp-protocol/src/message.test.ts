@@ -19,9 +19,28 @@ describe('MessageDecoder on a recorded transcript', () => {
   const whole = decodeInChunks(transcript, transcript.length);
 
   it('classifies every message', () => {
-    expect(whole.map((m) => m.type)).toEqual(['greeting', 'return', 'event', 'return', 'event', 'return', 'error', 'return', 'event', 'return']);
-    expect(whole[0]).toMatchObject({ type: 'greeting', greeting: { version: { qemu: { major: 10 } }, capabilities: ['oob'] } });
-    expect(whole[6]).toEqual({ type: 'error', id: 'b', errorClass: 'CommandNotFound', desc: 'The command bogus has not been found' });
+    expect(whole.map((m) => m.type)).toEqual([
+      'greeting',
+      'return',
+      'event',
+      'return',
+      'event',
+      'return',
+      'error',
+      'return',
+      'event',
+      'return',
+    ]);
+    expect(whole[0]).toMatchObject({
+      type: 'greeting',
+      greeting: { version: { qemu: { major: 10 } }, capabilities: ['oob'] },
+    });
+    expect(whole[6]).toEqual({
+      type: 'error',
+      id: 'b',
+      errorClass: 'CommandNotFound',
+      desc: 'The command bogus has not been found',
+    });
     expect(whole[8]).toMatchObject({ type: 'event', event: { event: 'SHUTDOWN', data: { reason: 'host-qmp-quit' } } });
   });
 

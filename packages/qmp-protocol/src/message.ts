@@ -33,7 +33,10 @@ export interface MessageDecoderOptions {
 export class MessageDecoder {
   readonly #lines: LineDecoder;
   constructor(options: MessageDecoderOptions = {}) {
-    this.#lines = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? 10 * 1024 * 1024, resetByte: options.resetByte });
+    this.#lines = new LineDecoder({
+      maxLineBytes: options.maxLineBytes ?? 10 * 1024 * 1024,
+      resetByte: options.resetByte,
+    });
   }
 
   /** Returns messages, plus `{ type: 'reset' }` markers when a reset byte is configured. */
@@ -41,7 +44,8 @@ export class MessageDecoder {
     const out: Array<QmpMessage | { type: 'reset' }> = [];
     for (const item of this.#lines.push(chunk)) {
       if (item.type === 'reset') out.push(item);
-      else if (item.type === 'overflow') out.push({ type: 'invalid', reason: `line of ${item.bytes} bytes exceeds the limit`, raw: item.head });
+      else if (item.type === 'overflow')
+        out.push({ type: 'invalid', reason: `line of ${item.bytes} bytes exceeds the limit`, raw: item.head });
       else out.push(classify(item.text));
     }
     return out;
@@ -82,7 +86,13 @@ export function classify(text: string): QmpMessage {
     const g = msg.QMP;
     const v = isObject(g.version) && isObject(g.version.qemu) ? g.version : undefined;
     if (!v) return { type: 'invalid', reason: 'greeting without version', raw: text };
-    return { type: 'greeting', greeting: { version: v as unknown as QmpGreeting['version'], capabilities: Array.isArray(g.capabilities) ? (g.capabilities as string[]) : [] } };
+    return {
+      type: 'greeting',
+      greeting: {
+        version: v as unknown as QmpGreeting['version'],
+        capabilities: Array.isArray(g.capabilities) ? (g.capabilities as string[]) : [],
+      },
+    };
   }
   return { type: 'invalid', reason: 'neither reply, error, event nor greeting', raw: text };
 }

@@ -85,8 +85,14 @@ try {
       // Plain http needs the digest given (anyone on the path could change a sidecar too).
       const shaFlag = scheme === 'http' ? ` --sha256 ${digest}` : '';
       const env = { ...process.env, STACK_EMULATOR_HOME: home, CI: '1', NODE_EXTRA_CA_CERTS: ca.caFile };
-      results[scheme].pull.push(await timed(`"${process.execPath}" "${bin}" pull --url ${url}${shaFlag} --skip-snapshot --arch amd64 >/dev/null`, env));
-      if (statSync(join(home, 'images', 'stack-emulator-amd64.qcow2')).size !== SIZE) throw new Error('pull wrote the wrong size');
+      results[scheme].pull.push(
+        await timed(
+          `"${process.execPath}" "${bin}" pull --url ${url}${shaFlag} --skip-snapshot --arch amd64 >/dev/null`,
+          env,
+        ),
+      );
+      if (statSync(join(home, 'images', 'stack-emulator-amd64.qcow2')).size !== SIZE)
+        throw new Error('pull wrote the wrong size');
       rmSync(home, { recursive: true, force: true });
       const out = join(dir, 'curl.out');
       const curl = `curl -sS -f --cacert ${ca.caFile} -o ${out} ${url}`;
@@ -112,15 +118,30 @@ for (const scheme of ['https', 'http'] as const) {
   const curl = m(r.curl, 'wall');
   const curlSha = m(r.curlSha, 'wall');
   process.stdout.write(`${scheme.toUpperCase()}\n`);
-  process.stdout.write(`  stack-emulator pull --url: median ${pull.toFixed(2)} s, ${(m(r.pull, 'cpu') / gib).toFixed(2)} CPU s/GiB\n`);
-  process.stdout.write(`  curl -o:                   median ${curl.toFixed(2)} s, ${(m(r.curl, 'cpu') / gib).toFixed(2)} CPU s/GiB\n`);
-  process.stdout.write(`  curl -o && sha256sum:      median ${curlSha.toFixed(2)} s, ${(m(r.curlSha, 'cpu') / gib).toFixed(2)} CPU s/GiB\n`);
-  process.stdout.write(`  pull speed vs curl -o: ${(curl / pull).toFixed(2)}x (target >= 0.7x over HTTPS); vs curl -o && sha256sum: ${(curlSha / pull).toFixed(2)}x (target > 1x)\n`);
+  process.stdout.write(
+    `  stack-emulator pull --url: median ${pull.toFixed(2)} s, ${(m(r.pull, 'cpu') / gib).toFixed(2)} CPU s/GiB\n`,
+  );
+  process.stdout.write(
+    `  curl -o:                   median ${curl.toFixed(2)} s, ${(m(r.curl, 'cpu') / gib).toFixed(2)} CPU s/GiB\n`,
+  );
+  process.stdout.write(
+    `  curl -o && sha256sum:      median ${curlSha.toFixed(2)} s, ${(m(r.curlSha, 'cpu') / gib).toFixed(2)} CPU s/GiB\n`,
+  );
+  process.stdout.write(
+    `  pull speed vs curl -o: ${(curl / pull).toFixed(2)}x (target >= 0.7x over HTTPS); vs curl -o && sha256sum: ${(curlSha / pull).toFixed(2)}x (target > 1x)\n`,
+  );
   summary[scheme] = {
-    pullSeconds: r.pull.map((t) => t.wall), curlSeconds: r.curl.map((t) => t.wall), curlSha256Seconds: r.curlSha.map((t) => t.wall),
-    pullMedian: pull, curlMedian: curl, curlSha256Median: curlSha,
-    pullCpuPerGiB: m(r.pull, 'cpu') / gib, curlCpuPerGiB: m(r.curl, 'cpu') / gib, curlSha256CpuPerGiB: m(r.curlSha, 'cpu') / gib,
-    speedVsCurl: curl / pull, speedVsCurlSha256: curlSha / pull,
+    pullSeconds: r.pull.map((t) => t.wall),
+    curlSeconds: r.curl.map((t) => t.wall),
+    curlSha256Seconds: r.curlSha.map((t) => t.wall),
+    pullMedian: pull,
+    curlMedian: curl,
+    curlSha256Median: curlSha,
+    pullCpuPerGiB: m(r.pull, 'cpu') / gib,
+    curlCpuPerGiB: m(r.curl, 'cpu') / gib,
+    curlSha256CpuPerGiB: m(r.curlSha, 'cpu') / gib,
+    speedVsCurl: curl / pull,
+    speedVsCurlSha256: curlSha / pull,
   };
 }
 process.stdout.write(`written ${writeBenchResult('download', summary)}\n`);

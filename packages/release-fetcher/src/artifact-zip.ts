@@ -6,7 +6,8 @@ import { crc32 } from 'node:zlib';
 import type { Entry, ZipFile } from 'yauzl';
 import { FetchError } from './errors.js';
 
-const bad = (why: string, cause?: unknown) => new FetchError('FETCH_BAD_ARCHIVE', `refusing the artifact archive: ${why}`, { cause });
+const bad = (why: string, cause?: unknown) =>
+  new FetchError('FETCH_BAD_ARCHIVE', `refusing the artifact archive: ${why}`, { cause });
 
 /** Unix file type bits of a member, when the archive was made on Unix (APPNOTE 4.4.2: host 3). */
 function unixType(entry: Entry): number | undefined {
@@ -21,7 +22,11 @@ async function open(path: string): Promise<ZipFile> {
   const { default: yauzl } = await import('yauzl'); // loaded when an artifact is extracted, not with the package
   return new Promise((resolve, reject) => {
     // strictFileNames: a backslash is not a separator to quietly translate; the name must be exact.
-    yauzl.open(path, { lazyEntries: true, autoClose: false, strictFileNames: true, validateEntrySizes: true }, (err, zip) => (err ? reject(bad(err.message, err)) : resolve(zip)));
+    yauzl.open(
+      path,
+      { lazyEntries: true, autoClose: false, strictFileNames: true, validateEntrySizes: true },
+      (err, zip) => (err ? reject(bad(err.message, err)) : resolve(zip)),
+    );
   });
 }
 
@@ -46,7 +51,12 @@ function readEntries(zip: ZipFile): Promise<Entry[]> {
  * that leave the destination (yauzl), a member that inflates past its declared size (yauzl stops
  * there: a zip bomb costs at most the declared size).
  */
-export async function extractArtifactMember(zipPath: string, member: string, dest: string, options: { signal?: AbortSignal } = {}): Promise<{ size: number; sha256: string }> {
+export async function extractArtifactMember(
+  zipPath: string,
+  member: string,
+  dest: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<{ size: number; sha256: string }> {
   const zip = await open(zipPath);
   try {
     const entries = await readEntries(zip);
@@ -57,15 +67,20 @@ export async function extractArtifactMember(zipPath: string, member: string, des
       seen.add(name);
       const type = unixType(e);
       const isDir = e.fileName.endsWith('/');
-      if (type !== undefined && type !== 0 && type !== (isDir ? S_IFDIR : S_IFREG)) throw bad(`"${e.fileName}" is not a regular file (mode ${(type >>> 12).toString(8)}xxxx)`);
+      if (type !== undefined && type !== 0 && type !== (isDir ? S_IFDIR : S_IFREG))
+        throw bad(`"${e.fileName}" is not a regular file (mode ${(type >>> 12).toString(8)}xxxx)`);
     }
     const entry = entries.find((e) => e.fileName === member);
     if (!entry) {
       const elsewhere = entries.filter((e) => e.fileName.split('/').at(-1) === member).map((e) => e.fileName);
-      throw bad(`it holds no ${member} at its top level${elsewhere.length ? ` (only ${elsewhere.join(', ')}, which is not used)` : ` (it has: ${entries.map((e) => e.fileName).join(', ') || 'nothing'})`}`);
+      throw bad(
+        `it holds no ${member} at its top level${elsewhere.length ? ` (only ${elsewhere.join(', ')}, which is not used)` : ` (it has: ${entries.map((e) => e.fileName).join(', ') || 'nothing'})`}`,
+      );
     }
     if (entry.isEncrypted()) throw bad(`${member} is encrypted`);
-    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => zip.openReadStream(entry, (err, s) => (err ? reject(bad(err.message, err)) : resolve(s))));
+    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+      zip.openReadStream(entry, (err, s) => (err ? reject(bad(err.message, err)) : resolve(s))),
+    );
     const hash = createHash('sha256');
     let crc = 0;
     let size = 0;
@@ -81,10 +96,12 @@ export async function extractArtifactMember(zipPath: string, member: string, des
       await pipeline(stream, check, createWriteStream(dest, { flags: 'w', mode: 0o644 }), { signal: options.signal });
     } catch (e) {
       if (options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'extraction aborted', { cause: e });
-      if ((e as NodeJS.ErrnoException).syscall === 'write' || (e as NodeJS.ErrnoException).code === 'ENOSPC') throw new FetchError('FETCH_DISK', `cannot write ${dest}: ${(e as Error).message}`, { cause: e });
+      if ((e as NodeJS.ErrnoException).syscall === 'write' || (e as NodeJS.ErrnoException).code === 'ENOSPC')
+        throw new FetchError('FETCH_DISK', `cannot write ${dest}: ${(e as Error).message}`, { cause: e });
       throw bad(`${member} cannot be extracted: ${(e as Error).message}`, e);
     }
-    if (size !== entry.uncompressedSize) throw bad(`${member} extracted to ${size} bytes, the archive says ${entry.uncompressedSize}`);
+    if (size !== entry.uncompressedSize)
+      throw bad(`${member} extracted to ${size} bytes, the archive says ${entry.uncompressedSize}`);
     if (crc >>> 0 !== entry.crc32 >>> 0) throw bad(`the CRC-32 of ${member} does not match`);
     return { size, sha256: hash.digest('hex') };
   } finally {

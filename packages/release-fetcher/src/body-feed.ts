@@ -20,7 +20,7 @@ import type { HttpResponse } from './http-request.js';
  *   In the last MiB the sink queues what arrives instead.
  */
 /** Bytes of a known-length body that must still be coming for a pause to be safe (see above). */
-export const PAUSE_MARGIN = 1 << 20;
+const PAUSE_MARGIN = 1 << 20;
 
 export class BodyFeed {
   readonly #res: HttpResponse;
@@ -112,7 +112,10 @@ export class BodyFeed {
     if (!wait) return;
     const pause = source !== this.#res.body || this.#mayPause();
     if (pause) source.pause();
-    wait.then(() => pause && source.resume(), (e: unknown) => this.#fail(e));
+    wait.then(
+      () => pause && source.resume(),
+      (e: unknown) => this.#fail(e),
+    );
   }
 
   #listen(): void {

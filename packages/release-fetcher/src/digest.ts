@@ -10,7 +10,8 @@ export type Sha256 = string & { readonly __sha256: unique symbol };
 export function parseDigest(value: string | null | undefined): Sha256 | undefined {
   if (value === null || value === undefined || value.trim() === '') return undefined;
   const m = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(value.trim());
-  if (!m) throw new TypeError(`not a sha256 digest: "${value}" (expected 64 hex characters, optionally prefixed "sha256:")`);
+  if (!m)
+    throw new TypeError(`not a sha256 digest: "${value}" (expected 64 hex characters, optionally prefixed "sha256:")`);
   return m[1]!.toLowerCase() as Sha256;
 }
 
@@ -19,7 +20,10 @@ export function parseDigest(value: string | null | undefined): Sha256 | undefine
  * sidecar with a single bare digest applies to any name.
  */
 export function parseSha256Sidecar(text: string, fileName: string): Sha256 | undefined {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length === 1 && /^[0-9a-fA-F]{64}$/.test(lines[0]!)) return parseDigest(lines[0]);
   for (const line of lines) {
     const m = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line);

@@ -76,24 +76,47 @@ async function downloadWith(network: Network, options: DownloadOptions): Promise
   for (let attempt = 0; ; attempt++) {
     const { have, record } = await resumableBytes(options.partFile, options.url);
     resumedFrom ??= have;
-    const r = await attemptOnce(network, options, have, record, meter).catch((e: unknown): Attempt => ({ failed: isFetchError(e) ? e : new FetchError('FETCH_NETWORK', (e as Error).message, { cause: e, url: options.url }) }));
+    const r = await attemptOnce(network, options, have, record, meter).catch((e: unknown): Attempt => ({
+      failed: isFetchError(e)
+        ? e
+        : new FetchError('FETCH_NETWORK', (e as Error).message, { cause: e, url: options.url }),
+    }));
     if ('done' in r) return { ...r.done, resumedFrom };
     const err = r.failed;
-    if (options.signal?.aborted) throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', { cause: err, url: options.url });
+    if (options.signal?.aborted)
+      throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', {
+        cause: err,
+        url: options.url,
+      });
     if (!err.retryable || attempt >= retries) {
       if (!err.retryable || attempt === 0) throw err;
-      throw new FetchError(err.code, `${err.message} (gave up after ${attempt + 1} attempts)`, { cause: err, url: err.url, status: err.status });
+      throw new FetchError(err.code, `${err.message} (gave up after ${attempt + 1} attempts)`, {
+        cause: err,
+        url: err.url,
+        status: err.status,
+      });
     }
     const at = (await resumableBytes(options.partFile, options.url)).have;
     options.onRetry?.(err, attempt + 1, at);
-    await sleep(Math.max(backoffDelay(attempt, options.backoff ?? 500), Math.min(r.retryAfterMs ?? 0, 60_000)), options.signal).catch(() => {
-      throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', { url: options.url });
+    await sleep(
+      Math.max(backoffDelay(attempt, options.backoff ?? 500), Math.min(r.retryAfterMs ?? 0, 60_000)),
+      options.signal,
+    ).catch(() => {
+      throw new FetchError('FETCH_ABORTED', 'download aborted; it resumes from where it stopped next time', {
+        url: options.url,
+      });
     });
   }
 }
 
 /** One request; the sink's worker boots while it is under way, and is stopped unless a sink took it. */
-async function attemptOnce(network: Network, options: DownloadOptions, have: number, record: PartRecord | undefined, meter: ReturnType<typeof progressMeter>): Promise<Attempt> {
+async function attemptOnce(
+  network: Network,
+  options: DownloadOptions,
+  have: number,
+  record: PartRecord | undefined,
+  meter: ReturnType<typeof progressMeter>,
+): Promise<Attempt> {
   const worker = { pending: spawnSinkWorker() as Worker | undefined };
   try {
     return await attemptWith(worker, network, options, have, record, meter);
@@ -102,7 +125,14 @@ async function attemptOnce(network: Network, options: DownloadOptions, have: num
   }
 }
 
-async function attemptWith(worker: { pending: Worker | undefined }, network: Network, options: DownloadOptions, have: number, record: PartRecord | undefined, meter: ReturnType<typeof progressMeter>): Promise<Attempt> {
+async function attemptWith(
+  worker: { pending: Worker | undefined },
+  network: Network,
+  options: DownloadOptions,
+  have: number,
+  record: PartRecord | undefined,
+  meter: ReturnType<typeof progressMeter>,
+): Promise<Attempt> {
   /** Hands the booting worker to a sink (which then owns it). */
   const take = () => {
     const w = worker.pending!;
@@ -120,7 +150,14 @@ async function attemptWith(worker: { pending: Worker | undefined }, network: Net
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const windowMs = stall.windowMs ?? 30_000;
-  const res = await requestFollowing(options.url, { network, headers, privateHeaders: options.privateHeaders, signal, headersTimeout: windowMs, bodyTimeout: windowMs });
+  const res = await requestFollowing(options.url, {
+    network,
+    headers,
+    privateHeaders: options.privateHeaders,
+    signal,
+    headersTimeout: windowMs,
+    bodyTimeout: windowMs,
+  });
   const where = res.url === options.url ? options.url : `${options.url} (from ${new URL(res.url).host})`;
 
   if (res.status === 416) {
@@ -133,14 +170,38 @@ async function attemptWith(worker: { pending: Worker | undefined }, network: Net
     }
     // The part does not fit the remote file: start over, but never loop on a server that always says 416.
     await discardPart(options.partFile);
-    return { failed: new FetchError('FETCH_HTTP', `${where} answered 416 (range not satisfiable) to bytes=${have}-`, { status: 416, url: options.url, retryable: true }) };
+    return {
+      failed: new FetchError('FETCH_HTTP', `${where} answered 416 (range not satisfiable) to bytes=${have}-`, {
+        status: 416,
+        url: options.url,
+        retryable: true,
+      }),
+    };
   }
   if (res.status !== 200 && res.status !== 206) {
     res.discard();
     const status = res.status;
-    if (transientStatus(status)) return { failed: new FetchError('FETCH_HTTP', `${where} answered ${status}`, { status, url: options.url, retryable: true }), retryAfterMs: retryAfterMs(res) };
-    if (status === 404) return { failed: new FetchError('FETCH_NOT_FOUND', `${where} answered 404 (not found)`, { status, url: options.url }) };
-    if (status === 401 || status === 403) return { failed: new FetchError(status === 401 ? 'FETCH_UNAUTHORIZED' : 'FETCH_FORBIDDEN', `${where} answered ${status}: the link may have expired or needs credentials; pull again to get a fresh one`, { status, url: options.url }) };
+    if (transientStatus(status))
+      return {
+        failed: new FetchError('FETCH_HTTP', `${where} answered ${status}`, {
+          status,
+          url: options.url,
+          retryable: true,
+        }),
+        retryAfterMs: retryAfterMs(res),
+      };
+    if (status === 404)
+      return {
+        failed: new FetchError('FETCH_NOT_FOUND', `${where} answered 404 (not found)`, { status, url: options.url }),
+      };
+    if (status === 401 || status === 403)
+      return {
+        failed: new FetchError(
+          status === 401 ? 'FETCH_UNAUTHORIZED' : 'FETCH_FORBIDDEN',
+          `${where} answered ${status}: the link may have expired or needs credentials; pull again to get a fresh one`,
+          { status, url: options.url },
+        ),
+      };
     return { failed: new FetchError('FETCH_HTTP', `${where} answered ${status}`, { status, url: options.url }) };
   }
 
@@ -151,9 +212,20 @@ async function attemptWith(worker: { pending: Worker | undefined }, network: Net
     if (res.status === 206) {
       // A range of encoded bytes cannot continue a decoded file: start over.
       await discardPart(options.partFile);
-      return { failed: new FetchError('FETCH_PROTOCOL', `${where} answered a range with content-encoding ${encoding}`, { url: options.url, retryable: true }) };
+      return {
+        failed: new FetchError('FETCH_PROTOCOL', `${where} answered a range with content-encoding ${encoding}`, {
+          url: options.url,
+          retryable: true,
+        }),
+      };
     }
-    return { failed: new FetchError('FETCH_PROTOCOL', `${where} sent content-encoding ${encoding}, which this client cannot decode`, { url: options.url }) };
+    return {
+      failed: new FetchError(
+        'FETCH_PROTOCOL',
+        `${where} sent content-encoding ${encoding}, which this client cannot decode`,
+        { url: options.url },
+      ),
+    };
   }
   let start = 0;
   let total: number | undefined;
@@ -163,7 +235,13 @@ async function attemptWith(worker: { pending: Worker | undefined }, network: Net
       // A different range than asked: start over rather than splice wrong bytes.
       res.discard();
       await discardPart(options.partFile);
-      return { failed: new FetchError('FETCH_HTTP', `${where} answered a range (${res.header('content-range') ?? 'none'}) other than bytes=${have}-`, { status: 206, url: options.url, retryable: true }) };
+      return {
+        failed: new FetchError(
+          'FETCH_HTTP',
+          `${where} answered a range (${res.header('content-range') ?? 'none'}) other than bytes=${have}-`,
+          { status: 206, url: options.url, retryable: true },
+        ),
+      };
     }
     start = have;
     total = m[3] === '*' ? undefined : Number(m[3]);
@@ -174,14 +252,19 @@ async function attemptWith(worker: { pending: Worker | undefined }, network: Net
   }
   if (options.expectedSize !== undefined && total !== undefined && total !== options.expectedSize) {
     res.discard();
-    return { failed: new FetchError('FETCH_HTTP', `${where} is ${total} bytes, expected ${options.expectedSize}`, { url: options.url }) };
+    return {
+      failed: new FetchError('FETCH_HTTP', `${where} is ${total} bytes, expected ${options.expectedSize}`, {
+        url: options.url,
+      }),
+    };
   }
 
   // The body flows from here on, also while the record and the file are written (see BodyFeed).
   const feed = BodyFeed.start(res, decoder);
   let sink: FileSink;
   try {
-    if (res.status === 200) await writePartRecord(options.partFile, record200(options.url, res, total, decoder !== undefined));
+    if (res.status === 200)
+      await writePartRecord(options.partFile, record200(options.url, res, total, decoder !== undefined));
     sink = await FileSink.open(options.partFile, start, take());
   } catch (e) {
     feed.abort();
@@ -189,25 +272,48 @@ async function attemptWith(worker: { pending: Worker | undefined }, network: Net
   }
   meter.restart(start);
   let stalled: string | undefined;
-  const watcher = watchRate(stall, () => sink.size, (why) => {
-    stalled = why;
-    stop.abort();
-  });
+  const watcher = watchRate(
+    stall,
+    () => sink.size,
+    (why) => {
+      stalled = why;
+      stop.abort();
+    },
+  );
   try {
     await feed.into(sink, (bytes) => meter.update(bytes, total));
   } catch (e) {
     // What arrived is kept (written, not synced) for the next attempt to resume from.
     await sink.close();
     if (isFetchError(e) && e.code === 'FETCH_DISK') throw e;
-    if (stalled) return { failed: new FetchError('FETCH_STALLED', `download of ${where} stalled at byte ${sink.size}: ${stalled}`, { cause: e, url: options.url, retryable: true }) };
+    if (stalled)
+      return {
+        failed: new FetchError('FETCH_STALLED', `download of ${where} stalled at byte ${sink.size}: ${stalled}`, {
+          cause: e,
+          url: options.url,
+          retryable: true,
+        }),
+      };
     const err = res.classify(e);
-    return { failed: new FetchError(err.code, `download of ${where} failed at byte ${sink.size}: ${err.message}`, { cause: e, url: options.url, retryable: err.retryable, status: err.status }) };
+    return {
+      failed: new FetchError(err.code, `download of ${where} failed at byte ${sink.size}: ${err.message}`, {
+        cause: e,
+        url: options.url,
+        retryable: err.retryable,
+        status: err.status,
+      }),
+    };
   } finally {
     watcher.stop();
   }
   const done = await sink.finish().finally(() => sink.close());
   if (total !== undefined && done.size !== total) {
-    return { failed: new FetchError('FETCH_NETWORK', `download of ${where} ended at byte ${done.size} of ${total}`, { url: options.url, retryable: true }) };
+    return {
+      failed: new FetchError('FETCH_NETWORK', `download of ${where} ended at byte ${done.size} of ${total}`, {
+        url: options.url,
+        retryable: true,
+      }),
+    };
   }
   meter.finish(done.size, total ?? done.size);
   return { done: { partFile: options.partFile, ...done, resumedFrom: start } };

@@ -13,7 +13,10 @@ const workerSource = `(${sinkWorkerMain.toString()})(require('node:fs'), require
 
 /** A booting worker, made before the response arrives so its start overlaps the request. */
 export function spawnSinkWorker(): Worker {
-  return new Worker(workerSource, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 } });
+  return new Worker(workerSource, {
+    eval: true,
+    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+  });
 }
 
 /**
@@ -200,5 +203,9 @@ export class FileSink {
 }
 
 function diskError(path: string, at: number, e: unknown): FetchError {
-  return new FetchError('FETCH_DISK', `cannot write ${path} at byte ${at}: ${(e as Error).message}; free some space (or fix the disk) and pull again: it resumes from there`, { cause: e });
+  return new FetchError(
+    'FETCH_DISK',
+    `cannot write ${path} at byte ${at}: ${(e as Error).message}; free some space (or fix the disk) and pull again: it resumes from there`,
+    { cause: e },
+  );
 }

@@ -74,9 +74,18 @@ export async function requestFollowing(url: string, options: HttpRequestOptions)
       drop(res.body);
       const next = new URL(location, current);
       if (current.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new FetchError('FETCH_INSECURE', `${current.host} redirected to ${next.protocol}//${next.host}, which is not https: refusing to continue the download unencrypted`, { url: current.href });
+        throw new FetchError(
+          'FETCH_INSECURE',
+          `${current.host} redirected to ${next.protocol}//${next.host}, which is not https: refusing to continue the download unencrypted`,
+          { url: current.href },
+        );
       }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new FetchError('FETCH_BAD_SOURCE', `${current.host} redirected to an unsupported URL scheme (${next.protocol})`, { url: current.href });
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw new FetchError(
+          'FETCH_BAD_SOURCE',
+          `${current.host} redirected to an unsupported URL scheme (${next.protocol})`,
+          { url: current.href },
+        );
       if (hop >= max) throw new FetchError('FETCH_HTTP', `more than ${max} redirects from ${url}`, { url });
       current = next;
       continue;
@@ -100,7 +109,12 @@ export async function readText(res: HttpResponse, max = 1 << 20): Promise<string
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       n += chunk.length;
-      if (n > max) throw new FetchError('FETCH_PROTOCOL', `${res.url} sent more than ${max} bytes where a small document was expected`, { url: res.url });
+      if (n > max)
+        throw new FetchError(
+          'FETCH_PROTOCOL',
+          `${res.url} sent more than ${max} bytes where a small document was expected`,
+          { url: res.url },
+        );
       parts.push(chunk);
     }
   } catch (e) {

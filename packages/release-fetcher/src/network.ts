@@ -43,7 +43,8 @@ export async function openNetwork(options: NetworkOptions = {}): Promise<Network
   // A CommonJS package: imported dynamically, Node gives named exports and `default`, an esbuild bundle
   // (the CLI's) only `default`.
   const undici = ((mod as unknown as { default?: typeof mod }).default ?? mod) as typeof mod;
-  if (options.dispatcher) return { dispatcher: options.dispatcher, request: undici.request, proxy, trust: undefined, close: async () => {} };
+  if (options.dispatcher)
+    return { dispatcher: options.dispatcher, request: undici.request, proxy, trust: undefined, close: async () => {} };
   const trust = await loadTrustStore({ env, ca: options.ca, platform: options.platform });
   const tls = { secureContext: createSecureContext({ ca: trust.certificates }) };
   const agent = new undici.EnvHttpProxyAgent({ ...proxy, connect: tls, requestTls: tls, proxyTls: tls });

@@ -10,9 +10,9 @@ export interface PartRecord {
   size?: number;
 }
 
-export const recordPath = (part: string) => `${part}.json`;
+const recordPath = (part: string) => `${part}.json`;
 
-export async function readPartRecord(part: string): Promise<PartRecord | undefined> {
+async function readPartRecord(part: string): Promise<PartRecord | undefined> {
   try {
     const r = JSON.parse(await readFile(recordPath(part), 'utf8')) as PartRecord;
     return typeof r.url === 'string' ? r : undefined;
@@ -27,7 +27,10 @@ export async function writePartRecord(part: string, record: PartRecord): Promise
 }
 
 /** Bytes of the partial file that can be resumed for `url`; a part without a matching record is removed. */
-export async function resumableBytes(part: string, url: string): Promise<{ have: number; record: PartRecord | undefined }> {
+export async function resumableBytes(
+  part: string,
+  url: string,
+): Promise<{ have: number; record: PartRecord | undefined }> {
   const record = await readPartRecord(part);
   const have = (await stat(part).catch(() => undefined))?.size ?? 0;
   if (record && record.url === url && (record.etag || record.lastModified)) return { have, record };

@@ -10,7 +10,10 @@ export interface Progress {
 }
 
 /** Turns byte counts into throttled progress events (speed over the whole transfer of this attempt). */
-export function progressMeter(onProgress: ((p: Progress) => void) | undefined, options: { interval?: number; now?: () => number } = {}) {
+export function progressMeter(
+  onProgress: ((p: Progress) => void) | undefined,
+  options: { interval?: number; now?: () => number } = {},
+) {
   const now = options.now ?? (() => performance.now());
   const interval = options.interval ?? 100;
   let startAt = now();
@@ -22,7 +25,8 @@ export function progressMeter(onProgress: ((p: Progress) => void) | undefined, o
     last = t;
     const secs = (t - startAt) / 1000;
     const bytesPerSecond = secs > 0 ? (bytes - startBytes) / secs : 0;
-    const etaSeconds = total !== undefined && bytesPerSecond > 0 ? Math.max(0, (total - bytes) / bytesPerSecond) : undefined;
+    const etaSeconds =
+      total !== undefined && bytesPerSecond > 0 ? Math.max(0, (total - bytes) / bytesPerSecond) : undefined;
     onProgress?.({ bytes, total, bytesPerSecond, etaSeconds, done });
   };
   return {

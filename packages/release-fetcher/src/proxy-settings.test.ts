@@ -3,12 +3,22 @@ import { proxyFor, proxySettings, redactProxy } from './proxy-settings.js';
 
 describe('proxy settings', () => {
   it('reads lower case first, then upper case, and adds a missing scheme', () => {
-    expect(proxySettings({ https_proxy: 'http://lower:1', HTTPS_PROXY: 'http://upper:2', HTTP_PROXY: 'proxy.corp:3128', NO_PROXY: 'a,b' })).toEqual({ httpsProxy: 'http://lower:1', httpProxy: 'http://proxy.corp:3128', noProxy: 'a,b' });
+    expect(
+      proxySettings({
+        https_proxy: 'http://lower:1',
+        HTTPS_PROXY: 'http://upper:2',
+        HTTP_PROXY: 'proxy.corp:3128',
+        NO_PROXY: 'a,b',
+      }),
+    ).toEqual({ httpsProxy: 'http://lower:1', httpProxy: 'http://proxy.corp:3128', noProxy: 'a,b' });
     expect(proxySettings({})).toEqual({ httpProxy: '', httpsProxy: '', noProxy: '' });
   });
 
   it('applies NO_PROXY by host, domain suffix, port and wildcard; https falls back to the http proxy', () => {
-    const s = proxySettings({ HTTP_PROXY: 'http://p:1', NO_PROXY: 'localhost, .internal.corp,*.svc,127.0.0.1:8443,[::1]' });
+    const s = proxySettings({
+      HTTP_PROXY: 'http://p:1',
+      NO_PROXY: 'localhost, .internal.corp,*.svc,127.0.0.1:8443,[::1]',
+    });
     expect(proxyFor(new URL('https://github.com/x'), s)).toBe('http://p:1');
     expect(proxyFor(new URL('http://localhost:9/x'), s)).toBe('');
     expect(proxyFor(new URL('https://cache.internal.corp/x'), s)).toBe('');

@@ -17,7 +17,11 @@ const pick = (env: NodeJS.ProcessEnv, name: string) => env[name.toLowerCase()] ?
  */
 export function proxySettings(env: NodeJS.ProcessEnv): ProxySettings {
   const withScheme = (v: string) => (v === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`);
-  return { httpProxy: withScheme(pick(env, 'http_proxy')), httpsProxy: withScheme(pick(env, 'https_proxy')), noProxy: pick(env, 'no_proxy') };
+  return {
+    httpProxy: withScheme(pick(env, 'http_proxy')),
+    httpsProxy: withScheme(pick(env, 'https_proxy')),
+    noProxy: pick(env, 'no_proxy'),
+  };
 }
 
 /** The proxy a URL goes through under these settings ('' when direct), with NO_PROXY applied as undici does. */
@@ -30,7 +34,10 @@ export function proxyFor(url: URL, settings: ProxySettings): string {
     if (!raw) continue;
     if (raw === '*') return '';
     const m = /^(.+):(\d+)$/.exec(raw);
-    const entry = (m ? m[1]! : raw).replace(/^\*?\./, '').replace(/^\[|\]$/g, '').toLowerCase();
+    const entry = (m ? m[1]! : raw)
+      .replace(/^\*?\./, '')
+      .replace(/^\[|\]$/g, '')
+      .toLowerCase();
     if (m && Number(m[2]) !== port) continue;
     if (host === entry || host.endsWith(`.${entry}`)) return '';
   }

@@ -13,16 +13,26 @@ describe('retries', () => {
 
   it('retries only retryable FetchErrors, at most `retries` times', async () => {
     let calls = 0;
-    await expect(withRetries(async () => {
-      calls++;
-      throw new FetchError('FETCH_NETWORK', 'reset', { retryable: true });
-    }, { retries: 2, backoff: 1 })).rejects.toThrow('reset');
+    await expect(
+      withRetries(
+        async () => {
+          calls++;
+          throw new FetchError('FETCH_NETWORK', 'reset', { retryable: true });
+        },
+        { retries: 2, backoff: 1 },
+      ),
+    ).rejects.toThrow('reset');
     expect(calls).toBe(3);
     calls = 0;
-    await expect(withRetries(async () => {
-      calls++;
-      throw new FetchError('FETCH_CERTIFICATE', 'bad cert');
-    }, { retries: 5, backoff: 1 })).rejects.toThrow('bad cert');
+    await expect(
+      withRetries(
+        async () => {
+          calls++;
+          throw new FetchError('FETCH_CERTIFICATE', 'bad cert');
+        },
+        { retries: 5, backoff: 1 },
+      ),
+    ).rejects.toThrow('bad cert');
     expect(calls).toBe(1);
   });
 });

@@ -23,7 +23,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Runs `fn` again after a backoff while it fails with a retryable FetchError, `retries` times at most. */
-export async function withRetries<T>(fn: () => Promise<T>, options: { retries: number; backoff?: number; signal?: AbortSignal }): Promise<T> {
+export async function withRetries<T>(
+  fn: () => Promise<T>,
+  options: { retries: number; backoff?: number; signal?: AbortSignal },
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();

@@ -45,9 +45,10 @@ export function sinkWorkerMain(fs: typeof Fs, crypto: typeof Crypto, wt: typeof 
       size = m.start;
       try {
         const chunk = Buffer.allocUnsafe(1 << 20);
-        for (let off = 0; off < m.start; ) {
+        for (let off = 0; off < m.start;) {
           const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, m.start - off), off);
-          if (n === 0) throw Object.assign(new Error(`the part file is shorter than ${m.start} bytes`), { code: 'ESHORT' });
+          if (n === 0)
+            throw Object.assign(new Error(`the part file is shorter than ${m.start} bytes`), { code: 'ESHORT' });
           hash.update(chunk.subarray(0, n));
           off += n;
         }

@@ -4,11 +4,28 @@ import type { Arch } from '@stack/internal';
 /** Where an image comes from. Validated with {@link imageSourceSchema}. */
 export const imageSourceSchema = z.discriminatedUnion('kind', [
   /** A GitHub release asset. */
-  z.object({ kind: z.literal('release'), repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/), tag: z.string().min(1), asset: z.string().min(1) }),
+  z.object({
+    kind: z.literal('release'),
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+    tag: z.string().min(1),
+    asset: z.string().min(1),
+  }),
   /** The artifact of a workflow run (a zip holding `file`). */
-  z.object({ kind: z.literal('run'), repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/), runId: z.string().regex(/^\d+$/), artifact: z.string().min(1), file: z.string().min(1) }),
+  z.object({
+    kind: z.literal('run'),
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+    runId: z.string().regex(/^\d+$/),
+    artifact: z.string().min(1),
+    file: z.string().min(1),
+  }),
   /** The artifact of the latest successful image build of a pull request. */
-  z.object({ kind: z.literal('pr'), repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/), pr: z.number().int().positive(), artifact: z.string().min(1), file: z.string().min(1) }),
+  z.object({
+    kind: z.literal('pr'),
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+    pr: z.number().int().positive(),
+    artifact: z.string().min(1),
+    file: z.string().min(1),
+  }),
   /** A plain http(s) URL. */
   z.object({ kind: z.literal('url'), url: z.url({ protocol: /^https?$/ }) }),
   /** A local file, or a directory holding `file` (offline use). */

@@ -33,11 +33,16 @@ describe('watchRate', () => {
     let now = 0;
     let tick: () => void = () => {};
     const stalls: string[] = [];
-    const stop = watchRate({ windowMs: 1000 }, () => 0, (r) => stalls.push(r), {
-      now: () => now,
-      setInterval: ((fn: () => void) => ((tick = fn), 1)) as unknown as typeof setInterval,
-      clearInterval: (() => (tick = () => {})) as unknown as typeof clearInterval,
-    });
+    const stop = watchRate(
+      { windowMs: 1000 },
+      () => 0,
+      (r) => stalls.push(r),
+      {
+        now: () => now,
+        setInterval: ((fn: () => void) => ((tick = fn), 1)) as unknown as typeof setInterval,
+        clearInterval: (() => (tick = () => {})) as unknown as typeof clearInterval,
+      },
+    );
     for (now = 250; now <= 2000; now += 250) tick();
     expect(stalls).toEqual(['no data for 1 s']);
     stop.stop();

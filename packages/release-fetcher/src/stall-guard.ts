@@ -35,7 +35,9 @@ export class RateWindow {
     const got = bytes - base.bytes;
     if (got >= this.minBytes) return undefined;
     const secs = Math.round((at - base.at) / 100) / 10;
-    return got === 0 ? `no data for ${secs} s` : `only ${got} bytes in ${secs} s (below ${Math.round((this.minBytes * 1000) / this.windowMs)} B/s)`;
+    return got === 0
+      ? `no data for ${secs} s`
+      : `only ${got} bytes in ${secs} s (below ${Math.round((this.minBytes * 1000) / this.windowMs)} B/s)`;
   }
 }
 
@@ -43,17 +45,25 @@ export class RateWindow {
  * Watches a byte counter on a timer and calls `onStall` once with the reason. `stop()` ends it.
  * `now` and the timer are injectable for tests.
  */
-export function watchRate(policy: StallPolicy, read: () => number, onStall: (reason: string) => void, clock: { now?: () => number; setInterval?: typeof setInterval; clearInterval?: typeof clearInterval } = {}): { stop(): void } {
+export function watchRate(
+  policy: StallPolicy,
+  read: () => number,
+  onStall: (reason: string) => void,
+  clock: { now?: () => number; setInterval?: typeof setInterval; clearInterval?: typeof clearInterval } = {},
+): { stop(): void } {
   const window = new RateWindow(policy);
   const now = clock.now ?? (() => performance.now());
   window.sample(now(), read());
-  const timer = (clock.setInterval ?? setInterval)(() => {
-    const why = window.sample(now(), read());
-    if (why) {
-      stop();
-      onStall(why);
-    }
-  }, Math.max(10, window.windowMs / 4));
+  const timer = (clock.setInterval ?? setInterval)(
+    () => {
+      const why = window.sample(now(), read());
+      if (why) {
+        stop();
+        onStall(why);
+      }
+    },
+    Math.max(10, window.windowMs / 4),
+  );
   (timer as { unref?: () => void }).unref?.();
   const stop = () => (clock.clearInterval ?? clearInterval)(timer);
   return { stop };

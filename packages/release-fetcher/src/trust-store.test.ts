@@ -14,13 +14,27 @@ describe('loadTrustStore', () => {
       ca: pem(4),
     });
     expect(s.certificates.slice(0, rootCertificates.length)).toEqual([...rootCertificates]);
-    expect(s.certificates.slice(rootCertificates.length).map((c) => c.match(/MII(\d)/)![1])).toEqual(['1', '2', '3', '4']);
-    expect(s.sources).toEqual([`bundled (${rootCertificates.length})`, `system ${LINUX_CA_BUNDLES[1]} (2)`, 'NODE_EXTRA_CA_CERTS /extra.pem (1)', 'ca option (1)']);
+    expect(s.certificates.slice(rootCertificates.length).map((c) => c.match(/MII(\d)/)![1])).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+    ]);
+    expect(s.sources).toEqual([
+      `bundled (${rootCertificates.length})`,
+      `system ${LINUX_CA_BUNDLES[1]} (2)`,
+      'NODE_EXTRA_CA_CERTS /extra.pem (1)',
+      'ca option (1)',
+    ]);
     expect(s.warnings).toEqual([]);
   });
 
   it('linux: SSL_CERT_FILE replaces the bundle search', async () => {
-    const s = await loadTrustStore({ platform: 'linux', env: { SSL_CERT_FILE: '/mine.pem' }, readText: files({ '/mine.pem': pem(5), [LINUX_CA_BUNDLES[0]]: pem(6) }) });
+    const s = await loadTrustStore({
+      platform: 'linux',
+      env: { SSL_CERT_FILE: '/mine.pem' },
+      readText: files({ '/mine.pem': pem(5), [LINUX_CA_BUNDLES[0]]: pem(6) }),
+    });
     expect(s.sources.at(-1)).toBe('system /mine.pem (1)');
   });
 
@@ -42,10 +56,18 @@ describe('loadTrustStore', () => {
   });
 
   it('says when NODE_EXTRA_CA_CERTS cannot be used, and still trusts the rest', async () => {
-    const missing = await loadTrustStore({ platform: 'linux', env: { NODE_EXTRA_CA_CERTS: '/nope' }, readText: files({}) });
+    const missing = await loadTrustStore({
+      platform: 'linux',
+      env: { NODE_EXTRA_CA_CERTS: '/nope' },
+      readText: files({}),
+    });
     expect(missing.warnings).toEqual(['NODE_EXTRA_CA_CERTS=/nope cannot be read']);
     expect(missing.certificates).toHaveLength(rootCertificates.length);
-    const empty = await loadTrustStore({ platform: 'linux', env: { NODE_EXTRA_CA_CERTS: '/empty' }, readText: files({ '/empty': 'hello' }) });
+    const empty = await loadTrustStore({
+      platform: 'linux',
+      env: { NODE_EXTRA_CA_CERTS: '/empty' },
+      readText: files({ '/empty': 'hello' }),
+    });
     expect(empty.warnings).toEqual(['NODE_EXTRA_CA_CERTS=/empty holds no PEM certificate']);
   });
 

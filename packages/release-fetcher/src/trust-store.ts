@@ -66,7 +66,11 @@ export async function loadTrustStore(options: TrustOptions = {}): Promise<TrustS
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   const readText = options.readText ?? defaultReadText;
-  const store: TrustStore = { certificates: [...rootCertificates], sources: [`bundled (${rootCertificates.length})`], warnings: [] };
+  const store: TrustStore = {
+    certificates: [...rootCertificates],
+    sources: [`bundled (${rootCertificates.length})`],
+    warnings: [],
+  };
   const add = (label: string, certs: string[]) => {
     if (certs.length === 0) return;
     store.certificates.push(...certs);
@@ -74,7 +78,12 @@ export async function loadTrustStore(options: TrustOptions = {}): Promise<TrustS
   };
 
   if (platform === 'darwin') {
-    const out = await (options.run ?? defaultRun)('/usr/bin/security', ['find-certificate', '-a', '-p', MACOS_SYSTEM_KEYCHAIN]);
+    const out = await (options.run ?? defaultRun)('/usr/bin/security', [
+      'find-certificate',
+      '-a',
+      '-p',
+      MACOS_SYSTEM_KEYCHAIN,
+    ]);
     add(`system ${MACOS_SYSTEM_KEYCHAIN}`, splitPem(out ?? ''));
   } else if (platform !== 'win32') {
     // SSL_CERT_FILE is OpenSSL's own override of the bundle path.
@@ -96,6 +105,9 @@ export async function loadTrustStore(options: TrustOptions = {}): Promise<TrustS
   }
 
   const own = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca as string | Buffer];
-  add('ca option', own.flatMap((c) => splitPem(c.toString())));
+  add(
+    'ca option',
+    own.flatMap((c) => splitPem(c.toString())),
+  );
   return store;
 }

@@ -17,7 +17,10 @@ export class RotationHookError extends RotationError {
   readonly stderr: string;
   constructor(hook: string, exitCode: number | null, signal: number | null, stderr: string) {
     const how = exitCode !== null ? `exited with ${exitCode}` : `was killed by signal ${signal}`;
-    super('ROTATION_HOOK_FAILED', `${hook} ${how}${stderr ? `: ${stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`);
+    super(
+      'ROTATION_HOOK_FAILED',
+      `${hook} ${how}${stderr ? `: ${stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`,
+    );
     this.hook = hook;
     this.exitCode = exitCode;
     this.signal = signal;

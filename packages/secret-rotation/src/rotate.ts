@@ -35,11 +35,22 @@ export async function rotateSecrets(qga: QgaClient, options: RotateOptions = {})
   const secrets = options.secrets ? validateSecrets({ ...options.secrets }) : generateSecrets();
   let result: Awaited<ReturnType<typeof exec>>;
   try {
-    result = await exec(qga, { path: hook, input: encodeEnvLines(secrets), timeout: options.timeout ?? 60_000, signal: options.signal, maxPollInterval: options.maxPollInterval ?? 20 });
+    result = await exec(qga, {
+      path: hook,
+      input: encodeEnvLines(secrets),
+      timeout: options.timeout ?? 60_000,
+      signal: options.signal,
+      maxPollInterval: options.maxPollInterval ?? 20,
+    });
   } catch (e) {
     const what = isQgaError(e) ? `${e.code}: ${e.message}` : String(e);
-    throw new RotationError('ROTATION_AGENT_FAILED', `could not run ${hook} through the guest agent (${redact(what, secrets)})`, { cause: e });
+    throw new RotationError(
+      'ROTATION_AGENT_FAILED',
+      `could not run ${hook} through the guest agent (${redact(what, secrets)})`,
+      { cause: e },
+    );
   }
-  if (result.exitCode !== 0) throw new RotationHookError(hook, result.exitCode, result.signal, redact(result.stderr.toString('utf8'), secrets));
+  if (result.exitCode !== 0)
+    throw new RotationHookError(hook, result.exitCode, result.signal, redact(result.stderr.toString('utf8'), secrets));
   return secrets;
 }

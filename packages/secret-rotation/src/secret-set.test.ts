@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { isRotationError } from './errors.js';
-import { encodeEnvLines, generateSecrets, LEGACY_SECRET_NAMES, PLACEHOLDERS, SECRET_NAMES, validateSecrets } from './secret-set.js';
+import {
+  encodeEnvLines,
+  generateSecrets,
+  LEGACY_SECRET_NAMES,
+  PLACEHOLDERS,
+  SECRET_NAMES,
+  validateSecrets,
+} from './secret-set.js';
 
 describe('secret set', () => {
   it('generates four distinct 64-hex values that differ from the placeholders and between calls', () => {
@@ -22,10 +29,18 @@ describe('secret set', () => {
 
   it('refuses bad formats, placeholders and unknown names without echoing the value', () => {
     const good = { ...generateSecrets() };
-    expect(() => validateSecrets({ ...good, CRON_SECRET: 'ABCDEF'.repeat(10) + 'ABCD' })).toThrow(/^CRON_SECRET must be 64 lowercase hex/);
+    expect(() => validateSecrets({ ...good, CRON_SECRET: 'ABCDEF'.repeat(10) + 'ABCD' })).toThrow(
+      /^CRON_SECRET must be 64 lowercase hex/,
+    );
     expect(() => validateSecrets({ ...good, CRON_SECRET: PLACEHOLDERS.CRON_SECRET })).toThrow(/placeholder/);
     expect(() => validateSecrets({ ...good, EXTRA: 'x' })).toThrow(/unknown secret name/);
-    const err = (() => { try { validateSecrets({ ...good, CRON_SECRET: 'x' }); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        validateSecrets({ ...good, CRON_SECRET: 'x' });
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(isRotationError(err) && err.code).toBe('ROTATION_INVALID_OPTIONS');
     try {
       validateSecrets({ ...good, CRON_SECRET: 'secret-value-xyz' });
@@ -45,6 +60,9 @@ describe('secret set', () => {
       `STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY=${set.STACK_INTERNAL_PROJECT_SECRET_SERVER_KEY}`,
     ]);
     expect(lines[6]).toBe('');
-    expect(Object.values(LEGACY_SECRET_NAMES)).toEqual(['STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY', 'STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY']);
+    expect(Object.values(LEGACY_SECRET_NAMES)).toEqual([
+      'STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY',
+      'STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY',
+    ]);
   });
 });

@@ -27,7 +27,10 @@ const SECRET_FORMAT = /^[0-9a-f]{64}$/;
 
 /** Fresh secrets from the platform CSPRNG: 32 random bytes each, as 64 lowercase hex characters. */
 export function generateSecrets(random: (size: number) => Buffer = randomBytes): SecretSet {
-  const set = Object.fromEntries(SECRET_NAMES.map((name) => [name, random(32).toString('hex')])) as Record<SecretName, string>;
+  const set = Object.fromEntries(SECRET_NAMES.map((name) => [name, random(32).toString('hex')])) as Record<
+    SecretName,
+    string
+  >;
   return Object.freeze(validateSecrets(set));
 }
 
@@ -35,8 +38,10 @@ export function generateSecrets(random: (size: number) => Buffer = randomBytes):
 export function validateSecrets(set: Record<string, string>): SecretSet {
   for (const name of SECRET_NAMES) {
     const value = set[name];
-    if (typeof value !== 'string' || !SECRET_FORMAT.test(value)) throw new RotationError('ROTATION_INVALID_OPTIONS', `${name} must be 64 lowercase hex characters`);
-    if (value === PLACEHOLDERS[name]) throw new RotationError('ROTATION_INVALID_OPTIONS', `${name} is the public placeholder; generate a fresh value`);
+    if (typeof value !== 'string' || !SECRET_FORMAT.test(value))
+      throw new RotationError('ROTATION_INVALID_OPTIONS', `${name} must be 64 lowercase hex characters`);
+    if (value === PLACEHOLDERS[name])
+      throw new RotationError('ROTATION_INVALID_OPTIONS', `${name} is the public placeholder; generate a fresh value`);
   }
   const extra = Object.keys(set).filter((k) => !(SECRET_NAMES as readonly string[]).includes(k));
   if (extra.length) throw new RotationError('ROTATION_INVALID_OPTIONS', `unknown secret name(s): ${extra.join(', ')}`);
@@ -59,6 +64,8 @@ export const LEGACY_SECRET_NAMES: Partial<Record<SecretName, string>> = Object.f
  * generation (guest contract: a hook ignores names it does not use).
  */
 export function encodeEnvLines(set: SecretSet): string {
-  const legacy = SECRET_NAMES.flatMap((name) => (LEGACY_SECRET_NAMES[name] ? [`${LEGACY_SECRET_NAMES[name]}=${set[name]}\n`] : []));
+  const legacy = SECRET_NAMES.flatMap((name) =>
+    LEGACY_SECRET_NAMES[name] ? [`${LEGACY_SECRET_NAMES[name]}=${set[name]}\n`] : [],
+  );
   return [...SECRET_NAMES.map((name) => `${name}=${set[name]}\n`), ...legacy].join('');
 }

@@ -103,10 +103,20 @@ export class SnapshotCache {
     const hit = entries.find((e) => e.id === id);
     if (hit) return { hit: true, entry: hit };
     const q = await this.#quarantined(id);
-    if (q) return { hit: false, reason: `the snapshot for this configuration failed to resume and was quarantined (${q.reason})`, differences: [], quarantined: q };
+    if (q)
+      return {
+        hit: false,
+        reason: `the snapshot for this configuration failed to resume and was quarantined (${q.reason})`,
+        differences: [],
+        quarantined: q,
+      };
     if (entries.length === 0) return { hit: false, reason: 'no snapshot captured yet', differences: [] };
     const closest = entries.map((e) => diffKeys(e.meta.key, key)).sort((a, b) => a.length - b.length)[0]!;
-    return { hit: false, reason: `stored snapshot does not match: ${describeDifferences(closest)}`, differences: closest };
+    return {
+      hit: false,
+      reason: `stored snapshot does not match: ${describeDifferences(closest)}`,
+      differences: closest,
+    };
   }
 
   async #quarantined(id: string): Promise<{ at: string; reason: string } | undefined> {
@@ -114,7 +124,9 @@ export class SnapshotCache {
     const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${id}-`)).sort();
     const last = names.at(-1);
     if (!last) return undefined;
-    return JSON.parse(await readFile(join(dir, last, 'reason.json'), 'utf8').catch(() => '{"at":"","reason":"unknown"}'));
+    return JSON.parse(
+      await readFile(join(dir, last, 'reason.json'), 'utf8').catch(() => '{"at":"","reason":"unknown"}'),
+    );
   }
 
   /** Starts a capture in a private temp directory (named after this pid, so stale ones can be swept). */
@@ -144,7 +156,9 @@ export class SnapshotCache {
           state: { size, sha256: await sha256File(statePath, options.signal), edgeSha256: await edgeDigest(statePath) },
         };
         // zstd level 1: about 4x smaller for guest RAM at high speed; -T0 uses every core.
-        await this.#run('zstd', ['-q', '-1', '-T0', '-f', statePath, '-o', join(dir, STATE_ZST)], { signal: options.signal });
+        await this.#run('zstd', ['-q', '-1', '-T0', '-f', statePath, '-o', join(dir, STATE_ZST)], {
+          signal: options.signal,
+        });
         if (options.keepDisk) {
           await chmod(diskPath, 0o444); // frozen: resumes layer fresh overlays on it
           meta.disk = DISK;
@@ -175,7 +189,12 @@ export class SnapshotCache {
     if (st && st.size === want.size && (await edgeDigest(raw)) === want.edgeSha256) return raw;
     const zst = join(entry.dir, STATE_ZST);
     if (!(await stat(zst).catch(() => undefined))) {
-      throw new SnapshotCorruptError(raw, st ? `size ${st.size} or content differs from the captured ${want.size} bytes, and no compressed copy exists` : 'missing, and no compressed copy exists');
+      throw new SnapshotCorruptError(
+        raw,
+        st
+          ? `size ${st.size} or content differs from the captured ${want.size} bytes, and no compressed copy exists`
+          : 'missing, and no compressed copy exists',
+      );
     }
     const tmp = `${raw}.${process.pid}.tmp`;
     try {
@@ -183,8 +202,10 @@ export class SnapshotCache {
         throw new SnapshotCorruptError(zst, `cannot be decompressed (${e.message})`);
       });
       const size = (await stat(tmp)).size;
-      if (size !== want.size) throw new SnapshotCorruptError(zst, `decompresses to ${size} bytes, expected ${want.size}`);
-      if ((await sha256File(tmp, options.signal)) !== want.sha256) throw new SnapshotCorruptError(zst, 'sha256 of the decompressed state differs from the capture');
+      if (size !== want.size)
+        throw new SnapshotCorruptError(zst, `decompresses to ${size} bytes, expected ${want.size}`);
+      if ((await sha256File(tmp, options.signal)) !== want.sha256)
+        throw new SnapshotCorruptError(zst, 'sha256 of the decompressed state differs from the capture');
       await rename(tmp, raw);
       return raw;
     } finally {

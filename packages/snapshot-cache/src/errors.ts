@@ -1,6 +1,12 @@
 import { CodedError, errorGuard } from '@stack/internal';
 
-export type SnapshotErrorCode = 'SNAPSHOT_LOCK_BUSY' | 'SNAPSHOT_CORRUPT' | 'SNAPSHOT_NOT_FOUND' | 'SNAPSHOT_TOOL_FAILED' | 'SNAPSHOT_INVALID_KEY' | 'SNAPSHOT_SESSION_EXISTS';
+export type SnapshotErrorCode =
+  | 'SNAPSHOT_LOCK_BUSY'
+  | 'SNAPSHOT_CORRUPT'
+  | 'SNAPSHOT_NOT_FOUND'
+  | 'SNAPSHOT_TOOL_FAILED'
+  | 'SNAPSHOT_INVALID_KEY'
+  | 'SNAPSHOT_SESSION_EXISTS';
 
 /** Base class of every error of this package; `code` is stable. */
 export class SnapshotError extends CodedError<SnapshotErrorCode> {}

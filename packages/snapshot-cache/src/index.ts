@@ -1,8 +1,22 @@
 export { SnapshotCache, type Capture, type LookupResult, type SnapshotEntry, type SnapshotMeta } from './cache.js';
-export { compatibilityKeySchema, describeDifferences, diffKeys, keyId, parseKey, type CompatibilityKey, type KeyDifference } from './key.js';
+export {
+  compatibilityKeySchema,
+  describeDifferences,
+  diffKeys,
+  keyId,
+  parseKey,
+  type CompatibilityKey,
+  type KeyDifference,
+} from './key.js';
 export { acquireLock, type Lock, type LockHolder } from './lock.js';
 export { backingNameOf, createOverlay, rebaseOverlay, type OverlayOptions } from './overlay.js';
 export { linkOrCopy } from './link-or-copy.js';
 export { ramMismatch, SessionStore, type SessionMeta, type SessionRam, type SessionSizes } from './session-store.js';
-export { LockBusyError, SnapshotCorruptError, SnapshotError, isSnapshotError, type SnapshotErrorCode } from './errors.js';
+export {
+  LockBusyError,
+  SnapshotCorruptError,
+  SnapshotError,
+  isSnapshotError,
+  type SnapshotErrorCode,
+} from './errors.js';
 export { runTool, type RunTool } from './run-tool.js';

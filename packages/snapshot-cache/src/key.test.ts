@@ -14,14 +14,27 @@ const key: CompatibilityKey = {
 describe('compatibility key', () => {
   it('a bad key is SNAPSHOT_INVALID_KEY naming the field, not a raw ZodError', () => {
     const bad = { ...key, imageDigest: 'nope', accel: 'xen' } as unknown as CompatibilityKey;
-    const err = (() => { try { keyId(bad); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        keyId(bad);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(isSnapshotError(err) && err.code).toBe('SNAPSHOT_INVALID_KEY');
     expect((err as Error).message).toMatch(/invalid snapshot compatibility key \(imageDigest: .*; accel: /);
     expect(parseKey(key)).toEqual(key);
   });
 
   it('is stable whatever the order of its fields', () => {
-    const reordered = { format: key.format, configDisk: { STACK_EMULATOR_BACKEND_HOST_PORT: '26701', STACK_EMULATOR_PORT_PREFIX: '81' }, accel: key.accel, layoutFingerprint: key.layoutFingerprint, qemuVersion: key.qemuVersion, imageDigest: key.imageDigest };
+    const reordered = {
+      format: key.format,
+      configDisk: { STACK_EMULATOR_BACKEND_HOST_PORT: '26701', STACK_EMULATOR_PORT_PREFIX: '81' },
+      accel: key.accel,
+      layoutFingerprint: key.layoutFingerprint,
+      qemuVersion: key.qemuVersion,
+      imageDigest: key.imageDigest,
+    };
     expect(keyId(reordered as CompatibilityKey)).toBe(keyId(key));
   });
 
@@ -31,7 +44,10 @@ describe('compatibility key', () => {
     ['accel', { accel: 'kvm' as const }],
     ['layoutFingerprint', { layoutFingerprint: 'e'.repeat(64) }],
     ['format', { format: 'stream' as const }],
-    ['configDisk.STACK_EMULATOR_BACKEND_HOST_PORT', { configDisk: { ...key.configDisk, STACK_EMULATOR_BACKEND_HOST_PORT: '30001' } }],
+    [
+      'configDisk.STACK_EMULATOR_BACKEND_HOST_PORT',
+      { configDisk: { ...key.configDisk, STACK_EMULATOR_BACKEND_HOST_PORT: '30001' } },
+    ],
     ['configDisk.STACK_EMULATOR_VM_DIR_HOST', { configDisk: { ...key.configDisk, STACK_EMULATOR_VM_DIR_HOST: '/x' } }],
     ['firmware', { firmware: '/usr/share/AAVMF/AAVMF_CODE.fd:67108864:1700000000000' }],
   ])('a different %s gives another id and names the component', (component, over) => {
@@ -43,7 +59,11 @@ describe('compatibility key', () => {
   });
 
   it('a home restored on another machine (kvm/hvf: another CPU or its flags, another kernel) does not match', () => {
-    const here = { ...key, accel: 'hvf' as const, host: { cpu: 'Apple M1', cpuFlags: 'a'.repeat(16), os: 'darwin 24.1.0' } };
+    const here = {
+      ...key,
+      accel: 'hvf' as const,
+      host: { cpu: 'Apple M1', cpuFlags: 'a'.repeat(16), os: 'darwin 24.1.0' },
+    };
     const there = { ...here, host: { cpu: 'Apple M1', cpuFlags: 'b'.repeat(16), os: 'darwin 24.1.0' } };
     expect(keyId(there)).not.toBe(keyId(here));
     expect(diffKeys(here, there).map((d) => d.component)).toEqual(['host.cpuFlags']);

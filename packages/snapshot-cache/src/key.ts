@@ -40,13 +40,21 @@ export function parseKey(key: unknown): CompatibilityKey {
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
   return value;
 }
 
 /** A stable id for the key (order of object keys does not matter). */
 export function keyId(key: CompatibilityKey): string {
-  return createHash('sha256').update(JSON.stringify(canonical(parseKey(key)))).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(parseKey(key))))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export interface KeyDifference {
@@ -58,7 +66,15 @@ export interface KeyDifference {
 /** What differs between a stored key and the wanted one, component by component. */
 export function diffKeys(stored: CompatibilityKey, wanted: CompatibilityKey): KeyDifference[] {
   const out: KeyDifference[] = [];
-  for (const c of ['imageDigest', 'qemuVersion', 'accel', 'layoutFingerprint', 'format', 'firmware', 'baseEnv'] as const) {
+  for (const c of [
+    'imageDigest',
+    'qemuVersion',
+    'accel',
+    'layoutFingerprint',
+    'format',
+    'firmware',
+    'baseEnv',
+  ] as const) {
     if (stored[c] !== wanted[c]) out.push({ component: c, was: stored[c] ?? '(none)', now: wanted[c] ?? '(none)' });
   }
   for (const c of ['cpu', 'cpuFlags', 'os'] as const) {

@@ -45,7 +45,12 @@ async function tryCreate(path: string, holder: LockHolder): Promise<boolean> {
  */
 async function breakIfStale(path: string, seen: LockHolder | 'garbled'): Promise<void> {
   const breaker = `${path}.break`;
-  const me: LockHolder = { pid: process.pid, command: 'break stale lock', since: new Date().toISOString(), startTime: processStartTime(process.pid) };
+  const me: LockHolder = {
+    pid: process.pid,
+    command: 'break stale lock',
+    since: new Date().toISOString(),
+    startTime: processStartTime(process.pid),
+  };
   if (!(await tryCreate(breaker, me))) {
     const b = await readHolder(breaker);
     const age = Date.now() - ((await stat(breaker).catch(() => undefined))?.mtimeMs ?? Date.now());
@@ -54,7 +59,9 @@ async function breakIfStale(path: string, seen: LockHolder | 'garbled'): Promise
   }
   try {
     const again = await readHolder(path);
-    const same = again === 'garbled' || (typeof again === 'object' && typeof seen === 'object' && again.pid === seen.pid && again.since === seen.since);
+    const same =
+      again === 'garbled' ||
+      (typeof again === 'object' && typeof seen === 'object' && again.pid === seen.pid && again.since === seen.since);
     if (same && (again === 'garbled' || !alive(again as LockHolder))) await rm(path, { force: true });
   } finally {
     await rm(breaker, { force: true });
@@ -65,16 +72,28 @@ async function breakIfStale(path: string, seen: LockHolder | 'garbled'): Promise
  * Takes the lock at `path` (one start/stop/capture at a time per home). A lock left by a dead process
  * is cleared; a live holder makes this wait up to `timeout` ms, then throw {@link LockBusyError}.
  */
-export async function acquireLock(path: string, options: { command: string; timeout?: number; signal?: AbortSignal; pollInterval?: number }): Promise<Lock> {
+export async function acquireLock(
+  path: string,
+  options: { command: string; timeout?: number; signal?: AbortSignal; pollInterval?: number },
+): Promise<Lock> {
   const deadline = Date.now() + (options.timeout ?? 0);
-  const holder: LockHolder = { pid: process.pid, command: options.command, since: new Date().toISOString(), startTime: processStartTime(process.pid) };
+  const holder: LockHolder = {
+    pid: process.pid,
+    command: options.command,
+    since: new Date().toISOString(),
+    startTime: processStartTime(process.pid),
+  };
   for (;;) {
     options.signal?.throwIfAborted();
     if (await tryCreate(path, holder)) {
-      return { path, release: async () => {
-        const h = await readHolder(path);
-        if (typeof h === 'object' && h.pid === holder.pid && h.since === holder.since) await rm(path, { force: true });
-      } };
+      return {
+        path,
+        release: async () => {
+          const h = await readHolder(path);
+          if (typeof h === 'object' && h.pid === holder.pid && h.since === holder.since)
+            await rm(path, { force: true });
+        },
+      };
     }
     const current = await readHolder(path);
     if (current === 'missing') continue;

@@ -27,7 +27,9 @@ export async function createOverlay(backing: string, dest: string, options: Over
     throw new TypeError(`backing name ${name} does not lead from ${dest} to ${backing}`);
   }
   try {
-    await (options.run ?? runTool)('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', name, '-F', 'qcow2', tmp], { signal: options.signal });
+    await (options.run ?? runTool)('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', name, '-F', 'qcow2', tmp], {
+      signal: options.signal,
+    });
     await rename(tmp, dest);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -39,8 +41,16 @@ export async function createOverlay(backing: string, dest: string, options: Over
  * Points `disk` at another backing file with the same content (`qemu-img rebase -u`: only the header
  * changes). Used when a disk moves into a directory beside hard links of what it was made from.
  */
-export async function rebaseOverlay(disk: string, backingName: string, options: { run?: RunTool; signal?: AbortSignal } = {}): Promise<void> {
-  await (options.run ?? runTool)('qemu-img', ['rebase', '-q', '-u', '-f', 'qcow2', '-b', backingName, '-F', 'qcow2', disk], { signal: options.signal });
+export async function rebaseOverlay(
+  disk: string,
+  backingName: string,
+  options: { run?: RunTool; signal?: AbortSignal } = {},
+): Promise<void> {
+  await (options.run ?? runTool)(
+    'qemu-img',
+    ['rebase', '-q', '-u', '-f', 'qcow2', '-b', backingName, '-F', 'qcow2', disk],
+    { signal: options.signal },
+  );
 }
 
 const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
@@ -55,11 +65,13 @@ export async function backingNameOf(disk: string): Promise<string | undefined> {
   try {
     const head = Buffer.alloc(20);
     await fh.read(head, 0, 20, 0);
-    if (head.readUInt32BE(0) !== QCOW2_MAGIC) throw new SnapshotError('SNAPSHOT_CORRUPT', `${disk} is not a qcow2 image`);
+    if (head.readUInt32BE(0) !== QCOW2_MAGIC)
+      throw new SnapshotError('SNAPSHOT_CORRUPT', `${disk} is not a qcow2 image`);
     const offset = Number(head.readBigUInt64BE(8));
     const size = head.readUInt32BE(16);
     if (offset === 0 || size === 0) return undefined;
-    if (size > 1023) throw new SnapshotError('SNAPSHOT_CORRUPT', `${disk}: backing file name of ${size} bytes (qcow2 allows 1023)`);
+    if (size > 1023)
+      throw new SnapshotError('SNAPSHOT_CORRUPT', `${disk}: backing file name of ${size} bytes (qcow2 allows 1023)`);
     const name = Buffer.alloc(size);
     await fh.read(name, 0, size, offset);
     return name.toString('utf8');

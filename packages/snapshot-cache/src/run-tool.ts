@@ -9,9 +9,17 @@ export const runTool: RunTool = (command, args, options = {}) =>
     const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], signal: options.signal });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (e) => reject(new SnapshotError('SNAPSHOT_TOOL_FAILED', `${command} could not run: ${e.message}`, { cause: e })));
+    child.on('error', (e) =>
+      reject(new SnapshotError('SNAPSHOT_TOOL_FAILED', `${command} could not run: ${e.message}`, { cause: e })),
+    );
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new SnapshotError('SNAPSHOT_TOOL_FAILED', `${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim().slice(-500)}`));
+      else
+        reject(
+          new SnapshotError(
+            'SNAPSHOT_TOOL_FAILED',
+            `${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim().slice(-500)}`,
+          ),
+        );
     });
   });

@@ -114,7 +114,14 @@ export class SessionStore {
    * overlay on the top one; `files` are written beside them (e.g. the pinned image's base
    * environment). Built in a temp directory and renamed into place.
    */
-  async create(options: { image: string; bootDir?: string; golden?: string; files?: Record<string, string>; meta: Omit<SessionMeta, 'version' | 'createdAt'>; signal?: AbortSignal }): Promise<SessionMeta> {
+  async create(options: {
+    image: string;
+    bootDir?: string;
+    golden?: string;
+    files?: Record<string, string>;
+    meta: Omit<SessionMeta, 'version' | 'createdAt'>;
+    signal?: AbortSignal;
+  }): Promise<SessionMeta> {
     return this.#build(options, async (tmp) => {
       let top = IMAGE;
       if (options.golden) {
@@ -129,7 +136,11 @@ export class SessionStore {
         }
         top = GOLDEN;
       }
-      await createOverlay(join(tmp, top), join(tmp, DISK), { backingName: top, run: this.#run, signal: options.signal });
+      await createOverlay(join(tmp, top), join(tmp, DISK), {
+        backingName: top,
+        run: this.#run,
+        signal: options.signal,
+      });
     });
   }
 
@@ -137,7 +148,14 @@ export class SessionStore {
    * Makes `disk` (an overlay on `image` with its data, e.g. left by an earlier tool) the session's
    * disk: moved in (same filesystem) and pointed at the pinned image. Moved back if anything fails.
    */
-  async adopt(options: { image: string; bootDir?: string; disk: string; files?: Record<string, string>; meta: Omit<SessionMeta, 'version' | 'createdAt'>; signal?: AbortSignal }): Promise<SessionMeta> {
+  async adopt(options: {
+    image: string;
+    bootDir?: string;
+    disk: string;
+    files?: Record<string, string>;
+    meta: Omit<SessionMeta, 'version' | 'createdAt'>;
+    signal?: AbortSignal;
+  }): Promise<SessionMeta> {
     const oldName = await backingNameOf(options.disk);
     let moved: string | undefined;
     const putBack = async () => {
@@ -147,11 +165,15 @@ export class SessionStore {
       moved = undefined;
     };
     try {
-      return await this.#build(options, async (tmp) => {
-        moved = join(tmp, DISK);
-        await rename(options.disk, moved);
-        await rebaseOverlay(moved, IMAGE, { run: this.#run, signal: options.signal });
-      }, putBack);
+      return await this.#build(
+        options,
+        async (tmp) => {
+          moved = join(tmp, DISK);
+          await rename(options.disk, moved);
+          await rebaseOverlay(moved, IMAGE, { run: this.#run, signal: options.signal });
+        },
+        putBack,
+      );
     } catch (e) {
       await putBack();
       throw e;
@@ -159,8 +181,18 @@ export class SessionStore {
   }
 
   /** Builds the session in a temp directory; on failure `undo` runs before the temp directory is deleted. */
-  async #build(options: { image: string; bootDir?: string; files?: Record<string, string>; meta: Omit<SessionMeta, 'version' | 'createdAt'> }, fill: (tmp: string) => Promise<void>, undo?: () => Promise<void>): Promise<SessionMeta> {
-    if (await this.read()) throw new SnapshotError('SNAPSHOT_SESSION_EXISTS', `a session already exists in ${this.dir}`);
+  async #build(
+    options: {
+      image: string;
+      bootDir?: string;
+      files?: Record<string, string>;
+      meta: Omit<SessionMeta, 'version' | 'createdAt'>;
+    },
+    fill: (tmp: string) => Promise<void>,
+    undo?: () => Promise<void>,
+  ): Promise<SessionMeta> {
+    if (await this.read())
+      throw new SnapshotError('SNAPSHOT_SESSION_EXISTS', `a session already exists in ${this.dir}`);
     const parent = join(this.dir, '..');
     await mkdir(parent, { recursive: true, mode: 0o700 });
     const tmp = join(parent, `.${basename(this.dir)}.new-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -170,10 +202,12 @@ export class SessionStore {
       await linkOrCopy(options.image, join(tmp, IMAGE));
       if (options.bootDir && existsSync(options.bootDir)) {
         await mkdir(join(tmp, `${IMAGE}.boot`));
-        for (const f of await readdir(options.bootDir)) await linkOrCopy(join(options.bootDir, f), join(tmp, `${IMAGE}.boot`, f));
+        for (const f of await readdir(options.bootDir))
+          await linkOrCopy(join(options.bootDir, f), join(tmp, `${IMAGE}.boot`, f));
       }
       for (const [name, text] of Object.entries(options.files ?? {})) {
-        if (name.includes('/') || name === META || name.startsWith('.')) throw new TypeError(`not a session file name: ${name}`);
+        if (name.includes('/') || name === META || name.startsWith('.'))
+          throw new TypeError(`not a session file name: ${name}`);
         await writeFileAtomic(join(tmp, name), text, { mode: 0o600 });
       }
       await fill(tmp);
@@ -234,7 +268,13 @@ export class SessionStore {
     if (!ram) throw new SnapshotError('SNAPSHOT_NOT_FOUND', `the session in ${this.dir} has no saved RAM state`);
     const file = join(this.dir, ram.file);
     const st = await stat(file).catch(() => undefined);
-    const why = !st ? 'missing' : st.size !== ram.size ? `${st.size} bytes, saved ${ram.size}` : (await edgeDigest(file)) !== ram.edgeSha256 ? 'its first or last MiB changed since it was saved' : undefined;
+    const why = !st
+      ? 'missing'
+      : st.size !== ram.size
+        ? `${st.size} bytes, saved ${ram.size}`
+        : (await edgeDigest(file)) !== ram.edgeSha256
+          ? 'its first or last MiB changed since it was saved'
+          : undefined;
     await this.update(({ ram: _ram, ...m }) => m);
     if (why) {
       await rm(file, { force: true });
@@ -281,7 +321,8 @@ export class SessionStore {
     const prefix = `.${basename(this.dir)}.`;
     for (const n of await readdir(parent).catch(() => [] as string[])) {
       const m = n.startsWith(prefix) ? /^(?:new|old)-(\d+)-/.exec(n.slice(prefix.length)) : null;
-      if (m && (Number(m[1]) === process.pid || !isAlive(Number(m[1])))) await rm(join(parent, n), { recursive: true, force: true });
+      if (m && (Number(m[1]) === process.pid || !isAlive(Number(m[1]))))
+        await rm(join(parent, n), { recursive: true, force: true });
     }
   }
 }

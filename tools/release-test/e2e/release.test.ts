@@ -9,13 +9,20 @@ import { type LocalRegistry, startRegistry } from '../src/verdaccio.js';
 // Every package as users get it: packed by npm, checked, published to a throwaway Verdaccio, then
 // used from a clean directory outside the repository with nothing but npm/npx and env variables.
 const root = resolve(import.meta.dirname, '..', '..', '..');
-const packages = readdirSync(join(root, 'packages')).filter((d) => existsSync(join(root, 'packages', d, 'package.json')));
+const packages = readdirSync(join(root, 'packages')).filter((d) =>
+  existsSync(join(root, 'packages', d, 'package.json')),
+);
 const work = mkdtempSync(join(tmpdir(), 'release-test-'));
 let registry: LocalRegistry | undefined;
 const tarballs = new Map<string, { tarball: string; files: string[]; version: string }>();
 
 const run = (cmd: string, args: string[], cwd: string, extra: Record<string, string> = {}) =>
-  spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...registry!.env, ...extra }, timeout: 600_000 });
+  spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...registry!.env, ...extra },
+    timeout: 600_000,
+  });
 
 beforeAll(async () => {
   registry = await startRegistry(join(work, 'registry'));
@@ -42,7 +49,10 @@ describe('published packages', () => {
     for (const [name, t] of tarballs) {
       expect(t.files, name).toContain('dist/index.js');
       expect(t.files, name).toContain('dist/index.d.ts');
-      expect(t.files.some((f) => f.endsWith('.test.js')), name).toBe(false);
+      expect(
+        t.files.some((f) => f.endsWith('.test.js')),
+        name,
+      ).toBe(false);
       expect(await checkTarball(t.tarball), name).toEqual([]);
     }
   });
@@ -73,14 +83,25 @@ describe('published packages', () => {
     writeFileSync(join(dir, 'src', 'sub', 'hello.txt'), 'hello from the release test\n');
     const c = run('npx', ['iso9660', 'create', 'src', '-o', 'out.iso', '-V', 'RTEST'], dir);
     expect(c.status, c.stderr).toBe(0);
-    const read = run(process.execPath, ['--input-type=module', '-e', "import { IsoReader } from '@stack/iso9660'; const r = await IsoReader.open('out.iso'); process.stdout.write((await r.readFile('sub/hello.txt')).toString());"], dir);
+    const read = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { IsoReader } from '@stack/iso9660'; const r = await IsoReader.open('out.iso'); process.stdout.write((await r.readFile('sub/hello.txt')).toString());",
+      ],
+      dir,
+    );
     expect(read.status, read.stderr).toBe(0);
     expect(read.stdout).toBe('hello from the release test\n');
   }, 600_000);
 
   it('a package whose files omit dist is caught', async () => {
     const broken = join(work, 'broken');
-    cpSync(join(root, 'packages', 'iso9660'), broken, { recursive: true, filter: (src) => !src.includes('node_modules') });
+    cpSync(join(root, 'packages', 'iso9660'), broken, {
+      recursive: true,
+      filter: (src) => !src.includes('node_modules'),
+    });
     const manifest = JSON.parse(readFileSync(join(broken, 'package.json'), 'utf8'));
     manifest.files = ['README.md'];
     writeFileSync(join(broken, 'package.json'), JSON.stringify(manifest, null, 2));

@@ -7,7 +7,13 @@ import { formatMessage } from 'publint/utils';
 
 /** `npm pack` of a package directory: exactly what `npm publish` would upload. */
 export function pack(dir: string, dest: string): { tarball: string; files: string[]; name: string; version: string } {
-  const out = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', dest], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Array<{ filename: string; files: Array<{ path: string }>; name: string; version: string }>;
+  const out = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', dest], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  ) as Array<{ filename: string; files: Array<{ path: string }>; name: string; version: string }>;
   const r = out[0]!;
   return { tarball: join(dest, r.filename), files: r.files.map((f) => f.path), name: r.name, version: r.version };
 }
@@ -20,10 +26,21 @@ export function pack(dir: string, dest: string): { tarball: string; files: strin
 export async function checkTarball(tarball: string): Promise<string[]> {
   const problems: string[] = [];
   const data = readFileSync(tarball);
-  const { messages, pkg } = await publint({ pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer }, level: 'warning', strict: true });
+  const { messages, pkg } = await publint({
+    pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer },
+    level: 'warning',
+    strict: true,
+  });
   for (const m of messages) problems.push(`publint: ${formatMessage(m, pkg) ?? m.code}`);
-  const attw = join(createRequire(import.meta.url).resolve('@arethetypeswrong/cli/package.json'), '..', 'dist', 'index.js');
-  const r = spawnSync(process.execPath, [attw, tarball, '--profile', 'esm-only', '--format', 'ascii', '--quiet'], { encoding: 'utf8' });
+  const attw = join(
+    createRequire(import.meta.url).resolve('@arethetypeswrong/cli/package.json'),
+    '..',
+    'dist',
+    'index.js',
+  );
+  const r = spawnSync(process.execPath, [attw, tarball, '--profile', 'esm-only', '--format', 'ascii', '--quiet'], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) problems.push(`attw: ${(r.stdout + r.stderr).trim()}`);
   return problems;
 }

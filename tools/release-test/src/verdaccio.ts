@@ -31,7 +31,10 @@ export async function startRegistry(dir: string): Promise<LocalRegistry> {
   const url = `http://127.0.0.1:${port}`;
   mkdirSync(join(dir, 'storage'), { recursive: true });
   // The upstream is whatever this machine's npm uses; no registry host is named here.
-  const upstream = execFileSync('npm', ['config', 'get', 'registry', '--workspaces=false'], { encoding: 'utf8', cwd: dir }).trim();
+  const upstream = execFileSync('npm', ['config', 'get', 'registry', '--workspaces=false'], {
+    encoding: 'utf8',
+    cwd: dir,
+  }).trim();
   const config = join(dir, 'config.yaml');
   writeFileSync(
     config,
@@ -57,7 +60,9 @@ export async function startRegistry(dir: string): Promise<LocalRegistry> {
     ].join('\n'),
   );
   const bin = join(createRequire(import.meta.url).resolve('verdaccio/package.json'), '..', 'bin', 'verdaccio');
-  const child: ChildProcess = spawn(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
@@ -74,7 +79,10 @@ export async function startRegistry(dir: string): Promise<LocalRegistry> {
     const end = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`verdaccio exited: ${log}`);
-      const ok = await fetch(`${url}/-/ping`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/-/ping`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > end) throw new Error(`verdaccio did not answer within 60 s: ${log}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -82,7 +90,13 @@ export async function startRegistry(dir: string): Promise<LocalRegistry> {
     const res = await fetch(`${url}/-/user/org.couchdb.user:release-test`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'release-test', password: `pw-${port}-${Date.now()}`, type: 'user', roles: [], date: new Date().toISOString() }),
+      body: JSON.stringify({
+        name: 'release-test',
+        password: `pw-${port}-${Date.now()}`,
+        type: 'user',
+        roles: [],
+        date: new Date().toISOString(),
+      }),
     });
     const { token } = (await res.json()) as { token?: string };
     if (!res.ok || !token) throw new Error(`cannot register a user on verdaccio (${res.status})`);

@@ -12,34 +12,62 @@ const TARGETS: Record<string, Partial<Record<Scenario, number>>> = {
 
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('start/stop cycles: medians (with the split) of starts to all-healthy (golden resume with and without rotation, cold boot, saved session) and of stops (with a session save, ACPI)')
+    .description(
+      'start/stop cycles: medians (with the split) of starts to all-healthy (golden resume with and without rotation, cold boot, saved session) and of stops (with a session save, ACPI)',
+    )
     .option('--image <image>', 'stack, reference, or a qcow2 path', 'stack')
     .option('--arch <arch>', 'guest architecture: amd64 or arm64')
     .option('--runs <n>', 'runs per scenario', '5')
     .option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`, SCENARIOS.join(','))
     .option('--output <file>', 'also write the results as JSON to this file')
     .option('--json', 'print the results as JSON')
-    .addHelpText('after', '\nThe emulator must be stopped; the bench stops it after each run. Figures never make the command fail.')
+    .addHelpText(
+      'after',
+      '\nThe emulator must be stopped; the bench stops it after each run. Figures never make the command fail.',
+    )
     .action(
       action(async (opts: StartFlags & { runs: string; scenarios: string; output?: string; json?: boolean }) => {
-        const [{ writeFileAtomic }, { runBench }, { formatTimings, formatStopTimings }] = await Promise.all([import('@stack/internal'), import('../lifecycle/bench.js'), import('../ui/format.js')]);
+        const [{ writeFileAtomic }, { runBench }, { formatTimings, formatStopTimings }] = await Promise.all([
+          import('@stack/internal'),
+          import('../lifecycle/bench.js'),
+          import('../ui/format.js'),
+        ]);
         const runs = Number(opts.runs);
-        if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new EmulatorError('CONFIG_INVALID', `--runs ${opts.runs}: give an integer from 1 to 1000`);
+        if (!Number.isInteger(runs) || runs < 1 || runs > 1000)
+          throw new EmulatorError('CONFIG_INVALID', `--runs ${opts.runs}: give an integer from 1 to 1000`);
         const scenarios = opts.scenarios.split(',').map((s) => s.trim()) as Scenario[];
-        for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new EmulatorError('CONFIG_INVALID', `--scenarios: unknown scenario ${s}`, { hint: `use some of ${SCENARIOS.join(', ')}` });
+        for (const s of scenarios)
+          if (!SCENARIOS.includes(s))
+            throw new EmulatorError('CONFIG_INVALID', `--scenarios: unknown scenario ${s}`, {
+              hint: `use some of ${SCENARIOS.join(', ')}`,
+            });
         const config = configFrom(opts);
         const results = await interruptible((signal) =>
-          runBench(config, { runs, scenarios, signal, onRun: (s, i, ms) => process.stderr.write(`${s} #${i + 1}: ${(ms / 1000).toFixed(2)} s\n`) }),
+          runBench(config, {
+            runs,
+            scenarios,
+            signal,
+            onRun: (s, i, ms) => process.stderr.write(`${s} #${i + 1}: ${(ms / 1000).toFixed(2)} s\n`),
+          }),
         );
-        const report = { name: 'emulator-lifecycle', date: new Date().toISOString(), host: { platform: process.platform, arch: process.arch }, results: results.map((r) => ({ ...r, targetMs: TARGETS[r.accel]?.[r.scenario] })) };
+        const report = {
+          name: 'emulator-lifecycle',
+          date: new Date().toISOString(),
+          host: { platform: process.platform, arch: process.arch },
+          results: results.map((r) => ({ ...r, targetMs: TARGETS[r.accel]?.[r.scenario] })),
+        };
         if (opts.output) await writeFileAtomic(opts.output, `${JSON.stringify(report, null, 2)}\n`);
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           return;
         }
         for (const r of report.results) {
-          const target = r.targetMs ? ` (target <= ${(r.targetMs / 1000).toFixed(1)} s: ${r.medianMs <= r.targetMs ? 'met' : 'NOT met'})` : '';
-          process.stdout.write(`${r.scenario.padEnd(16)} ${r.accel} ${r.boot}  median ${(r.medianMs / 1000).toFixed(2)} s over ${r.runs} runs${target}\n  split: ${r.scenario.startsWith('stop') ? formatStopTimings(r.split) : formatTimings(r.split)}\n`);
+          const target = r.targetMs
+            ? ` (target <= ${(r.targetMs / 1000).toFixed(1)} s: ${r.medianMs <= r.targetMs ? 'met' : 'NOT met'})`
+            : '';
+          process.stdout.write(
+            `${r.scenario.padEnd(16)} ${r.accel} ${r.boot}  median ${(r.medianMs / 1000).toFixed(2)} s over ${r.runs} runs${target}\n  split: ${r.scenario.startsWith('stop') ? formatStopTimings(r.split) : formatTimings(r.split)}\n`,
+          );
         }
       }),
     );

@@ -10,11 +10,18 @@ export function captureCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(
       action(async (opts: StartFlags & { json?: boolean }) => {
-        const [{ captureOnly }, { createReporter }] = await Promise.all([import('../lifecycle/start.js'), import('../ui/reporter.js')]);
+        const [{ captureOnly }, { createReporter }] = await Promise.all([
+          import('../lifecycle/start.js'),
+          import('../ui/reporter.js'),
+        ]);
         const config = configFrom({ ...opts, forceCapture: true });
         const reporter = await createReporter();
         const r = await interruptible((signal) => captureOnly(config, { reporter, signal }));
-        process.stdout.write(opts.json ? `${JSON.stringify({ ok: true, ...r }, null, 2)}\n` : `snapshot ${r.snapshotId} captured in ${(r.elapsedMs / 1000).toFixed(1)} s\n`);
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify({ ok: true, ...r }, null, 2)}\n`
+            : `snapshot ${r.snapshotId} captured in ${(r.elapsedMs / 1000).toFixed(1)} s\n`,
+        );
       }),
     );
 }

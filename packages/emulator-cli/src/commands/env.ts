@@ -13,12 +13,26 @@ export function envCommand(): Command {
     .option('--config-file <path>', 'credentials of the project for this config file instead of the internal project')
     .action(
       action(async (opts: { format: 'env' | 'json'; configFile?: string }) => {
-        const [{ credentialEnv, credentials }, { runningInstance }] = await Promise.all([import('../lifecycle/credentials.js'), import('../lifecycle/instance.js')]);
+        const [{ credentialEnv, credentials }, { runningInstance }] = await Promise.all([
+          import('../lifecycle/credentials.js'),
+          import('../lifecycle/instance.js'),
+        ]);
         const config = resolveConfig();
         const state = await runningInstance(config);
-        if (!state) throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', { hint: 'start it with `stack-emulator start`' });
-        const env = credentialEnv(await credentials(config, state, opts.configFile ? resolve(opts.configFile) : undefined));
-        process.stdout.write(opts.format === 'json' ? `${JSON.stringify(env, null, 2)}\n` : Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
+        if (!state)
+          throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
+            hint: 'start it with `stack-emulator start`',
+          });
+        const env = credentialEnv(
+          await credentials(config, state, opts.configFile ? resolve(opts.configFile) : undefined),
+        );
+        process.stdout.write(
+          opts.format === 'json'
+            ? `${JSON.stringify(env, null, 2)}\n`
+            : Object.entries(env)
+                .map(([k, v]) => `${k}=${shellQuote(v)}\n`)
+                .join(''),
+        );
       }),
     );
 }

@@ -8,17 +8,26 @@ const MAX_INPUT = 16 << 20;
 
 export function execCommand(): Command {
   return new Command('exec')
-    .description('run a command in the guest (as root) through its agent: stdin, stdout, stderr and the exit code are the command\'s')
+    .description(
+      "run a command in the guest (as root) through its agent: stdin, stdout, stderr and the exit code are the command's",
+    )
     .argument('<command...>', 'the command; put `--` before it when it has options of its own')
     .passThroughOptions()
     .option('-e, --env <KEY=VALUE>', 'a variable for the command (repeatable)', collect, [])
     .option('--timeout <seconds>', 'how long it may run before it is sent SIGTERM', '3600')
-    .addHelpText('after', "\nExample: stack-emulator exec -- runuser -u postgres -- psql -d stack -c 'select 1'\nOutput arrives when the command ends (at most 16 MiB per stream: the agent's limit); it has no terminal.\nExit codes: the command's (128 + N when signal N ended it), 3 not running.")
+    .addHelpText(
+      'after',
+      "\nExample: stack-emulator exec -- runuser -u postgres -- psql -d stack -c 'select 1'\nOutput arrives when the command ends (at most 16 MiB per stream: the agent's limit); it has no terminal.\nExit codes: the command's (128 + N when signal N ended it), 3 not running.",
+    )
     .action(
       action(async (argv: string[], opts: { env: string[]; timeout: string }) => {
         const { execInGuest } = await import('../lifecycle/guest-command.js');
         const timeoutMs = Number(opts.timeout) * 1000;
-        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 86_400_000) throw new EmulatorError('CONFIG_INVALID', `--timeout ${opts.timeout}: give a number of seconds from 1 to 86400`);
+        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 86_400_000)
+          throw new EmulatorError(
+            'CONFIG_INVALID',
+            `--timeout ${opts.timeout}: give a number of seconds from 1 to 86400`,
+          );
         const env: Record<string, string> = {};
         for (const kv of opts.env) {
           const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(kv);
@@ -28,11 +37,18 @@ export function execCommand(): Command {
         // stdin when something is piped in; a terminal's is left alone (nothing to forward).
         const input = process.stdin.isTTY ? undefined : await readAll(process.stdin);
         // It travels inline in one agent message, as base64.
-        if (input && input.length > MAX_INPUT) throw new EmulatorError('CONFIG_INVALID', `stdin is ${(input.length / 1048576).toFixed(1)} MiB; exec passes at most ${MAX_INPUT / 1048576} MiB`, { hint: 'copy large files through a shared project directory (/host<dir> in the guest) instead' });
-        const r = await interruptible((signal) => execInGuest(resolveConfig(), { argv, env, ...(input ? { input } : {}), timeoutMs, signal }));
+        if (input && input.length > MAX_INPUT)
+          throw new EmulatorError(
+            'CONFIG_INVALID',
+            `stdin is ${(input.length / 1048576).toFixed(1)} MiB; exec passes at most ${MAX_INPUT / 1048576} MiB`,
+            { hint: 'copy large files through a shared project directory (/host<dir> in the guest) instead' },
+          );
+        const r = await interruptible((signal) =>
+          execInGuest(resolveConfig(), { argv, env, ...(input ? { input } : {}), timeoutMs, signal }),
+        );
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);
-        if (r.truncated) process.stderr.write('stack-emulator: the output was cut at the guest agent\'s 16 MiB limit\n');
+        if (r.truncated) process.stderr.write("stack-emulator: the output was cut at the guest agent's 16 MiB limit\n");
         return r.exitCode ?? 128 + (r.signal ?? 0);
       }),
     );

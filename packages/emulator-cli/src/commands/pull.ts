@@ -14,20 +14,48 @@ export function pullCommand(): Command {
     .option('--url <url>', 'a plain https URL (verified by its .sha256 sidecar or --sha256), or http with --sha256')
     .option('--image <path>', 'a local image file, or a directory holding stack-emulator-<arch>.qcow2 (offline)')
     .option('--sha256 <hex>', 'the expected sha256 (wins over any published digest; required for http:// URLs)')
-    .option('--timeout <seconds>', 'give up on a transfer that sends nothing (or under 1 KiB/s) for this long; it is retried, resuming', '30')
-    .option('--base-env <file>', "keep this base.env beside the image instead of generating one from the image's Stack sources")
+    .option(
+      '--timeout <seconds>',
+      'give up on a transfer that sends nothing (or under 1 KiB/s) for this long; it is retried, resuming',
+      '30',
+    )
+    .option(
+      '--base-env <file>',
+      "keep this base.env beside the image instead of generating one from the image's Stack sources",
+    )
     .option('--skip-snapshot', 'do not capture the first snapshot now (the first start will)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nGITHUB_TOKEN (or `gh auth token`) is used for GitHub; artifacts need it. HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA (e.g. a corporate proxy\'s). The current image and its snapshots stay usable until the new image is verified.')
+    .addHelpText(
+      'after',
+      "\nGITHUB_TOKEN (or `gh auth token`) is used for GitHub; artifacts need it. HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA (e.g. a corporate proxy's). The current image and its snapshots stay usable until the new image is verified.",
+    )
     .action(
       action(async (opts: PullFlags & { arch?: string; skipSnapshot?: boolean; json?: boolean }) => {
-        const [{ pullImage }, { progressRenderer }, { createReporter }] = await Promise.all([import('../lifecycle/pull.js'), import('../ui/progress-bar.js'), import('../ui/reporter.js')]);
-        const branchGiven = opts.tag !== undefined || opts.pr !== undefined || opts.run !== undefined || opts.url !== undefined || opts.image !== undefined;
+        const [{ pullImage }, { progressRenderer }, { createReporter }] = await Promise.all([
+          import('../lifecycle/pull.js'),
+          import('../ui/progress-bar.js'),
+          import('../ui/reporter.js'),
+        ]);
+        const branchGiven =
+          opts.tag !== undefined ||
+          opts.pr !== undefined ||
+          opts.run !== undefined ||
+          opts.url !== undefined ||
+          opts.image !== undefined;
         const flags: PullFlags = { ...opts, branch: branchGiven ? undefined : opts.branch };
         const config = configFrom({ arch: opts.arch });
         const reporter = await createReporter();
-        const r = await interruptible((signal) => pullImage(config, flags, { signal, onProgress: progressRenderer(), onPhase: (t) => reporter.info(t), onRetry: (e, n, at) => reporter.warn(`${e.message}; retrying (attempt ${n + 1}) from byte ${at}`) }));
-        reporter.info(`${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`);
+        const r = await interruptible((signal) =>
+          pullImage(config, flags, {
+            signal,
+            onProgress: progressRenderer(),
+            onPhase: (t) => reporter.info(t),
+            onRetry: (e, n, at) => reporter.warn(`${e.message}; retrying (attempt ${n + 1}) from byte ${at}`),
+          }),
+        );
+        reporter.info(
+          `${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`,
+        );
         if (r.droppedSnapshots) reporter.info(`removed ${r.droppedSnapshots} snapshot(s) of the replaced image`);
         if (r.session) reporter.info(r.session);
         if ('from' in r.baseEnv) reporter.info(`base environment: ${r.baseEnv.from}`);
@@ -35,7 +63,11 @@ export function pullCommand(): Command {
         let snapshotId: string | undefined;
         if (!opts.skipSnapshot) {
           const { captureOnly } = await import('../lifecycle/start.js');
-          snapshotId = (await interruptible((signal) => captureOnly(configFrom({ arch: opts.arch, image: 'stack' }), { reporter, signal }))).snapshotId;
+          snapshotId = (
+            await interruptible((signal) =>
+              captureOnly(configFrom({ arch: opts.arch, image: 'stack' }), { reporter, signal }),
+            )
+          ).snapshotId;
         } else {
           reporter.info('snapshot not captured (--skip-snapshot): the first start captures it');
         }

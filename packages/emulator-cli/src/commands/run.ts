@@ -7,7 +7,10 @@ import { action, configFrom, interruptible, withStartFlags } from './shared.js';
 /** Runs the child with the credentials; resolves with its exit code (128 + signal when killed). */
 function runChild(argv: string[], env: Record<string, string>): Promise<number> {
   // One argument may be a shell command line ("npm test && npm run e2e"), as in the original.
-  const child = argv.length === 1 ? spawn(argv[0]!, { shell: true, stdio: 'inherit', env: { ...process.env, ...env } }) : spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
+  const child =
+    argv.length === 1
+      ? spawn(argv[0]!, { shell: true, stdio: 'inherit', env: { ...process.env, ...env } })
+      : spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -26,17 +29,32 @@ function runChild(argv: string[], env: Record<string, string>): Promise<number> 
 
 export function runCommand(): Command {
   return withStartFlags(new Command('run'))
-    .description('run a command with the emulator\'s credentials in its environment (starts the emulator if needed, and then stops it afterwards)')
+    .description(
+      "run a command with the emulator's credentials in its environment (starts the emulator if needed, and then stops it afterwards)",
+    )
     .argument('<command...>', 'the command; put `--` before it when it has options of its own')
     .passThroughOptions()
-    .addHelpText('after', '\nWith --config-file, the project\'s credentials are injected: STACK_PROJECT_ID, STACK_PUBLISHABLE_CLIENT_KEY, STACK_API_URL (also with NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_ prefixes) and STACK_SECRET_SERVER_KEY; without it the environment is left as it is.\nThe exit code is the command\'s (128 + N when it died of signal N).')
+    .addHelpText(
+      'after',
+      "\nWith --config-file, the project's credentials are injected: STACK_PROJECT_ID, STACK_PUBLISHABLE_CLIENT_KEY, STACK_API_URL (also with NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_ prefixes) and STACK_SECRET_SERVER_KEY; without it the environment is left as it is.\nThe exit code is the command's (128 + N when it died of signal N).",
+    )
     .action(
       action(async (argv: string[], opts: StartFlags) => {
-        const [{ credentialEnv, credentials }, { startEmulator }, { stopEmulator }, { createReporter }] = await Promise.all([import('../lifecycle/credentials.js'), import('../lifecycle/start.js'), import('../lifecycle/stop.js'), import('../ui/reporter.js')]);
+        const [{ credentialEnv, credentials }, { startEmulator }, { stopEmulator }, { createReporter }] =
+          await Promise.all([
+            import('../lifecycle/credentials.js'),
+            import('../lifecycle/start.js'),
+            import('../lifecycle/stop.js'),
+            import('../ui/reporter.js'),
+          ]);
         const config = configFrom(opts);
         const reporter = await createReporter();
-        const { state, alreadyRunning, reshared } = await interruptible((signal) => startEmulator(config, { reporter, signal }));
-        reporter.info(alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`);
+        const { state, alreadyRunning, reshared } = await interruptible((signal) =>
+          startEmulator(config, { reporter, signal }),
+        );
+        reporter.info(
+          alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`,
+        );
         try {
           // As the original: credentials only for a project (--config-file); a command configured by its
           // own .env must not find the internal project's keys laid over it.
@@ -46,7 +64,9 @@ export function runCommand(): Command {
           // An emulator that was running before (also one resumed to share this project) stays running.
           if (!alreadyRunning && !reshared) {
             reporter.info('stopping the emulator (this command started it)');
-            await stopEmulator(config).catch((e: Error) => reporter.warn(`failed to stop the emulator cleanly: ${e.message}`));
+            await stopEmulator(config).catch((e: Error) =>
+              reporter.warn(`failed to stop the emulator cleanly: ${e.message}`),
+            );
           }
         }
       }),

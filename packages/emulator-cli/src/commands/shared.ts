@@ -8,17 +8,36 @@ export function withStartFlags(cmd: Command): Command {
   return cmd
     .option('--image <image>', 'stack (pulled release), reference (built locally), or a qcow2 path', 'stack')
     .option('--arch <arch>', 'guest architecture: amd64 or arm64 (default: EMULATOR_ARCH, else the host)')
-    .option('--config-file <path>', 'initialise a project for this Stack config file; its directory is shared with the guest')
+    .option(
+      '--config-file <path>',
+      'initialise a project for this Stack config file; its directory is shared with the guest',
+    )
     .option('--no-snapshot', 'cold boot, never resume a snapshot (EMULATOR_NO_SNAPSHOT=1)')
     .option('--no-rotation', 'keep the placeholder secrets (EMULATOR_NO_ROTATION=1)')
-    .option('--ephemeral', 'no saved session: start from the golden snapshot, save nothing at stop (EMULATOR_EPHEMERAL=1)')
+    .option(
+      '--ephemeral',
+      'no saved session: start from the golden snapshot, save nothing at stop (EMULATOR_EPHEMERAL=1)',
+    )
     .option('--rotate', 'fresh secrets even when resuming the saved session (it keeps its own otherwise)')
     .option('--force-capture', 'capture a new snapshot before starting (EMULATOR_FORCE_CAPTURE=1)')
-    .option('--base-env <file>', "the config disk's base.env (EMULATOR_BASE_ENV); default for --image stack: the one pull generated for it");
+    .option(
+      '--base-env <file>',
+      "the config disk's base.env (EMULATOR_BASE_ENV); default for --image stack: the one pull generated for it",
+    );
 }
 
 export function configFrom(opts: StartFlags) {
-  return resolveConfig({ image: opts.image, arch: opts.arch, configFile: opts.configFile, snapshot: opts.snapshot, rotation: opts.rotation, forceCapture: opts.forceCapture, baseEnv: opts.baseEnv, ephemeral: opts.ephemeral, rotate: opts.rotate });
+  return resolveConfig({
+    image: opts.image,
+    arch: opts.arch,
+    configFile: opts.configFile,
+    snapshot: opts.snapshot,
+    rotation: opts.rotation,
+    forceCapture: opts.forceCapture,
+    baseEnv: opts.baseEnv,
+    ephemeral: opts.ephemeral,
+    rotate: opts.rotate,
+  });
 }
 
 /** Signals that end a command: Ctrl-C, kill, and SIGHUP (closing the terminal tab or window). */
@@ -42,7 +61,8 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
   try {
     return await work(ac.signal);
   } catch (e) {
-    if (ac.signal.aborted && !(isEmulatorError(e) && e.code === 'INTERRUPTED')) throw new EmulatorError('INTERRUPTED', 'interrupted', { cause: e });
+    if (ac.signal.aborted && !(isEmulatorError(e) && e.code === 'INTERRUPTED'))
+      throw new EmulatorError('INTERRUPTED', 'interrupted', { cause: e });
     throw e;
   } finally {
     for (const sig of INTERRUPT_SIGNALS) process.off(sig, onSignal);
@@ -55,7 +75,10 @@ export function reportError(e: unknown, json: boolean): number {
   const exit = isEmulatorError(e) ? e.exitCode : 1;
   const message = describeError(e);
   const hint = isEmulatorError(e) ? e.hint : undefined;
-  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message, ...(hint ? { hint } : {}) } }, null, 2)}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, error: { code, message, ...(hint ? { hint } : {}) } }, null, 2)}\n`,
+    );
   // With --verbose --json the error is the trace's last line; stderr stays JSON.
   if (!trace.jsonLines) process.stderr.write(`Error: ${message}\n${hint ? `  fix: ${hint}\n` : ''}`);
   return exit;
@@ -73,11 +96,16 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       const code = await fn(...args);
       process.exitCode = code ?? 0;
     } catch (e) {
-      trace.event('error', { code: isEmulatorError(e) ? e.code : 'INTERNAL', message: describeError(e), ...(isEmulatorError(e) && e.hint ? { hint: e.hint } : {}) });
+      trace.event('error', {
+        code: isEmulatorError(e) ? e.code : 'INTERNAL',
+        message: describeError(e),
+        ...(isEmulatorError(e) && e.hint ? { hint: e.hint } : {}),
+      });
       process.exitCode = reportError(e, json);
     }
   };
 }
 
 /** The option every command has. */
-export const VERBOSE_HELP = 'trace each step, QEMU\'s command line and every QMP and guest-agent message (secrets redacted) on stderr; STACK_EMULATOR_DEBUG=1 does the same';
+export const VERBOSE_HELP =
+  "trace each step, QEMU's command line and every QMP and guest-agent message (secrets redacted) on stderr; STACK_EMULATOR_DEBUG=1 does the same";

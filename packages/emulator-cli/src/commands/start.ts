@@ -4,22 +4,38 @@ import { action, configFrom, interruptible, withStartFlags } from './shared.js';
 
 export function startCommand(): Command {
   return withStartFlags(new Command('start'))
-    .description('start the emulator: resume a snapshot (capturing one the first time) or cold boot; fresh secrets every time')
+    .description(
+      'start the emulator: resume a snapshot (capturing one the first time) or cold boot; fresh secrets every time',
+    )
     .option('--json', 'print the result as JSON on stdout (progress stays on stderr)')
-    .addHelpText('after', '\nWith --config-file, stdout carries only the project credentials as JSON; all progress goes to stderr.\nExit codes: 0 started or already running, 1 failed, 2 bad input or busy port, 4 another command holds the instance, 130 interrupted.')
+    .addHelpText(
+      'after',
+      '\nWith --config-file, stdout carries only the project credentials as JSON; all progress goes to stderr.\nExit codes: 0 started or already running, 1 failed, 2 bad input or busy port, 4 another command holds the instance, 130 interrupted.',
+    )
     .action(
       action(async (opts: StartFlags & { json?: boolean }) => {
         const config = configFrom(opts);
-        const [{ credentials }, { startEmulator }, { formatStartSummary }, { createReporter }] = await Promise.all([import('../lifecycle/credentials.js'), import('../lifecycle/start.js'), import('../ui/format.js'), import('../ui/reporter.js')]);
+        const [{ credentials }, { startEmulator }, { formatStartSummary }, { createReporter }] = await Promise.all([
+          import('../lifecycle/credentials.js'),
+          import('../lifecycle/start.js'),
+          import('../ui/format.js'),
+          import('../ui/reporter.js'),
+        ]);
         const reporter = await createReporter();
         const t0 = Date.now();
-        const { state, alreadyRunning } = await interruptible((signal) => startEmulator(config, { reporter, signal, t0 }));
+        const { state, alreadyRunning } = await interruptible((signal) =>
+          startEmulator(config, { reporter, signal, t0 }),
+        );
         if (config.configFile) {
           const c = await credentials(config, state, config.configFile);
           process.stderr.write(`${formatStartSummary(state, alreadyRunning, config.paths.internalPck)}\n`);
-          process.stdout.write(`${JSON.stringify({ project_id: c.projectId, publishable_client_key: c.publishableClientKey, secret_server_key: c.secretServerKey }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ project_id: c.projectId, publishable_client_key: c.publishableClientKey, secret_server_key: c.secretServerKey }, null, 2)}\n`,
+          );
         } else if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ ok: true, alreadyRunning, ...state, internalPckFile: config.paths.internalPck }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ ok: true, alreadyRunning, ...state, internalPckFile: config.paths.internalPck }, null, 2)}\n`,
+          );
         } else {
           process.stdout.write(`${formatStartSummary(state, alreadyRunning, config.paths.internalPck)}\n`);
         }

@@ -4,12 +4,15 @@ import { action } from './shared.js';
 
 export function statusCommand(): Command {
   return new Command('status')
-    .description('show the VM state and each service\'s health')
+    .description("show the VM state and each service's health")
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExit codes: 0 running and healthy, 1 running but unhealthy, or crashed, 3 stopped.')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const [{ emulatorStatus }, { formatStatus }] = await Promise.all([import('../lifecycle/status.js'), import('../ui/format.js')]);
+        const [{ emulatorStatus }, { formatStatus }] = await Promise.all([
+          import('../lifecycle/status.js'),
+          import('../ui/format.js'),
+        ]);
         const r = await emulatorStatus(resolveConfig());
         process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatStatus(r)}\n`);
         return r.vm === 'stopped' ? 3 : r.healthy ? 0 : 1;

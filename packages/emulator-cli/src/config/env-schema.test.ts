@@ -4,18 +4,31 @@ import { parseEnv } from './env-schema.js';
 describe('parseEnv', () => {
   it('applies the defaults of the tool we replace', () => {
     const env = parseEnv({});
-    expect(env).toMatchObject({ EMULATOR_DASHBOARD_PORT: 26700, EMULATOR_BACKEND_PORT: 26701, EMULATOR_MOCK_OAUTH_PORT: 26704, EMULATOR_NO_SNAPSHOT: false });
+    expect(env).toMatchObject({
+      EMULATOR_DASHBOARD_PORT: 26700,
+      EMULATOR_BACKEND_PORT: 26701,
+      EMULATOR_MOCK_OAUTH_PORT: 26704,
+      EMULATOR_NO_SNAPSHOT: false,
+    });
     expect(env.EMULATOR_RAM).toBeUndefined(); // 4096 unless set (resolve-config)
     expect(env.EMULATOR_CPUS).toBeUndefined(); // decided with the accelerator (vcpuCount)
   });
 
   it('treats empty values as unset', () => {
-    expect(parseEnv({ EMULATOR_BACKEND_PORT: '', PORT_PREFIX: '' })).toMatchObject({ EMULATOR_BACKEND_PORT: 26701, PORT_PREFIX: undefined });
+    expect(parseEnv({ EMULATOR_BACKEND_PORT: '', PORT_PREFIX: '' })).toMatchObject({
+      EMULATOR_BACKEND_PORT: 26701,
+      PORT_PREFIX: undefined,
+    });
   });
 
-  it.each(['0', '70000', 'abc', '3.14', '-5'])('rejects EMULATOR_BACKEND_PORT=%s naming the variable and the fix', (value) => {
-    expect(() => parseEnv({ EMULATOR_BACKEND_PORT: value })).toThrow(`EMULATOR_BACKEND_PORT="${value}" is not a TCP port; use an integer from 1 to 65535`);
-  });
+  it.each(['0', '70000', 'abc', '3.14', '-5'])(
+    'rejects EMULATOR_BACKEND_PORT=%s naming the variable and the fix',
+    (value) => {
+      expect(() => parseEnv({ EMULATOR_BACKEND_PORT: value })).toThrow(
+        `EMULATOR_BACKEND_PORT="${value}" is not a TCP port; use an integer from 1 to 65535`,
+      );
+    },
+  );
 
   it('lists every bad variable at once', () => {
     const message = (() => {
@@ -34,9 +47,17 @@ describe('parseEnv', () => {
   });
 
   it.each([
-    ['EMULATOR_RAM', '99999999999999999999', 'EMULATOR_RAM="99999999999999999999" must be an integer from 512 to 1048576 (MiB)'],
+    [
+      'EMULATOR_RAM',
+      '99999999999999999999',
+      'EMULATOR_RAM="99999999999999999999" must be an integer from 512 to 1048576 (MiB)',
+    ],
     ['EMULATOR_CPUS', '100000', 'EMULATOR_CPUS="100000" must be an integer from 1 to 255'],
-    ['EMULATOR_READY_TIMEOUT', '2147484', 'EMULATOR_READY_TIMEOUT="2147484" must be an integer from 1 to 86400 (seconds)'],
+    [
+      'EMULATOR_READY_TIMEOUT',
+      '2147484',
+      'EMULATOR_READY_TIMEOUT="2147484" must be an integer from 1 to 86400 (seconds)',
+    ],
     ['EMULATOR_STOP_TIMEOUT', '0', 'EMULATOR_STOP_TIMEOUT="0" must be an integer from 1 to 86400 (seconds)'],
     ['EMULATOR_SNAPSHOT_RAM', '12', 'EMULATOR_SNAPSHOT_RAM="12" must be an integer from 512 to 1048576 (MiB)'],
     ['STACK_EMULATOR_HOME', 'relative/home', 'STACK_EMULATOR_HOME must be an absolute path'],
@@ -45,7 +66,9 @@ describe('parseEnv', () => {
   });
 
   it("reads the original's port prefix fallbacks: NEXT_PUBLIC_HEXCLAVE_PORT_PREFIX, then NEXT_PUBLIC_STACK_PORT_PREFIX", () => {
-    expect(parseEnv({ NEXT_PUBLIC_HEXCLAVE_PORT_PREFIX: '72', NEXT_PUBLIC_STACK_PORT_PREFIX: '91' }).PORT_PREFIX).toBe('72');
+    expect(parseEnv({ NEXT_PUBLIC_HEXCLAVE_PORT_PREFIX: '72', NEXT_PUBLIC_STACK_PORT_PREFIX: '91' }).PORT_PREFIX).toBe(
+      '72',
+    );
     expect(parseEnv({ NEXT_PUBLIC_STACK_PORT_PREFIX: '91' }).PORT_PREFIX).toBe('91');
     expect(parseEnv({ PORT_PREFIX: '81', NEXT_PUBLIC_HEXCLAVE_PORT_PREFIX: '72' }).PORT_PREFIX).toBe('81');
   });

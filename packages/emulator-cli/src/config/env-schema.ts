@@ -14,7 +14,10 @@ const port = (name: string, fallback: number) =>
         if (raw === undefined) return fallback;
         const n = Number(raw);
         if (!/^\d+$/.test(raw) || n < 1 || n > 65535) {
-          ctx.addIssue({ code: 'custom', message: `${name}="${raw}" is not a TCP port; use an integer from 1 to 65535` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `${name}="${raw}" is not a TCP port; use an integer from 1 to 65535`,
+          });
           return z.NEVER;
         }
         return n;
@@ -63,9 +66,21 @@ const MAX_RAM_MIB = 1_048_576;
 
 /** Every environment variable the CLI reads, validated once. */
 export const envSchema = z.object({
-  STACK_EMULATOR_HOME: z.preprocess(emptyAsUnset, z.string().startsWith('/', 'STACK_EMULATOR_HOME must be an absolute path (a relative one would move with the current directory)').optional()),
+  STACK_EMULATOR_HOME: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .startsWith(
+        '/',
+        'STACK_EMULATOR_HOME must be an absolute path (a relative one would move with the current directory)',
+      )
+      .optional(),
+  ),
   /** GitHub API base URL (GitHub Enterprise, or a local server in tests). */
-  STACK_EMULATOR_GITHUB_API: z.preprocess(emptyAsUnset, z.url({ protocol: /^https?$/, message: 'STACK_EMULATOR_GITHUB_API must be an http(s) URL' }).optional()),
+  STACK_EMULATOR_GITHUB_API: z.preprocess(
+    emptyAsUnset,
+    z.url({ protocol: /^https?$/, message: 'STACK_EMULATOR_GITHUB_API must be an http(s) URL' }).optional(),
+  ),
   PORT_PREFIX: z.preprocess(
     emptyAsUnset,
     z
@@ -86,8 +101,14 @@ export const envSchema = z.object({
   EMULATOR_SNAPSHOT_CPUS: positiveInt('EMULATOR_SNAPSHOT_CPUS', undefined, 1, MAX_CPUS),
   /** A base.env for the config disk (the Stack image's base environment); see lifecycle/base-env.ts. */
   EMULATOR_BASE_ENV: z.preprocess(emptyAsUnset, z.string().optional()),
-  EMULATOR_ARCH: z.preprocess(emptyAsUnset, z.enum(['amd64', 'arm64'], { message: 'EMULATOR_ARCH must be amd64 or arm64' }).optional()),
-  EMULATOR_ACCEL: z.preprocess(emptyAsUnset, z.enum(['kvm', 'hvf', 'tcg'], { message: 'EMULATOR_ACCEL must be kvm, hvf or tcg' }).optional()),
+  EMULATOR_ARCH: z.preprocess(
+    emptyAsUnset,
+    z.enum(['amd64', 'arm64'], { message: 'EMULATOR_ARCH must be amd64 or arm64' }).optional(),
+  ),
+  EMULATOR_ACCEL: z.preprocess(
+    emptyAsUnset,
+    z.enum(['kvm', 'hvf', 'tcg'], { message: 'EMULATOR_ACCEL must be kvm, hvf or tcg' }).optional(),
+  ),
   EMULATOR_NO_SNAPSHOT: flag('EMULATOR_NO_SNAPSHOT'),
   EMULATOR_NO_ROTATION: flag('EMULATOR_NO_ROTATION'),
   /** No saved session: every start from the golden snapshot, nothing kept at stop (CI). */

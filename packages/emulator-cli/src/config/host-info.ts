@@ -30,7 +30,11 @@ export interface HostInfoOptions {
 
 const sysctlDefault = (name: string) => {
   try {
-    return execFileSync('/usr/sbin/sysctl', ['-n', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim();
+    return execFileSync('/usr/sbin/sysctl', ['-n', name], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 2000,
+    }).trim();
   } catch {
     return undefined;
   }
@@ -44,7 +48,14 @@ const sysctlDefault = (name: string) => {
 export function detectHost(options: HostInfoOptions = {}): HostInfo {
   const platform = options.platform ?? process.platform;
   const nodeArch = options.arch ?? process.arch;
-  const rosetta = platform === 'darwin' && nodeArch === 'x64' && (options.sysctl ?? sysctlDefault)('sysctl.proc_translated') === '1';
+  const rosetta =
+    platform === 'darwin' && nodeArch === 'x64' && (options.sysctl ?? sysctlDefault)('sysctl.proc_translated') === '1';
   const arch: Arch | undefined = rosetta || nodeArch === 'arm64' ? 'arm64' : nodeArch === 'x64' ? 'amd64' : undefined;
-  return { platform, arch, rosetta, cores: options.cores ?? availableParallelism(), memoryMiB: options.memoryMiB ?? Math.floor(totalmem() / 1048576) };
+  return {
+    platform,
+    arch,
+    rosetta,
+    cores: options.cores ?? availableParallelism(),
+    memoryMiB: options.memoryMiB ?? Math.floor(totalmem() / 1048576),
+  };
 }

@@ -46,10 +46,14 @@ describe('resolveConfig', () => {
   it('checks --arch, --image and --config-file', () => {
     expect(() => resolveConfig({ arch: 'riscv' }, home)).toThrow(/--arch riscv/);
     expect(() => resolveConfig({ arch: 'amd64', image: '/nonexistent.qcow2' }, home)).toThrow(/no such file/);
-    expect(() => resolveConfig({ arch: 'amd64', configFile: '/nonexistent/stack.config.ts' }, home)).toThrow(/config file not found/);
+    expect(() => resolveConfig({ arch: 'amd64', configFile: '/nonexistent/stack.config.ts' }, home)).toThrow(
+      /config file not found/,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'stack.config.ts'), '');
-    expect(resolveConfig({ arch: 'amd64', configFile: join(dir, 'stack.config.ts') }, home).configFile).toBe(join(dir, 'stack.config.ts'));
+    expect(resolveConfig({ arch: 'amd64', configFile: join(dir, 'stack.config.ts') }, home).configFile).toBe(
+      join(dir, 'stack.config.ts'),
+    );
   });
 });
 
@@ -73,20 +77,45 @@ describe('vcpuCount', () => {
     };
 
     it("refuses more RAM or CPUs than the host has, not the default's 4096 MiB on a smaller host", () => {
-      expect(refused({ EMULATOR_RAM: '16384' })).toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2, message: "EMULATOR_RAM=16384 (MiB) is more than this host's memory (8192 MiB)" });
-      expect(refused({ EMULATOR_CPUS: '4' })).toMatchObject({ code: 'CONFIG_INVALID', message: "EMULATOR_CPUS=4 is more than this host's 2 CPUs" });
-      expect(resolveConfig({ arch: 'amd64' }, home, detectHost({ platform: 'linux', arch: 'x64', cores: 1, memoryMiB: 2048 })).memoryMiB).toBe(4096);
+      expect(refused({ EMULATOR_RAM: '16384' })).toMatchObject({
+        code: 'CONFIG_INVALID',
+        exitCode: 2,
+        message: "EMULATOR_RAM=16384 (MiB) is more than this host's memory (8192 MiB)",
+      });
+      expect(refused({ EMULATOR_CPUS: '4' })).toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: "EMULATOR_CPUS=4 is more than this host's 2 CPUs",
+      });
+      expect(
+        resolveConfig(
+          { arch: 'amd64' },
+          home,
+          detectHost({ platform: 'linux', arch: 'x64', cores: 1, memoryMiB: 2048 }),
+        ).memoryMiB,
+      ).toBe(4096);
     });
 
     it("takes the original's snapshot-VM variables as the VM's, and refuses them when they disagree", () => {
-      expect(resolveConfig({ arch: 'amd64' }, { ...home, EMULATOR_SNAPSHOT_RAM: '2048', EMULATOR_SNAPSHOT_CPUS: '1' }, small)).toMatchObject({ memoryMiB: 2048, cpus: 1 });
-      expect(refused({ EMULATOR_RAM: '2048', EMULATOR_SNAPSHOT_RAM: '4096' })?.message).toBe('EMULATOR_RAM=2048 and EMULATOR_SNAPSHOT_RAM=4096 disagree; here the snapshot VM is the VM');
+      expect(
+        resolveConfig(
+          { arch: 'amd64' },
+          { ...home, EMULATOR_SNAPSHOT_RAM: '2048', EMULATOR_SNAPSHOT_CPUS: '1' },
+          small,
+        ),
+      ).toMatchObject({ memoryMiB: 2048, cpus: 1 });
+      expect(refused({ EMULATOR_RAM: '2048', EMULATOR_SNAPSHOT_RAM: '4096' })?.message).toBe(
+        'EMULATOR_RAM=2048 and EMULATOR_SNAPSHOT_RAM=4096 disagree; here the snapshot VM is the VM',
+      );
     });
 
     it("refuses a mock OAuth port that is one of the guest's own ports (it is forwarded to the same port inside)", () => {
-      expect(refused({ EMULATOR_MOCK_OAUTH_PORT: '8102' })?.message).toBe("EMULATOR_MOCK_OAUTH_PORT=8102 is the guest's backend port (mock OAuth listens on the same port inside the guest)");
+      expect(refused({ EMULATOR_MOCK_OAUTH_PORT: '8102' })?.message).toBe(
+        "EMULATOR_MOCK_OAUTH_PORT=8102 is the guest's backend port (mock OAuth listens on the same port inside the guest)",
+      );
       expect(refused({ EMULATOR_MOCK_OAUTH_PORT: '9090' })?.message).toContain("guest's minio port");
-      expect(refused({ EMULATOR_MOCK_OAUTH_PORT: '9102', PORT_PREFIX: '91' })?.message).toContain("guest's backend port");
+      expect(refused({ EMULATOR_MOCK_OAUTH_PORT: '9102', PORT_PREFIX: '91' })?.message).toContain(
+        "guest's backend port",
+      );
       expect(refused({ EMULATOR_MOCK_OAUTH_PORT: '8102', PORT_PREFIX: '91' })).toBeUndefined();
     });
   });

@@ -1,7 +1,16 @@
 import { accessSync, constants } from 'node:fs';
 import { release } from 'node:os';
 import { cachedBaseKernel } from '@stack/emulator-image';
-import { type Accel, chooseAccelerator, type HostProbe, loadVerdicts, probeHost, saveVerdict, verdictKey, verifyAccelerator } from '@stack/qemu-argv';
+import {
+  type Accel,
+  chooseAccelerator,
+  type HostProbe,
+  loadVerdicts,
+  probeHost,
+  saveVerdict,
+  verdictKey,
+  verifyAccelerator,
+} from '@stack/qemu-argv';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
 import type { Arch } from '@stack/internal';
@@ -22,7 +31,9 @@ export async function probeQemu(config: EmulatorConfig): Promise<HostProbe> {
     throw new EmulatorError('HOST_UNSUPPORTED', (e as Error).message, { cause: e });
   }
   if (config.arch === 'arm64' && !probe.firmware) {
-    throw new EmulatorError('HOST_UNSUPPORTED', 'no aarch64 UEFI firmware found', { hint: 'Debian/Ubuntu: apt install qemu-efi-aarch64; macOS: brew install qemu' });
+    throw new EmulatorError('HOST_UNSUPPORTED', 'no aarch64 UEFI firmware found', {
+      hint: 'Debian/Ubuntu: apt install qemu-efi-aarch64; macOS: brew install qemu',
+    });
   }
   return probe;
 }
@@ -52,7 +63,11 @@ const canRead = (path: string) => {
  * possible, which a KVM that runs nothing passes: a BIOS-booted Stack image then hung for 108 s
  * under this CI host's KVM before QEMU reported an internal error.
  */
-export function verificationKernel(config: EmulatorConfig, imageKernel: string | undefined, sources: KernelSources = {}): string | undefined {
+export function verificationKernel(
+  config: EmulatorConfig,
+  imageKernel: string | undefined,
+  sources: KernelSources = {},
+): string | undefined {
   if (imageKernel) return imageKernel;
   const readable = sources.readable ?? canRead;
   const cached = (sources.cached ?? cachedBaseKernel)(config.arch);
@@ -71,29 +86,64 @@ export function verificationKernel(config: EmulatorConfig, imageKernel: string |
  * otherwise by a quick start with the CPU model we would use. An unusable one (e.g. software-nested
  * KVM) is remembered, with the reason, and TCG is used.
  */
-export async function chooseHostAccelerator(config: EmulatorConfig, probe: HostProbe, options: { kernel?: string; onVerify?: (accel: Accel) => void } = {}): Promise<HostChoice> {
+export async function chooseHostAccelerator(
+  config: EmulatorConfig,
+  probe: HostProbe,
+  options: { kernel?: string; onVerify?: (accel: Accel) => void } = {},
+): Promise<HostChoice> {
   const host = config.host.arch ?? config.arch;
   const verdicts = await loadVerdicts(config.paths.accelVerdicts);
   const keys: Partial<Record<Accel, string>> = {};
   for (const a of probe.accelerators) if (a !== 'tcg') keys[a] = await verdictKey(probe, a);
   let choice: { accel: Accel; reason: string };
   try {
-    choice = chooseAccelerator(probe, { override: config.accelOverride, hostArch: host, guestArch: config.arch, verdicts, keys });
+    choice = chooseAccelerator(probe, {
+      override: config.accelOverride,
+      hostArch: host,
+      guestArch: config.arch,
+      verdicts,
+      keys,
+    });
   } catch (e) {
     throw new EmulatorError('CONFIG_INVALID', (e as Error).message, { cause: e });
   }
   const known = verdicts.some((v) => v.accel === choice.accel && v.key === keys[choice.accel]);
   if (choice.accel !== 'tcg' && !known && !config.accelOverride) {
     options.onVerify?.(choice.accel);
-    const check = await verifyAccelerator(probe, choice.accel, { arch: config.arch, kernel: verificationKernel(config, options.kernel) });
-    await saveVerdict(config.paths.accelVerdicts, { key: keys[choice.accel]!, accel: choice.accel, usable: check.usable, reason: check.reason, decidedAt: new Date().toISOString() });
-    if (!check.usable) return { probe, accel: 'tcg', reason: `${choice.accel} cannot run the guest on this host (${check.reason}); using tcg` };
+    const check = await verifyAccelerator(probe, choice.accel, {
+      arch: config.arch,
+      kernel: verificationKernel(config, options.kernel),
+    });
+    await saveVerdict(config.paths.accelVerdicts, {
+      key: keys[choice.accel]!,
+      accel: choice.accel,
+      usable: check.usable,
+      reason: check.reason,
+      decidedAt: new Date().toISOString(),
+    });
+    if (!check.usable)
+      return {
+        probe,
+        accel: 'tcg',
+        reason: `${choice.accel} cannot run the guest on this host (${check.reason}); using tcg`,
+      };
     return { probe, accel: choice.accel, reason: `${choice.accel} verified on this host` };
   }
   return { probe, ...choice };
 }
 
 /** Remembers that a hardware accelerator failed with a real guest (seen in QEMU's output at boot). */
-export async function rememberUnusable(config: EmulatorConfig, probe: HostProbe, accel: Accel, reason: string): Promise<void> {
-  await saveVerdict(config.paths.accelVerdicts, { key: await verdictKey(probe, accel), accel, usable: false, reason, decidedAt: new Date().toISOString() });
+export async function rememberUnusable(
+  config: EmulatorConfig,
+  probe: HostProbe,
+  accel: Accel,
+  reason: string,
+): Promise<void> {
+  await saveVerdict(config.paths.accelVerdicts, {
+    key: await verdictKey(probe, accel),
+    accel,
+    usable: false,
+    reason,
+    decidedAt: new Date().toISOString(),
+  });
 }

@@ -10,7 +10,11 @@ import { baseEnvSidecar, resolveBaseEnv } from './base-env.js';
 const dir = () => mkdtempSync(join(tmpdir(), 'base-env-'));
 const config = (env: Record<string, string> = {}, flags: { baseEnv?: string } = {}) =>
   // An API nobody listens on: the generation from GitHub fails at once.
-  resolveConfig({ arch: 'amd64', ...flags }, { STACK_EMULATOR_HOME: join(dir(), 'home'), STACK_EMULATOR_GITHUB_API: 'http://127.0.0.1:9', ...env }, detectHost({ platform: 'linux', arch: 'x64' }));
+  resolveConfig(
+    { arch: 'amd64', ...flags },
+    { STACK_EMULATOR_HOME: join(dir(), 'home'), STACK_EMULATOR_GITHUB_API: 'http://127.0.0.1:9', ...env },
+    detectHost({ platform: 'linux', arch: 'x64' }),
+  );
 const fullBaseEnv = `${STACK_BASE_ENV_KEYS.map((k) => `${k}=v`).join('\n')}\n`;
 
 describe('resolveBaseEnv', () => {
@@ -31,14 +35,27 @@ describe('resolveBaseEnv', () => {
   it('--base-env and EMULATOR_BASE_ENV win, for any image; an empty or missing file is refused', async () => {
     const file = join(dir(), 'mine.env');
     writeFileSync(file, 'A=1\n');
-    expect((await resolveBaseEnv(config({}, { baseEnv: file }), { kind: 'path', path: '/x.qcow2' })).text).toBe('A=1\n');
-    expect((await resolveBaseEnv(config({ EMULATOR_BASE_ENV: file }), { kind: 'stack', path: '/x.qcow2' })).from).toBe(file);
+    expect((await resolveBaseEnv(config({}, { baseEnv: file }), { kind: 'path', path: '/x.qcow2' })).text).toBe(
+      'A=1\n',
+    );
+    expect((await resolveBaseEnv(config({ EMULATOR_BASE_ENV: file }), { kind: 'stack', path: '/x.qcow2' })).from).toBe(
+      file,
+    );
     writeFileSync(file, '\n');
-    expect(await resolveBaseEnv(config({}, { baseEnv: file }), { kind: 'path', path: '/x' }).catch((e: unknown) => e)).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('is empty') });
-    expect(await resolveBaseEnv(config({}, { baseEnv: '/no/such.env' }), { kind: 'path', path: '/x' }).catch((e: unknown) => e)).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(
+      await resolveBaseEnv(config({}, { baseEnv: file }), { kind: 'path', path: '/x' }).catch((e: unknown) => e),
+    ).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('is empty') });
+    expect(
+      await resolveBaseEnv(config({}, { baseEnv: '/no/such.env' }), { kind: 'path', path: '/x' }).catch(
+        (e: unknown) => e,
+      ),
+    ).toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
   it('the reference appliance and other images carry their own: empty, and no digest in the key', async () => {
-    expect(await resolveBaseEnv(config(), { kind: 'reference', path: '/r.qcow2' })).toMatchObject({ text: '', digest: undefined });
+    expect(await resolveBaseEnv(config(), { kind: 'reference', path: '/r.qcow2' })).toMatchObject({
+      text: '',
+      digest: undefined,
+    });
   });
 });

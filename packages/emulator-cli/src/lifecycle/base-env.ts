@@ -26,7 +26,9 @@ const digestOf = (text: string) => (text === '' ? undefined : createHash('sha256
  */
 export async function fetchStackBaseEnv(ref: string, options: GitHubOptions & { repo?: string }): Promise<string> {
   const repo = options.repo ?? DEFAULT_REPO;
-  const [backend, dashboard] = await Promise.all(['apps/backend/.env.development', 'apps/dashboard/.env.development'].map((p) => getRepoFile(repo, p, ref, options)));
+  const [backend, dashboard] = await Promise.all(
+    ['apps/backend/.env.development', 'apps/dashboard/.env.development'].map((p) => getRepoFile(repo, p, ref, options)),
+  );
   return generateStackBaseEnv({ backend: backend!, dashboard: dashboard! }, { source: `${repo} at ${ref}` });
 }
 
@@ -42,12 +44,23 @@ export async function saveBaseEnv(image: string, text: string): Promise<void> {
  * (they carry their own). The Stack image's services refuse to start without it, so a Stack image
  * without one is an error that says how to get it, never an empty file.
  */
-export async function resolveBaseEnv(config: EmulatorConfig, image: { kind: string; path: string }, options: { token?: string; signal?: AbortSignal; onPhase?: (t: string) => void } = {}): Promise<BaseEnv> {
+export async function resolveBaseEnv(
+  config: EmulatorConfig,
+  image: { kind: string; path: string },
+  options: { token?: string; signal?: AbortSignal; onPhase?: (t: string) => void } = {},
+): Promise<BaseEnv> {
   if (config.baseEnvFile) {
     const text = await readFile(config.baseEnvFile, 'utf8').catch((e: Error) => {
-      throw new EmulatorError('CONFIG_INVALID', `cannot read the base environment ${config.baseEnvFile}: ${e.message}`, { hint: 'fix the path given to --base-env or EMULATOR_BASE_ENV' });
+      throw new EmulatorError(
+        'CONFIG_INVALID',
+        `cannot read the base environment ${config.baseEnvFile}: ${e.message}`,
+        { hint: 'fix the path given to --base-env or EMULATOR_BASE_ENV' },
+      );
     });
-    if (text.trim() === '') throw new EmulatorError('CONFIG_INVALID', `the base environment ${config.baseEnvFile} is empty`, { hint: 'generate it with tools/stack-base-env <stack checkout>' });
+    if (text.trim() === '')
+      throw new EmulatorError('CONFIG_INVALID', `the base environment ${config.baseEnvFile} is empty`, {
+        hint: 'generate it with tools/stack-base-env <stack checkout>',
+      });
     return { text, digest: digestOf(text), from: config.baseEnvFile };
   }
   if (image.kind !== 'stack') return { text: '', digest: undefined, from: 'none (the image carries its own)' };
@@ -59,13 +72,21 @@ export async function resolveBaseEnv(config: EmulatorConfig, image: { kind: stri
   const ref = releaseTag('dev');
   options.onPhase?.(`no base environment beside the Stack image yet: generating it from ${DEFAULT_REPO} at ${ref}`);
   try {
-    const text = await fetchStackBaseEnv(ref, { apiBase: config.githubApi, token: options.token, signal: options.signal });
+    const text = await fetchStackBaseEnv(ref, {
+      apiBase: config.githubApi,
+      token: options.token,
+      signal: options.signal,
+    });
     await saveBaseEnv(image.path, text);
     return { text, digest: digestOf(text), from: sidecar };
   } catch (e) {
-    throw new EmulatorError('BASE_ENV_MISSING', `the Stack image needs its base environment (base.env), and none is beside it (${sidecar}); generating one from ${DEFAULT_REPO} failed: ${isFetchError(e) ? e.message : (e as Error).message}`, {
-      cause: e,
-      hint: 'run `stack-emulator pull` (it fetches the image and its base environment), or pass --base-env <file> (tools/stack-base-env <stack checkout> writes one)',
-    });
+    throw new EmulatorError(
+      'BASE_ENV_MISSING',
+      `the Stack image needs its base environment (base.env), and none is beside it (${sidecar}); generating one from ${DEFAULT_REPO} failed: ${isFetchError(e) ? e.message : (e as Error).message}`,
+      {
+        cause: e,
+        hint: 'run `stack-emulator pull` (it fetches the image and its base environment), or pass --base-env <file> (tools/stack-base-env <stack checkout> writes one)',
+      },
+    );
   }
 }

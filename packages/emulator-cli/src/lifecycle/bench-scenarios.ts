@@ -4,4 +4,11 @@
  * Its own module so the command can list them without loading the lifecycle.
  */
 export type Scenario = 'resume-rotation' | 'resume' | 'cold' | 'session-resume' | 'stop-with-save' | 'stop-acpi';
-export const SCENARIOS: readonly Scenario[] = ['resume-rotation', 'resume', 'cold', 'session-resume', 'stop-with-save', 'stop-acpi'];
+export const SCENARIOS: readonly Scenario[] = [
+  'resume-rotation',
+  'resume',
+  'cold',
+  'session-resume',
+  'stop-with-save',
+  'stop-acpi',
+];

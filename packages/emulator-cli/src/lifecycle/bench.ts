@@ -30,19 +30,42 @@ const isStop = (s: Scenario) => s === 'stop-with-save' || s === 'stop-acpi';
 const isSession = (s: Scenario) => s === 'session-resume' || s === 'stop-with-save';
 
 function variant(config: EmulatorConfig, scenario: Scenario): EmulatorConfig {
-  return Object.freeze({ ...config, snapshot: scenario !== 'cold', rotation: scenario !== 'resume', ephemeral: !isSession(scenario), forceCapture: false, forceRotate: false });
+  return Object.freeze({
+    ...config,
+    snapshot: scenario !== 'cold',
+    rotation: scenario !== 'resume',
+    ephemeral: !isSession(scenario),
+    forceCapture: false,
+    forceRotate: false,
+  });
 }
 
-const expectedMode: Record<Scenario, StartMode> = { 'resume-rotation': 'resumed', resume: 'resumed', cold: 'cold', 'session-resume': 'session', 'stop-with-save': 'session', 'stop-acpi': 'resumed' };
+const expectedMode: Record<Scenario, StartMode> = {
+  'resume-rotation': 'resumed',
+  resume: 'resumed',
+  cold: 'cold',
+  'session-resume': 'session',
+  'stop-with-save': 'session',
+  'stop-acpi': 'resumed',
+};
 
 /**
  * Start/stop cycles per scenario; a start's clock runs from the start call to all-healthy, a stop's
  * over the whole stop. Warm-ups are not counted: one start and stop that captures the golden snapshot
  * when there is none, and for the session scenarios one that saves a session (begun afresh).
  */
-export async function runBench(config: EmulatorConfig, options: { runs: number; scenarios: Scenario[]; onRun?: (scenario: Scenario, i: number, ms: number) => void; signal?: AbortSignal }): Promise<ScenarioResult[]> {
+export async function runBench(
+  config: EmulatorConfig,
+  options: {
+    runs: number;
+    scenarios: Scenario[];
+    onRun?: (scenario: Scenario, i: number, ms: number) => void;
+    signal?: AbortSignal;
+  },
+): Promise<ScenarioResult[]> {
   const out: ScenarioResult[] = [];
-  const stop = (c: EmulatorConfig, scenario: Scenario) => stopEmulator(c, { timeoutMs: scenario === 'cold' || scenario === 'stop-acpi' ? c.stopTimeoutMs : 0 });
+  const stop = (c: EmulatorConfig, scenario: Scenario) =>
+    stopEmulator(c, { timeoutMs: scenario === 'cold' || scenario === 'stop-acpi' ? c.stopTimeoutMs : 0 });
   if (options.scenarios.some((s) => s !== 'cold')) {
     const warm = variant(config, 'resume');
     await startEmulator(warm, { reporter: silentReporter, signal: options.signal });
@@ -64,8 +87,10 @@ export async function runBench(config: EmulatorConfig, options: { runs: number; 
       const t0 = Date.now();
       const { state } = await startEmulator(c, { reporter: silentReporter, signal: options.signal, t0 });
       const stopped = await stop(c, scenario);
-      if (state.mode !== expectedMode[scenario]) throw new Error(`bench ${scenario}: the start ran ${state.mode} (${state.coldReason ?? ''})`);
-      if (scenario === 'stop-with-save' && stopped.how !== 'saved') throw new Error(`bench ${scenario}: the stop did not save (${stopped.saveFailed ?? stopped.how})`);
+      if (state.mode !== expectedMode[scenario])
+        throw new Error(`bench ${scenario}: the start ran ${state.mode} (${state.coldReason ?? ''})`);
+      if (scenario === 'stop-with-save' && stopped.how !== 'saved')
+        throw new Error(`bench ${scenario}: the stop did not save (${stopped.saveFailed ?? stopped.how})`);
       accel = state.accel;
       boot = state.boot ?? 'firmware';
       const ms = isStop(scenario) ? stopped.elapsedMs : state.timings.healthy!;
@@ -74,7 +99,9 @@ export async function runBench(config: EmulatorConfig, options: { runs: number; 
       options.onRun?.(scenario, i, ms);
     }
     const steps = [...new Set(timings.flatMap((t) => Object.keys(t)))];
-    const split = Object.fromEntries(steps.map((k) => [k, median(timings.map((t) => t[k]).filter((v): v is number => v !== undefined))]));
+    const split = Object.fromEntries(
+      steps.map((k) => [k, median(timings.map((t) => t[k]).filter((v): v is number => v !== undefined))]),
+    );
     out.push({ scenario, runs: options.runs, accel, boot, medianMs: median(all), allMs: all, split });
   }
   return out;

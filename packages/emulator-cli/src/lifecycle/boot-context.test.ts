@@ -9,7 +9,10 @@ function context(accel: 'kvm' | 'hvf' | 'tcg', serial: string, qemuLog = ''): Bo
   const dir = mkdtempSync(join(tmpdir(), 'ctx-'));
   writeFileSync(join(dir, 'serial.log'), serial);
   writeFileSync(join(dir, 'qemu.log'), qemuLog);
-  return { accel, config: { paths: { serialLog: join(dir, 'serial.log'), qemuLog: join(dir, 'qemu.log') } } } as unknown as BootContext;
+  return {
+    accel,
+    config: { paths: { serialLog: join(dir, 'serial.log'), qemuLog: join(dir, 'qemu.log') } },
+  } as unknown as BootContext;
 }
 const vm = (ageMs: number) => ({ launchedAt: Date.now() - ageMs, hasExited: false }) as VmProcess;
 
@@ -18,19 +21,25 @@ describe('vmProblem', () => {
     for (const accel of ['kvm', 'hvf'] as const) {
       const ctx = context(accel, '');
       expect(vmProblem(ctx, vm(SILENT_BOOT_MS - 1000), { booting: true })).toBeUndefined();
-      expect(vmProblem(ctx, vm(SILENT_BOOT_MS + 1000), { booting: true })).toBe(`the guest printed nothing in 30 s under ${accel}`);
+      expect(vmProblem(ctx, vm(SILENT_BOOT_MS + 1000), { booting: true })).toBe(
+        `the guest printed nothing in 30 s under ${accel}`,
+      );
       expect(accelFailure(ctx)).toBe(`the guest printed nothing in 30 s under ${accel}`);
     }
   });
 
   it('is not one under TCG, for a guest that printed, or for a resumed guest (it prints nothing by design)', () => {
     expect(vmProblem(context('tcg', ''), vm(SILENT_BOOT_MS * 3), { booting: true })).toBeUndefined();
-    expect(vmProblem(context('kvm', 'BdsDxe: loading Boot0001\n'), vm(SILENT_BOOT_MS * 3), { booting: true })).toBeUndefined();
+    expect(
+      vmProblem(context('kvm', 'BdsDxe: loading Boot0001\n'), vm(SILENT_BOOT_MS * 3), { booting: true }),
+    ).toBeUndefined();
     expect(vmProblem(context('kvm', ''), vm(SILENT_BOOT_MS * 3))).toBeUndefined();
   });
 
-  it('QEMU\'s own accelerator errors win, under hardware accelerators only', () => {
-    expect(accelFailure(context('kvm', '', 'KVM internal error. Suberror: 1\n'))).toBe('KVM internal error. Suberror: 1');
+  it("QEMU's own accelerator errors win, under hardware accelerators only", () => {
+    expect(accelFailure(context('kvm', '', 'KVM internal error. Suberror: 1\n'))).toBe(
+      'KVM internal error. Suberror: 1',
+    );
     expect(accelFailure(context('hvf', '', 'qemu-system-aarch64: Error: HV_DENIED\n'))).toContain('HV_DENIED');
     expect(accelFailure(context('tcg', '', 'KVM internal error. Suberror: 1\n'))).toBeUndefined();
   });

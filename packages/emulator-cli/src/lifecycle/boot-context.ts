@@ -1,5 +1,13 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { type Accel, accelFailureReason, buildArgv, firmwareIdentity, formatQemuVersion, hostIdentity, type VmSpecInput } from '@stack/qemu-argv';
+import {
+  type Accel,
+  accelFailureReason,
+  buildArgv,
+  firmwareIdentity,
+  formatQemuVersion,
+  hostIdentity,
+  type VmSpecInput,
+} from '@stack/qemu-argv';
 import type { CompatibilityKey } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -54,7 +62,17 @@ export function mark(ctx: BootContext, step: string): void {
 export const SHARE_SLOTS = 4;
 
 /** The VM as QEMU should run it; disks and sockets from the home layout unless overridden. */
-export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; system: string; config: string; incoming?: boolean; shares?: readonly string[]; pluggedShares?: number }): VmSpecInput {
+export function vmSpec(
+  ctx: BootContext,
+  over: {
+    layout: 'cold' | 'snapshot';
+    system: string;
+    config: string;
+    incoming?: boolean;
+    shares?: readonly string[];
+    pluggedShares?: number;
+  },
+): VmSpecInput {
   const p = ctx.config.paths;
   return {
     arch: ctx.config.arch,
@@ -64,7 +82,10 @@ export function vmSpec(ctx: BootContext, over: { layout: 'cold' | 'snapshot'; sy
     layout: over.layout,
     incoming: over.incoming ?? false,
     ...ctx.boot,
-    drives: over.layout === 'snapshot' ? { system: over.system, seed: p.seedPhantom, bundle: p.bundlePhantom, config: over.config } : { system: over.system, config: over.config },
+    drives:
+      over.layout === 'snapshot'
+        ? { system: over.system, seed: p.seedPhantom, bundle: p.bundlePhantom, config: over.config }
+        : { system: over.system, config: over.config },
     forwards: portForwards(ctx.config),
     qmpSocket: p.qmpSocket,
     agentSocket: p.agentSocket,
@@ -103,8 +124,15 @@ const UNLIMITED_BANDWIDTH = 100_000_000_000;
  * file I/O at fixed offsets: 4 beat 2 on a 2-core host (0.21 s against 0.27 s of migration), and the
  * file does not depend on the count.
  */
-export function migrationSettings(format: CompatibilityKey['format']): { caps: Record<string, boolean>; params: Record<string, unknown> } {
-  if (format === 'mapped-ram') return { caps: { 'mapped-ram': true, multifd: true }, params: { 'multifd-channels': 4, 'max-bandwidth': UNLIMITED_BANDWIDTH } };
+export function migrationSettings(format: CompatibilityKey['format']): {
+  caps: Record<string, boolean>;
+  params: Record<string, unknown>;
+} {
+  if (format === 'mapped-ram')
+    return {
+      caps: { 'mapped-ram': true, multifd: true },
+      params: { 'multifd-channels': 4, 'max-bandwidth': UNLIMITED_BANDWIDTH },
+    };
   return { caps: {}, params: { 'max-bandwidth': UNLIMITED_BANDWIDTH } };
 }
 
@@ -145,7 +173,12 @@ export function vmProblem(ctx: BootContext, vm: VmProcess, options: { booting?: 
   const accel = accelFailure(ctx);
   if (accel) return accel;
   if (vm.hasExited) return `QEMU exited: ${tail(ctx.config.paths.qemuLog, 1) || 'no output'}`;
-  if (options.booting && ctx.accel !== 'tcg' && Date.now() - vm.launchedAt > SILENT_BOOT_MS && tail(ctx.config.paths.serialLog, 1) === '') {
+  if (
+    options.booting &&
+    ctx.accel !== 'tcg' &&
+    Date.now() - vm.launchedAt > SILENT_BOOT_MS &&
+    tail(ctx.config.paths.serialLog, 1) === ''
+  ) {
     ctx.silentAccel = `the guest printed nothing in ${SILENT_BOOT_MS / 1000} s under ${ctx.accel}`;
     return ctx.silentAccel;
   }

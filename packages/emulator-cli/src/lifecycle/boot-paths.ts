@@ -22,10 +22,16 @@ export interface Booted extends BootedVm {
   snapshotId?: string;
 }
 
-const secretsNote = (s: BootedVm['secrets']) => (s === 'fresh' ? ', secrets rotated' : s === 'kept' ? ', secrets kept' : '');
+const secretsNote = (s: BootedVm['secrets']) =>
+  s === 'fresh' ? ', secrets rotated' : s === 'kept' ? ', secrets kept' : '';
 
 /** Runs one boot path under a progress step. */
-async function stepped<T extends BootedVm>(ctx: BootContext, text: string, done: (b: T) => string, work: () => Promise<T>): Promise<T> {
+async function stepped<T extends BootedVm>(
+  ctx: BootContext,
+  text: string,
+  done: (b: T) => string,
+  work: () => Promise<T>,
+): Promise<T> {
   const step = ctx.reporter.step(text);
   try {
     const b = await work();
@@ -39,7 +45,9 @@ async function stepped<T extends BootedVm>(ctx: BootContext, text: string, done:
 
 /** The layout of a boot on a session disk: the snapshot layout where its RAM can be saved at stop. */
 function sessionLayout(ctx: BootContext): { layout: 'cold' | 'snapshot'; format?: SnapshotFormat } {
-  return ctx.config.snapshot && ctx.snapshots.format !== undefined ? { layout: 'snapshot', format: ctx.snapshots.format } : { layout: 'cold' };
+  return ctx.config.snapshot && ctx.snapshots.format !== undefined
+    ? { layout: 'snapshot', format: ctx.snapshots.format }
+    : { layout: 'cold' };
 }
 
 /** Points the context at the session's pinned image (its links), so nothing depends on files pull replaces. */
@@ -55,10 +63,15 @@ function usePinned(ctx: BootContext, s: Session): void {
  */
 function sharesAfter(ctx: BootContext, plugged: readonly string[]): string[] {
   const slots = plugged.map((d) => (existsSync(d) ? d : ctx.config.paths.emptyShare));
-  if (slots.includes(ctx.config.paths.emptyShare)) mkdirSync(ctx.config.paths.emptyShare, { recursive: true, mode: 0o700 });
+  if (slots.includes(ctx.config.paths.emptyShare))
+    mkdirSync(ctx.config.paths.emptyShare, { recursive: true, mode: 0o700 });
   for (const d of ctx.shares) if (!slots.includes(d)) slots.push(d);
   if (slots.length > SHARE_SLOTS) {
-    throw new EmulatorError('HOST_SHARE_FAILED', `the saved session already shares ${plugged.length} directories (${plugged.join(', ')}); a VM has ${SHARE_SLOTS} share slots`, { hint: 'stop and start with --no-snapshot, or `stack-emulator reset`, to free the slots' });
+    throw new EmulatorError(
+      'HOST_SHARE_FAILED',
+      `the saved session already shares ${plugged.length} directories (${plugged.join(', ')}); a VM has ${SHARE_SLOTS} share slots`,
+      { hint: 'stop and start with --no-snapshot, or `stack-emulator reset`, to free the slots' },
+    );
   }
   return slots;
 }
@@ -74,7 +87,12 @@ export async function bootEphemeral(ctx: BootContext): Promise<Booted> {
   if (golden.entry) {
     const entry = golden.entry;
     try {
-      const b = await stepped(ctx, `resuming snapshot ${entry.id.slice(0, 8)}`, (r) => `resumed${r.secrets === 'fresh' ? ' and rotated secrets' : ' (rotation disabled)'}`, () => resumeSnapshot(ctx, entry, { disk: p.ephemeralDisk, fresh: true }));
+      const b = await stepped(
+        ctx,
+        `resuming snapshot ${entry.id.slice(0, 8)}`,
+        (r) => `resumed${r.secrets === 'fresh' ? ' and rotated secrets' : ' (rotation disabled)'}`,
+        () => resumeSnapshot(ctx, entry, { disk: p.ephemeralDisk, fresh: true }),
+      );
       await goldenResumed(ctx, entry);
       return { ...b, mode: 'resumed', layout: 'snapshot', format: entry.meta.key.format, snapshotId: entry.id };
     } catch (e) {
@@ -82,7 +100,12 @@ export async function bootEphemeral(ctx: BootContext): Promise<Booted> {
       coldReason = await goldenFailed(ctx, entry, e);
     }
   }
-  const b = await stepped(ctx, 'cold boot', (r) => `cold boot: healthy${secretsNote(r.secrets)}`, () => coldBoot(ctx, { disk: p.ephemeralDisk, freshOn: ctx.image.path, layout: 'cold' }));
+  const b = await stepped(
+    ctx,
+    'cold boot',
+    (r) => `cold boot: healthy${secretsNote(r.secrets)}`,
+    () => coldBoot(ctx, { disk: p.ephemeralDisk, freshOn: ctx.image.path, layout: 'cold' }),
+  );
   return { ...b, mode: 'cold', layout: 'cold', coldReason: coldReason ?? 'no snapshot' };
 }
 
@@ -103,7 +126,12 @@ export async function bootSession(ctx: BootContext): Promise<Booted> {
   const earlier = await earlierDisk(ctx.config, ctx.image);
   if (earlier) {
     const store = sessionStore(ctx.config);
-    const meta = await store.adopt({ image: ctx.image.path, disk: earlier.disk, signal: ctx.signal, meta: { origin: 'adopted', image: { digest: ctx.image.digest, choice: imageChoiceId(ctx.config.image) } } });
+    const meta = await store.adopt({
+      image: ctx.image.path,
+      disk: earlier.disk,
+      signal: ctx.signal,
+      meta: { origin: 'adopted', image: { digest: ctx.image.digest, choice: imageChoiceId(ctx.config.image) } },
+    });
     await forgetEarlierDisk(ctx.config);
     usePinned(ctx, { store, meta });
     const reason = `continuing on the disk ${earlier.from} left (data kept)`;
@@ -120,7 +148,12 @@ async function continueSession(ctx: BootContext, s: Session): Promise<Booted> {
     const ram = s.meta.ram;
     try {
       ctx.shares = sharesAfter(ctx, ram.plugged);
-      const b = await stepped(ctx, 'resuming the saved session', (r) => `resumed the saved session${secretsNote(r.secrets)}`, () => resumeSession(ctx, s));
+      const b = await stepped(
+        ctx,
+        'resuming the saved session',
+        (r) => `resumed the saved session${secretsNote(r.secrets)}`,
+        () => resumeSession(ctx, s),
+      );
       return { ...b, mode: 'session', layout: 'snapshot', format: ram.key.format };
     } catch (e) {
       if (!recoverable(ctx, e)) throw e;
@@ -137,7 +170,12 @@ async function continueSession(ctx: BootContext, s: Session): Promise<Booted> {
 async function coldOnSession(ctx: BootContext, s: Session, reason: string): Promise<Booted> {
   const previousKey = s.meta.clientKey ?? (await keyInFile(ctx.config.paths.internalPck));
   const where = sessionLayout(ctx);
-  const b = await stepped(ctx, "cold boot on the session's disk", (r) => `cold boot: healthy${secretsNote(r.secrets)}`, () => coldBoot(ctx, { disk: s.store.disk, layout: where.layout, previousKey }));
+  const b = await stepped(
+    ctx,
+    "cold boot on the session's disk",
+    (r) => `cold boot: healthy${secretsNote(r.secrets)}`,
+    () => coldBoot(ctx, { disk: s.store.disk, layout: where.layout, previousKey }),
+  );
   return { ...b, mode: 'cold', ...where, coldReason: reason };
 }
 
@@ -152,7 +190,12 @@ async function newSession(ctx: BootContext): Promise<Booted> {
     usePinned(ctx, s);
     ctx.sessionCreated = true;
     try {
-      const b = await stepped(ctx, `resuming snapshot ${entry.id.slice(0, 8)}`, (r) => `resumed${r.secrets === 'fresh' ? ' and rotated secrets' : ' (rotation disabled)'}`, () => resumeSnapshot(ctx, entry, { disk: s.store.disk, fresh: false }));
+      const b = await stepped(
+        ctx,
+        `resuming snapshot ${entry.id.slice(0, 8)}`,
+        (r) => `resumed${r.secrets === 'fresh' ? ' and rotated secrets' : ' (rotation disabled)'}`,
+        () => resumeSnapshot(ctx, entry, { disk: s.store.disk, fresh: false }),
+      );
       await goldenResumed(ctx, entry);
       return { ...b, mode: 'resumed', layout: 'snapshot', format: entry.meta.key.format, snapshotId: entry.id };
     } catch (e) {
@@ -169,6 +212,11 @@ async function newSession(ctx: BootContext): Promise<Booted> {
   usePinned(ctx, s);
   ctx.sessionCreated = true;
   const where = sessionLayout(ctx);
-  const b = await stepped(ctx, 'cold boot', (r) => `cold boot: healthy${secretsNote(r.secrets)}`, () => coldBoot(ctx, { disk: s.store.disk, layout: where.layout }));
+  const b = await stepped(
+    ctx,
+    'cold boot',
+    (r) => `cold boot: healthy${secretsNote(r.secrets)}`,
+    () => coldBoot(ctx, { disk: s.store.disk, layout: where.layout }),
+  );
   return { ...b, mode: 'cold', ...where, coldReason: coldReason ?? 'no snapshot' };
 }

@@ -25,7 +25,12 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
     await capture.createDisk(ctx.image.path, { signal: ctx.signal });
     // No shares: QEMU cannot migrate a guest with 9p mounted.
     const launched = await launchGuest(ctx, {
-      layout: 'snapshot', disk: capture.diskPath, configIso: join(capture.dir, 'config.iso'), configValues: key.configDisk, shares: [], agentTimeoutMs: ctx.config.readyTimeoutMs,
+      layout: 'snapshot',
+      disk: capture.diskPath,
+      configIso: join(capture.dir, 'config.iso'),
+      configValues: key.configDisk,
+      shares: [],
+      agentTimeoutMs: ctx.config.readyTimeoutMs,
     });
     vm = launched.vm;
     const { qga } = launched;
@@ -37,23 +42,47 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
       // the rotation: resume-with-rotation went from 1.2 s to 2.2 s under TCG. Bounded: a unit that
       // never settles costs the capture a minute, not the capture itself.
       step.update('capturing a snapshot: waiting for the guest to finish booting');
-      await exec(qga, { path: '/bin/sh', args: ['-c', 'timeout 60 systemctl is-system-running --wait >/dev/null 2>&1; true'], timeout: 90_000, signal: ctx.signal });
+      await exec(qga, {
+        path: '/bin/sh',
+        args: ['-c', 'timeout 60 systemctl is-system-running --wait >/dev/null 2>&1; true'],
+        timeout: 90_000,
+        signal: ctx.signal,
+      });
       // Warm the guest's side of every resume: one rotation (to the same placeholders, so the snapshot
       // still carries only public values) loads the hook, the service's code paths and the database's
       // caches into guest RAM, which the snapshot keeps. (QEMU's own translation cache is not kept.)
       // (rotateSecrets refuses placeholders by design, so the hook is run directly.)
-      const warm = await exec(qga, { path: ROTATE_HOOK, input: encodeEnvLines(PLACEHOLDERS), timeout: ctx.config.readyTimeoutMs, signal: ctx.signal });
-      if (warm.exitCode !== 0) throw new EmulatorError('CAPTURE_FAILED', `${ROTATE_HOOK} failed during capture (exit ${warm.exitCode}): ${warm.stderr.toString('utf8').trim()}`);
+      const warm = await exec(qga, {
+        path: ROTATE_HOOK,
+        input: encodeEnvLines(PLACEHOLDERS),
+        timeout: ctx.config.readyTimeoutMs,
+        signal: ctx.signal,
+      });
+      if (warm.exitCode !== 0)
+        throw new EmulatorError(
+          'CAPTURE_FAILED',
+          `${ROTATE_HOOK} failed during capture (exit ${warm.exitCode}): ${warm.stderr.toString('utf8').trim()}`,
+        );
       // The Stack image's hook restarts its Node services: a snapshot taken right after would catch
       // them mid-restart, and every resume would finish that restart. Healthy again first.
       step.update('capturing a snapshot: waiting for the services after the warm-up rotation');
       await healthyOrFail(ctx, 'after the warm-up rotation');
-      await loopbackRequest(ctx.config.ports.backend, '/api/v1/projects/current', { headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY } });
+      await loopbackRequest(ctx.config.ports.backend, '/api/v1/projects/current', {
+        headers: {
+          'x-stack-project-id': 'internal',
+          'x-stack-publishable-client-key': PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY,
+        },
+      });
     } finally {
       await qga.close();
     }
     step.update('capturing a snapshot: saving RAM');
-    await saveRam(vm.qmp, { path: capture.statePath, format: key.format, version: ctx.host.probe.version, signal: ctx.signal });
+    await saveRam(vm.qmp, {
+      path: capture.statePath,
+      format: key.format,
+      version: ctx.host.probe.version,
+      signal: ctx.signal,
+    });
     await quit(vm.qmp).catch(() => {});
     await Promise.race([vm.exited, new Promise((r) => setTimeout(r, 10_000))]);
     await vm.kill();
@@ -74,6 +103,10 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
 async function healthyOrFail(ctx: BootContext, when: string): Promise<void> {
   const health = await waitHealthy(ctx.config.ports, { timeoutMs: ctx.config.readyTimeoutMs, signal: ctx.signal });
   if (!health.healthy) {
-    throw new EmulatorError('CAPTURE_FAILED', `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s ${when}: ${describeUnhealthy(health.services)}`, { hint: `guest console: ${ctx.config.paths.serialLog}` });
+    throw new EmulatorError(
+      'CAPTURE_FAILED',
+      `services not healthy within ${ctx.config.readyTimeoutMs / 1000} s ${when}: ${describeUnhealthy(health.services)}`,
+      { hint: `guest console: ${ctx.config.paths.serialLog}` },
+    );
   }
 }

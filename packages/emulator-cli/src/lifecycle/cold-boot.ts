@@ -14,10 +14,15 @@ import type { VmProcess } from './vm-process.js';
  * placeholders) says so with this file. The original's hook swaps the placeholder key in its built
  * JavaScript: run a second time, it finds nothing to replace and the app keeps the old key.
  */
-export const ROTATES_ANY_VALUE_MARKER = '/etc/stack-emulator/rotates-from-any-value';
+const ROTATES_ANY_VALUE_MARKER = '/etc/stack-emulator/rotates-from-any-value';
 
 async function guestHas(qga: QgaClient, path: string, signal?: AbortSignal): Promise<boolean> {
-  const r = await exec(qga, { path: '/bin/sh', args: ['-c', 'test -e "$1"', 'test', path], timeout: 20_000, signal }).catch(() => undefined);
+  const r = await exec(qga, {
+    path: '/bin/sh',
+    args: ['-c', 'test -e "$1"', 'test', path],
+    timeout: 20_000,
+    signal,
+  }).catch(() => undefined);
   return r?.exitCode === 0;
 }
 
@@ -27,7 +32,8 @@ export async function keyInFile(path: string): Promise<string | undefined> {
   return /^[0-9a-f]{64}$/.test(k) ? k : undefined;
 }
 
-const isPlaceholder = (key: string | undefined) => key === undefined || key === PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY;
+const isPlaceholder = (key: string | undefined) =>
+  key === undefined || key === PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY;
 
 /**
  * The secrets of a guest on a disk that may have been used before (`previousKey`: the client key
@@ -35,11 +41,17 @@ const isPlaceholder = (key: string | undefined) => key === undefined || key === 
  * disk keeps its secrets, so keys handed out before stay valid; `--rotate` rotates it anyway where
  * the image says its hook can replace any value (the marker), and says why not elsewhere.
  */
-export async function secretsFor(ctx: BootContext, qga: QgaClient, previousKey: string | undefined): Promise<Pick<SettlePlan, 'secrets' | 'keptKey'>> {
+export async function secretsFor(
+  ctx: BootContext,
+  qga: QgaClient,
+  previousKey: string | undefined,
+): Promise<Pick<SettlePlan, 'secrets' | 'keptKey'>> {
   if (isPlaceholder(previousKey)) return { secrets: ctx.config.rotation ? 'rotate' : 'placeholders' };
   if (ctx.config.forceRotate && ctx.config.rotation) {
     if (await guestHas(qga, ROTATES_ANY_VALUE_MARKER, ctx.signal)) return { secrets: 'rotate' };
-    ctx.reporter.warn(`--rotate: this image rotates only from its placeholders (no ${ROTATES_ANY_VALUE_MARKER}); keeping the secrets its disk has`);
+    ctx.reporter.warn(
+      `--rotate: this image rotates only from its placeholders (no ${ROTATES_ANY_VALUE_MARKER}); keeping the secrets its disk has`,
+    );
   }
   return { secrets: 'keep', keptKey: previousKey };
 }
@@ -65,13 +77,25 @@ export async function coldBoot(ctx: BootContext, plan: ColdBootPlan): Promise<Bo
   let vm: VmProcess | undefined;
   try {
     const launched = await launchGuest(ctx, {
-      layout: plan.layout, disk: plan.disk, ...(plan.freshOn ? { newOverlayOn: plan.freshOn } : {}), configIso: p.configIso, configValues: runtimeEnv(ctx.config, ''), shares: ctx.shares, agentTimeoutMs: ctx.config.readyTimeoutMs,
+      layout: plan.layout,
+      disk: plan.disk,
+      ...(plan.freshOn ? { newOverlayOn: plan.freshOn } : {}),
+      configIso: p.configIso,
+      configValues: runtimeEnv(ctx.config, ''),
+      shares: ctx.shares,
+      agentTimeoutMs: ctx.config.readyTimeoutMs,
     });
     vm = launched.vm;
     const secrets = await secretsFor(ctx, launched.qga, plan.previousKey);
-    if (secrets.secrets === 'keep') ctx.reporter.info('keeping the secrets this disk already has (the published key stays valid)');
+    if (secrets.secrets === 'keep')
+      ctx.reporter.info('keeping the secrets this disk already has (the published key stays valid)');
     const state = await settleGuest(ctx, launched, {
-      syncClock: false, ...secrets, verifyKept: true, healthyFirstMs: ctx.config.readyTimeoutMs, rotationTimeoutMs: ctx.config.readyTimeoutMs, healthTimeoutMs: ctx.config.readyTimeoutMs,
+      syncClock: false,
+      ...secrets,
+      verifyKept: true,
+      healthyFirstMs: ctx.config.readyTimeoutMs,
+      rotationTimeoutMs: ctx.config.readyTimeoutMs,
+      healthTimeoutMs: ctx.config.readyTimeoutMs,
     });
     return { vm, secrets: state };
   } catch (e) {

@@ -20,7 +20,9 @@ export function runtimeEnv(config: EmulatorConfig, vmDirHost: string): Record<st
 
 /** Writes the STACKCFG disk (ISO 9660 + Joliet): runtime.env from `values`, and base.env. Through a temp file and a rename. */
 export async function writeConfigDisk(path: string, values: Record<string, string>, baseEnv: string): Promise<void> {
-  const runtime = Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join('');
+  const runtime = Object.entries(values)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
   // Fixed date: the same values give the same bytes.
   await writeIso(
     [

@@ -3,7 +3,13 @@ import { credentialEnv } from './credentials.js';
 
 describe('credentialEnv', () => {
   it('sets the variables the original run injects, in every framework spelling, under both brands (STACK_*, HEXCLAVE_*)', () => {
-    const env = credentialEnv({ projectId: 'p', publishableClientKey: 'k', secretServerKey: 's', apiUrl: 'http://127.0.0.1:1', dashboardUrl: 'http://127.0.0.1:2' });
+    const env = credentialEnv({
+      projectId: 'p',
+      publishableClientKey: 'k',
+      secretServerKey: 's',
+      apiUrl: 'http://127.0.0.1:1',
+      dashboardUrl: 'http://127.0.0.1:2',
+    });
     for (const brand of ['STACK', 'HEXCLAVE']) {
       for (const prefix of ['', 'NEXT_PUBLIC_', 'VITE_', 'EXPO_PUBLIC_']) {
         expect(env[`${prefix}${brand}_PROJECT_ID`]).toBe('p');

@@ -15,7 +15,10 @@ export interface Credentials {
 
 async function internalPck(config: EmulatorConfig): Promise<string> {
   const pck = (await readFile(config.paths.internalPck, 'utf8').catch(() => '')).trim();
-  if (!pck) throw new EmulatorError('NOT_RUNNING', `no published client key at ${config.paths.internalPck}`, { hint: 'start the emulator with `stack-emulator start`' });
+  if (!pck)
+    throw new EmulatorError('NOT_RUNNING', `no published client key at ${config.paths.internalPck}`, {
+      hint: 'start the emulator with `stack-emulator start`',
+    });
   return pck;
 }
 
@@ -24,19 +27,31 @@ async function internalPck(config: EmulatorConfig): Promise<string> {
  * or, with a config file, the project the backend initialises for it (as the original's
  * `/api/v1/internal/local-emulator/project`, authenticated with the internal client key).
  */
-export async function credentials(config: EmulatorConfig, state: InstanceState, configFile?: string): Promise<Credentials> {
+export async function credentials(
+  config: EmulatorConfig,
+  state: InstanceState,
+  configFile?: string,
+): Promise<Credentials> {
   const apiUrl = `http://127.0.0.1:${state.ports.backend}`;
   const dashboardUrl = `http://127.0.0.1:${state.ports.dashboard}`;
   const pck = await internalPck(config);
   if (!configFile) return { projectId: 'internal', publishableClientKey: pck, apiUrl, dashboardUrl };
   const shares = state.shares ?? (state.hostShare ? [state.hostShare] : []);
   if (!shares.some((d) => configFile.startsWith(`${d}/`))) {
-    throw new EmulatorError('PROJECT_INIT_FAILED', `${configFile} is not in a directory shared with the running emulator (${shares.join(', ') || 'none'})`, { hint: `stop it and start it with --config-file ${configFile}` });
+    throw new EmulatorError(
+      'PROJECT_INIT_FAILED',
+      `${configFile} is not in a directory shared with the running emulator (${shares.join(', ') || 'none'})`,
+      { hint: `stop it and start it with --config-file ${configFile}` },
+    );
   }
   const post = () =>
     loopbackRequest(state.ports.backend, '/api/v1/internal/local-emulator/project', {
       method: 'POST',
-      headers: { 'x-stack-project-id': 'internal', 'x-stack-access-type': 'client', 'x-stack-publishable-client-key': pck },
+      headers: {
+        'x-stack-project-id': 'internal',
+        'x-stack-access-type': 'client',
+        'x-stack-publishable-client-key': pck,
+      },
       json: { absolute_file_path: configFile },
       timeout: 30_000,
     });
@@ -48,10 +63,24 @@ export async function credentials(config: EmulatorConfig, state: InstanceState, 
     await new Promise((resolve) => setTimeout(resolve, 200));
     r = await post();
   }
-  if (r.status === 0) throw new EmulatorError('PROJECT_INIT_FAILED', `cannot reach the backend on port ${state.ports.backend}: ${r.error}`);
-  if (r.status !== 200) throw new EmulatorError('PROJECT_INIT_FAILED', `failed to initialize the local emulator project (${r.status}): ${r.body.slice(0, 300)}`);
+  if (r.status === 0)
+    throw new EmulatorError(
+      'PROJECT_INIT_FAILED',
+      `cannot reach the backend on port ${state.ports.backend}: ${r.error}`,
+    );
+  if (r.status !== 200)
+    throw new EmulatorError(
+      'PROJECT_INIT_FAILED',
+      `failed to initialize the local emulator project (${r.status}): ${r.body.slice(0, 300)}`,
+    );
   const body = JSON.parse(r.body) as { project_id: string; publishable_client_key: string; secret_server_key: string };
-  return { projectId: body.project_id, publishableClientKey: body.publishable_client_key, secretServerKey: body.secret_server_key, apiUrl, dashboardUrl };
+  return {
+    projectId: body.project_id,
+    publishableClientKey: body.publishable_client_key,
+    secretServerKey: body.secret_server_key,
+    apiUrl,
+    dashboardUrl,
+  };
 }
 
 /**

@@ -1,11 +1,18 @@
 import { execFile } from 'node:child_process';
 import { cacheDir } from '@stack/emulator-image';
-import { chooseAccelerator, formatQemuVersion, loadVerdicts, probeHost, qemuHasDevice, verdictKey } from '@stack/qemu-argv';
+import {
+  chooseAccelerator,
+  formatQemuVersion,
+  loadVerdicts,
+  probeHost,
+  qemuHasDevice,
+  verdictKey,
+} from '@stack/qemu-argv';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { chooseSnapshotFormat } from './snapshot-support.js';
 
 /** One finding of `doctor`: `ok`, or a `warn`ing the emulator can live with, or a `fail`ure. */
-export interface Finding {
+interface Finding {
   check: string;
   level: 'ok' | 'warn' | 'fail';
   detail: string;
@@ -28,7 +35,11 @@ const has = (cmd: string) => new Promise<boolean>((r) => execFile(cmd, ['--versi
 export async function doctor(config: EmulatorConfig): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const add = (check: string, level: Finding['level'], detail: string) => findings.push({ check, level, detail });
-  add('host', config.host.rosetta ? 'warn' : 'ok', `${config.host.platform} ${config.host.arch ?? 'unknown'}${config.host.rosetta ? ' (Node runs under Rosetta: an arm64 Node starts faster)' : ''}; guest ${config.arch}`);
+  add(
+    'host',
+    config.host.rosetta ? 'warn' : 'ok',
+    `${config.host.platform} ${config.host.arch ?? 'unknown'}${config.host.rosetta ? ' (Node runs under Rosetta: an arm64 Node starts faster)' : ''}; guest ${config.arch}`,
+  );
   let probe: Awaited<ReturnType<typeof probeHost>> | undefined;
   try {
     probe = await probeHost(config.arch);
@@ -37,22 +48,50 @@ export async function doctor(config: EmulatorConfig): Promise<DoctorReport> {
   }
   if (probe) {
     const v = probe.version;
-    add('qemu', v.major < 7 || (v.major === 7 && v.minor < 2) ? 'fail' : 'ok', `${probe.binary} ${formatQemuVersion(v)}${v.major < 9 ? ' (below 9.0: snapshots use the plain stream format, no mapped-ram)' : ''}`);
+    add(
+      'qemu',
+      v.major < 7 || (v.major === 7 && v.minor < 2) ? 'fail' : 'ok',
+      `${probe.binary} ${formatQemuVersion(v)}${v.major < 9 ? ' (below 9.0: snapshots use the plain stream format, no mapped-ram)' : ''}`,
+    );
     const verdicts = await loadVerdicts(config.paths.accelVerdicts);
     const keys: Record<string, string> = {};
     for (const a of probe.accelerators) if (a !== 'tcg') keys[a] = await verdictKey(probe, a);
     try {
-      const c = chooseAccelerator(probe, { override: config.accelOverride, hostArch: config.host.arch ?? config.arch, guestArch: config.arch, verdicts, keys });
-      add('accelerator', c.accel === 'tcg' && probe.accelerators.some((a) => a !== 'tcg') ? 'warn' : 'ok', `${c.accel}: ${c.reason}`);
+      const c = chooseAccelerator(probe, {
+        override: config.accelOverride,
+        hostArch: config.host.arch ?? config.arch,
+        guestArch: config.arch,
+        verdicts,
+        keys,
+      });
+      add(
+        'accelerator',
+        c.accel === 'tcg' && probe.accelerators.some((a) => a !== 'tcg') ? 'warn' : 'ok',
+        `${c.accel}: ${c.reason}`,
+      );
     } catch (e) {
       add('accelerator', 'fail', (e as Error).message);
     }
-    if (config.arch === 'arm64') add('firmware', probe.firmware ? 'ok' : 'fail', probe.firmware ?? 'no aarch64 UEFI firmware (Debian/Ubuntu: apt install qemu-efi-aarch64; macOS: brew install qemu)');
-    add('host share (9p)', (await qemuHasDevice(probe.binary, 'virtio-9p-pci')) ? 'ok' : 'warn', 'virtio-9p-pci, for --config-file projects');
+    if (config.arch === 'arm64')
+      add(
+        'firmware',
+        probe.firmware ? 'ok' : 'fail',
+        probe.firmware ??
+          'no aarch64 UEFI firmware (Debian/Ubuntu: apt install qemu-efi-aarch64; macOS: brew install qemu)',
+      );
+    add(
+      'host share (9p)',
+      (await qemuHasDevice(probe.binary, 'virtio-9p-pci')) ? 'ok' : 'warn',
+      'virtio-9p-pci, for --config-file projects',
+    );
     const f = await chooseSnapshotFormat(config, probe);
     add('snapshots', f.format ? 'ok' : 'warn', f.format ? `${f.format} format` : f.reason);
   }
-  add('zstd', (await has('zstd')) ? 'ok' : 'warn', 'compresses snapshots for storage (without it they stay uncompressed)');
+  add(
+    'zstd',
+    (await has('zstd')) ? 'ok' : 'warn',
+    'compresses snapshots for storage (without it they stay uncompressed)',
+  );
   add('qemu-img', (await has('qemu-img')) ? 'ok' : 'fail', 'creates the disk overlays');
   add('paths', 'ok', `home ${config.paths.home}; sockets ${config.paths.sockets}; image cache ${cacheDir()}`);
   return { ok: findings.every((x) => x.level !== 'fail'), host: config.host, arch: config.arch, findings };

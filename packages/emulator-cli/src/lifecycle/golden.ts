@@ -16,13 +16,19 @@ export type Golden = { entry: SnapshotEntry } | { entry: undefined; reason: stri
  */
 export async function goldenSnapshot(ctx: BootContext): Promise<Golden> {
   const { config, reporter } = ctx;
-  if (!config.snapshot) return { entry: undefined, reason: 'snapshots disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)' };
+  if (!config.snapshot)
+    return { entry: undefined, reason: 'snapshots disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)' };
   if (ctx.snapshots.format === undefined) return { entry: undefined, reason: ctx.snapshots.reason };
   const key = compatibilityKey(ctx, ctx.snapshots.format);
   const found = await new SnapshotCache(config.paths.snapshots).lookup(key);
   if (found.hit && !config.forceCapture) return { entry: found.entry };
-  if (!found.hit && found.quarantined && !config.forceCapture) return { entry: undefined, reason: `${found.reason}; run \`stack-emulator capture\` to take a new one` };
-  reporter.info(config.forceCapture ? 'capturing a new snapshot (forced)' : `no usable snapshot: ${found.hit ? '' : found.reason}; capturing one (one time)`);
+  if (!found.hit && found.quarantined && !config.forceCapture)
+    return { entry: undefined, reason: `${found.reason}; run \`stack-emulator capture\` to take a new one` };
+  reporter.info(
+    config.forceCapture
+      ? 'capturing a new snapshot (forced)'
+      : `no usable snapshot: ${found.hit ? '' : found.reason}; capturing one (one time)`,
+  );
   try {
     const entry = await captureSnapshot(ctx, key);
     mark(ctx, 'captured');
@@ -48,12 +54,17 @@ export async function goldenSnapshot(ctx: BootContext): Promise<Golden> {
 export async function goldenFailed(ctx: BootContext, entry: SnapshotEntry, e: unknown): Promise<string> {
   const cache = new SnapshotCache(ctx.config.paths.snapshots);
   const reason = `resume failed: ${(e as Error).message}`;
-  const failures = e instanceof EmulatorError && e.transient ? await cache.recordFailure(entry, (e as Error).message) : QUARANTINE_AFTER;
+  const failures =
+    e instanceof EmulatorError && e.transient
+      ? await cache.recordFailure(entry, (e as Error).message)
+      : QUARANTINE_AFTER;
   if (failures >= QUARANTINE_AFTER) {
     const where = await cache.quarantine(entry, (e as Error).message);
     ctx.reporter.warn(`${reason}; snapshot quarantined (${where}); falling back to a cold boot`);
   } else {
-    ctx.reporter.warn(`${reason}; the snapshot is kept (a timeout; a second one in a row quarantines it); falling back to a cold boot`);
+    ctx.reporter.warn(
+      `${reason}; the snapshot is kept (a timeout; a second one in a row quarantines it); falling back to a cold boot`,
+    );
   }
   return reason;
 }

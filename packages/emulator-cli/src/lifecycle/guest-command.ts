@@ -17,7 +17,11 @@ export interface GuestCommand {
   signal?: AbortSignal;
 }
 
-const BASE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8' };
+const BASE_ENV = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: '/root',
+  LANG: 'C.UTF-8',
+};
 
 /**
  * Runs a command in the running guest through its agent (as root): stdin in, stdout, stderr and the
@@ -26,27 +30,54 @@ const BASE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
  * everything it started (SIGTERM to its process group) instead of leaving it running in the guest.
  */
 export async function execInGuest(config: EmulatorConfig, cmd: GuestCommand): Promise<ExecResult> {
-  if (cmd.argv.length === 0) throw new EmulatorError('CONFIG_INVALID', 'exec: no command given', { hint: 'stack-emulator exec -- <command> [args...]' });
+  if (cmd.argv.length === 0)
+    throw new EmulatorError('CONFIG_INVALID', 'exec: no command given', {
+      hint: 'stack-emulator exec -- <command> [args...]',
+    });
   const state = await runningInstance(config);
-  if (!state) throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', { hint: 'start it with `stack-emulator start`' });
+  if (!state)
+    throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
+      hint: 'start it with `stack-emulator start`',
+    });
   trace.persistTo(config.paths.trace);
   const qga = await waitForAgent(config.paths.agentSocket, { timeoutMs: 15_000, signal: cmd.signal });
   let pid: number | undefined;
   try {
     return await exec(qga, {
       // `exec "$@"` in sh: the guest's PATH finds the program, whatever the agent's own lookup does.
-      path: '/usr/bin/setsid', args: ['/bin/sh', '-c', 'exec "$@"', 'stack-emulator-exec', ...cmd.argv],
-      env: { ...BASE_ENV, ...cmd.env }, ...(cmd.input?.length ? { input: cmd.input } : {}),
-      timeout: cmd.timeoutMs, signal: cmd.signal, maxPollInterval: 50, onStart: (p) => (pid = p),
+      path: '/usr/bin/setsid',
+      args: ['/bin/sh', '-c', 'exec "$@"', 'stack-emulator-exec', ...cmd.argv],
+      env: { ...BASE_ENV, ...cmd.env },
+      ...(cmd.input?.length ? { input: cmd.input } : {}),
+      timeout: cmd.timeoutMs,
+      signal: cmd.signal,
+      maxPollInterval: 50,
+      onStart: (p) => (pid = p),
     });
   } catch (e) {
     if (pid !== undefined) {
       // Interrupted or out of time: end it in the guest too (its process group: setsid made it the leader).
-      await exec(qga, { path: '/bin/sh', args: ['-c', 'kill -TERM -- "-$1" 2>/dev/null', 'sh', String(pid)], timeout: 10_000 }).catch(() => {});
+      await exec(qga, {
+        path: '/bin/sh',
+        args: ['-c', 'kill -TERM -- "-$1" 2>/dev/null', 'sh', String(pid)],
+        timeout: 10_000,
+      }).catch(() => {});
     }
-    if (cmd.signal?.aborted) throw new EmulatorError('INTERRUPTED', `interrupted; the command (guest pid ${pid ?? '?'}) was sent SIGTERM`, { cause: e });
-    if (isQgaError(e) && e.code === 'QGA_TIMEOUT') throw new EmulatorError('GUEST_FAILED', `the command did not finish within ${cmd.timeoutMs / 1000} s; it was sent SIGTERM in the guest`, { cause: e, hint: 'give it longer with --timeout <seconds>' });
-    throw new EmulatorError('GUEST_FAILED', `could not run the command through the guest agent: ${(e as Error).message}`, { cause: e });
+    if (cmd.signal?.aborted)
+      throw new EmulatorError('INTERRUPTED', `interrupted; the command (guest pid ${pid ?? '?'}) was sent SIGTERM`, {
+        cause: e,
+      });
+    if (isQgaError(e) && e.code === 'QGA_TIMEOUT')
+      throw new EmulatorError(
+        'GUEST_FAILED',
+        `the command did not finish within ${cmd.timeoutMs / 1000} s; it was sent SIGTERM in the guest`,
+        { cause: e, hint: 'give it longer with --timeout <seconds>' },
+      );
+    throw new EmulatorError(
+      'GUEST_FAILED',
+      `could not run the command through the guest agent: ${(e as Error).message}`,
+      { cause: e },
+    );
   } finally {
     await qga.close().catch(() => {});
   }

@@ -10,9 +10,16 @@ import { trace } from './trace.js';
  * Connects to the guest agent and waits until it answers guest-sync. Each attempt is short: a guest
  * agent that is not up yet leaves the sync unanswered, and a fresh sync (new id) is sent at once.
  */
-export async function waitForAgent(socket: string, options: { timeoutMs: number; signal?: AbortSignal; vmExited?: () => boolean; serialLog?: string }): Promise<QgaClient> {
+export async function waitForAgent(
+  socket: string,
+  options: { timeoutMs: number; signal?: AbortSignal; vmExited?: () => boolean; serialLog?: string },
+): Promise<QgaClient> {
   const end = Date.now() + options.timeoutMs;
-  const qga = await QgaClient.connect(socket, { timeout: Math.max(1000, options.timeoutMs), signal: options.signal, trace: trace.protocol('qga', socket) });
+  const qga = await QgaClient.connect(socket, {
+    timeout: Math.max(1000, options.timeoutMs),
+    signal: options.signal,
+    trace: trace.protocol('qga', socket),
+  });
   let last: unknown;
   while (Date.now() < end) {
     options.signal?.throwIfAborted();
@@ -30,11 +37,15 @@ export async function waitForAgent(socket: string, options: { timeoutMs: number;
   if (options.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted');
   // The guest console is the only view of a boot that never reached the agent.
   const console = options.serialLog ? consoleTail(options.serialLog) : '';
-  throw new EmulatorError('GUEST_FAILED', `the guest agent did not answer guest-sync within ${options.timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}${console ? `; last guest console lines:\n${console}` : ''}`, {
-    cause: last,
-    transient: !options.vmExited?.(),
-    ...(options.serialLog ? { hint: `full guest console: ${options.serialLog}` } : {}),
-  });
+  throw new EmulatorError(
+    'GUEST_FAILED',
+    `the guest agent did not answer guest-sync within ${options.timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}${console ? `; last guest console lines:\n${console}` : ''}`,
+    {
+      cause: last,
+      transient: !options.vmExited?.(),
+      ...(options.serialLog ? { hint: `full guest console: ${options.serialLog}` } : {}),
+    },
+  );
 }
 
 /**
@@ -47,7 +58,14 @@ export async function waitForAgent(socket: string, options: { timeoutMs: number;
  */
 export async function syncGuestClock(qga: QgaClient, signal?: AbortSignal): Promise<string | undefined> {
   try {
-    const r = await exec(qga, { path: '/bin/date', args: ['-u', '-s', `@${(Date.now() / 1000).toFixed(3)}`], env: { PATH: '/usr/bin:/bin' }, timeout: 5000, signal, maxPollInterval: 10 });
+    const r = await exec(qga, {
+      path: '/bin/date',
+      args: ['-u', '-s', `@${(Date.now() / 1000).toFixed(3)}`],
+      env: { PATH: '/usr/bin:/bin' },
+      timeout: 5000,
+      signal,
+      maxPollInterval: 10,
+    });
     if (r.exitCode === 0) return undefined;
   } catch (e) {
     if (signal?.aborted) throw e;
@@ -78,7 +96,9 @@ export interface ShareMount {
 export async function plugShares(qmp: QmpClient, from: number, to: number, signal?: AbortSignal): Promise<void> {
   for (let i = from; i < to; i++) {
     await deviceAdd(qmp, shareDevice(i), { timeout: 5000, signal }).catch((e: Error) => {
-      throw new EmulatorError('HOST_SHARE_FAILED', `hot-plugging the share of slot ${i} failed: ${e.message}`, { cause: e });
+      throw new EmulatorError('HOST_SHARE_FAILED', `hot-plugging the share of slot ${i} failed: ${e.message}`, {
+        cause: e,
+      });
     });
   }
 }
@@ -94,7 +114,9 @@ const GUEST_PATH = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
  */
 export async function mountShares(qga: QgaClient, shares: readonly ShareMount[], signal?: AbortSignal): Promise<void> {
   if (shares.length === 0) return;
-  for (const { dir: d } of shares) if (!d.startsWith('/') || d.split('/').includes('..')) throw new EmulatorError('HOST_SHARE_FAILED', `not an absolute path without "..": ${d}`);
+  for (const { dir: d } of shares)
+    if (!d.startsWith('/') || d.split('/').includes('..'))
+      throw new EmulatorError('HOST_SHARE_FAILED', `not an absolute path without "..": ${d}`);
   // Bash builtins only (every process spawned costs tenths of a second under TCG); mount_tag holds a NUL.
   const script = `set -u
 modprobe 9pnet_virtio 2>/dev/null
@@ -111,7 +133,11 @@ done`;
   const r = await exec(qga, { path: '/bin/bash', args, env: GUEST_PATH, timeout: 45_000, signal }).catch((e: Error) => {
     throw new EmulatorError('HOST_SHARE_FAILED', `could not mount the shares in the guest: ${e.message}`, { cause: e });
   });
-  if (r.exitCode !== 0) throw new EmulatorError('HOST_SHARE_FAILED', `mounting the shares in the guest failed (exit ${r.exitCode ?? `signal ${r.signal}`}): ${r.stderr.toString('utf8').trim()}`);
+  if (r.exitCode !== 0)
+    throw new EmulatorError(
+      'HOST_SHARE_FAILED',
+      `mounting the shares in the guest failed (exit ${r.exitCode ?? `signal ${r.signal}`}): ${r.stderr.toString('utf8').trim()}`,
+    );
 }
 
 /**
@@ -131,14 +157,26 @@ done
 }
 
 /** Pushes fresh secrets (or `secrets`) and publishes the client key for the CLI (0600). */
-export async function rotate(qga: QgaClient, pckFile: string, options: { signal?: AbortSignal; timeoutMs?: number; secrets?: SecretSet } = {}): Promise<SecretSet> {
+export async function rotate(
+  qga: QgaClient,
+  pckFile: string,
+  options: { signal?: AbortSignal; timeoutMs?: number; secrets?: SecretSet } = {},
+): Promise<SecretSet> {
   const { signal } = options;
   try {
-    const secrets = await rotateSecrets(qga, { timeout: options.timeoutMs ?? 60_000, signal, ...(options.secrets ? { secrets: options.secrets } : {}) });
+    const secrets = await rotateSecrets(qga, {
+      timeout: options.timeoutMs ?? 60_000,
+      signal,
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+    });
     await writeClientKeyFile(pckFile, secrets.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
     return secrets;
   } catch (e) {
     if (signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted', { cause: e });
-    throw new EmulatorError('ROTATION_FAILED', isRotationError(e) ? e.message : `secret rotation failed: ${(e as Error).message}`, { cause: e });
+    throw new EmulatorError(
+      'ROTATION_FAILED',
+      isRotationError(e) ? e.message : `secret rotation failed: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }

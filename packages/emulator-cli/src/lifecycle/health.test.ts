@@ -26,10 +26,14 @@ describe('loopbackRequest', () => {
       res.end('ok');
     });
     servers.push(s);
-    const port = await new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port)),
+    );
     // The server side of the socket sees the client's FIN while it is still open itself: the client
     // closed first (a server that closed first would not wait for it).
-    const clientClosedFirst = new Promise<boolean>((resolve) => s.on('connection', (sock) => sock.on('end', () => resolve(!sock.destroyed))));
+    const clientClosedFirst = new Promise<boolean>((resolve) =>
+      s.on('connection', (sock) => sock.on('end', () => resolve(!sock.destroyed))),
+    );
     const r = await loopbackRequest(port, '/');
     expect(r).toEqual({ status: 200, body: 'ok' });
     expect(connection).toBe('keep-alive');
@@ -57,7 +61,13 @@ describe('waitHealthy', () => {
   });
 
   it('gives up after the limit and says which service failed', async () => {
-    const ports: Ports = { dashboard: await serve(() => 200), backend: await serve(() => 500), minio: await serve(() => 200), inbucket: await serve(() => 200), mockOauth: 1 };
+    const ports: Ports = {
+      dashboard: await serve(() => 200),
+      backend: await serve(() => 500),
+      minio: await serve(() => 200),
+      inbucket: await serve(() => 200),
+      mockOauth: 1,
+    };
     const r = await waitHealthy(ports, { timeoutMs: 300 });
     expect(r.healthy).toBe(false);
     expect(r.services.filter((s) => !s.healthy).map((s) => [s.name, s.status])).toEqual([['backend', 500]]);

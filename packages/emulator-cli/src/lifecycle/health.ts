@@ -1,10 +1,10 @@
 import type { Ports } from '../config/resolve-config.js';
 import { loopbackRequest } from './loopback-http.js';
 
-export type ServiceName = 'dashboard' | 'backend' | 'minio' | 'inbucket';
+type ServiceName = 'dashboard' | 'backend' | 'minio' | 'inbucket';
 
 /** The health probes of the guest contract (each expects 200). */
-export const HEALTH_PROBES: ReadonlyArray<{ name: ServiceName; path: string }> = [
+const HEALTH_PROBES: ReadonlyArray<{ name: ServiceName; path: string }> = [
   { name: 'dashboard', path: '/handler/sign-in' },
   { name: 'backend', path: '/health?db=1' },
   { name: 'minio', path: '/minio/health/live' },
@@ -20,9 +20,19 @@ export interface ServiceHealth {
   error?: string;
 }
 
-async function probe(ports: Ports, { name, path }: (typeof HEALTH_PROBES)[number], timeout?: number): Promise<ServiceHealth> {
+async function probe(
+  ports: Ports,
+  { name, path }: (typeof HEALTH_PROBES)[number],
+  timeout?: number,
+): Promise<ServiceHealth> {
   const r = await loopbackRequest(ports[name], path, { timeout });
-  return { name, url: `http://127.0.0.1:${ports[name]}${path}`, healthy: r.status === 200, status: r.status, ...(r.error ? { error: r.error } : {}) };
+  return {
+    name,
+    url: `http://127.0.0.1:${ports[name]}${path}`,
+    healthy: r.status === 200,
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+  };
 }
 
 /** Probes every service once, in parallel. */
@@ -32,7 +42,10 @@ export function probeServices(ports: Ports, options: { timeout?: number } = {}):
 
 /** "backend (503), minio (connect ECONNREFUSED ...)": the services that did not answer 200. */
 export function describeUnhealthy(services: readonly ServiceHealth[]): string {
-  return services.filter((s) => !s.healthy).map((s) => `${s.name} (${s.status || s.error})`).join(', ');
+  return services
+    .filter((s) => !s.healthy)
+    .map((s) => `${s.name} (${s.status || s.error})`)
+    .join(', ');
 }
 
 /**
@@ -41,7 +54,10 @@ export function describeUnhealthy(services: readonly ServiceHealth[]): string {
  * 1 s TCP retransmit. Only call this on a running guest: a SYN sent to a paused one is lost.
  * Resolves with the last results; `healthy` says whether all passed in time.
  */
-export async function waitHealthy(ports: Ports, options: { timeoutMs: number; signal?: AbortSignal; onPoll?: (h: ServiceHealth[]) => void }): Promise<{ healthy: boolean; services: ServiceHealth[] }> {
+export async function waitHealthy(
+  ports: Ports,
+  options: { timeoutMs: number; signal?: AbortSignal; onPoll?: (h: ServiceHealth[]) => void },
+): Promise<{ healthy: boolean; services: ServiceHealth[] }> {
   const end = Date.now() + options.timeoutMs;
   const last = new Map<ServiceName, ServiceHealth>();
   for (;;) {

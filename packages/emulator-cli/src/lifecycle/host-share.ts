@@ -26,7 +26,11 @@ export function shareRootFor(configFile: string, options: ShareRootOptions): str
     if (dirname(d) === d) break;
   }
   if (forbidden(start)) {
-    throw new EmulatorError('CONFIG_INVALID', `${configFile} sits directly in ${start === '/' ? 'the root directory' : 'your home directory'}, which would be shared with the guest as a whole`, { hint: 'keep the config file in its project directory (beside its package.json) and pass that path' });
+    throw new EmulatorError(
+      'CONFIG_INVALID',
+      `${configFile} sits directly in ${start === '/' ? 'the root directory' : 'your home directory'}, which would be shared with the guest as a whole`,
+      { hint: 'keep the config file in its project directory (beside its package.json) and pass that path' },
+    );
   }
   return start;
 }
@@ -37,7 +41,10 @@ export function shareRootFor(configFile: string, options: ShareRootOptions): str
  * (`virtio-9p-pci` in `-device help`). HOST_SHARE_FAILED otherwise: a share problem is never taken
  * for a broken snapshot.
  */
-export function checkHostShare(dir: string, options: { platform: NodeJS.Platform; has9p: boolean; qemu: string; readdir?: (dir: string) => unknown }): void {
+export function checkHostShare(
+  dir: string,
+  options: { platform: NodeJS.Platform; has9p: boolean; qemu: string; readdir?: (dir: string) => unknown },
+): void {
   try {
     accessSync(dir, constants.R_OK | constants.X_OK);
     (options.readdir ?? readdirSync)(dir);
@@ -52,6 +59,12 @@ export function checkHostShare(dir: string, options: { platform: NodeJS.Platform
     });
   }
   if (!options.has9p) {
-    throw new EmulatorError('HOST_SHARE_FAILED', `${options.qemu} has no virtio-9p-pci device, so it cannot share ${dir} with the guest`, { hint: 'install a QEMU built with virtfs (Debian/Ubuntu: qemu-system-x86 or qemu-system-arm; macOS: brew install qemu)' });
+    throw new EmulatorError(
+      'HOST_SHARE_FAILED',
+      `${options.qemu} has no virtio-9p-pci device, so it cannot share ${dir} with the guest`,
+      {
+        hint: 'install a QEMU built with virtfs (Debian/Ubuntu: qemu-system-x86 or qemu-system-arm; macOS: brew install qemu)',
+      },
+    );
   }
 }

@@ -2,7 +2,14 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BootFiles, type DiskBootMode, diskBootMode, ensureApplianceImage, readBootFiles, UEFI_FIRMWARE } from '@stack/emulator-image';
+import {
+  type BootFiles,
+  type DiskBootMode,
+  diskBootMode,
+  ensureApplianceImage,
+  readBootFiles,
+  UEFI_FIRMWARE,
+} from '@stack/emulator-image';
 import type { VmSpecInput } from '@stack/qemu-argv';
 import { type Arch, sha256File, writeFileAtomic } from '@stack/internal';
 import { parseSha256Sidecar, type Progress } from '@stack/release-fetcher';
@@ -28,7 +35,7 @@ export interface ResolvedImage {
  * The reference appliance definition: `STACK_EMULATOR_REFERENCE_APPLIANCE`, else `images/reference`
  * of the repository this package runs from.
  */
-export function referenceApplianceDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+function referenceApplianceDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.STACK_EMULATOR_REFERENCE_APPLIANCE) return resolve(env.STACK_EMULATOR_REFERENCE_APPLIANCE);
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
@@ -48,11 +55,15 @@ export async function knownImageDigest(config: EmulatorConfig, path: string): Pr
     const d = parseSha256Sidecar(await readFile(sidecar, 'utf8'), basename(path));
     if (d) return d;
   }
-  const known = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<string, string>;
+  const known = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<
+    string,
+    string
+  >;
   return known[digestId(path, st)];
 }
 
-const digestId = (path: string, st: { size: number; mtimeMs: number; ino: number }) => `${resolve(path)}|${st.size}|${st.mtimeMs}|${st.ino}`;
+const digestId = (path: string, st: { size: number; mtimeMs: number; ino: number }) =>
+  `${resolve(path)}|${st.size}|${st.mtimeMs}|${st.ino}`;
 
 /**
  * The image's sha256: from a `.sha256` sidecar no older than the image, else computed once and
@@ -72,15 +83,28 @@ async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortS
 }
 
 /** Finds (or, for the reference appliance, builds) the image to run and its digest. */
-export async function resolveImage(config: EmulatorConfig, options: { signal?: AbortSignal; onPhase?: (text: string) => void; onProgress?: (p: Progress) => void } = {}): Promise<ResolvedImage> {
+export async function resolveImage(
+  config: EmulatorConfig,
+  options: { signal?: AbortSignal; onPhase?: (text: string) => void; onProgress?: (p: Progress) => void } = {},
+): Promise<ResolvedImage> {
   const choice = config.image;
   let path: string;
   let boot: BootFiles | undefined;
   let prepared: ResolvedImage['prepared'];
   if (choice.kind === 'reference') {
     const dir = referenceApplianceDir();
-    if (!dir) throw new EmulatorError('IMAGE_MISSING', 'the reference appliance definition (images/reference) was not found next to this CLI', { hint: 'set STACK_EMULATOR_REFERENCE_APPLIANCE to its directory' });
-    const built = await ensureApplianceImage({ applianceDir: dir, arch: config.arch, name: 'reference', onPhase: options.onPhase });
+    if (!dir)
+      throw new EmulatorError(
+        'IMAGE_MISSING',
+        'the reference appliance definition (images/reference) was not found next to this CLI',
+        { hint: 'set STACK_EMULATOR_REFERENCE_APPLIANCE to its directory' },
+      );
+    const built = await ensureApplianceImage({
+      applianceDir: dir,
+      arch: config.arch,
+      name: 'reference',
+      onPhase: options.onPhase,
+    });
     ({ image: path, boot } = built);
     if (!built.cached) prepared = 'built';
   } else if (choice.kind === 'path') {
@@ -91,11 +115,18 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
       // As the original: no image yet means pull the latest release (the caller holds the lock).
       options.onPhase?.('no Stack image yet: pulling the latest release');
       try {
-        await pullImage(config, {}, { locked: true, signal: options.signal, onPhase: options.onPhase, onProgress: options.onProgress });
+        await pullImage(
+          config,
+          {},
+          { locked: true, signal: options.signal, onPhase: options.onPhase, onProgress: options.onProgress },
+        );
         prepared = 'pulled';
       } catch (e) {
         if (e instanceof EmulatorError && e.code !== 'INTERRUPTED') {
-          throw new EmulatorError('IMAGE_MISSING', `no Stack image at ${path}, and pulling it failed: ${e.message}`, { cause: e, hint: 'run `stack-emulator pull` (see its options), or use the locally built reference appliance with `--image reference`' });
+          throw new EmulatorError('IMAGE_MISSING', `no Stack image at ${path}, and pulling it failed: ${e.message}`, {
+            cause: e,
+            hint: 'run `stack-emulator pull` (see its options), or use the locally built reference appliance with `--image reference`',
+          });
         }
         throw e;
       }
@@ -103,17 +134,26 @@ export async function resolveImage(config: EmulatorConfig, options: { signal?: A
   }
   const digest = await imageDigest(config, path, options.signal);
   boot ??= readBootFiles(path);
-  const bootMode = config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, digest, options.signal) : undefined;
+  const bootMode =
+    config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, digest, options.signal) : undefined;
   return { kind: choice.kind, path, digest, boot, bootMode, ...(prepared ? { prepared } : {}) };
 }
 
 /** The disk's boot mode, read once per image digest (a qemu-img spawn) and kept in images/boot-modes.json. */
-export async function cachedBootMode(config: EmulatorConfig, path: string, digest: string, signal?: AbortSignal): Promise<DiskBootMode> {
+export async function cachedBootMode(
+  config: EmulatorConfig,
+  path: string,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<DiskBootMode> {
   const file = join(config.paths.images, 'boot-modes.json');
   const known = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, DiskBootMode>;
   if (known[digest]) return known[digest];
   const mode = await diskBootMode(path, { signal }).catch((e: Error) => {
-    throw new EmulatorError('IMAGE_MISSING', `cannot read the boot sector of ${path}: ${e.message}`, { cause: e, hint: 'check the image file (qemu-img info)' });
+    throw new EmulatorError('IMAGE_MISSING', `cannot read the boot sector of ${path}: ${e.message}`, {
+      cause: e,
+      hint: 'check the image file (qemu-img info)',
+    });
   });
   await writeFileAtomic(file, `${JSON.stringify({ ...known, [digest]: mode }, null, 2)}\n`);
   return mode;
@@ -127,11 +167,20 @@ export async function cachedBootMode(config: EmulatorConfig, path: string, diges
  * OVMF. arm64: UEFI firmware (AAVMF), where a direct boot would also swap ACPI for a device tree.
  * The choice shows in the layout fingerprint (and the firmware file's identity in the key).
  */
-export function guestBoot(arch: Arch, image: ResolvedImage, probedFirmware: string | undefined): Pick<VmSpecInput, 'firmware' | 'kernel'> {
+export function guestBoot(
+  arch: Arch,
+  image: ResolvedImage,
+  probedFirmware: string | undefined,
+): Pick<VmSpecInput, 'firmware' | 'kernel'> {
   if (arch === 'arm64') return { firmware: probedFirmware };
   if (image.boot) return { kernel: image.boot };
   if (image.bootMode === 'bios') return {};
   const ovmf = UEFI_FIRMWARE.amd64.find((f) => existsSync(f));
-  if (!ovmf) throw new EmulatorError('HOST_UNSUPPORTED', `${image.path} boots with UEFI only, and no OVMF firmware is installed (looked in ${UEFI_FIRMWARE.amd64.join(', ')})`, { hint: 'Debian/Ubuntu: apt install ovmf; macOS: brew install qemu' });
+  if (!ovmf)
+    throw new EmulatorError(
+      'HOST_UNSUPPORTED',
+      `${image.path} boots with UEFI only, and no OVMF firmware is installed (looked in ${UEFI_FIRMWARE.amd64.join(', ')})`,
+      { hint: 'Debian/Ubuntu: apt install ovmf; macOS: brew install qemu' },
+    );
   return { firmware: ovmf };
 }

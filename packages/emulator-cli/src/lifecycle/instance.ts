@@ -15,7 +15,11 @@ export async function lockInstance(config: EmulatorConfig, command: string): Pro
     return await acquireLock(config.paths.lock, { command });
   } catch (e) {
     if (e instanceof LockBusyError) {
-      throw new EmulatorError('LOCK_BUSY', `another stack-emulator command is working on ${config.paths.home}: pid ${e.holder.pid} (${e.holder.command}, since ${e.holder.since})`, { hint: 'wait for it to finish', cause: e });
+      throw new EmulatorError(
+        'LOCK_BUSY',
+        `another stack-emulator command is working on ${config.paths.home}: pid ${e.holder.pid} (${e.holder.command}, since ${e.holder.since})`,
+        { hint: 'wait for it to finish', cause: e },
+      );
     }
     throw e;
   }
@@ -37,4 +41,3 @@ export async function cleanupRunFiles(config: EmulatorConfig): Promise<void> {
   await Promise.all([p.qmpSocket, p.agentSocket].map((f) => rm(f, { force: true })));
   await clearState(p.state);
 }
-

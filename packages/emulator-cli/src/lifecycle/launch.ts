@@ -1,6 +1,12 @@
 import type { QgaClient } from '@stack/qga-protocol';
 import { migrationUri, supportsIncomingExitOnError } from '@stack/qemu-argv';
-import { cont, migrateIncoming, queryStatus, setMigrationCapabilities, setMigrationParameters } from '@stack/qmp-protocol';
+import {
+  cont,
+  migrateIncoming,
+  queryStatus,
+  setMigrationCapabilities,
+  setMigrationParameters,
+} from '@stack/qmp-protocol';
 import { createOverlay } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
 import { type BootContext, mark, migrationSettings, vmProblem, vmSpec, writePhantoms } from './boot-context.js';
@@ -49,7 +55,17 @@ export async function launchGuest(ctx: BootContext, plan: LaunchPlan): Promise<L
     if (plan.newOverlayOn) await createOverlay(plan.newOverlayOn, plan.disk, { signal: ctx.signal });
     await writeConfigDisk(plan.configIso, plan.configValues, ctx.baseEnv.text);
     mark(ctx, 'prepared');
-    vm = await launchVm(vmSpec(ctx, { layout: plan.layout, system: plan.disk, config: plan.configIso, incoming: Boolean(plan.incoming), shares: plan.shares, pluggedShares: plan.pluggedShares ?? 0 }), { qemuLog: p.qemuLog, signal: ctx.signal });
+    vm = await launchVm(
+      vmSpec(ctx, {
+        layout: plan.layout,
+        system: plan.disk,
+        config: plan.configIso,
+        incoming: Boolean(plan.incoming),
+        shares: plan.shares,
+        pluggedShares: plan.pluggedShares ?? 0,
+      }),
+      { qemuLog: p.qemuLog, signal: ctx.signal },
+    );
     mark(ctx, 'qemuLaunched');
     if (plan.incoming) {
       const { caps, params } = migrationSettings(plan.incoming.format);
@@ -59,7 +75,12 @@ export async function launchGuest(ctx: BootContext, plan: LaunchPlan): Promise<L
       // Where QEMU can stay up on a stream it cannot load, it does, so the user reads its reason.
       const version = ctx.host.probe.version;
       const exitOnError = supportsIncomingExitOnError(version) ? false : undefined;
-      await migrateIncoming(vm.qmp, migrationUri(version, 'in', plan.incoming.path), { timeout: 60_000, signal: ctx.signal, pollInterval: 10, exitOnError });
+      await migrateIncoming(vm.qmp, migrationUri(version, 'in', plan.incoming.path), {
+        timeout: 60_000,
+        signal: ctx.signal,
+        pollInterval: 10,
+        exitOnError,
+      });
       mark(ctx, 'loaded');
       if (!(await queryStatus(vm.qmp, { signal: ctx.signal })).running) await cont(vm.qmp, { signal: ctx.signal });
       mark(ctx, 'running');
@@ -67,14 +88,20 @@ export async function launchGuest(ctx: BootContext, plan: LaunchPlan): Promise<L
     const running = vm;
     // A booting guest under KVM/HVF that prints nothing is an accelerator failure (vmProblem); a
     // resumed one prints nothing by design.
-    const qga = await waitForAgent(p.agentSocket, { timeoutMs: plan.agentTimeoutMs, signal: ctx.signal, vmExited: () => vmProblem(ctx, running, { booting: !plan.incoming }) !== undefined, serialLog: p.serialLog });
+    const qga = await waitForAgent(p.agentSocket, {
+      timeoutMs: plan.agentTimeoutMs,
+      signal: ctx.signal,
+      vmExited: () => vmProblem(ctx, running, { booting: !plan.incoming }) !== undefined,
+      serialLog: p.serialLog,
+    });
     mark(ctx, 'agentReady');
     return { vm, qga, pluggedShares: plan.pluggedShares ?? 0 };
   } catch (e) {
     // A guest that never answered because QEMU died or its accelerator failed: say that, not "no agent".
     const problem = vm ? vmProblem(ctx, vm, { booting: !plan.incoming }) : undefined;
     await vm?.kill();
-    if (problem && e instanceof EmulatorError && e.code === 'GUEST_FAILED' && !ctx.signal?.aborted) throw new EmulatorError('QEMU_FAILED', problem, { cause: e });
+    if (problem && e instanceof EmulatorError && e.code === 'GUEST_FAILED' && !ctx.signal?.aborted)
+      throw new EmulatorError('QEMU_FAILED', problem, { cause: e });
     throw e;
   }
 }

@@ -27,7 +27,10 @@ function qcow2With(path: string, backing: string): void {
   writeFileSync(path, head);
 }
 
-const linuxProc = (files: Record<string, string>) => ({ platform: 'linux' as const, readProc: (p: string) => files[p] });
+const linuxProc = (files: Record<string, string>) => ({
+  platform: 'linux' as const,
+  readProc: (p: string) => files[p],
+});
 
 describe("the original stack-emulator's QEMU", () => {
   it('is found only when the pid in run/vm/qemu.pid is a live QEMU naming this home', () => {
@@ -35,14 +38,35 @@ describe("the original stack-emulator's QEMU", () => {
     writeFileSync(join(c.paths.vm, 'qemu.pid'), '4242\n');
     const stat = '4242 (qemu-system-x86) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 999';
     const cmd = (args: string[]) => args.join('\0');
-    const qemu = cmd(['qemu-system-x86_64', '-drive', `file=${c.paths.vm}/disk.qcow2,if=virtio`, '-pidfile', `${c.paths.vm}/qemu.pid`]);
-    expect(originalInstance(c, linuxProc({ '/proc/4242/stat': stat, '/proc/4242/cmdline': qemu }))).toMatchObject({ pid: 4242, monitor: join(c.paths.vm, 'monitor.sock') });
+    const qemu = cmd([
+      'qemu-system-x86_64',
+      '-drive',
+      `file=${c.paths.vm}/disk.qcow2,if=virtio`,
+      '-pidfile',
+      `${c.paths.vm}/qemu.pid`,
+    ]);
+    expect(originalInstance(c, linuxProc({ '/proc/4242/stat': stat, '/proc/4242/cmdline': qemu }))).toMatchObject({
+      pid: 4242,
+      monitor: join(c.paths.vm, 'monitor.sock'),
+    });
     // A reused pid: another program, or a QEMU of another home.
-    expect(originalInstance(c, linuxProc({ '/proc/4242/stat': stat, '/proc/4242/cmdline': cmd(['vim', 'notes']) }))).toBeUndefined();
-    expect(originalInstance(c, linuxProc({ '/proc/4242/stat': stat, '/proc/4242/cmdline': cmd(['qemu-system-x86_64', '-pidfile', '/elsewhere/run/vm/qemu.pid']) }))).toBeUndefined();
+    expect(
+      originalInstance(c, linuxProc({ '/proc/4242/stat': stat, '/proc/4242/cmdline': cmd(['vim', 'notes']) })),
+    ).toBeUndefined();
+    expect(
+      originalInstance(
+        c,
+        linuxProc({
+          '/proc/4242/stat': stat,
+          '/proc/4242/cmdline': cmd(['qemu-system-x86_64', '-pidfile', '/elsewhere/run/vm/qemu.pid']),
+        }),
+      ),
+    ).toBeUndefined();
     // Gone, or a zombie.
     expect(originalInstance(c, linuxProc({}))).toBeUndefined();
-    expect(originalInstance(c, linuxProc({ '/proc/4242/stat': stat.replace(' S ', ' Z '), '/proc/4242/cmdline': qemu }))).toBeUndefined();
+    expect(
+      originalInstance(c, linuxProc({ '/proc/4242/stat': stat.replace(' S ', ' Z '), '/proc/4242/cmdline': qemu })),
+    ).toBeUndefined();
   });
 
   it('is not looked for without a pid file', () => {
@@ -59,7 +83,10 @@ describe('a disk an earlier tool left', () => {
     qcow2With(c.paths.overlay, image);
     const fp = join(c.paths.vm, 'base-image.fingerprint');
     writeFileSync(fp, '4096:1700000000|no-savevm');
-    expect(await earlierDisk(c, { path: image, digest: 'x' })).toEqual({ disk: c.paths.overlay, from: 'the original stack-emulator' });
+    expect(await earlierDisk(c, { path: image, digest: 'x' })).toEqual({
+      disk: c.paths.overlay,
+      from: 'the original stack-emulator',
+    });
     writeFileSync(fp, '4096:1700000000|12345:1700000001'); // made in its snapshot mode: its data too
     expect(await earlierDisk(c, { path: image, digest: 'x' })).toBeDefined();
     writeFileSync(fp, '4096:1700000099|no-savevm'); // another image
@@ -75,7 +102,9 @@ describe('a disk an earlier tool left', () => {
     writeFileSync(image, '');
     qcow2With(c.paths.overlay, image);
     writeFileSync(c.paths.overlayMeta, JSON.stringify({ mode: 'cold', imageDigest: 'abc' }));
-    expect(await earlierDisk(c, { path: image, digest: 'abc' })).toMatchObject({ from: 'an earlier stack-emulator version' });
+    expect(await earlierDisk(c, { path: image, digest: 'abc' })).toMatchObject({
+      from: 'an earlier stack-emulator version',
+    });
     expect(await earlierDisk(c, { path: image, digest: 'def' })).toBeUndefined();
     writeFileSync(c.paths.overlayMeta, JSON.stringify({ mode: 'snapshot', imageDigest: 'abc' }));
     expect(await earlierDisk(c, { path: image, digest: 'abc' })).toBeUndefined();
@@ -91,7 +120,9 @@ describe("the original's snapshot files", () => {
     writeFileSync(join(c.paths.images, 'stack-emulator-arm64.qcow2'), '');
     const text = describeOriginalSnapshots(c)!;
     const quoted = (f: string) => `'${join(c.paths.images, f).replace(/'/g, "'\\''")}'`;
-    expect(text).toContain(`rm ${quoted('stack-emulator-arm64.savevm.raw.tmp')} ${quoted('stack-emulator-arm64.savevm.zst')}`);
+    expect(text).toContain(
+      `rm ${quoted('stack-emulator-arm64.savevm.raw.tmp')} ${quoted('stack-emulator-arm64.savevm.zst')}`,
+    );
     expect(text).not.toContain('.qcow2');
   });
 });

@@ -36,7 +36,8 @@ export function originalInstance(config: EmulatorConfig, options: IdentityOption
     return undefined;
   }
   const id = processIdentity(pid, options);
-  if (!id?.alive || !id.command?.includes('qemu-system') || !id.command.includes(`${config.paths.vm}/`)) return undefined;
+  if (!id?.alive || !id.command?.includes('qemu-system') || !id.command.includes(`${config.paths.vm}/`))
+    return undefined;
   return { pid, startTime: id.startTime, monitor: join(config.paths.vm, 'monitor.sock') };
 }
 
@@ -46,9 +47,16 @@ export function originalInstance(config: EmulatorConfig, options: IdentityOption
  * session, `quit` after `timeoutMs`, then signals, only while the process is still the one proven.
  * Its pid file and sockets are removed once it is gone; its disk and key file stay.
  */
-export async function stopOriginal(config: EmulatorConfig, inst: OriginalInstance, options: { timeoutMs: number; onPhase?: (t: string) => void }): Promise<'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill'> {
+export async function stopOriginal(
+  config: EmulatorConfig,
+  inst: OriginalInstance,
+  options: { timeoutMs: number; onPhase?: (t: string) => void },
+): Promise<'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill'> {
   let how: 'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill' = 'acpi-poweroff';
-  const qmp = await QmpClient.connect(inst.monitor, { timeout: 3000, trace: trace.protocol('qmp', inst.monitor) }).catch(() => undefined);
+  const qmp = await QmpClient.connect(inst.monitor, {
+    timeout: 3000,
+    trace: trace.protocol('qmp', inst.monitor),
+  }).catch(() => undefined);
   try {
     if (qmp) {
       options.onPhase?.(`asking the original stack-emulator's guest (pid ${inst.pid}) to power off`);
@@ -80,14 +88,19 @@ export async function stopOriginal(config: EmulatorConfig, inst: OriginalInstanc
  * `base-image.fingerprint` names the image's size and mtime, and the overlay is backed by it) or a
  * cold-boot overlay of our versions before sessions (`disk.json`). Ephemeral overlays never count.
  */
-export async function earlierDisk(config: EmulatorConfig, image: { path: string; digest: string }): Promise<{ disk: string; from: string } | undefined> {
+export async function earlierDisk(
+  config: EmulatorConfig,
+  image: { path: string; digest: string },
+): Promise<{ disk: string; from: string } | undefined> {
   const p = config.paths;
   if (!existsSync(p.overlay)) return undefined;
   const backing = await backingNameOf(p.overlay).catch(() => undefined);
   if (backing !== resolve(image.path)) return undefined;
   try {
     const meta = JSON.parse(readFileSync(p.overlayMeta, 'utf8')) as { mode?: string; imageDigest?: string };
-    return meta.mode === 'cold' && meta.imageDigest === image.digest ? { disk: p.overlay, from: 'an earlier stack-emulator version' } : undefined;
+    return meta.mode === 'cold' && meta.imageDigest === image.digest
+      ? { disk: p.overlay, from: 'an earlier stack-emulator version' }
+      : undefined;
   } catch {
     // not ours: the original's?
   }
@@ -95,7 +108,9 @@ export async function earlierDisk(config: EmulatorConfig, image: { path: string;
     // `<size>:<mtime seconds>|<snapshot fingerprint or no-savevm>`, no newline (stat -c "%s:%Y").
     const fp = readFileSync(join(p.vm, 'base-image.fingerprint'), 'utf8').split('|')[0];
     const st = statSync(image.path);
-    return fp === `${st.size}:${Math.floor(st.mtimeMs / 1000)}` ? { disk: p.overlay, from: 'the original stack-emulator' } : undefined;
+    return fp === `${st.size}:${Math.floor(st.mtimeMs / 1000)}`
+      ? { disk: p.overlay, from: 'the original stack-emulator' }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -103,11 +118,13 @@ export async function earlierDisk(config: EmulatorConfig, image: { path: string;
 
 /** After adoption: the earlier tool's markers of the disk that moved into the session. */
 export async function forgetEarlierDisk(config: EmulatorConfig): Promise<void> {
-  await Promise.all([config.paths.overlayMeta, join(config.paths.vm, 'base-image.fingerprint')].map((f) => rm(f, { force: true })));
+  await Promise.all(
+    [config.paths.overlayMeta, join(config.paths.vm, 'base-image.fingerprint')].map((f) => rm(f, { force: true })),
+  );
 }
 
 /** The original's snapshot files under images/ (gigabytes we never read), with their sizes. */
-export function originalSnapshotFiles(config: EmulatorConfig): Array<{ path: string; bytes: number }> {
+function originalSnapshotFiles(config: EmulatorConfig): Array<{ path: string; bytes: number }> {
   const names = (() => {
     try {
       return readdirSync(config.paths.images);

@@ -37,6 +37,8 @@ describe('logs', () => {
 
   it("makes a console readable and a trace's JSON lines into lines", () => {
     expect(cleanConsole('\x1b[2J\x1b[1;1HBooting\r\n')).toBe('Booting\n');
-    expect(formatTraceLines('{"t":0.1,"kind":"step","step":"running"}\nnot json\n')).toBe('[trace    0.100s] step running\nnot json');
+    expect(formatTraceLines('{"t":0.1,"kind":"step","step":"running"}\nnot json\n')).toBe(
+      '[trace    0.100s] step running\nnot json',
+    );
   });
 });

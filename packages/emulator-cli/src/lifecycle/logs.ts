@@ -6,13 +6,16 @@ import { formatTraceEvent, type TraceEvent } from './trace.js';
 export type LogSource = 'console' | 'qemu' | 'trace';
 
 /** Where each log lives: the guest's serial console, QEMU's own output, the last command's trace. */
-export function logPath(config: EmulatorConfig, source: LogSource): string {
+function logPath(config: EmulatorConfig, source: LogSource): string {
   return source === 'console' ? config.paths.serialLog : source === 'qemu' ? config.paths.qemuLog : config.paths.trace;
 }
 
 /** Terminal escapes and carriage returns of a guest console, which make a log unreadable in a file or pipe. */
 export function cleanConsole(text: string): string {
-  return text.replace(/\x1b\[[0-9;?=!>]*[A-Za-z]/g, '').replace(/\x1b[()][A-Za-z0-9]/g, '').replace(/\r/g, '');
+  return text
+    .replace(/\x1b\[[0-9;?=!>]*[A-Za-z]/g, '')
+    .replace(/\x1b[()][A-Za-z0-9]/g, '')
+    .replace(/\r/g, '');
 }
 
 /** A trace file's JSON lines as readable lines (a line that is not JSON is kept as it is). */
@@ -31,10 +34,17 @@ export function formatTraceLines(text: string): string {
 }
 
 /** The last `lines` lines of a log, as text. */
-export async function readLog(config: EmulatorConfig, source: LogSource, lines: number): Promise<{ path: string; text: string; size: number }> {
+export async function readLog(
+  config: EmulatorConfig,
+  source: LogSource,
+  lines: number,
+): Promise<{ path: string; text: string; size: number }> {
   const path = logPath(config, source);
   const st = await stat(path).catch(() => undefined);
-  if (!st) throw new EmulatorError('NOT_RUNNING', `no ${source} log yet (${path})`, { hint: 'it appears with the first `stack-emulator start`' });
+  if (!st)
+    throw new EmulatorError('NOT_RUNNING', `no ${source} log yet (${path})`, {
+      hint: 'it appears with the first `stack-emulator start`',
+    });
   // The tail only: a console log of a long-running guest can be large.
   const from = Math.max(0, st.size - Math.max(64 * 1024, lines * 400));
   const fh = await open(path, 'r');
@@ -55,7 +65,12 @@ export async function readLog(config: EmulatorConfig, source: LogSource, lines: 
  * shorter (a new start truncates the console log) it starts again from its beginning. Polls (fs.watch
  * misses writes on some file systems); ends when `signal` aborts.
  */
-export async function followFile(path: string, offset: number, onData: (chunk: string) => void, options: { signal: AbortSignal; intervalMs?: number }): Promise<void> {
+export async function followFile(
+  path: string,
+  offset: number,
+  onData: (chunk: string) => void,
+  options: { signal: AbortSignal; intervalMs?: number },
+): Promise<void> {
   let pos = offset;
   const interval = options.intervalMs ?? 250;
   while (!options.signal.aborted) {

@@ -11,27 +11,41 @@ const listen = (host = '127.0.0.1', ipv6Only = false) =>
     server.once('error', reject);
     server.listen({ port: 0, host, ipv6Only }, () => resolve((server!.address() as { port: number }).port));
   });
-const hasIpv6 = () => new Promise<boolean>((r) => {
-  const s = createServer().once('error', () => r(false)).listen(0, '::1', () => s.close(() => r(true)));
-});
+const hasIpv6 = () =>
+  new Promise<boolean>((r) => {
+    const s = createServer()
+      .once('error', () => r(false))
+      .listen(0, '::1', () => s.close(() => r(true)));
+  });
 
 describe('ports', () => {
   it('sees a busy port and names this process as its holder', async () => {
     const port = await listen();
     expect(await portIsFree(port)).toBe(false);
     if (process.platform === 'linux') expect(await portHolder(port)).toMatch(new RegExp(`^pid ${process.pid} \\(`));
-    await expect(assertPortsFree({ backend: port })).rejects.toMatchObject({ code: 'PORT_BUSY', exitCode: 2, message: expect.stringContaining(`port ${port} (backend) is in use`) });
+    await expect(assertPortsFree({ backend: port })).rejects.toMatchObject({
+      code: 'PORT_BUSY',
+      exitCode: 2,
+      message: expect.stringContaining(`port ${port} (backend) is in use`),
+    });
   });
 
   it('names a holder of several ports once', async () => {
     const port = await listen();
     const error = await assertPortsFree({ dashboard: port, backend: port }).catch((e: Error) => e);
-    expect(error).toMatchObject({ code: 'PORT_BUSY', message: expect.stringContaining(`ports ${port} (dashboard), ${port} (backend) are in use`) });
+    expect(error).toMatchObject({
+      code: 'PORT_BUSY',
+      message: expect.stringContaining(`ports ${port} (dashboard), ${port} (backend) are in use`),
+    });
     if (process.platform === 'linux') expect((error as Error).message.match(/by pid/g)).toHaveLength(1);
   });
 
   it('sees listeners on 0.0.0.0, [::1] and [::] too (QEMU would share the port with them silently)', async () => {
-    for (const [host, ipv6Only] of [['0.0.0.0', false], ['::1', false], ['::', true]] as const) {
+    for (const [host, ipv6Only] of [
+      ['0.0.0.0', false],
+      ['::1', false],
+      ['::', true],
+    ] as const) {
       if (host !== '0.0.0.0' && !(await hasIpv6())) {
         console.log('SKIPPED (no IPv6 on this host) for', host);
         continue;

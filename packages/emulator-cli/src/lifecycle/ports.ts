@@ -9,12 +9,14 @@ import { EmulatorError } from '../errors.js';
  * macOS beside one on 0.0.0.0: the two then share the port silently, and "localhost:<port>" reaches
  * whichever the client tries first. Each address is tried in turn.
  */
-export const PORT_ADDRESSES = ['127.0.0.1', '0.0.0.0', '::1', '::'] as const;
+const PORT_ADDRESSES = ['127.0.0.1', '0.0.0.0', '::1', '::'] as const;
 
 function canBind(port: number, host: string): Promise<'free' | 'busy' | 'unavailable'> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE' || e.code === 'EACCES' ? 'busy' : 'unavailable'));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      resolve(e.code === 'EADDRINUSE' || e.code === 'EACCES' ? 'busy' : 'unavailable'),
+    );
     // ipv6Only: [::] then tests IPv6 listeners only; 0.0.0.0 is tried on its own.
     server.listen({ port, host, exclusive: true, ipv6Only: host === '::' }, () => server.close(() => resolve('free')));
   });
@@ -24,7 +26,10 @@ function canBind(port: number, host: string): Promise<'free' | 'busy' | 'unavail
  * Resolves true when no listener holds `port` on any of {@link PORT_ADDRESSES}. An address this host
  * lacks (no IPv6: EADDRNOTAVAIL, EAFNOSUPPORT) does not count. `bind` is injectable for tests.
  */
-export async function portIsFree(port: number, options: { bind?: (port: number, host: string) => Promise<'free' | 'busy' | 'unavailable'> } = {}): Promise<boolean> {
+export async function portIsFree(
+  port: number,
+  options: { bind?: (port: number, host: string) => Promise<'free' | 'busy' | 'unavailable'> } = {},
+): Promise<boolean> {
   for (const host of PORT_ADDRESSES) if ((await (options.bind ?? canBind)(port, host)) === 'busy') return false;
   return true;
 }
@@ -94,7 +99,10 @@ function holderFromLsof(port: number): Promise<string | undefined> {
 }
 
 /** Who holds `port`, as "pid N (command)", or undefined when it cannot be told. */
-export async function portHolder(port: number, platform: NodeJS.Platform = process.platform): Promise<string | undefined> {
+export async function portHolder(
+  port: number,
+  platform: NodeJS.Platform = process.platform,
+): Promise<string | undefined> {
   if (platform === 'linux') return holderFromProc(port);
   return holderFromLsof(port);
 }
@@ -104,7 +112,10 @@ export async function portHolder(port: number, platform: NodeJS.Platform = proce
  * process holding it. (QEMU binds them a moment later: a race remains, and QEMU's own error is
  * reported if it loses it.)
  */
-export async function assertPortsFree(ports: Record<string, number>, options: { platform?: NodeJS.Platform } = {}): Promise<void> {
+export async function assertPortsFree(
+  ports: Record<string, number>,
+  options: { platform?: NodeJS.Platform } = {},
+): Promise<void> {
   // Grouped by holder: a stray emulator holds all five, and one line says so.
   const byHolder = new Map<string, string[]>();
   for (const [name, port] of Object.entries(ports)) {
@@ -112,9 +123,13 @@ export async function assertPortsFree(ports: Record<string, number>, options: { 
     const holder = (await portHolder(port, options.platform)) ?? '';
     byHolder.set(holder, [...(byHolder.get(holder) ?? []), `${port} (${name})`]);
   }
-  const busy = [...byHolder].map(([holder, list]) =>
-    `${list.length === 1 ? `port ${list[0]} is` : `ports ${list.join(', ')} are`} in use${holder ? ` by ${holder}` : ''}`);
+  const busy = [...byHolder].map(
+    ([holder, list]) =>
+      `${list.length === 1 ? `port ${list[0]} is` : `ports ${list.join(', ')} are`} in use${holder ? ` by ${holder}` : ''}`,
+  );
   if (busy.length > 0) {
-    throw new EmulatorError('PORT_BUSY', busy.join('; '), { hint: 'stop that process, or choose other ports with EMULATOR_DASHBOARD_PORT, EMULATOR_BACKEND_PORT, EMULATOR_MINIO_PORT, EMULATOR_INBUCKET_PORT, EMULATOR_MOCK_OAUTH_PORT' });
+    throw new EmulatorError('PORT_BUSY', busy.join('; '), {
+      hint: 'stop that process, or choose other ports with EMULATOR_DASHBOARD_PORT, EMULATOR_BACKEND_PORT, EMULATOR_MINIO_PORT, EMULATOR_INBUCKET_PORT, EMULATOR_MOCK_OAUTH_PORT',
+    });
   }
 }

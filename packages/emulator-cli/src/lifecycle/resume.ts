@@ -40,19 +40,32 @@ function resumeFailure(ctx: BootContext, e: unknown, what: string): EmulatorErro
  * guest holds the placeholders) and the health probes (never probed before `cont`: a SYN sent to a
  * paused guest is lost and costs a 1 s retransmit).
  */
-export async function resumeSnapshot(ctx: BootContext, entry: SnapshotEntry, target: { disk: string; fresh: boolean }): Promise<BootedVm> {
+export async function resumeSnapshot(
+  ctx: BootContext,
+  entry: SnapshotEntry,
+  target: { disk: string; fresh: boolean },
+): Promise<BootedVm> {
   const p = ctx.config.paths;
   let vm: VmProcess | undefined;
   try {
     const raw = await new SnapshotCache(p.snapshots).prepareResume(entry, { signal: ctx.signal });
     if (!entry.diskPath) throw new EmulatorError('SNAPSHOT_FAILED', `snapshot ${entry.id} has no frozen disk`);
     const launched = await launchGuest(ctx, {
-      layout: 'snapshot', disk: target.disk, ...(target.fresh ? { newOverlayOn: entry.diskPath } : {}), configIso: p.configIso, configValues: entry.meta.key.configDisk,
-      incoming: { path: raw, format: entry.meta.key.format }, shares: ctx.shares, agentTimeoutMs: 30_000,
+      layout: 'snapshot',
+      disk: target.disk,
+      ...(target.fresh ? { newOverlayOn: entry.diskPath } : {}),
+      configIso: p.configIso,
+      configValues: entry.meta.key.configDisk,
+      incoming: { path: raw, format: entry.meta.key.format },
+      shares: ctx.shares,
+      agentTimeoutMs: 30_000,
     });
     vm = launched.vm;
     const secrets = await settleGuest(ctx, launched, {
-      syncClock: true, secrets: ctx.config.rotation ? 'rotate' : 'placeholders', rotationTimeoutMs: 60_000, healthTimeoutMs: ctx.config.snapshotReadyTimeoutMs,
+      syncClock: true,
+      secrets: ctx.config.rotation ? 'rotate' : 'placeholders',
+      rotationTimeoutMs: 60_000,
+      healthTimeoutMs: ctx.config.snapshotReadyTimeoutMs,
     });
     return { vm, secrets };
   } catch (e) {
@@ -74,12 +87,23 @@ export async function resumeSession(ctx: BootContext, s: Session): Promise<Boote
   try {
     const path = await s.store.takeRam();
     const launched = await launchGuest(ctx, {
-      layout: 'snapshot', disk: s.store.disk, configIso: p.configIso, configValues: ram.key.configDisk,
-      incoming: { path, format: ram.key.format }, shares: ctx.shares, pluggedShares: ram.plugged.length, agentTimeoutMs: 30_000,
+      layout: 'snapshot',
+      disk: s.store.disk,
+      configIso: p.configIso,
+      configValues: ram.key.configDisk,
+      incoming: { path, format: ram.key.format },
+      shares: ctx.shares,
+      pluggedShares: ram.plugged.length,
+      agentTimeoutMs: 30_000,
     });
     vm = launched.vm;
     const secrets = await secretsFor(ctx, launched.qga, s.meta.clientKey);
-    const state = await settleGuest(ctx, launched, { syncClock: true, ...secrets, rotationTimeoutMs: 60_000, healthTimeoutMs: ctx.config.snapshotReadyTimeoutMs });
+    const state = await settleGuest(ctx, launched, {
+      syncClock: true,
+      ...secrets,
+      rotationTimeoutMs: 60_000,
+      healthTimeoutMs: ctx.config.snapshotReadyTimeoutMs,
+    });
     return { vm, secrets: state };
   } catch (e) {
     await vm?.kill();

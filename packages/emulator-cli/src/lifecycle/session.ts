@@ -37,13 +37,18 @@ export async function openSession(config: EmulatorConfig): Promise<Session | und
 export async function pinnedImage(config: EmulatorConfig, s: Session, signal?: AbortSignal): Promise<ResolvedImage> {
   const want = imageChoiceId(config.image);
   if (s.meta.image.choice !== want) {
-    throw new EmulatorError('SESSION_IMAGE_MISMATCH', `the saved session in ${s.store.dir} runs on --image ${s.meta.image.choice.replace(/^path:/, '')}, not ${want.replace(/^path:/, '')}`, {
-      hint: 'start with that image to continue the session; `stack-emulator reset` discards the session (and its data); --ephemeral runs the other image without touching it',
-    });
+    throw new EmulatorError(
+      'SESSION_IMAGE_MISMATCH',
+      `the saved session in ${s.store.dir} runs on --image ${s.meta.image.choice.replace(/^path:/, '')}, not ${want.replace(/^path:/, '')}`,
+      {
+        hint: 'start with that image to continue the session; `stack-emulator reset` discards the session (and its data); --ephemeral runs the other image without touching it',
+      },
+    );
   }
   const path = s.store.image;
   const boot = readBootFiles(path);
-  const bootMode = config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, s.meta.image.digest, signal) : undefined;
+  const bootMode =
+    config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, s.meta.image.digest, signal) : undefined;
   return { kind: config.image.kind, path, digest: s.meta.image.digest, boot, bootMode };
 }
 
@@ -51,8 +56,11 @@ export async function pinnedImage(config: EmulatorConfig, s: Session, signal?: A
 export function ramProblem(ctx: BootContext, s: Session): string | undefined {
   const { meta } = s;
   if (!meta.ram) {
-    if (meta.running) return `the last session did not stop cleanly (QEMU was killed or the host went down since ${meta.running.since}): its disk boots as after a power cut`;
-    return meta.lastStop && !meta.lastStop.saved ? 'the session was stopped without saving its RAM state' : 'the session has no saved RAM state';
+    if (meta.running)
+      return `the last session did not stop cleanly (QEMU was killed or the host went down since ${meta.running.since}): its disk boots as after a power cut`;
+    return meta.lastStop && !meta.lastStop.saved
+      ? 'the session was stopped without saving its RAM state'
+      : 'the session has no saved RAM state';
   }
   if (!ctx.config.snapshot) return 'snapshots are disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)';
   if (ctx.snapshots.format === undefined) return ctx.snapshots.reason;
@@ -70,8 +78,16 @@ export async function createSession(ctx: BootContext, options: { golden?: Snapsh
   const img = ctx.image.path;
   const files: Record<string, string> = ctx.baseEnv.text ? { [baseEnvSidecar('image.qcow2')]: ctx.baseEnv.text } : {};
   const meta = await store.create({
-    image: img, bootDir: existsSync(bootFilesDir(img)) ? bootFilesDir(img) : undefined, golden: options.golden?.diskPath, files, signal: ctx.signal,
-    meta: { origin: options.golden ? 'golden' : 'image', image: { digest: ctx.image.digest, choice: imageChoiceId(ctx.config.image) }, ...(options.golden ? { snapshotId: options.golden.id } : {}) },
+    image: img,
+    bootDir: existsSync(bootFilesDir(img)) ? bootFilesDir(img) : undefined,
+    golden: options.golden?.diskPath,
+    files,
+    signal: ctx.signal,
+    meta: {
+      origin: options.golden ? 'golden' : 'image',
+      image: { digest: ctx.image.digest, choice: imageChoiceId(ctx.config.image) },
+      ...(options.golden ? { snapshotId: options.golden.id } : {}),
+    },
   });
   return { store, meta };
 }

@@ -32,7 +32,10 @@ export interface SettlePlan {
 async function keyAccepted(ctx: BootContext, key: string, timeoutMs: number): Promise<boolean> {
   const health = await waitHealthy(ctx.config.ports, { timeoutMs, signal: ctx.signal });
   if (!health.healthy) return true; // the health check below reports it
-  const r = await loopbackRequest(ctx.config.ports.backend, '/api/v1/projects/current', { headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key }, timeout: 10_000 });
+  const r = await loopbackRequest(ctx.config.ports.backend, '/api/v1/projects/current', {
+    headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key },
+    timeout: 10_000,
+  });
   return r.status !== 401;
 }
 
@@ -43,7 +46,11 @@ async function keyAccepted(ctx: BootContext, key: string, timeoutMs: number): Pr
  * service code, and overlapping it with the probes cut 1.6 s to 1.4 s (started any earlier, the probes
  * slow the agent down instead). Closes the agent connection; the caller owns the VM.
  */
-export async function settleGuest(ctx: BootContext, { vm, qga, pluggedShares }: Launched, plan: SettlePlan): Promise<SecretsState> {
+export async function settleGuest(
+  ctx: BootContext,
+  { vm, qga, pluggedShares }: Launched,
+  plan: SettlePlan,
+): Promise<SecretsState> {
   const p = ctx.config.paths;
   let warm: AbortController | undefined;
   let warming: Promise<unknown> | undefined;
@@ -59,15 +66,26 @@ export async function settleGuest(ctx: BootContext, { vm, qga, pluggedShares }: 
     clockDone.catch(() => {}); // awaited below; an abort rejects it while another step also fails
     if (ctx.shares.length > 0) {
       await plugShares(vm.qmp, pluggedShares, ctx.shares.length, ctx.signal);
-      await mountShares(qga, ctx.shares.map((dir, slot) => ({ slot, dir })).filter((s) => s.dir !== p.emptyShare), ctx.signal);
+      await mountShares(
+        qga,
+        ctx.shares.map((dir, slot) => ({ slot, dir })).filter((s) => s.dir !== p.emptyShare),
+        ctx.signal,
+      );
       mark(ctx, 'shareMounted');
     }
     if (plan.healthyFirstMs !== undefined && plan.secrets === 'rotate') {
       const first = await waitHealthy(ctx.config.ports, { timeoutMs: plan.healthyFirstMs, signal: ctx.signal });
-      if (!first.healthy) throw new EmulatorError('NOT_HEALTHY', `services not healthy within ${plan.healthyFirstMs / 1000} s of a cold boot: ${describeUnhealthy(first.services)}`, { hint: `guest console: ${p.serialLog}` });
+      if (!first.healthy)
+        throw new EmulatorError(
+          'NOT_HEALTHY',
+          `services not healthy within ${plan.healthyFirstMs / 1000} s of a cold boot: ${describeUnhealthy(first.services)}`,
+          { hint: `guest console: ${p.serialLog}` },
+        );
     } else if (plan.syncClock) {
       warm = new AbortController();
-      warming = waitHealthy(ctx.config.ports, { timeoutMs: plan.healthTimeoutMs, signal: warm.signal }).catch(() => undefined);
+      warming = waitHealthy(ctx.config.ports, { timeoutMs: plan.healthTimeoutMs, signal: warm.signal }).catch(
+        () => undefined,
+      );
     }
     let state: SecretsState;
     try {
@@ -80,8 +98,14 @@ export async function settleGuest(ctx: BootContext, { vm, qga, pluggedShares }: 
           // The original's image renders its placeholders at every boot while its built JavaScript keeps
           // the key of its first rotation (its hook replaces only the placeholder there): the disk's own
           // client key goes back in, with fresh server-side secrets, so both agree again.
-          ctx.reporter.warn('the guest came up without the secrets of its last start (its image resets them at boot): putting its client key back, with fresh server-side secrets');
-          await rotate(qga, p.internalPck, { signal: ctx.signal, timeoutMs: plan.rotationTimeoutMs, secrets: { ...generateSecrets(), STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY: plan.keptKey } });
+          ctx.reporter.warn(
+            'the guest came up without the secrets of its last start (its image resets them at boot): putting its client key back, with fresh server-side secrets',
+          );
+          await rotate(qga, p.internalPck, {
+            signal: ctx.signal,
+            timeoutMs: plan.rotationTimeoutMs,
+            secrets: { ...generateSecrets(), STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY: plan.keptKey },
+          });
           mark(ctx, 'rotated');
           state = 'kept';
         } else {
@@ -100,7 +124,11 @@ export async function settleGuest(ctx: BootContext, { vm, qga, pluggedShares }: 
     await qga.close();
     const health = await waitHealthy(ctx.config.ports, { timeoutMs: plan.healthTimeoutMs, signal: ctx.signal });
     if (!health.healthy) {
-      throw new EmulatorError('NOT_HEALTHY', `services not healthy within ${plan.healthTimeoutMs / 1000} s${state === 'fresh' ? ' after the secret rotation' : ''}: ${describeUnhealthy(health.services)}`, { hint: `guest console: ${p.serialLog}` });
+      throw new EmulatorError(
+        'NOT_HEALTHY',
+        `services not healthy within ${plan.healthTimeoutMs / 1000} s${state === 'fresh' ? ' after the secret rotation' : ''}: ${describeUnhealthy(health.services)}`,
+        { hint: `guest console: ${p.serialLog}` },
+      );
     }
     mark(ctx, 'healthy');
     return state;

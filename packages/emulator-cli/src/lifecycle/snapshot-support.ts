@@ -7,7 +7,7 @@ import type { EmulatorConfig } from '../config/resolve-config.js';
 export type SnapshotFormat = CompatibilityKey['format'];
 
 /** A snapshot format this QEMU refused here (a capture failed on the host, not the guest). */
-export interface FormatVerdict {
+interface FormatVerdict {
   /** QEMU binary and version: another QEMU decides again. */
   key: string;
   format: SnapshotFormat;
@@ -31,16 +31,27 @@ async function load(file: string): Promise<FormatVerdict[]> {
  * that has not failed here before; undefined, with the reasons, when none is left. A capture costs a
  * whole cold boot, so a QEMU that cannot save snapshots is asked once, not at every start.
  */
-export async function chooseSnapshotFormat(config: EmulatorConfig, probe: HostProbe): Promise<{ format: SnapshotFormat } | { format: undefined; reason: string }> {
+export async function chooseSnapshotFormat(
+  config: EmulatorConfig,
+  probe: HostProbe,
+): Promise<{ format: SnapshotFormat } | { format: undefined; reason: string }> {
   const refused = (await load(config.paths.snapshotVerdicts)).filter((v) => v.key === qemuKey(probe));
   const candidates: SnapshotFormat[] = probe.mappedRam ? ['mapped-ram', 'stream'] : ['stream'];
   const usable = candidates.find((f) => !refused.some((v) => v.format === f));
   if (usable) return { format: usable };
-  return { format: undefined, reason: `QEMU ${formatQemuVersion(probe.version)} could not save a snapshot here (${refused.map((v) => `${v.format}: ${v.reason}`).join('; ')}); delete ${config.paths.snapshotVerdicts} to try again` };
+  return {
+    format: undefined,
+    reason: `QEMU ${formatQemuVersion(probe.version)} could not save a snapshot here (${refused.map((v) => `${v.format}: ${v.reason}`).join('; ')}); delete ${config.paths.snapshotVerdicts} to try again`,
+  };
 }
 
 /** Remembers that `format` failed on this QEMU for a reason of the host (a capability it lacks). */
-export async function rememberRefusedFormat(config: EmulatorConfig, probe: HostProbe, format: SnapshotFormat, reason: string): Promise<void> {
+export async function rememberRefusedFormat(
+  config: EmulatorConfig,
+  probe: HostProbe,
+  format: SnapshotFormat,
+  reason: string,
+): Promise<void> {
   const file = config.paths.snapshotVerdicts;
   const all = (await load(file)).filter((v) => !(v.key === qemuKey(probe) && v.format === format));
   all.push({ key: qemuKey(probe), format, reason: reason.slice(0, 300), decidedAt: new Date().toISOString() });

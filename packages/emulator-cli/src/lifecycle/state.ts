@@ -13,7 +13,10 @@ export type StartMode = 'resumed' | 'session' | 'cold';
  * (`ephemeral`: the disk is run/vm's, thrown away at the next start).
  */
 export type Persistence =
-  | { kind: 'session'; save?: { key: CompatibilityKey; format: SnapshotFormat; cpus: number; qemuVersion: QemuVersion } }
+  | {
+      kind: 'session';
+      save?: { key: CompatibilityKey; format: SnapshotFormat; cpus: number; qemuVersion: QemuVersion };
+    }
   | { kind: 'ephemeral' };
 
 /** Milliseconds from the start command to each step. */

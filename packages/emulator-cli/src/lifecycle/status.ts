@@ -18,7 +18,11 @@ export interface StatusReport {
   healthy: boolean;
   reason?: string;
   services: ServiceHealth[];
-  instance?: Pick<InstanceState, 'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'> & Partial<Pick<InstanceState, 'coldReason' | 'boot' | 'qemuVersion' | 'snapshotFormat' | 'secrets' | 'shares'>>;
+  instance?: Pick<
+    InstanceState,
+    'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'
+  > &
+    Partial<Pick<InstanceState, 'coldReason' | 'boot' | 'qemuVersion' | 'snapshotFormat' | 'secrets' | 'shares'>>;
   urls?: { dashboard: string; backend: string; minio: string; inbucket: string };
   /** The saved session, whether or not the VM runs. */
   session?: SessionReport;
@@ -26,7 +30,7 @@ export interface StatusReport {
   notes?: string[];
 }
 
-export interface SessionReport {
+interface SessionReport {
   origin: SessionMeta['origin'];
   createdAt: string;
   imageDigest: string;
@@ -42,8 +46,11 @@ async function sessionReport(config: EmulatorConfig): Promise<SessionReport | un
   if (!meta) return undefined;
   const sizes = await store.sizes();
   return {
-    origin: meta.origin, createdAt: meta.createdAt, imageDigest: meta.image.digest,
-    ...(meta.running ? { running: meta.running } : {}), ...(meta.lastStop ? { lastStop: meta.lastStop } : {}),
+    origin: meta.origin,
+    createdAt: meta.createdAt,
+    imageDigest: meta.image.digest,
+    ...(meta.running ? { running: meta.running } : {}),
+    ...(meta.lastStop ? { lastStop: meta.lastStop } : {}),
     ...(meta.ram ? { ram: { savedAt: meta.ram.savedAt, format: meta.ram.key.format, bytes: sizes.ram } } : {}),
     sizes,
   };
@@ -55,11 +62,17 @@ export async function emulatorStatus(config: EmulatorConfig): Promise<StatusRepo
   const leftovers = describeOriginalSnapshots(config);
   const orig = vm.vm === 'stopped' ? originalInstance(config) : undefined;
   const notes = [...(leftovers ? [leftovers] : [])];
-  const base = orig ? { ...vm, vm: 'running' as const, reason: `QEMU pid ${orig.pid} was started by the original stack-emulator: \`stack-emulator stop\` stops it` } : vm;
+  const base = orig
+    ? {
+        ...vm,
+        vm: 'running' as const,
+        reason: `QEMU pid ${orig.pid} was started by the original stack-emulator: \`stack-emulator stop\` stops it`,
+      }
+    : vm;
   return { ...base, ...(session ? { session } : {}), ...(notes.length ? { notes } : {}) };
 }
 
-export function serviceUrls(ports: InstanceState['ports']): NonNullable<StatusReport['urls']> {
+function serviceUrls(ports: InstanceState['ports']): NonNullable<StatusReport['urls']> {
   return {
     dashboard: `http://localhost:${ports.dashboard}`,
     backend: `http://localhost:${ports.backend}`,
@@ -73,8 +86,16 @@ async function vmStatus(config: EmulatorConfig): Promise<StatusReport> {
   const state = await readState(config.paths.state);
   if (!state) return { vm: 'stopped', healthy: false, services: [] };
   const instance = {
-    pid: state.pid, mode: state.mode, accel: state.accel, arch: state.arch, image: state.image, ports: state.ports,
-    startedAt: state.startedAt, rotated: state.rotated, timings: state.timings, ...(state.coldReason ? { coldReason: state.coldReason } : {}),
+    pid: state.pid,
+    mode: state.mode,
+    accel: state.accel,
+    arch: state.arch,
+    image: state.image,
+    ports: state.ports,
+    startedAt: state.startedAt,
+    rotated: state.rotated,
+    timings: state.timings,
+    ...(state.coldReason ? { coldReason: state.coldReason } : {}),
     ...(state.boot ? { boot: state.boot } : {}),
     ...(state.qemuVersion ? { qemuVersion: state.qemuVersion } : {}),
     ...(state.snapshotFormat ? { snapshotFormat: state.snapshotFormat } : {}),
@@ -83,22 +104,46 @@ async function vmStatus(config: EmulatorConfig): Promise<StatusReport> {
   };
   if (!isSameProcess(state.pid, state.pidStartTime)) {
     const last = tail(config.paths.qemuLog, 3).trim();
-    return { vm: 'crashed', healthy: false, reason: `QEMU (pid ${state.pid}) exited without \`stop\`${last ? `; its last output: ${last}` : ''}`, services: [], instance };
+    return {
+      vm: 'crashed',
+      healthy: false,
+      reason: `QEMU (pid ${state.pid}) exited without \`stop\`${last ? `; its last output: ${last}` : ''}`,
+      services: [],
+      instance,
+    };
   }
   let runState: string | undefined;
   let reason: string | undefined;
-  const qmp = await QmpClient.connect(config.paths.qmpSocket, { timeout: 2000, trace: trace.protocol('qmp', config.paths.qmpSocket) }).catch((e: Error) => {
+  const qmp = await QmpClient.connect(config.paths.qmpSocket, {
+    timeout: 2000,
+    trace: trace.protocol('qmp', config.paths.qmpSocket),
+  }).catch((e: Error) => {
     reason = `QEMU's monitor did not answer: ${e.message}`;
     return undefined;
   });
   if (qmp) {
-    runState = await queryStatus(qmp, { timeout: 2000 }).then((s) => s.status, () => undefined);
+    runState = await queryStatus(qmp, { timeout: 2000 }).then(
+      (s) => s.status,
+      () => undefined,
+    );
     await qmp.close().catch(() => {});
   }
   // Probing a paused guest only loses SYNs; report it as it is.
   const services = runState === undefined || runState === 'running' ? await probeServices(state.ports) : [];
   const healthy = runState === 'running' && services.length > 0 && services.every((s) => s.healthy);
   if (!reason && runState !== 'running') reason = `the VM is ${runState ?? 'unknown'}`;
-  if (!reason && !healthy) reason = `unhealthy: ${services.filter((s) => !s.healthy).map((s) => s.name).join(', ')}`;
-  return { vm: 'running', ...(runState ? { runState } : {}), healthy, ...(reason ? { reason } : {}), services, instance, urls: serviceUrls(state.ports) };
+  if (!reason && !healthy)
+    reason = `unhealthy: ${services
+      .filter((s) => !s.healthy)
+      .map((s) => s.name)
+      .join(', ')}`;
+  return {
+    vm: 'running',
+    ...(runState ? { runState } : {}),
+    healthy,
+    ...(reason ? { reason } : {}),
+    services,
+    instance,
+    urls: serviceUrls(state.ports),
+  };
 }

@@ -58,13 +58,19 @@ export async function stopHeld(config: EmulatorConfig, options: StopOptions = {}
     await cleanupRunFiles(config);
     const orig = originalInstance(config);
     if (orig) {
-      const how = await stopOriginal(config, orig, { timeoutMs: options.timeoutMs ?? config.stopTimeoutMs, onPhase: options.onPhase });
+      const how = await stopOriginal(config, orig, {
+        timeoutMs: options.timeoutMs ?? config.stopTimeoutMs,
+        onPhase: options.onPhase,
+      });
       return { wasRunning: true, how, original: true, elapsedMs: Date.now() - t0, timings };
     }
     // A session whose QEMU died stays marked running: the next start says it did not stop cleanly.
     return { wasRunning: false, how: 'not-running', elapsedMs: Date.now() - t0, timings };
   }
-  const qmp = await QmpClient.connect(config.paths.qmpSocket, { timeout: 3000, trace: trace.protocol('qmp', config.paths.qmpSocket) }).catch(() => undefined);
+  const qmp = await QmpClient.connect(config.paths.qmpSocket, {
+    timeout: 3000,
+    trace: trace.protocol('qmp', config.paths.qmpSocket),
+  }).catch(() => undefined);
   let how: StopResult['how'] | undefined;
   let saveFailed: string | undefined;
   try {
@@ -73,7 +79,10 @@ export async function stopHeld(config: EmulatorConfig, options: StopOptions = {}
       options.onPhase?.('saving the session');
       saveFailed = await saveSession(config, state, qmp, save, mark);
       if (!saveFailed) how = 'saved';
-      else options.onPhase?.(`could not save the session (${saveFailed}); powering the guest off instead (its disk is kept)`);
+      else
+        options.onPhase?.(
+          `could not save the session (${saveFailed}); powering the guest off instead (its disk is kept)`,
+        );
     }
     how ??= await endQemu(config, state, qmp, { ...options, quick: options.discard === true });
   } finally {
@@ -88,7 +97,13 @@ export async function stopHeld(config: EmulatorConfig, options: StopOptions = {}
 type SavePlan = NonNullable<Extract<NonNullable<InstanceState['persistence']>, { kind: 'session' }>['save']>;
 
 /** Saves the session; returns why it could not (the guest then runs on, for a power-down). */
-async function saveSession(config: EmulatorConfig, state: InstanceState, qmp: QmpClient, save: SavePlan, mark: (step: string) => void): Promise<string | undefined> {
+async function saveSession(
+  config: EmulatorConfig,
+  state: InstanceState,
+  qmp: QmpClient,
+  save: SavePlan,
+  mark: (step: string) => void,
+): Promise<string | undefined> {
   const store = sessionStore(config);
   try {
     if (state.shares?.length) {
@@ -118,7 +133,12 @@ async function saveSession(config: EmulatorConfig, state: InstanceState, qmp: Qm
 }
 
 /** Power-down (or quit, when `quick`), then signals, only to a process proven to be this home's QEMU. */
-async function endQemu(config: EmulatorConfig, state: InstanceState, qmp: QmpClient | undefined, options: StopOptions & { quick: boolean }): Promise<StopResult['how']> {
+async function endQemu(
+  config: EmulatorConfig,
+  state: InstanceState,
+  qmp: QmpClient | undefined,
+  options: StopOptions & { quick: boolean },
+): Promise<StopResult['how']> {
   const { pid, pidStartTime } = state;
   if (!isSameProcess(pid, pidStartTime)) return 'qmp-quit';
   let how: StopResult['how'] = options.quick ? 'qmp-quit' : 'acpi-poweroff';
@@ -139,7 +159,13 @@ async function endQemu(config: EmulatorConfig, state: InstanceState, qmp: QmpCli
     // command line naming QEMU and this home's VM directory. A pid reused by another program, or
     // a state file of an older version without a start time, is never signalled.
     if (!isProvenProcess(pid, pidStartTime, ['qemu-system', config.paths.vm])) {
-      throw new EmulatorError('STOP_REFUSED', `pid ${pid} did not stop through QEMU's monitor, and it cannot be proven to be this emulator's QEMU (${pidStartTime ? 'its start time or command line differs' : 'no start time was recorded'}): not signalling it`, { hint: `if it is a QEMU of ${config.paths.home}, stop it yourself (kill ${pid}), then run \`stack-emulator stop\` again` });
+      throw new EmulatorError(
+        'STOP_REFUSED',
+        `pid ${pid} did not stop through QEMU's monitor, and it cannot be proven to be this emulator's QEMU (${pidStartTime ? 'its start time or command line differs' : 'no start time was recorded'}): not signalling it`,
+        {
+          hint: `if it is a QEMU of ${config.paths.home}, stop it yourself (kill ${pid}), then run \`stack-emulator stop\` again`,
+        },
+      );
     }
     how = 'sigterm';
     process.kill(pid, 'SIGTERM');
@@ -153,9 +179,19 @@ async function endQemu(config: EmulatorConfig, state: InstanceState, qmp: QmpCli
 }
 
 /** Records a stop without saved RAM in the session (its disk is kept); nothing for an ephemeral instance. */
-async function markSessionStopped(config: EmulatorConfig, state: InstanceState | undefined, saved: boolean): Promise<void> {
+async function markSessionStopped(
+  config: EmulatorConfig,
+  state: InstanceState | undefined,
+  saved: boolean,
+): Promise<void> {
   if (state?.persistence?.kind !== 'session') return;
   const store = sessionStore(config);
   if (!(await store.read())) return;
-  await store.update(({ running, ...m }) => (running?.pid === state.pid ? { ...m, lastStop: { at: new Date().toISOString(), saved } } : { ...m, ...(running ? { running } : {}) })).catch(() => {});
+  await store
+    .update(({ running, ...m }) =>
+      running?.pid === state.pid
+        ? { ...m, lastStop: { at: new Date().toISOString(), saved } }
+        : { ...m, ...(running ? { running } : {}) },
+    )
+    .catch(() => {});
 }

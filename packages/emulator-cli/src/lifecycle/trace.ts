@@ -31,13 +31,19 @@ export function redact(value: unknown, key?: string): unknown {
     return value.replace(HEX64, '<redacted>');
   }
   if (Array.isArray(value)) return value.map((v) => redact(v));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
   return value;
 }
 
 const describe = (e: TraceEvent) => {
   const { t, kind, ...rest } = e;
-  const body = kind === 'qmp' || kind === 'qga' ? `${rest.direction === 'send' ? '→' : '←'} ${JSON.stringify(rest.message)}` : kind === 'step' ? `${String(rest.step)}` : JSON.stringify(rest);
+  const body =
+    kind === 'qmp' || kind === 'qga'
+      ? `${rest.direction === 'send' ? '→' : '←'} ${JSON.stringify(rest.message)}`
+      : kind === 'step'
+        ? `${String(rest.step)}`
+        : JSON.stringify(rest);
   return `[trace ${t.toFixed(3).padStart(8)}s] ${kind} ${body}`;
 };
 
@@ -50,7 +56,7 @@ export const formatTraceEvent = describe;
  * `run/trace.log` at exit by the commands that change the instance (`logs --source trace` shows the
  * last one); printed on stderr as it happens with `--verbose` (one JSON object per line with `--json`).
  */
-export class Trace {
+class Trace {
   #t0 = Date.now();
   #verbose = false;
   #json = false;
@@ -98,7 +104,11 @@ export class Trace {
     if (!this.#file) return;
     try {
       mkdirSync(dirname(this.#file), { recursive: true, mode: 0o700 });
-      writeFileSync(this.#file, this.#events.map((e) => JSON.stringify(e)).join('\n') + (this.#events.length ? '\n' : ''), { mode: 0o600 });
+      writeFileSync(
+        this.#file,
+        this.#events.map((e) => JSON.stringify(e)).join('\n') + (this.#events.length ? '\n' : ''),
+        { mode: 0o600 },
+      );
     } catch {
       // A trace that cannot be written must not change how the command ends.
     }

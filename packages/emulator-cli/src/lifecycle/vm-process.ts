@@ -37,8 +37,15 @@ export function tail(path: string, lines = 20): string {
 
 /** The last lines of a guest console log, without terminal escapes and blank lines. */
 export function consoleTail(path: string, lines = 8): string {
-  const text = tail(path, 200).replace(/\x1b\[[0-9;?=!>]*[A-Za-z]/g, '').replace(/\r/g, '');
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '').slice(-lines).join('\n');
+  const text = tail(path, 200)
+    .replace(/\x1b\[[0-9;?=!>]*[A-Za-z]/g, '')
+    .replace(/\r/g, '');
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '')
+    .slice(-lines)
+    .join('\n');
 }
 
 /**
@@ -46,7 +53,10 @@ export function consoleTail(path: string, lines = 8): string {
  * it, we decide), its output going to `qemuLog`, and connects QMP. If QEMU exits first, the error
  * carries its output, with the reason when it is an accelerator failure.
  */
-export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; signal?: AbortSignal; connectTimeout?: number }): Promise<VmProcess> {
+export async function launchVm(
+  spec: VmSpecInput,
+  options: { qemuLog: string; signal?: AbortSignal; connectTimeout?: number },
+): Promise<VmProcess> {
   let built: ReturnType<typeof buildArgv>;
   try {
     built = buildArgv(spec);
@@ -55,7 +65,8 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
   } catch (e) {
     // Socket paths and the like are the host's; a spec that cannot be built is ours (a bug, or a
     // missing firmware the probe should have caught), reported as it is.
-    if (isQemuArgvError(e) && e.code !== 'ARGV_INVALID_SPEC') throw new EmulatorError('HOST_UNSUPPORTED', e.message, { cause: e });
+    if (isQemuArgvError(e) && e.code !== 'ARGV_INVALID_SPEC')
+      throw new EmulatorError('HOST_UNSUPPORTED', e.message, { cause: e });
     throw e;
   }
   const { binary, argv, fingerprint } = built;
@@ -84,8 +95,12 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
   const failure = () => {
     const log = tail(options.qemuLog, 15);
     const accel = accelFailureReason(log);
-    const why = spawnError ? `cannot run ${binary}: ${spawnError.message}` : accel ?? (log || `exited with ${child.exitCode ?? child.signalCode}`);
-    return new EmulatorError('QEMU_FAILED', `QEMU exited during start: ${why}`, { hint: `full output: ${options.qemuLog}` });
+    const why = spawnError
+      ? `cannot run ${binary}: ${spawnError.message}`
+      : (accel ?? (log || `exited with ${child.exitCode ?? child.signalCode}`));
+    return new EmulatorError('QEMU_FAILED', `QEMU exited during start: ${why}`, {
+      hint: `full output: ${options.qemuLog}`,
+    });
   };
   const pid = child.pid ?? -1;
   const pidStartTime = pid > 0 ? processStartTime(pid) : undefined;
@@ -104,7 +119,11 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
   options.signal?.addEventListener('abort', onAbort, { once: true });
   void exited.then(() => giveUp.abort(new Error('QEMU exited')));
   try {
-    const qmp = await QmpClient.connect(spec.qmpSocket, { timeout: options.connectTimeout ?? 15_000, signal: giveUp.signal, trace: trace.protocol('qmp', spec.qmpSocket) });
+    const qmp = await QmpClient.connect(spec.qmpSocket, {
+      timeout: options.connectTimeout ?? 15_000,
+      signal: giveUp.signal,
+      trace: trace.protocol('qmp', spec.qmpSocket),
+    });
     return {
       pid,
       pidStartTime,
@@ -125,7 +144,11 @@ export async function launchVm(spec: VmSpecInput, options: { qemuLog: string; si
     await kill();
     if (options.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted', { cause: e });
     if (hasExited) throw failure();
-    throw new EmulatorError('QEMU_FAILED', `cannot connect to QEMU's monitor at ${spec.qmpSocket}: ${(e as Error).message}`, { cause: e });
+    throw new EmulatorError(
+      'QEMU_FAILED',
+      `cannot connect to QEMU's monitor at ${spec.qmpSocket}: ${(e as Error).message}`,
+      { cause: e },
+    );
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

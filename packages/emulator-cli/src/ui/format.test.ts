@@ -3,18 +3,40 @@ import type { InstanceState } from '../lifecycle/state.js';
 import { formatStartSummary } from './format.js';
 
 const state = (over: Partial<InstanceState>): InstanceState => ({
-  version: 1, pid: 1, pidStartTime: '1', arch: 'amd64', accel: 'tcg', accelReason: '', mode: 'resumed', image: '/i.qcow2',
-  ports: { dashboard: 26700, backend: 26701, minio: 26702, inbucket: 26703, mockOauth: 26704 }, portPrefix: '81', rotated: true, secrets: 'fresh',
-  startedAt: '2026-12-01T00:00:00.000Z', timings: {}, ...over,
+  version: 1,
+  pid: 1,
+  pidStartTime: '1',
+  arch: 'amd64',
+  accel: 'tcg',
+  accelReason: '',
+  mode: 'resumed',
+  image: '/i.qcow2',
+  ports: { dashboard: 26700, backend: 26701, minio: 26702, inbucket: 26703, mockOauth: 26704 },
+  portPrefix: '81',
+  rotated: true,
+  secrets: 'fresh',
+  startedAt: '2026-12-01T00:00:00.000Z',
+  timings: {},
+  ...over,
 });
 
 describe('the start summary', () => {
   it("tells a first start's one-time work (building the image, capturing the snapshot) apart from the start itself", () => {
-    const first = formatStartSummary(state({ timings: { imageReady: 345_000, probed: 345_100, captured: 379_650, healthy: 380_850 } }), false, '/pck').split('\n')[0];
-    expect(first).toBe('Emulator resumed from a snapshot in 1.20s (tcg), after 345.00s preparing the image and 34.65s capturing its snapshot (once).');
+    const first = formatStartSummary(
+      state({ timings: { imageReady: 345_000, probed: 345_100, captured: 379_650, healthy: 380_850 } }),
+      false,
+      '/pck',
+    ).split('\n')[0];
+    expect(first).toBe(
+      'Emulator resumed from a snapshot in 1.20s (tcg), after 345.00s preparing the image and 34.65s capturing its snapshot (once).',
+    );
   });
 
   it('says only the start when there was nothing else', () => {
-    expect(formatStartSummary(state({ mode: 'session', timings: { probed: 40, healthy: 500 } }), false, '/pck').split('\n')[0]).toBe('Emulator resumed the saved session in 0.50s (tcg).');
+    expect(
+      formatStartSummary(state({ mode: 'session', timings: { probed: 40, healthy: 500 } }), false, '/pck').split(
+        '\n',
+      )[0],
+    ).toBe('Emulator resumed the saved session in 0.50s (tcg).');
   });
 });

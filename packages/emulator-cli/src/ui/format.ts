@@ -5,19 +5,41 @@ const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).t
 
 /** "launch 0.05s → running 0.31s → agent 0.40s → rotated 0.62s → healthy 0.70s" */
 export function formatTimings(t: Timings): string {
-  const order = ['imageReady', 'probed', 'prepared', 'captured', 'qemuLaunched', 'loading', 'loaded', 'running', 'agentReady', 'clockSet', 'shareMounted', 'rotated', 'healthy'];
-  return order.filter((k) => t[k] !== undefined).map((k) => `${k} ${s(t[k])}`).join(' → ');
+  const order = [
+    'imageReady',
+    'probed',
+    'prepared',
+    'captured',
+    'qemuLaunched',
+    'loading',
+    'loaded',
+    'running',
+    'agentReady',
+    'clockSet',
+    'shareMounted',
+    'rotated',
+    'healthy',
+  ];
+  return order
+    .filter((k) => t[k] !== undefined)
+    .map((k) => `${k} ${s(t[k])}`)
+    .join(' → ');
 }
 
 /** "sharesUnmounted 0.10s → ramSaved 0.35s → qemuExited 0.40s → committed 0.42s → stopped 0.43s" */
 export function formatStopTimings(t: Timings): string {
   const order = ['sharesUnmounted', 'ramSaved', 'qemuExited', 'committed', 'stopped'];
-  return order.filter((k) => t[k] !== undefined).map((k) => `${k} ${s(t[k])}`).join(' → ');
+  return order
+    .filter((k) => t[k] !== undefined)
+    .map((k) => `${k} ${s(t[k])}`)
+    .join(' → ');
 }
 
 export function formatStartSummary(state: InstanceState, alreadyRunning: boolean, pckPath: string): string {
   const lines = [
-    alreadyRunning ? `Emulator already running (pid ${state.pid}, ${state.mode}, since ${state.startedAt}); left as it is.` : `Emulator ${MODE_TEXT[state.mode]} in ${s(startOnly(state.timings))} (${state.accel})${oneTime(state.timings)}.`,
+    alreadyRunning
+      ? `Emulator already running (pid ${state.pid}, ${state.mode}, since ${state.startedAt}); left as it is.`
+      : `Emulator ${MODE_TEXT[state.mode]} in ${s(startOnly(state.timings))} (${state.accel})${oneTime(state.timings)}.`,
     `  Dashboard  http://localhost:${state.ports.dashboard}`,
     `  Backend    http://localhost:${state.ports.backend}`,
     `  MinIO      http://localhost:${state.ports.minio}`,
@@ -26,14 +48,24 @@ export function formatStartSummary(state: InstanceState, alreadyRunning: boolean
   if (state.coldReason && state.mode === 'cold') lines.push(`  cold boot because: ${state.coldReason}`);
   if (!alreadyRunning) lines.push(`  timings: ${formatTimings(state.timings)}`);
   const secrets = state.secrets ?? (state.rotated ? 'fresh' : 'placeholders');
-  const said = secrets === 'fresh' ? 'fresh for this start' : secrets === 'kept' ? 'kept from the last start on this disk' : 'PLACEHOLDERS (rotation disabled)';
+  const said =
+    secrets === 'fresh'
+      ? 'fresh for this start'
+      : secrets === 'kept'
+        ? 'kept from the last start on this disk'
+        : 'PLACEHOLDERS (rotation disabled)';
   lines.push(`  secrets: ${said}; credentials: \`stack-emulator env\` (client key in ${pckPath})`);
-  if (!alreadyRunning) lines.push(state.persistence?.kind === 'session' ? `  data: kept in the session (\`stop\` ${state.persistence.save ? 'saves it, RAM included' : 'keeps its disk'}; \`reset\` discards it)` : '  data: ephemeral (nothing is kept after stop)');
+  if (!alreadyRunning)
+    lines.push(
+      state.persistence?.kind === 'session'
+        ? `  data: kept in the session (\`stop\` ${state.persistence.save ? 'saves it, RAM included' : 'keeps its disk'}; \`reset\` discards it)`
+        : '  data: ephemeral (nothing is kept after stop)',
+    );
   return lines.join('\n');
 }
 
 /** The start itself, without this start's one-time work (building or pulling the image, capturing the snapshot). */
-export function startOnly(t: Timings): number | undefined {
+function startOnly(t: Timings): number | undefined {
   if (t.healthy === undefined) return undefined;
   return t.healthy - (t.captured ?? t.imageReady ?? 0);
 }
@@ -45,22 +77,33 @@ function oneTime(t: Timings): string {
   return parts.length ? `, after ${parts.join(' and ')} (once)` : '';
 }
 
-const MODE_TEXT: Record<InstanceState['mode'], string> = { resumed: 'resumed from a snapshot', session: 'resumed the saved session', cold: 'cold-booted' };
+const MODE_TEXT: Record<InstanceState['mode'], string> = {
+  resumed: 'resumed from a snapshot',
+  session: 'resumed the saved session',
+  cold: 'cold-booted',
+};
 
 const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
 
 export function formatStatus(r: StatusReport): string {
   const dot = (ok: boolean) => (ok ? '●' : '○');
-  const lines = [`VM: ${dot(r.vm === 'running')} ${r.vm}${r.runState && r.runState !== 'running' ? ` (${r.runState})` : ''}${r.instance ? `, pid ${r.instance.pid}, ${r.instance.mode}, ${r.instance.accel}` : ''}`];
+  const lines = [
+    `VM: ${dot(r.vm === 'running')} ${r.vm}${r.runState && r.runState !== 'running' ? ` (${r.runState})` : ''}${r.instance ? `, pid ${r.instance.pid}, ${r.instance.mode}, ${r.instance.accel}` : ''}`,
+  ];
   if (r.reason) lines.push(`  ${r.reason}`);
   if (r.session) {
     const x = r.session;
-    lines.push(`Session: ${x.ram ? `saved ${x.ram.savedAt} (RAM ${gb(x.sizes.ram)})` : x.running ? `running since ${x.running.since}` : 'disk only (the next start cold-boots it)'}; disk ${gb(x.sizes.disk)}; began ${x.createdAt} (${x.origin})`);
+    lines.push(
+      `Session: ${x.ram ? `saved ${x.ram.savedAt} (RAM ${gb(x.sizes.ram)})` : x.running ? `running since ${x.running.since}` : 'disk only (the next start cold-boots it)'}; disk ${gb(x.sizes.disk)}; began ${x.createdAt} (${x.origin})`,
+    );
   }
   if (r.notes?.length) for (const n of r.notes) lines.push(`  note: ${n}`);
   if (r.services.length > 0) {
     lines.push('Services:');
-    for (const svc of r.services) lines.push(`  ${dot(svc.healthy)} ${svc.name.padEnd(10)} ${svc.url}  ${svc.healthy ? 'healthy' : `not healthy (${svc.status || svc.error})`}`);
+    for (const svc of r.services)
+      lines.push(
+        `  ${dot(svc.healthy)} ${svc.name.padEnd(10)} ${svc.url}  ${svc.healthy ? 'healthy' : `not healthy (${svc.status || svc.error})`}`,
+      );
   }
   return lines.join('\n');
 }

@@ -3,7 +3,10 @@ import { createReporter } from './reporter.js';
 
 function fakeStream(columns: number) {
   const out: string[] = [];
-  return { out, stream: { isTTY: true, columns, write: (s: string) => out.push(s) > 0 } as unknown as NodeJS.WriteStream };
+  return {
+    out,
+    stream: { isTTY: true, columns, write: (s: string) => out.push(s) > 0 } as unknown as NodeJS.WriteStream,
+  };
 }
 
 describe('createReporter', () => {

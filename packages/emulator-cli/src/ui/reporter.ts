@@ -2,7 +2,7 @@ import type { Ora } from 'ora';
 import { trace } from '../lifecycle/trace.js';
 
 /** Progress of one step: shown as a spinner on a TTY, as plain lines otherwise. */
-export interface Step {
+interface Step {
   update(text: string): void;
   succeed(text?: string): void;
   fail(text?: string): void;
@@ -28,7 +28,10 @@ export const silentReporter: Reporter = {
  * Progress on `stream` (stderr by default, so stdout stays for results): ora spinners with the step's
  * elapsed time when it is a TTY, otherwise one line per step start and end with elapsed times.
  */
-export async function createReporter(stream: NodeJS.WriteStream = process.stderr, options: { tty?: boolean } = {}): Promise<Reporter> {
+export async function createReporter(
+  stream: NodeJS.WriteStream = process.stderr,
+  options: { tty?: boolean } = {},
+): Promise<Reporter> {
   // --verbose --json: stderr is one JSON object per line, and the trace has every step and message.
   return traced(trace.jsonLines ? silentReporter : await plainOrSpinner(stream, options));
 }
@@ -63,8 +66,10 @@ async function plainOrSpinner(stream: NodeJS.WriteStream, options: { tty?: boole
         line(`[${seconds(start - t0).padStart(6)}] ${text}`);
         return {
           update: (t) => line(`[${seconds(Date.now() - t0).padStart(6)}]   ${t}`),
-          succeed: (t) => line(`[${seconds(Date.now() - t0).padStart(6)}] ✓ ${t ?? text} (${seconds(Date.now() - start)})`),
-          fail: (t) => line(`[${seconds(Date.now() - t0).padStart(6)}] ✗ ${t ?? text} (${seconds(Date.now() - start)})`),
+          succeed: (t) =>
+            line(`[${seconds(Date.now() - t0).padStart(6)}] ✓ ${t ?? text} (${seconds(Date.now() - start)})`),
+          fail: (t) =>
+            line(`[${seconds(Date.now() - t0).padStart(6)}] ✗ ${t ?? text} (${seconds(Date.now() - start)})`),
         };
       },
       info: (t) => line(t),

@@ -20,25 +20,40 @@ describe('stack-emulator bin (built)', () => {
     // esbuild's own account of every import of every output file (scripts/bundle.mjs writes it); a
     // scan of the text would also find import() types in bundled JSDoc comments.
     const dist = join(dirname(bin), '..', 'dist');
-    const meta = JSON.parse(readFileSync(join(dist, 'cli.meta.json'), 'utf8')) as { outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }> };
+    const meta = JSON.parse(readFileSync(join(dist, 'cli.meta.json'), 'utf8')) as {
+      outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }>;
+    };
     const outputs = Object.keys(meta.outputs).filter((f) => f.endsWith('.js'));
     expect(outputs.filter((f) => /cli-chunk-/.test(f)).length).toBeGreaterThan(0); // lazily loaded commands are chunks of their own
     const imports = Object.values(meta.outputs).flatMap((o) => o.imports);
     expect(imports.length).toBeGreaterThan(0);
-    expect(imports.filter((i) => !i.path.startsWith('node:') && !isBuiltin(i.path) && !/(^|\/)cli-chunk-[\w-]+\.js$/.test(i.path)).map((i) => i.path)).toEqual([]);
+    expect(
+      imports
+        .filter((i) => !i.path.startsWith('node:') && !isBuiltin(i.path) && !/(^|\/)cli-chunk-[\w-]+\.js$/.test(i.path))
+        .map((i) => i.path),
+    ).toEqual([]);
     expect(readdirSync(dist).filter((f) => /^cli(-chunk-[\w-]+)?\.js$/.test(f)).length).toBe(outputs.length);
   });
   it('is linked by the workspace install (a file of the repository, there before any build)', () => {
     const root = join(dirname(bin), '..', '..', '..');
     expect(realpathSync(join(root, 'node_modules', '.bin', 'stack-emulator'))).toBe(realpathSync(bin));
-    expect(execFileSync('npx', ['--no-install', 'stack-emulator', '--version'], { cwd: root, encoding: 'utf8' }).trim()).toBe(pkg.version);
+    expect(
+      execFileSync('npx', ['--no-install', 'stack-emulator', '--version'], { cwd: root, encoding: 'utf8' }).trim(),
+    ).toBe(pkg.version);
   });
 });
 
 describe('stack-emulator commands (built, no VM)', () => {
   const run = (args: string[], env: Record<string, string> = {}) => {
     try {
-      return { code: 0, out: execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }) };
+      return {
+        code: 0,
+        out: execFileSync(process.execPath, [bin, ...args], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, ...env },
+        }),
+      };
     } catch (e) {
       const err = e as { status: number; stdout: string; stderr: string };
       return { code: err.status, out: err.stdout + err.stderr };
@@ -47,13 +62,19 @@ describe('stack-emulator commands (built, no VM)', () => {
 
   it('lists every lifecycle command in --help', () => {
     const help = run(['--help']).out;
-    for (const c of ['start', 'stop', 'status', 'env', 'run', 'reset', 'capture', 'bench', 'doctor']) expect(help).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    for (const c of ['start', 'stop', 'status', 'env', 'run', 'reset', 'capture', 'bench', 'doctor'])
+      expect(help).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
   });
 
   it('doctor probes this host without starting anything, as JSON', () => {
-    const r = run(['doctor', '--json', '--arch', 'amd64'], { STACK_EMULATOR_HOME: '/tmp/stack-emulator-empty-home-for-test' });
+    const r = run(['doctor', '--json', '--arch', 'amd64'], {
+      STACK_EMULATOR_HOME: '/tmp/stack-emulator-empty-home-for-test',
+    });
     expect(r.code, r.out).toBe(0);
-    const report = JSON.parse(r.out) as { ok: boolean; findings: Array<{ check: string; level: string; detail: string }> };
+    const report = JSON.parse(r.out) as {
+      ok: boolean;
+      findings: Array<{ check: string; level: string; detail: string }>;
+    };
     const by = Object.fromEntries(report.findings.map((f) => [f.check, f]));
     expect(report.ok).toBe(true);
     expect(by.qemu).toMatchObject({ level: 'ok', detail: expect.stringMatching(/qemu-system-x86_64 \d+\.\d+\.\d+/) });
@@ -92,7 +113,9 @@ describe('embedding (stack-cli mounts the commands as `stack emulator ...`)', ()
     const { registerCommands } = await import('../../src/index.js');
     const host = new Command('stack');
     const group = registerCommands(host.command('emulator').description('Manage the QEMU local emulator'));
-    expect(group.commands.map((c) => c.name())).toEqual(expect.arrayContaining(['start', 'stop', 'status', 'env', 'run', 'pull', 'doctor']));
+    expect(group.commands.map((c) => c.name())).toEqual(
+      expect.arrayContaining(['start', 'stop', 'status', 'env', 'run', 'pull', 'doctor']),
+    );
     let out = '';
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;

@@ -22,7 +22,18 @@ let home: string;
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, CI: '1', GITHUB_TOKEN: 'tok', STACK_EMULATOR_HOME: home, STACK_EMULATOR_GITHUB_API: gh.apiUrl, NODE_EXTRA_CA_CERTS: ca.caFile, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: {
+        ...process.env,
+        CI: '1',
+        GITHUB_TOKEN: 'tok',
+        STACK_EMULATOR_HOME: home,
+        STACK_EMULATOR_GITHUB_API: gh.apiUrl,
+        NODE_EXTRA_CA_CERTS: ca.caFile,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -35,8 +46,31 @@ beforeAll(async () => {
   await proxy.listen();
   gh.addBlob('1', image);
   gh.releases = [
-    { tag_name: 'emulator-dev-latest', name: 'emulator dev', draft: false, prerelease: true, published_at: '2026-11-20T10:00:00Z', created_at: '2026-11-20T10:00:00Z', assets: [{ name: 'stack-emulator-amd64.qcow2', url: `${gh.apiUrl}/repos/stack-auth/stack-auth/releases/assets/1`, size: image.length, digest: `sha256:${sha}` }] },
-    { tag_name: 'v2.0.0', name: 'SDK', draft: false, prerelease: false, published_at: '2026-11-19T10:00:00Z', created_at: '2026-11-19T10:00:00Z', assets: [] },
+    {
+      tag_name: 'emulator-dev-latest',
+      name: 'emulator dev',
+      draft: false,
+      prerelease: true,
+      published_at: '2026-11-20T10:00:00Z',
+      created_at: '2026-11-20T10:00:00Z',
+      assets: [
+        {
+          name: 'stack-emulator-amd64.qcow2',
+          url: `${gh.apiUrl}/repos/stack-auth/stack-auth/releases/assets/1`,
+          size: image.length,
+          digest: `sha256:${sha}`,
+        },
+      ],
+    },
+    {
+      tag_name: 'v2.0.0',
+      name: 'SDK',
+      draft: false,
+      prerelease: false,
+      published_at: '2026-11-19T10:00:00Z',
+      created_at: '2026-11-19T10:00:00Z',
+      assets: [],
+    },
   ];
   home = mkdtempSync(join(tmpdir(), 'pull-home-'));
 });
@@ -51,7 +85,9 @@ describe('stack-emulator pull / list-releases', () => {
   it('list-releases shows only emulator releases', async () => {
     const r = await cli(['list-releases', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([{ tag: 'emulator-dev-latest', status: 'pre-release', date: '2026-11-20', assets: ['stack-emulator-amd64.qcow2'] }]);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { tag: 'emulator-dev-latest', status: 'pre-release', date: '2026-11-20', assets: ['stack-emulator-amd64.qcow2'] },
+    ]);
   });
 
   it('pull installs the verified release image under the original file name, through HTTPS_PROXY', async () => {
@@ -67,7 +103,12 @@ describe('stack-emulator pull / list-releases', () => {
 
   it('keeps the base environment of the release beside the image, generated from its Stack sources (every variable of the list)', async () => {
     for (const app of ['backend', 'dashboard'] as const) {
-      gh.contents.set(`emulator-dev-latest:apps/${app}/.env.development`, STACK_BASE_ENV.filter((e) => 'from' in e && e.from === app).map((e) => `${e.key}=dev-${e.key}`).join('\n'));
+      gh.contents.set(
+        `emulator-dev-latest:apps/${app}/.env.development`,
+        STACK_BASE_ENV.filter((e) => 'from' in e && e.from === app)
+          .map((e) => `${e.key}=dev-${e.key}`)
+          .join('\n'),
+      );
     }
     const r = await cli(['pull', '--arch', 'amd64', '--skip-snapshot', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -87,7 +128,10 @@ describe('stack-emulator pull / list-releases', () => {
   it('a failed pull (wrong digest) exits non-zero and keeps the installed image and its snapshots', async () => {
     const snap = join(home, 'snapshots', 'a'.repeat(32));
     mkdirSync(snap, { recursive: true });
-    writeFileSync(join(snap, 'meta.json'), JSON.stringify({ version: 1, key: { imageDigest: sha }, createdAt: '', state: {} }));
+    writeFileSync(
+      join(snap, 'meta.json'),
+      JSON.stringify({ version: 1, key: { imageDigest: sha }, createdAt: '', state: {} }),
+    );
     const r = await cli(['pull', '--arch', 'amd64', '--skip-snapshot', '--sha256', '0'.repeat(64)]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('expected 0000');
@@ -96,10 +140,15 @@ describe('stack-emulator pull / list-releases', () => {
     expect(existsSync(snap)).toBe(true);
   });
 
-  it('a new image replaces the old one, and only then are the old image\'s snapshots removed', async () => {
+  it("a new image replaces the old one, and only then are the old image's snapshots removed", async () => {
     const next = randomBytes(1024 * 1024);
     gh.addBlob('1', next);
-    (gh.releases[0]!.assets as Array<Record<string, unknown>>)[0] = { name: 'stack-emulator-amd64.qcow2', url: `${gh.apiUrl}/repos/stack-auth/stack-auth/releases/assets/1`, size: next.length, digest: `sha256:${createHash('sha256').update(next).digest('hex')}` };
+    (gh.releases[0]!.assets as Array<Record<string, unknown>>)[0] = {
+      name: 'stack-emulator-amd64.qcow2',
+      url: `${gh.apiUrl}/repos/stack-auth/stack-auth/releases/assets/1`,
+      size: next.length,
+      digest: `sha256:${createHash('sha256').update(next).digest('hex')}`,
+    };
     const r = await cli(['pull', '--arch', 'amd64', '--skip-snapshot', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).droppedSnapshots).toBe(1);

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runIntoClosedPipe } from '../../../../tools/testing/closed-pipe.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+  bin: Record<string, string>;
+};
 /** The bin the package publishes. */
 const bin = new URL(`../../${pkg.bin['stack-emulator-image']}`, import.meta.url).pathname;
 

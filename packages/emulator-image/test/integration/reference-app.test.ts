@@ -30,7 +30,7 @@ function exchange(p: number, raw: string, ms = 1500): Promise<{ text: string; cl
   });
 }
 
-describe.skipIf(!ok)('the reference app\'s HTTP server', () => {
+describe.skipIf(!ok)("the reference app's HTTP server", () => {
   beforeAll(async () => {
     const script = `import sys; sys.path.insert(0, ${JSON.stringify(app)}); import stack_reference as s\nfor r in ${JSON.stringify(roles)}: print(r, s.serve(r, 0, "127.0.0.1").server_address[1], flush=True)\nsys.stdin.read()`;
     py = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -47,14 +47,18 @@ describe.skipIf(!ok)('the reference app\'s HTTP server', () => {
 
   it('answers several requests on one connection (HTTP/1.1 keep-alive), then closes when asked', async () => {
     const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
-    const r = await exchange(port.dashboard!, get('/handler/sign-in') + get('/nope') + get('/handler/sign-in', 'Connection: close\r\n'));
+    const r = await exchange(
+      port.dashboard!,
+      get('/handler/sign-in') + get('/nope') + get('/handler/sign-in', 'Connection: close\r\n'),
+    );
     expect(r.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 404', 'HTTP/1.1 200']);
     expect(r.text).toContain('Content-Type: text/html');
     expect(r.closed).toBe(true);
   });
 
   it('the test-data extra: a bad name is 400, no internal project header 401, and without its database 503', async () => {
-    const put = (name: string, headers = '') => `PUT /api/v1/internal/emulator-test/data/${name} HTTP/1.1\r\nHost: x\r\n${headers}Content-Length: 2\r\nConnection: close\r\n\r\nhi`;
+    const put = (name: string, headers = '') =>
+      `PUT /api/v1/internal/emulator-test/data/${name} HTTP/1.1\r\nHost: x\r\n${headers}Content-Length: 2\r\nConnection: close\r\n\r\nhi`;
     const internal = 'x-stack-project-id: internal\r\nx-stack-publishable-client-key: k\r\n';
     expect((await exchange(port.backend!, put('a/b', internal))).text).toMatch(/^HTTP\/1\.1 400 /);
     expect((await exchange(port.backend!, put('ok'))).text).toMatch(/^HTTP\/1\.1 401 /);
@@ -78,13 +82,21 @@ describe.skipIf(!ok)('the reference app\'s HTTP server', () => {
 
   it('reads a POST body by Content-Length and validates rotation input', async () => {
     const body = 'STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY=xyz\n';
-    const r = await exchange(port.admin!, `POST /rotate HTTP/1.1\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /x HTTP/1.1\r\nConnection: close\r\n\r\n`);
+    const r = await exchange(
+      port.admin!,
+      `POST /rotate HTTP/1.1\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /x HTTP/1.1\r\nConnection: close\r\n\r\n`,
+    );
     expect(r.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 400', 'HTTP/1.1 404']);
     expect(r.text).toContain('need the four keys');
   });
 
   it('rejects a malformed request with 400 and closes the connection', async () => {
-    for (const raw of ['garbage\r\n\r\n', 'GET / HTTP/1.1\r\nno colon here\r\n\r\n', 'POST /rotate HTTP/1.1\r\nContent-Length: abc\r\n\r\n', 'POST /rotate HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n']) {
+    for (const raw of [
+      'garbage\r\n\r\n',
+      'GET / HTTP/1.1\r\nno colon here\r\n\r\n',
+      'POST /rotate HTTP/1.1\r\nContent-Length: abc\r\n\r\n',
+      'POST /rotate HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n',
+    ]) {
       const r = await exchange(port.admin!, raw);
       expect(r.text, raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*Connection: close\r\n/);
       expect(r.closed, raw).toBe(true);

@@ -11,7 +11,11 @@ const ok = hasTools('debootstrap', 'qemu-system-x86_64', 'qemu-img', 'mkfs.vfat'
 const reference = new URL('../../../../images/reference', import.meta.url).pathname;
 let vm: BootedVm | undefined;
 
-const current = (key: string) => httpStatus(vm!.ports.backend, '/api/v1/projects/current', { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key });
+const current = (key: string) =>
+  httpStatus(vm!.ports.backend, '/api/v1/projects/current', {
+    'x-stack-project-id': 'internal',
+    'x-stack-publishable-client-key': key,
+  });
 
 describe.skipIf(!ok)('the reference appliance image', () => {
   beforeAll(async () => {
@@ -40,7 +44,8 @@ describe.skipIf(!ok)('the reference appliance image', () => {
     // Regressions of the boot tuning (debian-rootfs.ts): a unit that fails quietly (stack-net once
     // could not write resolv.conf on the still read-only root) and the drivers kept out of the boot.
     await using qga = await QgaClient.connect(vm!.agentSocket);
-    const run = async (script: string) => (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString();
+    const run = async (script: string) =>
+      (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString();
     expect(await run('systemctl --failed --no-legend --plain')).toBe('');
     expect(await run('ip -4 -o addr show dev eth0')).toContain('10.0.2.15/24');
     expect(await run('cat /etc/resolv.conf')).toBe('nameserver 10.0.2.3\n');
@@ -54,7 +59,11 @@ describe.skipIf(!ok)('the reference appliance image', () => {
     // The agent runs on the port the kernel made, started by systemd at once, not by udev's link.
     expect(await run('tr "\\0" " " < /proc/$(pidof qemu-ga)/cmdline')).toMatch(/--path=\/dev\/vport\d+p\d+/);
     expect(await run('pidof agetty || true')).toBe('');
-    expect(await run('systemctl show -P ActiveState postgresql@17-main.service stack-reference.service stack-host-share-drivers.service')).toBe('active\n\nactive\n\nactive\n'); // show -P separates units by an empty line
+    expect(
+      await run(
+        'systemctl show -P ActiveState postgresql@17-main.service stack-reference.service stack-host-share-drivers.service',
+      ),
+    ).toBe('active\n\nactive\n\nactive\n'); // show -P separates units by an empty line
     // The 9p drivers are loaded (for the snapshot), but not by modules-load.d, which holds up sysinit.
     expect(await run('lsmod | cut -d" " -f1 | grep -x 9pnet_virtio')).toBe('9pnet_virtio\n');
     expect(await run('ls /etc/modules-load.d/ | grep -c stack || true')).toBe('0\n');

@@ -30,7 +30,10 @@ describe.skipIf(!ok)('cloud-init schema of the appliance definitions', () => {
   it('rejects an invalid cloud-config (the check can fail)', async () => {
     const base = await ensureBaseImage({ arch: 'amd64' });
     const inside = `/tmp/user-data-bad-${process.pid}`;
-    execFileSync('sh', ['-c', `printf '#cloud-config\\nruncmd: 42\\npackage_update: maybe\\n' > ${join(base.rootfs, inside)}`]);
+    execFileSync('sh', [
+      '-c',
+      `printf '#cloud-config\\nruncmd: 42\\npackage_update: maybe\\n' > ${join(base.rootfs, inside)}`,
+    ]);
     try {
       const r = spawnSync('chroot', [base.rootfs, 'cloud-init', 'schema', '-c', inside], { encoding: 'utf8' });
       expect(r.status).not.toBe(0);

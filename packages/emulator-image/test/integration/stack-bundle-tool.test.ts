@@ -11,7 +11,8 @@ import { parseEnvFile, STACK_BASE_ENV_KEYS } from '../../src/index.js';
 // needs Docker with buildx (the image workflow runs that path); here the saved-image path, which
 // writes the same files, and every refusal.
 const tool = new URL('../../../../tools/stack-bundle', import.meta.url).pathname;
-const run = (args: string[], env: Record<string, string> = {}) => spawnSync(tool, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(tool, args, { encoding: 'utf8', env: { ...process.env, ...env } });
 
 describe('tools/stack-bundle', () => {
   it('writes img.tgz (gzipping a plain saved image, keeping a gzipped one) and base.env', () => {
@@ -23,7 +24,9 @@ describe('tools/stack-bundle', () => {
       const r = run([checkout, '--saved-image', tar, '-o', join(out, 'bundle')]);
       expect(r.status, r.stderr).toBe(0);
       expect(gunzipSync(readFileSync(join(out, 'bundle', 'img.tgz'))).toString()).toBe('a saved image');
-      expect([...parseEnvFile(readFileSync(join(out, 'bundle', 'base.env'), 'utf8')).keys()]).toEqual([...STACK_BASE_ENV_KEYS]);
+      expect([...parseEnvFile(readFileSync(join(out, 'bundle', 'base.env'), 'utf8')).keys()]).toEqual([
+        ...STACK_BASE_ENV_KEYS,
+      ]);
       const gz = join(out, 'saved.tar.gz');
       writeFileSync(gz, gzipSync('already gzipped'));
       expect(run([checkout, '--saved-image', gz, '-o', join(out, 'bundle')]).status).toBe(0);
@@ -49,7 +52,9 @@ describe('tools/stack-bundle', () => {
       expect(missing.stderr).toMatch(/--saved-image .*nope\.tar does not exist/);
       const notStack = run([out, '-o', out, '--saved-image', join(out, 'img.tgz')]);
       expect(notStack.status).toBe(2);
-      expect(notStack.stderr).toMatch(/cannot read apps\/backend\/\.env\.development .*\n {2}fix: pass the root of a Stack Auth checkout/);
+      expect(notStack.stderr).toMatch(
+        /cannot read apps\/backend\/\.env\.development .*\n {2}fix: pass the root of a Stack Auth checkout/,
+      );
       // No Dockerfile in the checkout: the build path says what it needs.
       const noDockerfile = run([checkout, '-o', out]);
       expect(noDockerfile.status).toBe(2);
@@ -61,7 +66,9 @@ describe('tools/stack-bundle', () => {
       symlinkSync(process.execPath, join(bin, 'node'));
       const noDocker = run([checkout, '-o', out], { PATH: bin });
       expect(noDocker.status).toBe(1);
-      expect(noDocker.stderr).toMatch(/docker buildx is not available\n {2}fix: install Docker with the buildx plugin, or pass --saved-image/);
+      expect(noDocker.stderr).toMatch(
+        /docker buildx is not available\n {2}fix: install Docker with the buildx plugin, or pass --saved-image/,
+      );
       rmSync(bin, { recursive: true, force: true });
       expect(readFileSync(join(out, 'img.tgz'), 'utf8')).toBe('earlier');
       expect(existsSync(join(out, 'base.env'))).toBe(false);

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { sampleStackCheckout } from '../../../../tools/testing/stack-checkout.js';
-import { ensureBaseImage, generateStackBaseEnv, parseEnvFile, STACK_BASE_ENV_KEYS, type BaseImage } from '../../src/index.js';
+import {
+  ensureBaseImage,
+  generateStackBaseEnv,
+  parseEnvFile,
+  STACK_BASE_ENV_KEYS,
+  type BaseImage,
+} from '../../src/index.js';
 
 // images/stack's render-stack-env, the guest script that writes the Stack container's environment,
 // run by the guest's own bash in the cached base image's tree, from the files the config disk holds
@@ -24,7 +30,10 @@ const runtime = {
   STACK_EMULATOR_MOCK_OAUTH_HOST_PORT: '31704',
   STACK_EMULATOR_VM_DIR_HOST: '/Users/dev/.stack/emulator/run/vm',
 };
-const envText = (values: Record<string, string>) => Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join('');
+const envText = (values: Record<string, string>) =>
+  Object.entries(values)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
 
 function render(files: { runtime?: string; base?: string; baked?: string }) {
   rmSync(host(inside), { recursive: true, force: true });
@@ -33,10 +42,28 @@ function render(files: { runtime?: string; base?: string; baked?: string }) {
   writeFileSync(host(`${inside}/run/base.env`), files.base ?? '');
   if (files.baked !== undefined) writeFileSync(host(`${inside}/baked.env`), files.baked);
   copyFileSync(script, host(`${inside}/render-stack-env`));
-  const r = spawnSync('chroot', [base.rootfs, 'env', `STACK_RUNTIME_DIR=${inside}/run`, `STACK_BAKED_BASE_ENV=${inside}/baked.env`, `STACK_CONTAINER_ENV=${inside}/out/local-emulator.env`, 'bash', `${inside}/render-stack-env`], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    'chroot',
+    [
+      base.rootfs,
+      'env',
+      `STACK_RUNTIME_DIR=${inside}/run`,
+      `STACK_BAKED_BASE_ENV=${inside}/baked.env`,
+      `STACK_CONTAINER_ENV=${inside}/out/local-emulator.env`,
+      'bash',
+      `${inside}/render-stack-env`,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   const out = host(`${inside}/out/local-emulator.env`);
   const text = r.status === 0 ? readFileSync(out, 'utf8') : '';
-  return { status: r.status, stderr: r.stderr, text, env: parseEnvFile(text), mode: r.status === 0 ? statSync(out).mode & 0o777 : 0 };
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    text,
+    env: parseEnvFile(text),
+    mode: r.status === 0 ? statSync(out).mode & 0o777 : 0,
+  };
 }
 
 beforeAll(async () => {
@@ -48,7 +75,10 @@ afterAll(() => {
 
 describe.skipIf(!ok)('images/stack render-stack-env (in the base image tree)', () => {
   const checkout = sampleStackCheckout();
-  const baked = generateStackBaseEnv({ backend: readFileSync(join(checkout, 'apps/backend/.env.development'), 'utf8'), dashboard: readFileSync(join(checkout, 'apps/dashboard/.env.development'), 'utf8') });
+  const baked = generateStackBaseEnv({
+    backend: readFileSync(join(checkout, 'apps/backend/.env.development'), 'utf8'),
+    dashboard: readFileSync(join(checkout, 'apps/dashboard/.env.development'), 'utf8'),
+  });
 
   it('renders every variable the original renders, for prefix 82 and non-default host ports', () => {
     const r = render({ runtime: envText(runtime), baked });
@@ -88,13 +118,18 @@ describe.skipIf(!ok)('images/stack render-stack-env (in the base image tree)', (
     // Every base variable is there, with the checkout's value unless rendered over.
     for (const k of STACK_BASE_ENV_KEYS) expect(r.env.has(k), k).toBe(true);
     expect(r.env.get('STACK_SERVER_SECRET')).toBe('v-STACK_SERVER_SECRET');
-    expect(r.env.get('STACK_DATABASE_CONNECTION_STRING')).toMatch(/^postgres:\/\/postgres:.*@127\.0\.0\.1:5432\/stackframe$/);
+    expect(r.env.get('STACK_DATABASE_CONNECTION_STRING')).toMatch(
+      /^postgres:\/\/postgres:.*@127\.0\.0\.1:5432\/stackframe$/,
+    );
     // One line per name (docker takes the last of duplicates; a reader should not have to know that).
-    const names = r.text.trim().split('\n').map((l) => l.split('=')[0]);
+    const names = r.text
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=')[0]);
     expect(names.length).toBe(new Set(names).size);
   });
 
-  it('defaults to prefix 81 and the default host ports; the config disk\'s base.env wins over the baked one', () => {
+  it("defaults to prefix 81 and the default host ports; the config disk's base.env wins over the baked one", () => {
     const r = render({ runtime: '', base: 'STACK_SERVER_SECRET=from-the-host\n', baked });
     expect(r.status, r.stderr).toBe(0);
     expect(r.env.get('BACKEND_PORT')).toBe('8102');

@@ -34,7 +34,9 @@ describe('iso9660 CLI (built bin)', () => {
   });
 
   it.skipIf(!hasTools('blkid'))('gives the label cloud-init looks for', () => {
-    expect(spawnSync('blkid', ['-p', '-o', 'value', '-s', 'LABEL', image], { encoding: 'utf8' }).stdout.trim()).toBe('cidata');
+    expect(spawnSync('blkid', ['-p', '-o', 'value', '-s', 'LABEL', image], { encoding: 'utf8' }).stdout.trim()).toBe(
+      'cidata',
+    );
   });
 
   it('lists paths, and JSON with sizes and modes', () => {

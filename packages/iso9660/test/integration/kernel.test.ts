@@ -39,7 +39,8 @@ function parseDump(text: string, modes: boolean): TreeSnapshot {
     const path = p!.slice(1);
     if (t === 'L') out[path] = { type: 'symlink', target: a };
     else if (t === 'D') out[path] = { type: 'directory', ...(modes ? { mode: parseInt(a!, 8) } : {}) };
-    else out[path] = { type: 'file', size: Number(a), sha: sums.get(path), ...(modes ? { mode: parseInt(b!, 8) } : {}) };
+    else
+      out[path] = { type: 'file', size: Number(a), sha: sums.get(path), ...(modes ? { mode: parseInt(b!, 8) } : {}) };
   }
   return out;
 }
@@ -58,16 +59,26 @@ describe.skipIf(!ok)('the Linux kernel mounts our images (isofs in a TCG guest)'
       makeTree(src, { symlinks: v.rockRidge, longNames: v.rockRidge });
       expected.push(snapshot(src, { modes: v.rockRidge }));
       const image = join(work, `${v.dev}.iso`);
-      await writeIso(await entriesFromDirectory(src), image, { volumeId: 'cidata', joliet: v.joliet, rockRidge: v.rockRidge });
+      await writeIso(await entriesFromDirectory(src), image, {
+        volumeId: 'cidata',
+        joliet: v.joliet,
+        rockRidge: v.rockRidge,
+      });
       images.push(image);
     }
     // Joliet names are decoded with the `utf8` option (UTF-16 to UTF-8, so characters outside the
     // BMP survive); Rock Ridge names are bytes.
-    const run = await runInGuest({ disks: images, modules: ['isofs'], script: variants.map((v) => DUMP(v.dev, v.opts)).join('\n') });
+    const run = await runInGuest({
+      disks: images,
+      modules: ['isofs'],
+      script: variants.map((v) => DUMP(v.dev, v.opts)).join('\n'),
+    });
     expect(run.exitCode).toBe(0);
     const sections = run.output.split(/== vd. done\n/);
     for (const [i, v] of variants.entries()) {
-      expect(parseDump(sections[i]!, v.rockRidge), `${v.dev} (joliet ${v.joliet}, rock ridge ${v.rockRidge})`).toEqual(expected[i]);
+      expect(parseDump(sections[i]!, v.rockRidge), `${v.dev} (joliet ${v.joliet}, rock ridge ${v.rockRidge})`).toEqual(
+        expected[i],
+      );
     }
   });
 });

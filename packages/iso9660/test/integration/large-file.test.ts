@@ -46,7 +46,8 @@ beforeAll(() => {
   const script = `import { writeIso, entriesFromDirectory } from ${JSON.stringify(dist)};
 await writeIso(await entriesFromDirectory(${JSON.stringify(src)}), ${JSON.stringify(image)}, { volumeId: 'BUNDLE', rockRidge: true });
 process.stdout.write(String(process.resourceUsage().maxRSS));`; // not console.log: FORCE_COLOR would colour the number
-  rssBytes = Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()) * 1024;
+  rssBytes =
+    Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()) * 1024;
 }, 600_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -87,9 +88,16 @@ describe.skipIf(!ok)('a 4.5 GiB file (multi-extent)', () => {
 
   it('the Linux kernel reads its size and the bytes at every extent boundary', async () => {
     const reads = MARKS.map((m) => `dd if=/mnt/disk.img bs=1 count=1 skip=${m} 2>/dev/null | od -An -tu1`).join('\n');
-    const run = await runInGuest({ disks: [image], modules: ['isofs'], script: `mount -t iso9660 -o ro /dev/vda /mnt || exit 1\nstat -c %s /mnt/disk.img\n${reads}` });
+    const run = await runInGuest({
+      disks: [image],
+      modules: ['isofs'],
+      script: `mount -t iso9660 -o ro /dev/vda /mnt || exit 1\nstat -c %s /mnt/disk.img\n${reads}`,
+    });
     expect(run.exitCode).toBe(0);
-    const [size, ...bytes] = run.output.trim().split('\n').map((l) => Number(l.trim()));
+    const [size, ...bytes] = run.output
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.trim()));
     expect(size).toBe(SIZE);
     expect(bytes).toEqual(MARKS.map((_, i) => markByte(i)));
   });

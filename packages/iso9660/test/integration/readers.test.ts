@@ -50,9 +50,14 @@ async function readBack(image: string): Promise<TreeSnapshot> {
 }
 
 /** Joliet keeps 64 UTF-16 units: with Rock Ridge, longer names are shortened in the Joliet tree only. */
-const jolietName = (path: string) => path.split('/').map((p) => (p.length > 64 ? p.slice(0, 64) : p)).join('/');
+const jolietName = (path: string) =>
+  path
+    .split('/')
+    .map((p) => (p.length > 64 ? p.slice(0, 64) : p))
+    .join('/');
 
-const stripModes = (s: TreeSnapshot) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, { ...v, mode: undefined }]));
+const stripModes = (s: TreeSnapshot) =>
+  Object.fromEntries(Object.entries(s).map(([k, v]) => [k, { ...v, mode: undefined }]));
 
 const variants = [
   { name: 'Joliet', joliet: true, rockRidge: false },
@@ -70,7 +75,11 @@ describe.skipIf(!ok)('images checked by every independent reader', () => {
       it('is written from a directory tree', async () => {
         makeTree(src, { symlinks: v.rockRidge, longNames: v.rockRidge });
         expected = snapshot(src, { modes: v.rockRidge });
-        const r = await writeIso(await entriesFromDirectory(src), image, { volumeId: 'cidata', joliet: v.joliet, rockRidge: v.rockRidge });
+        const r = await writeIso(await entriesFromDirectory(src), image, {
+          volumeId: 'cidata',
+          joliet: v.joliet,
+          rockRidge: v.rockRidge,
+        });
         expect(r.bytes % 2048).toBe(0);
       });
 
@@ -83,7 +92,9 @@ describe.skipIf(!ok)('images checked by every independent reader', () => {
         // The primary (plain ISO 9660) tree: every file and symlink appears once as NAME.EXT;1.
         const primary = run('isoinfo', ['-l', '-i', image]).match(/;1\s*$/gm) ?? [];
         expect(primary).toHaveLength(Object.values(expected).filter((e) => e.type !== 'directory').length);
-        const pathTable = run('isoinfo', ['-p', '-i', image]).split('\n').filter((l) => /^\s*\d+:/.test(l));
+        const pathTable = run('isoinfo', ['-p', '-i', image])
+          .split('\n')
+          .filter((l) => /^\s*\d+:/.test(l));
         expect(pathTable).toHaveLength(dirs);
         // cdrkit's isoinfo has only single-byte charsets; the 64-character ASCII name checks the
         // Joliet length limit here, Unicode is checked byte-exact by 7z, osirrox and pycdlib.
@@ -123,7 +134,9 @@ describe.skipIf(!ok)('images checked by every independent reader', () => {
 
       it('our reader gives back the same tree', async () => {
         const got = await readBack(image);
-        const expectedNoModes = Object.fromEntries(Object.entries(expected).map(([k, { mode: _m, ...rest }]) => [k, rest]));
+        const expectedNoModes = Object.fromEntries(
+          Object.entries(expected).map(([k, { mode: _m, ...rest }]) => [k, rest]),
+        );
         expect(got).toEqual(expectedNoModes);
         if (v.rockRidge) {
           const dest = join(work, `ours-${v.joliet}-${v.rockRidge}`);

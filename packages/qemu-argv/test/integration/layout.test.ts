@@ -7,17 +7,43 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { waitForPath } from '../../../../tools/testing/qemu.js';
 import { ensureTestGuest } from '../../../../tools/testing/test-guest.js';
-import { accelFailureReason, buildArgv, probeHost, qemuHasDevice, shareDevice, verifyAccelerator, type VmSpecInput } from '../../src/index.js';
+import {
+  accelFailureReason,
+  buildArgv,
+  probeHost,
+  qemuHasDevice,
+  shareDevice,
+  verifyAccelerator,
+  type VmSpecInput,
+} from '../../src/index.js';
 
 const ok = hasTools('qemu-system-x86_64', 'qemu-img');
 const work = mkdtempSync(join(tmpdir(), 'argv-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-interface PciDevice { bus: number; slot: number; function: number; qdev_id: string; class_info: { desc?: string }; id: { device: number }; pci_bridge?: { devices: PciDevice[] } }
+interface PciDevice {
+  bus: number;
+  slot: number;
+  function: number;
+  qdev_id: string;
+  class_info: { desc?: string };
+  id: { device: number };
+  pci_bridge?: { devices: PciDevice[] };
+}
 
 function files(dir: string) {
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'base.qcow2'), '1G']);
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', join(dir, 'base.qcow2'), '-F', 'qcow2', join(dir, 'disk.qcow2')]);
+  execFileSync('qemu-img', [
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-b',
+    join(dir, 'base.qcow2'),
+    '-F',
+    'qcow2',
+    join(dir, 'disk.qcow2'),
+  ]);
   for (const f of ['seed.phantom', 'bundle.phantom', 'config.iso']) writeFileSync(join(dir, f), Buffer.alloc(1 << 20));
 }
 
@@ -36,7 +62,13 @@ async function boot(spec: VmSpecInput): Promise<{ qmp: QmpClient; stop: () => Pr
   try {
     await Promise.race([waitForPath(spec.qmpSocket), exited.then(() => Promise.reject(new Error(stderr)))]);
     const qmp = await QmpClient.connect(spec.qmpSocket);
-    return { qmp, stop: async () => { await qmp.close(); await kill(); } };
+    return {
+      qmp,
+      stop: async () => {
+        await qmp.close();
+        await kill();
+      },
+    };
   } catch (e) {
     await kill();
     throw e;
@@ -45,10 +77,23 @@ async function boot(spec: VmSpecInput): Promise<{ qmp: QmpClient; stop: () => Pr
 
 function spec(dir: string, layout: 'cold' | 'snapshot', over: Partial<VmSpecInput> = {}): VmSpecInput {
   return {
-    arch: 'amd64', accel: 'tcg', memoryMiB: 4096, cpus: 4, layout, paused: true, shares: [dir],
-    drives: { system: join(dir, 'disk.qcow2'), seed: join(dir, 'seed.phantom'), bundle: join(dir, 'bundle.phantom'), config: join(dir, 'config.iso') },
+    arch: 'amd64',
+    accel: 'tcg',
+    memoryMiB: 4096,
+    cpus: 4,
+    layout,
+    paused: true,
+    shares: [dir],
+    drives: {
+      system: join(dir, 'disk.qcow2'),
+      seed: join(dir, 'seed.phantom'),
+      bundle: join(dir, 'bundle.phantom'),
+      config: join(dir, 'config.iso'),
+    },
     forwards: [{ name: 'backend', hostPort: 39000 + Math.floor(Math.random() * 5000), guestPort: 8102 }],
-    qmpSocket: join(dir, `${layout}.qmp`), agentSocket: join(dir, `${layout}.qga`), serialLog: join(dir, `${layout}.log`),
+    qmpSocket: join(dir, `${layout}.qmp`),
+    agentSocket: join(dir, `${layout}.qga`),
+    serialLog: join(dir, `${layout}.log`),
     ...over,
   };
 }
@@ -57,9 +102,20 @@ async function devices(dir: string, layout: 'cold' | 'snapshot') {
   const vm = await boot(spec(dir, layout));
   try {
     const pci = (await vm.qmp.execute<Array<{ devices: PciDevice[] }>>('query-pci'))[0]!.devices;
-    const block = await vm.qmp.execute<Array<{ device: string; qdev: string; inserted?: { ro: boolean; image: { format: string } } }>>('query-block');
-    const ordered = [...pci].sort((a, b) => a.slot - b.slot || a.function - b.function).map((d) => d.qdev_id).filter(Boolean);
-    return { pci: ordered, block: block.filter((b) => b.inserted).map((b) => ({ qdev: b.qdev, ro: b.inserted!.ro, format: b.inserted!.image.format })) };
+    const block =
+      await vm.qmp.execute<
+        Array<{ device: string; qdev: string; inserted?: { ro: boolean; image: { format: string } } }>
+      >('query-block');
+    const ordered = [...pci]
+      .sort((a, b) => a.slot - b.slot || a.function - b.function)
+      .map((d) => d.qdev_id)
+      .filter(Boolean);
+    return {
+      pci: ordered,
+      block: block
+        .filter((b) => b.inserted)
+        .map((b) => ({ qdev: b.qdev, ro: b.inserted!.ro, format: b.inserted!.image.format })),
+    };
   } finally {
     await vm.stop();
   }
@@ -88,11 +144,21 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
     expect(cold.pci).toEqual(snap.pci.filter((x) => !['seed-dev', 'bundle-dev'].includes(x)));
   });
 
-  it('an image build\'s system disk passes discards and zeros through (query-block)', async () => {
-    const vm = await boot(spec(dir, 'snapshot', { drives: { ...spec(dir, 'snapshot').drives, systemDiscard: true }, qmpSocket: join(dir, 'disc.qmp'), agentSocket: join(dir, 'disc.qga') }));
+  it("an image build's system disk passes discards and zeros through (query-block)", async () => {
+    const vm = await boot(
+      spec(dir, 'snapshot', {
+        drives: { ...spec(dir, 'snapshot').drives, systemDiscard: true },
+        qmpSocket: join(dir, 'disc.qmp'),
+        agentSocket: join(dir, 'disc.qga'),
+      }),
+    );
     try {
       const block = await vm.qmp.execute<Array<{ qdev: string; inserted?: { detect_zeroes: string } }>>('query-block');
-      const zeros = Object.fromEntries(block.filter((b) => b.inserted).map((b) => [b.qdev.replace(/.*\/(\w+-dev).*/, '$1'), b.inserted!.detect_zeroes]));
+      const zeros = Object.fromEntries(
+        block
+          .filter((b) => b.inserted)
+          .map((b) => [b.qdev.replace(/.*\/(\w+-dev).*/, '$1'), b.inserted!.detect_zeroes]),
+      );
       expect(zeros).toMatchObject({ 'system-dev': 'unmap', 'config-dev': 'off' });
     } finally {
       await vm.stop();
@@ -100,7 +166,9 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
   });
 
   it('accepts a migration target (-incoming defer) with the same device tree', async () => {
-    const vm = await boot(spec(dir, 'snapshot', { incoming: true, qmpSocket: join(dir, 'inc.qmp'), agentSocket: join(dir, 'inc.qga') }));
+    const vm = await boot(
+      spec(dir, 'snapshot', { incoming: true, qmpSocket: join(dir, 'inc.qmp'), agentSocket: join(dir, 'inc.qga') }),
+    );
     try {
       expect((await vm.qmp.execute<{ status: string }>('query-status')).status).toBe('inmigrate');
     } finally {
@@ -109,13 +177,18 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
   });
 
   it('hot-plugs a 9p share into each reserved root port', async () => {
-    const vm = await boot(spec(dir, 'snapshot', { qmpSocket: join(dir, 'hp.qmp'), agentSocket: join(dir, 'hp.qga'), shares: [dir, work] }));
+    const vm = await boot(
+      spec(dir, 'snapshot', { qmpSocket: join(dir, 'hp.qmp'), agentSocket: join(dir, 'hp.qga'), shares: [dir, work] }),
+    );
     try {
       for (const i of [0, 1]) {
         await vm.qmp.execute('device_add', shareDevice(i));
         // A paused guest has not enumerated the port's secondary bus, so query-pci cannot list the
         // device under it yet; QOM shows which bus it was plugged into.
-        const parent = await vm.qmp.execute<string>('qom-get', { path: `/machine/peripheral/share${i}-dev`, property: 'parent_bus' });
+        const parent = await vm.qmp.execute<string>('qom-get', {
+          path: `/machine/peripheral/share${i}-dev`,
+          property: 'parent_bus',
+        });
         expect(parent).toMatch(new RegExp(`share-port${i}`));
       }
     } finally {
@@ -124,10 +197,21 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
   });
 
   it('a plugged share on the command line (a saved session) sits where the hot-plugged one did', async () => {
-    const vm = await boot(spec(dir, 'snapshot', { qmpSocket: join(dir, 'pl.qmp'), agentSocket: join(dir, 'pl.qga'), shares: [dir, work], pluggedShares: 1 }));
+    const vm = await boot(
+      spec(dir, 'snapshot', {
+        qmpSocket: join(dir, 'pl.qmp'),
+        agentSocket: join(dir, 'pl.qga'),
+        shares: [dir, work],
+        pluggedShares: 1,
+      }),
+    );
     try {
-      expect(await vm.qmp.execute<string>('qom-get', { path: '/machine/peripheral/share0-dev', property: 'parent_bus' })).toMatch(/share-port0/);
-      expect(await vm.qmp.execute<string>('qom-get', { path: '/machine/peripheral/share0-dev', property: 'mount_tag' })).toBe('stackshare0');
+      expect(
+        await vm.qmp.execute<string>('qom-get', { path: '/machine/peripheral/share0-dev', property: 'parent_bus' }),
+      ).toMatch(/share-port0/);
+      expect(
+        await vm.qmp.execute<string>('qom-get', { path: '/machine/peripheral/share0-dev', property: 'mount_tag' }),
+      ).toBe('stackshare0');
       // The next slot is still free for a hot-plug.
       await vm.qmp.execute('device_add', shareDevice(1));
     } finally {
@@ -141,7 +225,12 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
       expect(probe.accelerators).toContain('tcg');
       return;
     }
-    const s = spec(dir, 'cold', { accel: 'kvm', paused: false, qmpSocket: join(dir, 'kvm.qmp'), agentSocket: join(dir, 'kvm.qga') });
+    const s = spec(dir, 'cold', {
+      accel: 'kvm',
+      paused: false,
+      qmpSocket: join(dir, 'kvm.qmp'),
+      agentSocket: join(dir, 'kvm.qga'),
+    });
     const { binary, argv } = buildArgv(s);
     const proc = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -166,7 +255,8 @@ describe.skipIf(!ok)('verifyAccelerator', () => {
 
   it('either passes KVM or gives the reason it cannot run a guest here', async () => {
     const probe = await probeHost('amd64');
-    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable) return void console.log(`SKIPPED (no usable /dev/kvm: ${probe.kvmUnavailable ?? 'not listed'})`);
+    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable)
+      return void console.log(`SKIPPED (no usable /dev/kvm: ${probe.kvmUnavailable ?? 'not listed'})`);
     const check = await verifyAccelerator(probe, 'kvm', { arch: 'amd64' });
     // On one kind of software-nested host this is "failed to set MSR 0x10a ...".
     if (!check.usable) expect(accelFailureReason(check.reason)).toBeDefined();
@@ -175,13 +265,18 @@ describe.skipIf(!ok)('verifyAccelerator', () => {
 
   it('boots a real kernel to its root-fs panic under TCG', async () => {
     const probe = await probeHost('amd64');
-    const check = await verifyAccelerator(probe, 'tcg', { arch: 'amd64', kernel: ensureTestGuest().kernel, bootTimeoutMs: 120_000 });
+    const check = await verifyAccelerator(probe, 'tcg', {
+      arch: 'amd64',
+      kernel: ensureTestGuest().kernel,
+      bootTimeoutMs: 120_000,
+    });
     expect(check).toMatchObject({ usable: true, reason: expect.stringMatching(/^tcg booted a kernel in [\d.]+ s$/) });
   });
 
   it('with a kernel, KVM either boots it or is unusable with a reason (a silent hang on some nested hosts)', async () => {
     const probe = await probeHost('amd64');
-    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable) return void console.log(`SKIPPED (no usable /dev/kvm: ${probe.kvmUnavailable ?? 'not listed'})`);
+    if (!probe.accelerators.includes('kvm') || probe.kvmUnavailable)
+      return void console.log(`SKIPPED (no usable /dev/kvm: ${probe.kvmUnavailable ?? 'not listed'})`);
     const check = await verifyAccelerator(probe, 'kvm', { arch: 'amd64', kernel: ensureTestGuest().kernel });
     expect(check.reason).toMatch(/^kvm booted a kernel in|made no progress under kvm|KVM|MSR|kvm/);
     console.log(`kvm on this host (kernel boot): ${check.usable ? 'usable' : `unusable (${check.reason})`}`);
@@ -199,14 +294,30 @@ describe.skipIf(!ok)('qemuHasDevice', () => {
 describe.skipIf(!hasTools('qemu-system-aarch64'))('arm64 under TCG', () => {
   it('the CPU model the argv picks (not max: V8 under TCG) exists in this QEMU and starts', () => {
     const { binary, argv } = buildArgv({
-      arch: 'arm64', accel: 'tcg', memoryMiB: 256, cpus: 1, layout: 'cold',
-      firmware: '/unused/AAVMF_CODE.fd', drives: { system: '/dev/null', config: '/dev/null' }, qmpSocket: '/tmp/unused.qmp', agentSocket: '/tmp/unused.qga', serialLog: '/dev/null',
+      arch: 'arm64',
+      accel: 'tcg',
+      memoryMiB: 256,
+      cpus: 1,
+      layout: 'cold',
+      firmware: '/unused/AAVMF_CODE.fd',
+      drives: { system: '/dev/null', config: '/dev/null' },
+      qmpSocket: '/tmp/unused.qmp',
+      agentSocket: '/tmp/unused.qga',
+      serialLog: '/dev/null',
     });
     const cpu = argv[argv.indexOf('-cpu') + 1]!;
     expect(cpu).toBe('cortex-a76');
-    expect(execFileSync(binary, ['-cpu', 'help'], { encoding: 'utf8' }).split('\n').map((l) => l.trim())).toContain(cpu);
+    expect(
+      execFileSync(binary, ['-cpu', 'help'], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => l.trim()),
+    ).toContain(cpu);
     // A paused virt machine with that CPU: QEMU accepts the model for this machine.
-    const out = execFileSync(binary, ['-machine', 'virt', '-accel', 'tcg', '-cpu', cpu, '-nodefaults', '-display', 'none', '-S', '-monitor', 'stdio'], { input: 'info status\nquit\n', encoding: 'utf8' });
+    const out = execFileSync(
+      binary,
+      ['-machine', 'virt', '-accel', 'tcg', '-cpu', cpu, '-nodefaults', '-display', 'none', '-S', '-monitor', 'stdio'],
+      { input: 'info status\nquit\n', encoding: 'utf8' },
+    );
     expect(out).toContain('VM status: paused');
   });
 });

@@ -5,7 +5,17 @@ import type { Connector } from '@stack/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHostAgent, type TestAgent } from '../../../../tools/testing/qemu-ga.js';
 import { hasTools } from '../../../../tools/testing/requires.js';
-import { QgaClient, QgaCommandError, QgaDisconnectedError, QgaTimeoutError, exec, info, ping, readFile, writeFile } from '../../src/index.js';
+import {
+  QgaClient,
+  QgaCommandError,
+  QgaDisconnectedError,
+  QgaTimeoutError,
+  exec,
+  info,
+  ping,
+  readFile,
+  writeFile,
+} from '../../src/index.js';
 
 const ok = hasTools('qemu-ga');
 let agent: TestAgent | undefined;
@@ -38,7 +48,12 @@ describe.skipIf(!ok)('QgaClient against a real qemu-ga (-m unix-listen)', () => 
     agent = await startHostAgent();
     await using qga = await QgaClient.connect(agent.socketPath);
     let started = 0;
-    const r = await exec(qga, { path: '/bin/sh', args: ['-c', 'tr a-z A-Z; echo err >&2; exit 0'], input: 'hello agent\n', onStart: (pid) => (started = pid) });
+    const r = await exec(qga, {
+      path: '/bin/sh',
+      args: ['-c', 'tr a-z A-Z; echo err >&2; exit 0'],
+      input: 'hello agent\n',
+      onStart: (pid) => (started = pid),
+    });
     expect(started).toBeGreaterThan(0);
     expect(r.pid).toBe(started);
     expect(r).toMatchObject({ exitCode: 0, signal: null, truncated: false });
@@ -49,11 +64,15 @@ describe.skipIf(!ok)('QgaClient against a real qemu-ga (-m unix-listen)', () => 
   it('traces every message of the connection (its debug log): syncs, commands with their ids, replies', async () => {
     agent = await startHostAgent();
     const log: Array<[string, { execute?: string; type?: string }]> = [];
-    await using qga = await QgaClient.connect(agent.socketPath, { trace: (d, m) => log.push([d, m as { execute?: string }]) });
+    await using qga = await QgaClient.connect(agent.socketPath, {
+      trace: (d, m) => log.push([d, m as { execute?: string }]),
+    });
     await qga.execute('guest-ping');
     expect(log.filter(([d]) => d === 'send').map(([, m]) => m.execute)).toEqual(['guest-sync-delimited', 'guest-ping']);
     const syncId = (log[0]![1] as { arguments: { id: number } }).arguments.id;
-    const received = log.filter(([d]) => d === 'recv').map(([, m]) => m as { type: string; value?: unknown; id?: string });
+    const received = log
+      .filter(([d]) => d === 'recv')
+      .map(([, m]) => m as { type: string; value?: unknown; id?: string });
     // Before its reply to the sync the agent may complain about our 0xFF reset byte: traced as it came.
     expect(received).toContainEqual({ type: 'return', value: syncId });
     expect(received.at(-1)).toEqual({ type: 'return', id: 'stack#1', value: {} });
@@ -62,7 +81,11 @@ describe.skipIf(!ok)('QgaClient against a real qemu-ga (-m unix-listen)', () => 
   it('passes the environment and reports a non-zero exit as a result', async () => {
     agent = await startHostAgent();
     await using qga = await QgaClient.connect(agent.socketPath);
-    const r = await exec(qga, { path: '/bin/sh', args: ['-c', 'echo "$GREETING"; exit 7'], env: { GREETING: 'hi', PATH: '/usr/bin:/bin' } });
+    const r = await exec(qga, {
+      path: '/bin/sh',
+      args: ['-c', 'echo "$GREETING"; exit 7'],
+      env: { GREETING: 'hi', PATH: '/usr/bin:/bin' },
+    });
     expect(r.exitCode).toBe(7);
     expect(r.stdout.toString()).toBe('hi\n');
   });

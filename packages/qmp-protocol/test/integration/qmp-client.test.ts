@@ -41,14 +41,18 @@ describe.skipIf(!ok)('QmpClient against qemu-system-x86_64 -machine none', () =>
   it('traces every message of the connection: the handshake, commands with their ids, replies and events', async () => {
     vm = await startMachineNone();
     const log: Array<[string, unknown]> = [];
-    await using qmp = await QmpClient.connect(vm.qmpPath, { trace: (direction, message) => log.push([direction, message]) });
+    await using qmp = await QmpClient.connect(vm.qmpPath, {
+      trace: (direction, message) => log.push([direction, message]),
+    });
     await qmp.execute('stop');
     const sent = log.filter(([d]) => d === 'send').map(([, m]) => (m as { execute: string }).execute);
     expect(sent).toEqual(['qmp_capabilities', 'stop']);
     const received = log.filter(([d]) => d === 'recv').map(([, m]) => (m as { type: string }).type);
     expect(received[0]).toBe('greeting');
     expect(received).toContain('return');
-    const stopId = (log.find(([d, m]) => d === 'send' && (m as { execute: string }).execute === 'stop')![1] as { id: string }).id;
+    const stopId = (
+      log.find(([d, m]) => d === 'send' && (m as { execute: string }).execute === 'stop')![1] as { id: string }
+    ).id;
     expect(log.some(([d, m]) => d === 'recv' && (m as { id?: string }).id === stopId)).toBe(true);
   });
 
@@ -188,7 +192,11 @@ describe.skipIf(!ok)('migration helpers against a small paused q35 guest', () =>
     writeFileSync(file, 'not a migration stream'.repeat(100));
     {
       await using qmp = await QmpClient.connect(vm.qmpPath);
-      const err = await migrateIncoming(qmp, `file:${file}`, { exitOnError: false, timeout: 60_000, pollInterval: 20 }).catch((e) => e);
+      const err = await migrateIncoming(qmp, `file:${file}`, {
+        exitOnError: false,
+        timeout: 60_000,
+        pollInterval: 20,
+      }).catch((e) => e);
       expect(err).toBeInstanceOf(QmpCommandError);
       expect((err as QmpCommandError).errorClass).toBe('MigrationFailed');
       expect((err as Error).message).toMatch(/migrate-incoming from file:.*garbage\.bin/);

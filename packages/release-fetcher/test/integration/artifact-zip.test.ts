@@ -70,12 +70,30 @@ open(out, 'wb').write(raw)
 function pullArtifact(zip: Buffer) {
   const id = nextId++;
   gh.addBlob(`artifact-${id}`, zip);
-  gh.artifacts = [{ id, name: 'qemu-emulator-amd64', size_in_bytes: zip.length, archive_download_url: `${gh.apiUrl}/repos/o/r/actions/artifacts/${id}/zip`, expired: false }];
-  return fetchImage({ source: { kind: 'run', repo: 'o/r', runId: '9', artifact: 'qemu-emulator-amd64', file: FILE }, dest, apiBase: gh.apiUrl, token: TOKEN, retries: 0, env });
+  gh.artifacts = [
+    {
+      id,
+      name: 'qemu-emulator-amd64',
+      size_in_bytes: zip.length,
+      archive_download_url: `${gh.apiUrl}/repos/o/r/actions/artifacts/${id}/zip`,
+      expired: false,
+    },
+  ];
+  return fetchImage({
+    source: { kind: 'run', repo: 'o/r', runId: '9', artifact: 'qemu-emulator-amd64', file: FILE },
+    dest,
+    apiBase: gh.apiUrl,
+    token: TOKEN,
+    retries: 0,
+    env,
+  });
 }
 
 const refused = async (zip: Buffer) => {
-  const err = (await pullArtifact(zip).then(() => undefined, (e: unknown) => e)) as FetchError;
+  const err = (await pullArtifact(zip).then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as FetchError;
   expect(err?.code).toBe('FETCH_BAD_ARCHIVE');
   expect(readFileSync(dest).equals(oldImage)).toBe(true);
   // Nothing is left to resume: the next pull starts from scratch.
@@ -98,8 +116,17 @@ beforeEach(() => {
 
 describe.skipIf(!ok)('artifact archives', () => {
   it('extracts the exact member, hashing it on the way', async () => {
-    const r = await pullArtifact(makeZip([['README.txt', Buffer.from('hi')], [FILE, image]]));
-    expect(r).toMatchObject({ verifiedBy: 'zip-crc32', sha256: createHash('sha256').update(image).digest('hex'), size: image.length });
+    const r = await pullArtifact(
+      makeZip([
+        ['README.txt', Buffer.from('hi')],
+        [FILE, image],
+      ]),
+    );
+    expect(r).toMatchObject({
+      verifiedBy: 'zip-crc32',
+      sha256: createHash('sha256').update(image).digest('hex'),
+      size: image.length,
+    });
     expect(readFileSync(dest).equals(image)).toBe(true);
   });
 
@@ -111,7 +138,12 @@ describe.skipIf(!ok)('artifact archives', () => {
   });
 
   it('refuses duplicate names', async () => {
-    const err = await refused(makeZip([[FILE, image], [FILE, randomBytes(10)]]));
+    const err = await refused(
+      makeZip([
+        [FILE, image],
+        [FILE, randomBytes(10)],
+      ]),
+    );
     expect(err.message).toContain('appears more than once');
   });
 
@@ -126,7 +158,12 @@ describe.skipIf(!ok)('artifact archives', () => {
   });
 
   it('refuses a member that would be written outside, and writes nothing there', async () => {
-    await refused(makeZip([['../evil.qcow2', Buffer.from('x')], [FILE, image]]));
+    await refused(
+      makeZip([
+        ['../evil.qcow2', Buffer.from('x')],
+        [FILE, image],
+      ]),
+    );
     expect(existsSync(join(dir, 'evil.qcow2'))).toBe(false);
   });
 

@@ -44,7 +44,10 @@ describe('BodyFeed under constant backpressure', () => {
       const network = await openNetwork({ env: {} });
       try {
         for (const n of sizes) {
-          const res = await requestFollowing(`${server.url}/${mode}/b${n}`, { network, headers: mode === 'gzip' ? {} : { 'accept-encoding': 'identity' } });
+          const res = await requestFollowing(`${server.url}/${mode}/b${n}`, {
+            network,
+            headers: mode === 'gzip' ? {} : { 'accept-encoding': 'identity' },
+          });
           const decoder = mode === 'gzip' ? (await import('node:zlib')).createGunzip() : undefined;
           const feed = BodyFeed.start(res, decoder);
           await new Promise((r) => setTimeout(r, 20)); // the body keeps flowing before the sink is there
@@ -66,7 +69,10 @@ describe('BodyFeed when the connection fails before the sink opens', () => {
     const dir = mkdtempSync(join(tmpdir(), 'body-feed-'));
     try {
       const n = 300 * 1024;
-      const res = await requestFollowing(`${server.url}/drop/b${n}`, { network, headers: { 'accept-encoding': 'identity' } });
+      const res = await requestFollowing(`${server.url}/drop/b${n}`, {
+        network,
+        headers: { 'accept-encoding': 'identity' },
+      });
       const feed = BodyFeed.start(res);
       await new Promise((r) => setTimeout(r, 200)); // the half body and the reset arrive meanwhile
       const sink = await FileSink.open(join(dir, 'part'), 0);

@@ -40,12 +40,35 @@ beforeEach(() => {
   gh.dropAfter = undefined;
   gh.renamed.clear();
   gh.releases = [
-    { tag_name: 'emulator-dev-latest', name: 'dev', draft: false, prerelease: true, published_at: '2026-11-01T00:00:00Z', created_at: '2026-11-01T00:00:00Z', assets: [{ name: 'stack-emulator-amd64.qcow2', url: `${gh.apiUrl}/repos/o/r/releases/assets/1`, size: image.length, digest: `sha256:${sha(image)}` }] },
+    {
+      tag_name: 'emulator-dev-latest',
+      name: 'dev',
+      draft: false,
+      prerelease: true,
+      published_at: '2026-11-01T00:00:00Z',
+      created_at: '2026-11-01T00:00:00Z',
+      assets: [
+        {
+          name: 'stack-emulator-amd64.qcow2',
+          url: `${gh.apiUrl}/repos/o/r/releases/assets/1`,
+          size: image.length,
+          digest: `sha256:${sha(image)}`,
+        },
+      ],
+    },
   ];
 });
 
 const release = (over: Partial<FetchImageOptions> = {}) =>
-  fetchImage({ source: { kind: 'release', repo, tag: 'emulator-dev-latest', asset: 'stack-emulator-amd64.qcow2' }, dest, apiBase: gh.apiUrl, token: TOKEN, retries: 0, env, ...over });
+  fetchImage({
+    source: { kind: 'release', repo, tag: 'emulator-dev-latest', asset: 'stack-emulator-amd64.qcow2' },
+    dest,
+    apiBase: gh.apiUrl,
+    token: TOKEN,
+    retries: 0,
+    env,
+    ...over,
+  });
 
 describe('fetchImage from a GitHub-like server', () => {
   it('downloads a release asset, checks its digest, installs it with a .sha256, and sends the token only to the API host', async () => {
@@ -54,7 +77,9 @@ describe('fetchImage from a GitHub-like server', () => {
     expect(readFileSync(dest).equals(image)).toBe(true);
     expect(readFileSync(`${dest}.sha256`, 'utf8')).toBe(`${sha(image)}  stack-emulator-amd64.qcow2\n`);
     expect(existsSync(`${dest}.part`) || existsSync(`${dest}.part.json`)).toBe(false);
-    expect(gh.seen.filter((s) => s.host === 'api').every((s) => s.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(gh.seen.filter((s) => s.host === 'api').every((s) => s.headers.authorization === `Bearer ${TOKEN}`)).toBe(
+      true,
+    );
     const cdn = gh.seen.filter((s) => s.host === 'cdn');
     expect(cdn.length).toBeGreaterThan(0);
     expect(cdn.some((s) => s.headers.authorization !== undefined)).toBe(false);
@@ -124,19 +149,43 @@ describe('fetchImage from a GitHub-like server', () => {
 
   it('reads a repository file at a tag through the contents API (token to the API only)', async () => {
     gh.contents.set('emulator-dev-latest:apps/backend/.env.development', 'STACK_SERVER_SECRET=x\n');
-    expect(await getRepoFile(repo, 'apps/backend/.env.development', 'emulator-dev-latest', { apiBase: gh.apiUrl, token: TOKEN, env })).toBe('STACK_SERVER_SECRET=x\n');
-    const err = (await getRepoFile(repo, 'nope', 'emulator-dev-latest', { apiBase: gh.apiUrl, env }).catch((e) => e)) as FetchError;
+    expect(
+      await getRepoFile(repo, 'apps/backend/.env.development', 'emulator-dev-latest', {
+        apiBase: gh.apiUrl,
+        token: TOKEN,
+        env,
+      }),
+    ).toBe('STACK_SERVER_SECRET=x\n');
+    const err = (await getRepoFile(repo, 'nope', 'emulator-dev-latest', { apiBase: gh.apiUrl, env }).catch(
+      (e) => e,
+    )) as FetchError;
     expect(err.code).toBe('FETCH_NOT_FOUND');
   });
 
   it('lists releases', async () => {
-    expect((await listReleases(repo, { apiBase: gh.apiUrl, env })).map((r) => r.tag_name)).toEqual(['emulator-dev-latest']);
+    expect((await listReleases(repo, { apiBase: gh.apiUrl, env })).map((r) => r.tag_name)).toEqual([
+      'emulator-dev-latest',
+    ]);
   });
 
   it('follows a renamed repository (the API answers 301) with the token, and still keeps it off the storage host', async () => {
     gh.renamed.set('old-owner/old-name', 42);
-    gh.releases[0]!.assets = [{ ...(gh.releases[0]!.assets as object[])[0]!, url: `${gh.apiUrl}/repositories/42/releases/assets/1` }];
-    const r = await fetchImage({ source: { kind: 'release', repo: 'old-owner/old-name', tag: 'emulator-dev-latest', asset: 'stack-emulator-amd64.qcow2' }, dest, apiBase: gh.apiUrl, token: TOKEN, retries: 0, env });
+    gh.releases[0]!.assets = [
+      { ...(gh.releases[0]!.assets as object[])[0]!, url: `${gh.apiUrl}/repositories/42/releases/assets/1` },
+    ];
+    const r = await fetchImage({
+      source: {
+        kind: 'release',
+        repo: 'old-owner/old-name',
+        tag: 'emulator-dev-latest',
+        asset: 'stack-emulator-amd64.qcow2',
+      },
+      dest,
+      apiBase: gh.apiUrl,
+      token: TOKEN,
+      retries: 0,
+      env,
+    });
     expect(r.sha256).toBe(sha(image));
     const api = gh.seen.filter((s) => s.host === 'api');
     expect(api.map((s) => s.url)).toContain('/repos/old-owner/old-name/releases/tags/emulator-dev-latest');
@@ -148,10 +197,20 @@ describe('fetchImage from a GitHub-like server', () => {
   it('downloads a plain URL verified by its .sha256 sidecar, and refuses one without any digest', async () => {
     gh.addBlob('plain.qcow2', image);
     gh.addBlob('plain.qcow2.sha256', Buffer.from(`${sha(image)}  plain.qcow2\n`));
-    const r = await fetchImage({ source: { kind: 'url', url: `${gh.cdnUrl}/blob/plain.qcow2` }, dest, retries: 0, env });
+    const r = await fetchImage({
+      source: { kind: 'url', url: `${gh.cdnUrl}/blob/plain.qcow2` },
+      dest,
+      retries: 0,
+      env,
+    });
     expect(r.verifiedBy).toBe('sidecar');
     gh.addBlob('nodigest.qcow2', image);
-    const err = (await fetchImage({ source: { kind: 'url', url: `${gh.cdnUrl}/blob/nodigest.qcow2` }, dest, retries: 0, env }).catch((e) => e)) as FetchError;
+    const err = (await fetchImage({
+      source: { kind: 'url', url: `${gh.cdnUrl}/blob/nodigest.qcow2` },
+      dest,
+      retries: 0,
+      env,
+    }).catch((e) => e)) as FetchError;
     expect(err.code).toBe('FETCH_BAD_SOURCE');
     expect(existsSync(`${dest}.part`)).toBe(false);
   });
@@ -165,7 +224,9 @@ describe('fetchImage from a GitHub-like server', () => {
     expect(r).toMatchObject({ verifiedBy: 'sidecar', sha256: sha(image) });
     writeFileSync(join(src, 'stack-emulator-amd64.qcow2.sha256'), `${'0'.repeat(64)}  stack-emulator-amd64.qcow2\n`);
     writeFileSync(dest, oldImage);
-    expect(((await fetchImage({ source: { kind: 'local', path: src }, dest }).catch((e) => e)) as FetchError).code).toBe('FETCH_DIGEST_MISMATCH');
+    expect(
+      ((await fetchImage({ source: { kind: 'local', path: src }, dest }).catch((e) => e)) as FetchError).code,
+    ).toBe('FETCH_DIGEST_MISMATCH');
     expect(readFileSync(dest).equals(oldImage)).toBe(true);
   });
 });
@@ -179,25 +240,48 @@ describe.skipIf(!zipOk)('fetchImage from workflow artifacts (zip)', () => {
       return [name, join(d, `m${i}`)];
     });
     const out = join(d, 'a.zip');
-    execFileSync('python3', ['-c', 'import sys,zipfile,json\nz=zipfile.ZipFile(sys.argv[1],"w",zipfile.ZIP_DEFLATED)\nfor n,p in json.loads(sys.argv[2]): z.write(p,n)\nz.close()', out, JSON.stringify(files)]);
+    execFileSync('python3', [
+      '-c',
+      'import sys,zipfile,json\nz=zipfile.ZipFile(sys.argv[1],"w",zipfile.ZIP_DEFLATED)\nfor n,p in json.loads(sys.argv[2]): z.write(p,n)\nz.close()',
+      out,
+      JSON.stringify(files),
+    ]);
     const data = readFileSync(out);
     rmSync(d, { recursive: true, force: true });
     return data;
   };
-  const artifact = (id: number, size: number) => ({ id, name: 'qemu-emulator-amd64', size_in_bytes: size, archive_download_url: `${gh.apiUrl}/repos/o/r/actions/artifacts/${id}/zip`, expired: false });
+  const artifact = (id: number, size: number) => ({
+    id,
+    name: 'qemu-emulator-amd64',
+    size_in_bytes: size,
+    archive_download_url: `${gh.apiUrl}/repos/o/r/actions/artifacts/${id}/zip`,
+    expired: false,
+  });
 
   it('finds the run of a PR, downloads its artifact (token to the API only) and extracts the image', async () => {
     const zip = makeZip([['stack-emulator-amd64.qcow2', image]]);
     gh.addBlob('artifact-5', zip);
     gh.artifacts = [artifact(5, zip.length)];
-    const r = await fetchImage({ source: { kind: 'pr', repo, pr: 12, artifact: 'qemu-emulator-amd64', file: 'stack-emulator-amd64.qcow2' }, dest, apiBase: gh.apiUrl, token: TOKEN, retries: 0, env });
+    const r = await fetchImage({
+      source: { kind: 'pr', repo, pr: 12, artifact: 'qemu-emulator-amd64', file: 'stack-emulator-amd64.qcow2' },
+      dest,
+      apiBase: gh.apiUrl,
+      token: TOKEN,
+      retries: 0,
+      env,
+    });
     expect(r).toMatchObject({ verifiedBy: 'zip-crc32', sha256: sha(image) });
     expect(readFileSync(dest).equals(image)).toBe(true);
     expect(gh.seen.filter((s) => s.host === 'cdn').some((s) => s.headers.authorization)).toBe(false);
   });
 
   it('needs a token for artifacts', async () => {
-    const err = (await fetchImage({ source: { kind: 'run', repo, runId: '9', artifact: 'qemu-emulator-amd64', file: 'x.qcow2' }, dest, apiBase: gh.apiUrl, env }).catch((e) => e)) as FetchError;
+    const err = (await fetchImage({
+      source: { kind: 'run', repo, runId: '9', artifact: 'qemu-emulator-amd64', file: 'x.qcow2' },
+      dest,
+      apiBase: gh.apiUrl,
+      env,
+    }).catch((e) => e)) as FetchError;
     expect(err.code).toBe('FETCH_AUTH_REQUIRED');
   });
 });

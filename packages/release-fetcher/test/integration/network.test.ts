@@ -44,8 +44,13 @@ beforeEach(() => {
   return () => rmSync(dir, { recursive: true, force: true });
 });
 
-const pull = (url: string, over: Partial<FetchImageOptions> = {}) => fetchImage({ source: { kind: 'url', url }, dest, retries: 0, env, ...over });
-const failure = async (p: Promise<unknown>) => (await p.then(() => undefined, (e: unknown) => e)) as FetchError;
+const pull = (url: string, over: Partial<FetchImageOptions> = {}) =>
+  fetchImage({ source: { kind: 'url', url }, dest, retries: 0, env, ...over });
+const failure = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as FetchError;
 
 describe('HTTPS downloads', () => {
   for (const mode of ['together', 'apart'] as const) {
@@ -53,7 +58,12 @@ describe('HTTPS downloads', () => {
       const network = await openNetwork({ env });
       try {
         for (let i = 0; i < 20; i++) {
-          const r = await download({ url: `${https.url}/${mode}/img.qcow2`, network, partFile: join(dir, `p${i}`), retries: 0 });
+          const r = await download({
+            url: `${https.url}/${mode}/img.qcow2`,
+            network,
+            partFile: join(dir, `p${i}`),
+            retries: 0,
+          });
           expect(r.sha256).toBe(sha(blob));
         }
       } finally {
@@ -90,7 +100,9 @@ describe('HTTPS downloads', () => {
   });
 
   it('refuses a redirect from https to http and never asks the http server', async () => {
-    const err = await failure(pull(`${https.url}/redirect?to=${encodeURIComponent(`${http.url}/together/img.qcow2`)}`, { sha256: sha(blob) }));
+    const err = await failure(
+      pull(`${https.url}/redirect?to=${encodeURIComponent(`${http.url}/together/img.qcow2`)}`, { sha256: sha(blob) }),
+    );
     expect(err.code).toBe('FETCH_INSECURE');
     expect(http.seen).toHaveLength(0);
   });
@@ -118,13 +130,21 @@ describe('through a CONNECT proxy', () => {
     const port = new URL(https.url).port;
     expect(proxy.connections.map((c) => c.target)).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`]);
     proxy.connections.length = 0;
-    await pull(`${https.url}/together/img.qcow2`, { env: { ...env, https_proxy: proxy.url, no_proxy: 'localhost,127.0.0.1' } });
+    await pull(`${https.url}/together/img.qcow2`, {
+      env: { ...env, https_proxy: proxy.url, no_proxy: 'localhost,127.0.0.1' },
+    });
     expect(proxy.connections).toHaveLength(0);
   });
 
   it('a proxy refusing the tunnel fails at once with FETCH_PROXY, not retried', async () => {
     proxy.refuse = 403;
-    const err = await failure(pull(`${https.url}/together/img.qcow2`, { env: { ...env, HTTPS_PROXY: proxy.url }, sha256: sha(blob), retries: 5 }));
+    const err = await failure(
+      pull(`${https.url}/together/img.qcow2`, {
+        env: { ...env, HTTPS_PROXY: proxy.url },
+        sha256: sha(blob),
+        retries: 5,
+      }),
+    );
     expect(err.code).toBe('FETCH_PROXY');
     expect(err.message).toContain('refused to open a tunnel');
     expect(proxy.connections).toHaveLength(1);
@@ -132,11 +152,16 @@ describe('through a CONNECT proxy', () => {
 
   it('a proxy asking for credentials says where to put them; with them in the URL it works', async () => {
     proxy.credentials = 'me:s3cret';
-    const err = await failure(pull(`${https.url}/together/img.qcow2`, { env: { ...env, HTTPS_PROXY: proxy.url }, sha256: sha(blob) }));
+    const err = await failure(
+      pull(`${https.url}/together/img.qcow2`, { env: { ...env, HTTPS_PROXY: proxy.url }, sha256: sha(blob) }),
+    );
     expect(err.code).toBe('FETCH_PROXY');
     expect(err.message).toMatch(/credentials/);
     const withAuth = proxy.url.replace('http://', 'http://me:s3cret@');
-    expect((await pull(`${https.url}/together/img.qcow2`, { env: { ...env, HTTPS_PROXY: withAuth }, sha256: sha(blob) })).sha256).toBe(sha(blob));
+    expect(
+      (await pull(`${https.url}/together/img.qcow2`, { env: { ...env, HTTPS_PROXY: withAuth }, sha256: sha(blob) }))
+        .sha256,
+    ).toBe(sha(blob));
   });
 });
 
@@ -155,7 +180,9 @@ describe('servers that stop sending', () => {
   }
 
   it('a stalled download is retried a bounded number of times, resuming what it has', async () => {
-    const err = await failure(pull(`${https.url}/stall/img.qcow2`, { sha256: sha(blob), stall, retries: 2, backoff: 10 }));
+    const err = await failure(
+      pull(`${https.url}/stall/img.qcow2`, { sha256: sha(blob), stall, retries: 2, backoff: 10 }),
+    );
     expect(err.code).toBe('FETCH_STALLED');
     expect(err.message).toContain('gave up after 3 attempts');
     expect(https.count('/stall/')).toBe(3);
@@ -163,7 +190,9 @@ describe('servers that stop sending', () => {
 
   it('a server that answers 416 forever is asked a bounded number of times, with backoff', async () => {
     const t0 = performance.now();
-    const err = await failure(pull(`${https.url}/always-416/img.qcow2`, { sha256: sha(blob), retries: 3, backoff: 50 }));
+    const err = await failure(
+      pull(`${https.url}/always-416/img.qcow2`, { sha256: sha(blob), retries: 3, backoff: 50 }),
+    );
     expect(err).toMatchObject({ code: 'FETCH_HTTP', status: 416 });
     expect(https.count('/always-416/')).toBe(4);
     expect(performance.now() - t0).toBeGreaterThan(3 * 50 * 0.75);

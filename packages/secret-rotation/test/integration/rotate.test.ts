@@ -4,7 +4,13 @@ import { QgaClient } from '@stack/qga-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHostAgent, type TestAgent } from '../../../../tools/testing/qemu-ga.js';
 import { hasTools } from '../../../../tools/testing/requires.js';
-import { generateSecrets, RotationHookError, rotateSecrets, SECRET_NAMES, writeClientKeyFile } from '../../src/index.js';
+import {
+  generateSecrets,
+  RotationHookError,
+  rotateSecrets,
+  SECRET_NAMES,
+  writeClientKeyFile,
+} from '../../src/index.js';
 
 const ok = hasTools('qemu-ga');
 let agent: TestAgent | undefined;
@@ -20,7 +26,9 @@ afterEach(async () => {
  */
 function writeHook(dir: string, lingerSeconds = 0): string {
   const hook = join(dir, 'trigger-fast-rotate');
-  writeFileSync(hook, `#!/bin/sh
+  writeFileSync(
+    hook,
+    `#!/bin/sh
 set -eu
 umask 077
 guest="${dir}/guest"; mkdir -p "$guest"
@@ -40,7 +48,8 @@ done
 mv "$guest/applied.env.tmp" "$guest/applied.env"
 echo $$ > "${dir}/hook-running"
 sleep ${lingerSeconds}
-`);
+`,
+  );
   chmodSync(hook, 0o755);
   return hook;
 }
@@ -56,7 +65,8 @@ function findLeaks(values: string[], home: string, allowed: string): string[] {
       } catch {
         continue; // the process ended meanwhile
       }
-      for (const v of values) if (text.includes(v)) leaks.push(`/proc/${pid}/${f} (${readlinkSafe(`/proc/${pid}/exe`)})`);
+      for (const v of values)
+        if (text.includes(v)) leaks.push(`/proc/${pid}/${f} (${readlinkSafe(`/proc/${pid}/exe`)})`);
     }
   }
   const walk = (d: string) => {

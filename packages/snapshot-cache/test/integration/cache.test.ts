@@ -1,10 +1,28 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
-import { acquireLock, type CompatibilityKey, createOverlay, LockBusyError, SnapshotCache, SnapshotCorruptError } from '../../src/index.js';
+import {
+  acquireLock,
+  type CompatibilityKey,
+  createOverlay,
+  LockBusyError,
+  SnapshotCache,
+  SnapshotCorruptError,
+} from '../../src/index.js';
 
 const ok = hasTools('zstd', 'qemu-img');
 const work = mkdtempSync(join(tmpdir(), 'snapcache-'));
@@ -12,8 +30,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const dist = new URL('../../dist/index.js', import.meta.url).href;
 
 const key = (over: Partial<CompatibilityKey> = {}): CompatibilityKey => ({
-  imageDigest: 'a'.repeat(64), qemuVersion: '10.0.2', accel: 'tcg', layoutFingerprint: 'f'.repeat(64),
-  configDisk: { STACK_EMULATOR_PORT_PREFIX: '81' }, format: 'mapped-ram', ...over,
+  imageDigest: 'a'.repeat(64),
+  qemuVersion: '10.0.2',
+  accel: 'tcg',
+  layoutFingerprint: 'f'.repeat(64),
+  configDisk: { STACK_EMULATOR_PORT_PREFIX: '81' },
+  format: 'mapped-ram',
+  ...over,
 });
 
 /** A fake 8 MiB RAM state: sparse like a real mapped-ram file, with data at both ends and the middle. */
@@ -35,7 +58,9 @@ async function capturedIn(name: string) {
 
 function runNode(script: string): Promise<{ code: number | null; signal: string | null; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
@@ -56,7 +81,9 @@ describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
     expect(readFileSync(await cache.prepareResume(entry)).length).toBe(8 << 20);
     const miss = await cache.lookup(key({ accel: 'kvm', configDisk: { STACK_EMULATOR_PORT_PREFIX: '91' } }));
     expect(miss.hit).toBe(false);
-    expect(!miss.hit && miss.reason).toBe('stored snapshot does not match: accel changed (tcg -> kvm), configDisk.STACK_EMULATOR_PORT_PREFIX changed (81 -> 91)');
+    expect(!miss.hit && miss.reason).toBe(
+      'stored snapshot does not match: accel changed (tcg -> kvm), configDisk.STACK_EMULATOR_PORT_PREFIX changed (81 -> 91)',
+    );
   });
 
   it('rebuilds a truncated state file from the compressed copy, verified, before resuming', async () => {
@@ -64,7 +91,11 @@ describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
     const raw = join(entry.dir, 'state.raw');
     truncateSync(raw, 1 << 20);
     const path = await cache.prepareResume(entry);
-    expect(readFileSync(path).subarray((4 << 20), (4 << 20) + 6).toString()).toBe('middle');
+    expect(
+      readFileSync(path)
+        .subarray(4 << 20, (4 << 20) + 6)
+        .toString(),
+    ).toBe('middle');
   });
 
   it('refuses a corrupted snapshot before resume', async () => {
@@ -145,7 +176,10 @@ describe('instance lock', () => {
   it('clears a lock left by a dead process, and names a live holder', async () => {
     const lock = join(work, 'stale.lock');
     const dead = await runNode('console.log(process.pid)');
-    writeFileSync(lock, JSON.stringify({ pid: Number(dead.stdout.trim()), command: 'start', since: '2026-01-01T00:00:00Z' }));
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: Number(dead.stdout.trim()), command: 'start', since: '2026-01-01T00:00:00Z' }),
+    );
     const l = await acquireLock(lock, { command: 'test' });
     const err = await acquireLock(lock, { command: 'second', timeout: 100 }).catch((e) => e);
     expect(err).toBeInstanceOf(LockBusyError);

@@ -1,17 +1,43 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
-import { backingNameOf, type CompatibilityKey, createOverlay, ramMismatch, type RunTool, runTool, SessionStore, SnapshotCache, SnapshotCorruptError } from '../../src/index.js';
+import {
+  backingNameOf,
+  type CompatibilityKey,
+  createOverlay,
+  ramMismatch,
+  type RunTool,
+  runTool,
+  SessionStore,
+  SnapshotCache,
+  SnapshotCorruptError,
+} from '../../src/index.js';
 
 const ok = hasTools('qemu-img', 'qemu-io', 'zstd');
 const work = mkdtempSync(join(tmpdir(), 'session-store-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const key = (over: Partial<CompatibilityKey> = {}): CompatibilityKey => ({
-  imageDigest: 'b'.repeat(64), qemuVersion: '10.0.2', accel: 'tcg', layoutFingerprint: 'e'.repeat(64), configDisk: {}, format: 'mapped-ram', ...over,
+  imageDigest: 'b'.repeat(64),
+  qemuVersion: '10.0.2',
+  accel: 'tcg',
+  layoutFingerprint: 'e'.repeat(64),
+  configDisk: {},
+  format: 'mapped-ram',
+  ...over,
 });
 const meta = { origin: 'image' as const, image: { digest: 'b'.repeat(64), choice: 'reference' } };
 
@@ -29,7 +55,9 @@ function reads(disk: string, pattern: number, offset = 0): boolean {
 }
 
 function chain(disk: string): string[] {
-  const info = JSON.parse(execFileSync('qemu-img', ['info', '--backing-chain', '--output=json', disk], { encoding: 'utf8' })) as { filename: string }[];
+  const info = JSON.parse(
+    execFileSync('qemu-img', ['info', '--backing-chain', '--output=json', disk], { encoding: 'utf8' }),
+  ) as { filename: string }[];
   return info.map((i) => i.filename);
 }
 
@@ -123,11 +151,14 @@ describe.skipIf(!ok)('SessionStore with real qemu-img', () => {
     execFileSync('qemu-io', ['-c', 'write -P 0x66 1M 64k', left], { stdio: 'ignore' });
 
     const failing: RunTool = async (cmd, args, o) => {
-      if (cmd === 'qemu-img' && args[0] === 'rebase' && args.includes('image.qcow2')) throw new Error('injected rebase failure');
+      if (cmd === 'qemu-img' && args[0] === 'rebase' && args.includes('image.qcow2'))
+        throw new Error('injected rebase failure');
       return runTool(cmd, args, o);
     };
     const bad = new SessionStore(join(dir, 'session'), { run: failing });
-    await expect(bad.adopt({ image: img, disk: left, meta: { ...meta, origin: 'adopted' } })).rejects.toThrow(/injected/);
+    await expect(bad.adopt({ image: img, disk: left, meta: { ...meta, origin: 'adopted' } })).rejects.toThrow(
+      /injected/,
+    );
     expect(await backingNameOf(left)).toBe(img);
     expect(reads(left, 0x66, 1 << 20)).toBe(true);
     expect(existsSync(bad.dir)).toBe(false);

