@@ -13,3 +13,4 @@ export {
   type ProcessIdentity,
 } from './process-identity.js';
 export { ARCHES, type Accel, type Arch } from './arch.js';
+export { readSysctl } from './sysctl.js';

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { release } from 'node:os';
+import { readSysctl } from '@stack/internal';
 
 /**
  * What a guest under `-cpu host` (KVM, HVF) sees of the machine and snapshots depend on: the CPU model
@@ -51,19 +51,7 @@ export function hostIdentity(options: HostIdentityOptions = {}): HostIdentity {
   const platform = options.platform ?? process.platform;
   const os = `${platform} ${options.osRelease ?? release()}`;
   if (platform === 'darwin') {
-    const sysctl =
-      options.sysctl ??
-      ((n: string) => {
-        try {
-          return execFileSync('/usr/sbin/sysctl', ['-n', n], {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'ignore'],
-            timeout: 2000,
-          }).trim();
-        } catch {
-          return undefined;
-        }
-      });
+    const sysctl = options.sysctl ?? readSysctl;
     // Apple Silicon has no feature string; hw.optional lists its ARM features (FEAT_*) one per line.
     const cpu = sysctl('machdep.cpu.brand_string') ?? 'unknown';
     const flags = sysctl('machdep.cpu.features') ?? sysctl('hw.optional') ?? '';

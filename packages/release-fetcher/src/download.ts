@@ -8,7 +8,8 @@ import { type HttpResponse, requestFollowing } from './http-request.js';
 import { type Network, type NetworkOptions, openNetwork } from './network.js';
 import { discardPart, type PartRecord, resumableBytes, writePartRecord } from './part-file.js';
 import { type Progress, progressMeter } from './progress.js';
-import { backoffDelay, sleep } from './retry.js';
+import { backoffDelay } from './retry.js';
+import { sleep } from '@stack/internal';
 import { type StallPolicy, watchRate } from './stall-guard.js';
 
 export interface DownloadOptions extends NetworkOptions {

@@ -1,25 +1,10 @@
+import { sleep } from '@stack/internal';
 import { FetchError, isFetchError } from './errors.js';
 
 /** Delay before attempt `attempt + 1`: `base` × 2^attempt with ±25 % jitter, at most 30 s. */
 export function backoffDelay(attempt: number, base: number, random: () => number = Math.random): number {
   const d = Math.min(30_000, base * 2 ** attempt);
   return Math.round(d * (0.75 + random() * 0.5));
-}
-
-/** Resolves after `ms`, or rejects at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Runs `fn` again after a backoff while it fails with a retryable FetchError, `retries` times at most. */

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { availableParallelism, totalmem } from 'node:os';
 import type { Arch } from './resolve-config.js';
+import { readSysctl } from '@stack/internal';
 
 /** The machine the CLI runs on, read once (injectable, so every platform branch is tested anywhere). */
 export interface HostInfo {
@@ -28,18 +28,6 @@ export interface HostInfoOptions {
   memoryMiB?: number;
 }
 
-const sysctlDefault = (name: string) => {
-  try {
-    return execFileSync('/usr/sbin/sysctl', ['-n', name], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 2000,
-    }).trim();
-  } catch {
-    return undefined;
-  }
-};
-
 /**
  * The host. An x64 Node under Rosetta reports `x64`, which would pick an amd64 guest under TCG (ten
  * times slower) on a Mac that runs arm64 guests under HVF: `sysctl.proc_translated` tells (1 when
@@ -49,7 +37,7 @@ export function detectHost(options: HostInfoOptions = {}): HostInfo {
   const platform = options.platform ?? process.platform;
   const nodeArch = options.arch ?? process.arch;
   const rosetta =
-    platform === 'darwin' && nodeArch === 'x64' && (options.sysctl ?? sysctlDefault)('sysctl.proc_translated') === '1';
+    platform === 'darwin' && nodeArch === 'x64' && (options.sysctl ?? readSysctl)('sysctl.proc_translated') === '1';
   const arch: Arch | undefined = rosetta || nodeArch === 'arm64' ? 'arm64' : nodeArch === 'x64' ? 'amd64' : undefined;
   return {
     platform,
