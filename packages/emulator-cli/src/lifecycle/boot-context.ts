@@ -96,7 +96,7 @@ export function vmSpec(
   };
 }
 
-/** Compatibility key of a snapshot for this start in `format` (see ARCHITECTURE.md, "Snapshots"). */
+/** Compatibility key of a snapshot for this start in `format` (see docs/ARCHITECTURE.md, "Snapshots and sessions"). */
 export function compatibilityKey(ctx: BootContext, format: SnapshotFormat): CompatibilityKey {
   const spec = vmSpec(ctx, { layout: 'snapshot', system: 'system', config: 'config' });
   return {

@@ -43,7 +43,7 @@ function assertNoOriginalInstance(config: EmulatorConfig): void {
 }
 
 /**
- * The flow of `start` (ARCHITECTURE.md): lock, host probe, ports, image, then one of the boot paths
+ * The flow of `start` (docs/ARCHITECTURE.md): lock, host probe, ports, image, then one of the boot paths
  * (boot-paths.ts), recorded in run/state.json; on an accelerator that cannot run the guest, the same
  * again under TCG.
  */
