@@ -146,7 +146,10 @@ export const PLACEHOLDER_KEY = PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_C
  */
 export function testInstance(options: { home?: string; env?: Record<string, string> } = {}) {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'emu-e2e-'));
-  const base = 20000 + Math.floor(Math.random() * 2000) * 10;
+  // Below the kernel's ephemeral range (Linux 32768-60999, macOS 49152+): a port picked there can be
+  // the local end of some outgoing connection at that moment ("port 33850 (dashboard) is in use"
+  // failed a whole suite once). Random, so suites and stray processes do not collide.
+  const base = 20000 + Math.floor(Math.random() * 1200) * 10;
   const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3, mockOauth: base + 4 };
   const env: Record<string, string> = {
     STACK_EMULATOR_HOME: home,
