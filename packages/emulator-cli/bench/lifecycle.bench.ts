@@ -6,10 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { testPortBase } from '../../../tools/testing/ports.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const home = mkdtempSync(join(tmpdir(), 'emu-bench-'));
-const base = 30000 + Math.floor(Math.random() * 1000) * 10;
+const base = testPortBase(5);
 const env = {
   ...process.env,
   STACK_EMULATOR_HOME: home,

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLACEHOLDERS } from '@stack/secret-rotation';
+import { testPortBase } from '../../../tools/testing/ports.js';
 
 // The bin the package publishes (it loads the bundle).
 const BIN = new URL('../bin/stack-emulator.js', import.meta.url).pathname;
@@ -144,12 +146,24 @@ export const PLACEHOLDER_KEY = PLACEHOLDERS.STACK_INTERNAL_PROJECT_PUBLISHABLE_C
  * One emulator home for a suite: its own ports (random, so suites and stray processes do not
  * collide), the CLI's environment, and shortcuts for what every suite does with it.
  */
-export function testInstance(options: { home?: string; env?: Record<string, string> } = {}) {
+/** What `start --json` prints (the fields the suites read). */
+export interface StartJson {
+  mode: string;
+  secrets: string;
+  coldReason?: string;
+  rotated?: boolean;
+  boot?: string;
+  pid: number;
+  persistence?: { kind: string };
+}
+
+/**
+ * `image` is read at each start (suites build theirs in beforeAll). @default 'reference'
+ */
+export function testInstance(options: { home?: string; env?: Record<string, string>; image?: () => string } = {}) {
+  const image = options.image ?? (() => 'reference');
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'emu-e2e-'));
-  // Below the kernel's ephemeral range (Linux 32768-60999, macOS 49152+): a port picked there can be
-  // the local end of some outgoing connection at that moment ("port 33850 (dashboard) is in use"
-  // failed a whole suite once). Random, so suites and stray processes do not collide.
-  const base = 20000 + Math.floor(Math.random() * 1200) * 10;
+  const base = testPortBase(5);
   const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3, mockOauth: base + 4 };
   const env: Record<string, string> = {
     STACK_EMULATOR_HOME: home,
@@ -189,7 +203,19 @@ export function testInstance(options: { home?: string; env?: Record<string, stri
         'x-stack-project-id': 'internal',
         'x-stack-publishable-client-key': key,
       }),
-    start: (...args: string[]) => cli(['start', '--image', 'reference', '--json', ...args], env),
+    start: (...args: string[]) => cli(['start', '--image', image(), '--json', ...args], env),
+    /** `start --json`, which must exit 0: its result and its stderr. */
+    async started(...args: string[]): Promise<{ out: StartJson; stderr: string }> {
+      const r = await cli(['start', '--image', image(), '--json', ...args], env);
+      expect(r.code, r.stderr).toBe(0);
+      return { out: JSON.parse(r.stdout) as StartJson, stderr: r.stderr };
+    },
+    /** kill -9 of the running QEMU (a crash), then a moment for the kernel to reap it. */
+    async killQemu(): Promise<void> {
+      const r = await cli(['status', '--json'], env);
+      process.kill((JSON.parse(r.stdout) as StatusReport).instance!.pid, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    },
     stop: (...args: string[]) => cli(['stop', ...args], env),
     status: async () => {
       const r = await cli(['status', '--json'], env);

@@ -20,18 +20,10 @@ writeFileSync(
   baseEnv,
   'STACK_SERVER_SECRET=compat-test-secret\nNEXT_PUBLIC_STACK_PROJECT_ID=internal\nSTACK_DATABASE_CONNECTION_STRING=postgres://stack@localhost/stack\n',
 );
-const emu = testInstance({ env: { EMULATOR_BASE_ENV: baseEnv } });
+const emu = testInstance({ env: { EMULATOR_BASE_ENV: baseEnv }, image: () => image });
 const { env, current, key, status } = emu;
 let image = '';
-const start = (...args: string[]) => cli(['start', '--image', image, '--json', ...args], env);
-const started = async (...args: string[]) => {
-  const r = await start(...args);
-  expect(r.code, r.stderr).toBe(0);
-  return {
-    out: JSON.parse(r.stdout) as { mode: string; secrets: string; coldReason?: string; rotated: boolean; boot: string },
-    stderr: r.stderr,
-  };
-};
+const { started } = emu;
 const guest = async (script: string) => {
   await using qga = await QgaClient.connect(join(socketDirFor(emu.home), 'qga.sock'), { timeout: 10_000 });
   return (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString().trim();
@@ -86,8 +78,7 @@ describe.skipIf(!ok)("on the compatibility appliance (the original pipeline's gu
     "after kill -9, the cold boot of the session disk comes up on the placeholders (as the original does): the disk's key is put back",
     async () => {
       const k = key();
-      process.kill((await status()).report.instance!.pid, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 300));
+      await emu.killQemu();
       const { out, stderr } = await started();
       expect(out).toMatchObject({ mode: 'cold', secrets: 'kept' });
       expect(out.coldReason).toMatch(/did not stop cleanly/);

@@ -22,7 +22,7 @@ import { cli, PLACEHOLDER_KEY, processesMentioning, testInstance } from './cli-h
 // and --ephemeral keep nothing. Tests run in order on one home.
 const ok = hasTools('qemu-system-x86_64', 'qemu-img', 'zstd', 'debootstrap', 'mkfs.vfat', 'mcopy', 'sfdisk');
 const emu = testInstance();
-const { env, start, stop, status, putData, getData, current } = emu;
+const { env, started, stop, status, putData, getData, current } = emu;
 const T = 900_000;
 const project = mkdtempSync(join(tmpdir(), 'emu-persist-project-'));
 const configFile = join(project, 'stack.config.ts');
@@ -48,20 +48,6 @@ function edgeSha256(path: string): string {
   return h.digest('hex');
 }
 
-const started = async (...args: string[]) => {
-  const r = await start(...args);
-  expect(r.code, r.stderr).toBe(0);
-  return {
-    out: JSON.parse(r.stdout) as {
-      mode: string;
-      coldReason?: string;
-      secrets: string;
-      pid: number;
-      persistence?: { kind: string };
-    },
-    stderr: r.stderr,
-  };
-};
 const stopped = async (...args: string[]) => {
   const r = await stop('--json', ...args);
   expect(r.code, r.stderr).toBe(0);
@@ -248,9 +234,7 @@ describe.skipIf(!ok)('sessions: data kept across stop/start (reference appliance
   it(
     'after kill -9 of QEMU, start cold-boots the session disk: data there, reason given, secrets kept',
     async () => {
-      const pid = (await status()).report.instance!.pid;
-      process.kill(pid, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 300));
+      await emu.killQemu();
       const { out } = await started();
       expect(out.mode).toBe('cold');
       expect(out.coldReason).toMatch(/did not stop cleanly/);

@@ -29,7 +29,7 @@ const ok = hasTools(
 const T = 900_000;
 const repo = resolve(import.meta.dirname, '../../..');
 const work = mkdtempSync(join(tmpdir(), 'emu-stack-'));
-const emu = testInstance();
+const emu = testInstance({ image: () => image });
 const { env, current, key, status } = emu;
 let image = '';
 let consoleLog = '';
@@ -63,12 +63,7 @@ const RENDERED = [
   'STACK_EMULATOR_VM_DIR_HOST',
 ];
 
-const start = (...args: string[]) => cli(['start', '--image', image, '--json', ...args], env);
-const started = async (...args: string[]) => {
-  const r = await start(...args);
-  expect(r.code, r.stderr).toBe(0);
-  return { out: JSON.parse(r.stdout) as { mode: string; secrets: string; coldReason?: string }, stderr: r.stderr };
-};
+const { started } = emu;
 /** The container's environment, read through `stack-emulator exec` and docker in the guest. */
 const containerEnv = async () => {
   const r = await cli(['exec', '--', 'docker', 'exec', 'stack', 'env'], env);
@@ -167,8 +162,7 @@ describe.skipIf(!ok)('the Stack appliance (images/stack) with a stand-in contain
     'after kill -9, a cold boot restarts Docker and the container from the rendered environment; the key is kept',
     async () => {
       const k = key();
-      process.kill((await status()).report.instance!.pid, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 300));
+      await emu.killQemu();
       const { out } = await started();
       expect(out).toMatchObject({ mode: 'cold', secrets: 'kept' });
       expect(key()).toBe(k);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { buildIso } from '@stack/iso9660';
 import { exec, QgaClient } from '@stack/qga-protocol';
 import { buildArgv, defaultCpuCount } from '@stack/qemu-argv';
+import { testPortBase } from '../../../tools/testing/ports.js';
 import { type BootFiles, UEFI_FIRMWARE } from '../src/index.js';
 
 export interface BootedVm {
@@ -26,7 +27,7 @@ export async function bootAppliance(
 ): Promise<BootedVm> {
   const accel = options.accel ?? 'tcg';
   const dir = mkdtempSync(join(tmpdir(), 'boot-'));
-  const base = 41000 + Math.floor(Math.random() * 4000);
+  const base = testPortBase(4);
   const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3 };
   const overlay = join(dir, 'disk.qcow2');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', overlay]);

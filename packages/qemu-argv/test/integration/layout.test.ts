@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { QmpClient } from '@stack/qmp-protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
+import { testPortBase } from '../../../../tools/testing/ports.js';
 import { waitForPath } from '../../../../tools/testing/qemu.js';
 import { ensureTestGuest } from '../../../../tools/testing/test-guest.js';
 import {
@@ -90,7 +91,7 @@ function spec(dir: string, layout: 'cold' | 'snapshot', over: Partial<VmSpecInpu
       bundle: join(dir, 'bundle.phantom'),
       config: join(dir, 'config.iso'),
     },
-    forwards: [{ name: 'backend', hostPort: 39000 + Math.floor(Math.random() * 5000), guestPort: 8102 }],
+    forwards: [{ name: 'backend', hostPort: testPortBase(1), guestPort: 8102 }],
     qmpSocket: join(dir, `${layout}.qmp`),
     agentSocket: join(dir, `${layout}.qga`),
     serialLog: join(dir, `${layout}.log`),
