@@ -1,7 +1,9 @@
 // `stack-emulator bench` on the reference appliance in a throwaway home: median time from the start
 // command to all-healthy for golden resume with rotation, without, the saved session and cold boot,
 // and of stops with a session save and with an ACPI power-down, each with the split.
-// Results go to tmp/bench/emulator-lifecycle.json. Runs: BENCH_RUNS (default 5; cold boots: 3).
+// For each snapshot format (BENCH_FORMATS, default template-ram,mapped-ram), with QEMU's RSS and PSS
+// after each start. Results: tmp/bench/emulator-lifecycle-<format>-<first scenario>.json. Runs:
+// BENCH_RUNS (default 5; cold boots and ACPI stops: 3).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,13 +25,21 @@ const env = {
 const runs = process.env.BENCH_RUNS ?? '5';
 const bin = join(import.meta.dirname, '..', 'dist', 'cli.js'); // the published bin (bundled)
 const out = join(root, 'tmp', 'bench', 'emulator-lifecycle.json');
+// Each snapshot format the probe can choose, one after the other (both captures stay in the cache,
+// keyed by format); BENCH_FORMATS narrows it. The formats do not change a cold boot or an ACPI stop.
+const formats = (process.env.BENCH_FORMATS ?? 'template-ram,mapped-ram').split(',');
+const plan = formats.flatMap((format, i) => [
+  { format, scenarios: 'resume-rotation,resume', n: runs },
+  { format, scenarios: 'session-resume,stop-with-save', n: runs },
+  ...(i === 0
+    ? [
+        { format, scenarios: 'stop-acpi', n: String(Math.min(3, Number(runs))) },
+        { format, scenarios: 'cold', n: String(Math.min(3, Number(runs))) },
+      ]
+    : []),
+]);
 try {
-  for (const [scenarios, n] of [
-    ['resume-rotation,resume', runs],
-    ['session-resume,stop-with-save', runs],
-    ['stop-acpi', String(Math.min(3, Number(runs)))],
-    ['cold', String(Math.min(3, Number(runs)))],
-  ] as const) {
+  for (const { format, scenarios, n } of plan) {
     const r = spawnSync(
       process.execPath,
       [
@@ -42,9 +52,9 @@ try {
         '--scenarios',
         scenarios,
         '--output',
-        out.replace('.json', `-${scenarios.split(',')[0]}.json`),
+        out.replace('.json', `-${format}-${scenarios.split(',')[0]}.json`),
       ],
-      { env, stdio: 'inherit' },
+      { env: { ...env, EMULATOR_SNAPSHOT_FORMAT: format }, stdio: 'inherit' },
     );
     if (r.status !== 0) process.exitCode = r.status ?? 1;
   }

@@ -20,7 +20,12 @@ writeFileSync(
   baseEnv,
   'STACK_SERVER_SECRET=compat-test-secret\nNEXT_PUBLIC_STACK_PROJECT_ID=internal\nSTACK_DATABASE_CONNECTION_STRING=postgres://stack@localhost/stack\n',
 );
-const emu = testInstance({ env: { EMULATOR_BASE_ENV: baseEnv }, image: () => image });
+// mapped-ram snapshots (the format before templates, still chosen where QEMU has no file-backed RAM):
+// the other suites run on templates.
+const emu = testInstance({
+  env: { EMULATOR_BASE_ENV: baseEnv, EMULATOR_SNAPSHOT_FORMAT: 'mapped-ram' },
+  image: () => image,
+});
 const { env, current, key, status } = emu;
 let image = '';
 const { started } = emu;

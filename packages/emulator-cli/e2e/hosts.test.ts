@@ -1,4 +1,14 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBaseImage } from '@stack/emulator-image';
@@ -24,7 +34,8 @@ const ok = hasTools(
 const T = 900_000;
 
 describe.skipIf(!ok)("on Debian 12's own QEMU 7.2", () => {
-  const emu = testInstance();
+  // The plain stream first (what 7.2 has besides templates), then a template.
+  const emu = testInstance({ env: { EMULATOR_SNAPSHOT_FORMAT: 'stream' } });
   beforeAll(() => {
     // Its QEMU first in PATH: the CLI runs `qemu-system-x86_64` as it finds it (qemu-img stays the host's).
     emu.env.PATH = `${ensureDebianQemu('bookworm').binDir}:${process.env.PATH}`;
@@ -96,6 +107,33 @@ describe.skipIf(!ok)("on Debian 12's own QEMU 7.2", () => {
         rotated: true,
         coldReason: expect.stringContaining('resume failed'),
       });
+      expect(await emu.current(emu.key())).toBe(200);
+      expect(await emu.current(PLACEHOLDER_KEY)).toBe(401);
+    },
+    T,
+  );
+
+  it(
+    'a template snapshot too: captured (the device state through exec:), resumed with the RAM file mapped privately (no readonly=on before 8.2)',
+    async () => {
+      await emu.stop();
+      const auto = { ...emu.env, EMULATOR_EPHEMERAL: '1', EMULATOR_SNAPSHOT_FORMAT: 'auto' };
+      const r = await cli(['start', '--image', 'reference', '--json'], auto);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('capturing one');
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        mode: 'resumed',
+        rotated: true,
+        qemuVersion: expect.stringMatching(/^7\.2\./),
+        snapshotFormat: 'template-ram',
+      });
+      // The command's trace (always written) holds each QEMU command line; the last is the resume's.
+      const resumeArgv = readFileSync(join(emu.home, 'run', 'trace.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('memory-backend-file'))
+        .at(-1);
+      expect(resumeArgv).toMatch(/share=off/);
+      expect(resumeArgv).not.toMatch(/readonly=on/);
       expect(await emu.current(emu.key())).toBe(200);
       expect(await emu.current(PLACEHOLDER_KEY)).toBe(401);
     },

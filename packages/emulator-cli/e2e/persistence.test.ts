@@ -80,7 +80,7 @@ describe.skipIf(!ok)('sessions: data kept across stop/start (reference appliance
       expect(s.report.session).toMatchObject({
         origin: 'golden',
         lastStop: { saved: true },
-        ram: { format: 'mapped-ram' },
+        ram: { format: 'template-ram' },
       });
       expect(s.report.session!.sizes.ram).toBeGreaterThan(0);
       expect(s.report.session!.sizes.disk).toBeGreaterThan(0);

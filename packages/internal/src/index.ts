@@ -12,5 +12,6 @@ export {
   type IdentityOptions,
   type ProcessIdentity,
 } from './process-identity.js';
+export { processMemory, type ProcessMemory } from './process-memory.js';
 export { ARCHES, type Accel, type Arch } from './arch.js';
 export { readSysctl } from './sysctl.js';

@@ -20,7 +20,8 @@ export interface IdentityOptions {
   ps?: (args: string[]) => string | undefined;
 }
 
-const readProcDefault = (path: string) => {
+/** Reads a /proc file; undefined when unreadable (the default `readProc`). */
+export const readProcDefault = (path: string) => {
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -28,7 +29,8 @@ const readProcDefault = (path: string) => {
   }
 };
 
-const psDefault = (args: string[]) => {
+/** Runs ps(1); undefined on failure (the default `ps`). */
+export const psDefault = (args: string[]) => {
   try {
     return execFileSync('ps', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 3000 });
   } catch {

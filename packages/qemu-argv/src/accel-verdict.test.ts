@@ -6,6 +6,7 @@ const probe = (over: Partial<HostProbe> = {}): HostProbe => ({
   binary: 'qemu-system-x86_64',
   version: { major: 10, minor: 0, micro: 2 },
   mappedRam: true,
+  templateRam: true,
   accelerators: ['kvm', 'tcg'],
   kvmUnavailable: undefined,
   firmware: undefined,

@@ -184,3 +184,41 @@ describe('socket paths', () => {
     expect(() => buildArgv(base({ agentSocket: mac }), { platform: 'linux' })).not.toThrow();
   });
 });
+
+describe('RAM in a file (template snapshots)', () => {
+  const ram = (argv: string[]) => argv[argv.indexOf('-object') + 1];
+  it('a shared file for the capture, a private one for resumes: under the default RAM id, outside the fingerprint', () => {
+    const plain = buildArgv(base());
+    const capture = buildArgv(base({ memoryFile: { path: '/c/ram,1.img', mode: 'shared' } }));
+    const resume = buildArgv(base({ memoryFile: { path: '/c/ram.img', mode: 'private', readOnlyOpen: true } }));
+    expect(ram(capture.argv)).toBe('memory-backend-file,id=pc.ram,size=4096M,mem-path=/c/ram,,1.img,share=on');
+    expect(ram(resume.argv)).toBe(
+      'memory-backend-file,id=pc.ram,size=4096M,mem-path=/c/ram.img,share=off,readonly=on,rom=off',
+    );
+    expect(capture.argv[capture.argv.indexOf('-machine') + 1]).toBe('q35,memory-backend=pc.ram');
+    expect(plain.argv).not.toContain('-object');
+    // The stream names RAM blocks by id: the same id keeps snapshots of either kind loadable.
+    expect(capture.fingerprint).toBe(plain.fingerprint);
+    expect(resume.fingerprint).toBe(plain.fingerprint);
+    const arm = buildArgv(base({ arch: 'arm64', firmware: '/f.fd', memoryFile: { path: '/r.img', mode: 'private' } }));
+    expect(ram(arm.argv)).toBe('memory-backend-file,id=mach-virt.ram,size=4096M,mem-path=/r.img,share=off');
+    expect(arm.argv[arm.argv.indexOf('-machine') + 1]).toBe('virt,memory-backend=mach-virt.ram');
+  });
+
+  it('refuses a RAM file outside the snapshot layout, and a shared one opened read-only', () => {
+    const bad = [
+      base({ layout: 'cold', memoryFile: { path: '/r.img', mode: 'private' } }),
+      base({ memoryFile: { path: '/r.img', mode: 'shared', readOnlyOpen: true } }),
+    ];
+    for (const spec of bad) {
+      let err: unknown;
+      try {
+        buildArgv(spec);
+      } catch (e) {
+        err = e;
+      }
+      expect(isQemuArgvError(err) && err.code === 'ARGV_INVALID_SPEC').toBe(true);
+      expect((err as Error).message).toMatch(/RAM file/);
+    }
+  });
+});

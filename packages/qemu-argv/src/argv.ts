@@ -55,6 +55,21 @@ function drive(id: string, file: string, format: 'qcow2' | 'raw', readonly: bool
 }
 
 /**
+ * The RAM block's name is what a migration stream matches RAM by. Without `memory-backend` each
+ * machine names its RAM `default_ram_id` (hw/i386/pc.c: "pc.ram"; hw/arm/virt.c: "mach-virt.ram"),
+ * and QEMU's docs ask a backend that replaces it to take that id, so a stream saved from either VM
+ * loads into the other (a session saved from a template-backed VM resumes in anonymous RAM).
+ */
+const DEFAULT_RAM_ID = { amd64: 'pc.ram', arm64: 'mach-virt.ram' } as const;
+
+function memoryBackend(spec: VmSpec, file: NonNullable<VmSpec['memoryFile']>): string {
+  const shared = file.mode === 'shared' ? 'on' : 'off';
+  // readonly=on alone maps the file read-only (a ROM): rom=off (QEMU 8.2) keeps a private writable map.
+  const ro = file.readOnlyOpen ? ',readonly=on,rom=off' : '';
+  return `memory-backend-file,id=${DEFAULT_RAM_ID[spec.arch]},size=${spec.memoryMiB}M,mem-path=${escapeOptionValue(file.path)},share=${shared}${ro}`;
+}
+
+/**
  * Builds the QEMU command line. Devices are listed explicitly (`-nodefaults`), in the contract's
  * order: PCI slots follow argv order, and a migration only loads into the same device tree.
  */
@@ -80,11 +95,22 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
       'ARGV_INVALID_SPEC',
       'the snapshot layout needs seed and bundle slots (phantom files after the build)',
     );
+  if (!snapshot && spec.memoryFile)
+    throw new QemuArgvError('ARGV_INVALID_SPEC', 'a RAM file (template snapshots) needs the snapshot layout');
+  if (spec.memoryFile?.readOnlyOpen && spec.memoryFile.mode === 'shared')
+    throw new QemuArgvError(
+      'ARGV_INVALID_SPEC',
+      'a shared RAM file is written by the guest: it cannot be opened read-only',
+    );
   const machine = spec.arch === 'amd64' ? 'q35' : 'virt';
   const cpu = spec.cpu ?? defaultCpu(spec);
   const args: Arg[] = [
     { flag: '-nodefaults', guest: 'nodefaults' },
-    { flag: '-machine', value: machine, guest: `machine ${machine}` },
+    {
+      flag: '-machine',
+      value: spec.memoryFile ? `${machine},memory-backend=${DEFAULT_RAM_ID[spec.arch]}` : machine,
+      guest: `machine ${machine}`,
+    },
     { flag: '-accel', value: spec.accel, guest: `accel ${spec.accel}` },
     { flag: '-cpu', value: cpu, guest: `cpu ${cpu}` },
   ];
@@ -94,6 +120,7 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
     if (spec.kernel.initrd) args.push({ flag: '-initrd', value: spec.kernel.initrd, guest: 'initrd' });
     args.push({ flag: '-append', value: spec.kernel.append });
   }
+  if (spec.memoryFile) args.push({ flag: '-object', value: memoryBackend(spec, spec.memoryFile) });
   args.push(
     { flag: '-m', value: String(spec.memoryMiB), guest: `memory ${spec.memoryMiB}` },
     { flag: '-smp', value: String(spec.cpus), guest: `cpus ${spec.cpus}` },

@@ -3,7 +3,7 @@ import { access, constants } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { qemuBinary } from './argv.js';
 import { findArm64Firmware } from './firmware.js';
-import { parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
+import { compareQemuVersions, parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
 import { QemuArgvError } from './errors.js';
 import type { Accel, Arch } from '@stack/internal';
 
@@ -13,6 +13,11 @@ export interface HostProbe {
   binary: string;
   version: QemuVersion;
   mappedRam: boolean;
+  /**
+   * Template snapshots: guest RAM in a file (`memory-backend-file`, listed by `-object help`; Windows
+   * builds lack it) saved with `x-ignore-shared` (QEMU 4.0) as the machine's `memory-backend` (5.0).
+   */
+  templateRam: boolean;
   /** Accelerators this QEMU build lists (`-accel help`). */
   accelerators: Array<Accel>;
   /** Why KVM cannot even be tried, when it is listed; undefined when /dev/kvm is usable. */
@@ -23,9 +28,17 @@ export interface HostProbe {
 /** Finds QEMU for `arch` and reads what it supports. Throws naming the binary and how to install it. */
 export async function probeHost(arch: Arch, options: { binary?: string } = {}): Promise<HostProbe> {
   const binary = options.binary ?? qemuBinary(arch);
+  // Three short runs of QEMU, at once: every start probes, and each run costs ~20 ms.
+  const asked = (args: string[]) => run(binary, args).then((r) => r.stdout);
+  const [versionRun, accelRun, objectRun] = await Promise.allSettled([
+    asked(['--version']),
+    asked(['-accel', 'help']),
+    asked(['-object', 'help']),
+  ]);
   let versionText: string;
   try {
-    versionText = (await run(binary, ['--version'])).stdout;
+    if (versionRun.status === 'rejected') throw versionRun.reason;
+    versionText = versionRun.value;
   } catch (e) {
     const pkg = arch === 'amd64' ? 'qemu-system-x86' : 'qemu-system-arm';
     throw new QemuArgvError(
@@ -34,7 +47,8 @@ export async function probeHost(arch: Arch, options: { binary?: string } = {}): 
     );
   }
   const version = parseQemuVersion(versionText);
-  const help = (await run(binary, ['-accel', 'help'])).stdout;
+  if (accelRun.status === 'rejected') throw accelRun.reason;
+  const help = accelRun.value;
   const accelerators = (['kvm', 'hvf', 'tcg'] as const).filter((a) => new RegExp(`^${a}$`, 'm').test(help));
   let kvmUnavailable: string | undefined;
   if (accelerators.includes('kvm')) {
@@ -44,10 +58,13 @@ export async function probeHost(arch: Arch, options: { binary?: string } = {}): 
         e.code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not read/writable by this user (${e.code})`,
     );
   }
+  const objects = objectRun.status === 'fulfilled' ? objectRun.value : '';
   return {
     binary,
     version,
     mappedRam: supportsMappedRam(version),
+    templateRam:
+      compareQemuVersions(version, { major: 5, minor: 0, micro: 0 }) >= 0 && /^\s*memory-backend-file$/m.test(objects),
     accelerators: [...accelerators],
     kvmUnavailable,
     firmware: arch === 'arm64' ? findArm64Firmware({ binary }) : undefined,

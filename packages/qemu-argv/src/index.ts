@@ -23,6 +23,7 @@ export {
   formatQemuVersion,
   parseQemuVersion,
   supportsMappedRam,
+  supportsReadOnlyPrivateRam,
   type QemuVersion,
 } from './qemu-version.js';
 export { verifyAccelerator, type AccelCheck } from './verify-accel.js';

@@ -30,3 +30,11 @@ export function compareQemuVersions(a: QemuVersion, b: QemuVersion): number {
 export function supportsMappedRam(v: QemuVersion): boolean {
   return v.major >= 9;
 }
+
+/**
+ * A private writable mapping of a file opened read-only (`memory-backend-file` with `readonly=on,rom=off`)
+ * arrived in QEMU 8.2; before it, `readonly=on` made the guest's RAM a ROM.
+ */
+export function supportsReadOnlyPrivateRam(v: QemuVersion): boolean {
+  return compareQemuVersions(v, { major: 8, minor: 2, micro: 0 }) >= 0;
+}

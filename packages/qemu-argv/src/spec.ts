@@ -18,6 +18,22 @@ export const vmSpecSchema = z.object({
   layout: z.enum(['cold', 'snapshot']),
   /** Snapshot layout only: start with `-incoming defer` to receive a migration over QMP. @default false */
   incoming: z.boolean().default(false),
+  /**
+   * Snapshot layout only: guest RAM in a file (`memory-backend-file`) instead of anonymous memory, for
+   * template snapshots. `shared` (capture): the guest writes through to the file, which becomes the
+   * template. `private` (resume): the file is mapped copy-on-write, so it never changes and several
+   * VMs share its pages through the page cache. `readOnlyOpen` opens it read-only as well (QEMU 8.2+,
+   * `readonly=on,rom=off`). The backend keeps the machine's default RAM id, so its RAM block is named
+   * as without it: host-only, not part of the fingerprint. @default undefined (anonymous RAM)
+   */
+  memoryFile: z
+    .object({
+      path: z.string().min(1),
+      mode: z.enum(['shared', 'private']),
+      /** @default false */
+      readOnlyOpen: z.boolean().default(false),
+    })
+    .optional(),
   /** UEFI firmware for `-bios` (see `findArm64Firmware`). */
   firmware: z.string().optional(),
   /**

@@ -9,6 +9,7 @@ const probe: HostProbe = {
   binary: 'qemu-system-aarch64',
   version: { major: 9, minor: 2, micro: 0 },
   mappedRam: true,
+  templateRam: true,
   accelerators: ['hvf', 'tcg'],
   kvmUnavailable: undefined,
   firmware: '/opt/homebrew/share/qemu/edk2-aarch64-code.fd',

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SnapshotCorruptError } from './errors.js';
-import { edgeDigest } from './file-digest.js';
+import { edgeDigest, sampledDigest } from './file-digest.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { createOverlay } from './overlay.js';
 import { processIdentity, sha256File } from '@stack/internal';
@@ -14,6 +14,7 @@ const STATE_ZST = 'state.zst';
 const DISK = 'disk.qcow2';
 const META = 'meta.json';
 const IMAGE = 'image.qcow2';
+const RAM = 'ram.img';
 
 export interface SnapshotMeta {
   version: 1;
@@ -22,6 +23,11 @@ export interface SnapshotMeta {
   state: { size: number; sha256: string; edgeSha256: string };
   /** Name of the frozen overlay paired with the RAM state, when the capture kept one. */
   disk?: string;
+  /**
+   * A template snapshot's guest RAM (format `template-ram`): the file the captured VM's memory lived
+   * in, resumed by mapping it privately, never rewritten. `state` then holds the device state only.
+   */
+  ram?: { file: string; size: number; sampleSha256: string };
 }
 
 export interface SnapshotEntry {
@@ -30,6 +36,8 @@ export interface SnapshotEntry {
   meta: SnapshotMeta;
   /** The frozen disk the RAM belongs to; resume on a fresh overlay backed by it. */
   diskPath: string | undefined;
+  /** A template snapshot's RAM file (see {@link SnapshotMeta.ram}). */
+  ramPath: string | undefined;
 }
 
 export type LookupResult =
@@ -44,6 +52,11 @@ export interface Capture {
   /** Where the capture's overlay lives; it becomes the frozen disk on commit. */
   diskPath: string;
   /**
+   * Where a template capture's VM keeps its RAM (a shared `memory-backend-file`, which QEMU creates):
+   * when the file exists at commit it becomes the snapshot's RAM file, flushed to disk first.
+   */
+  ramPath: string;
+  /**
    * Makes `diskPath` a fresh overlay on `image`, through a hard link of the image inside the capture
    * (relative backing name): the snapshot stays whole when the image file is replaced, and a session
    * can link the frozen disk and the image side by side.
@@ -54,6 +67,11 @@ export interface Capture {
 }
 
 const alive = (pid: number) => processIdentity(pid)?.alive === true;
+
+const paths = (dir: string, meta: SnapshotMeta) => ({
+  diskPath: meta.disk ? join(dir, meta.disk) : undefined,
+  ramPath: meta.ram ? join(dir, meta.ram.file) : undefined,
+});
 
 /**
  * Snapshots under `<root>/<key id>/`. Captures go to `<root>/.tmp-*` and appear by one rename, so a
@@ -76,7 +94,7 @@ export class SnapshotCache {
       const dir = join(this.root, id);
       try {
         const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as SnapshotMeta;
-        out.push({ id, dir, meta, diskPath: meta.disk ? join(dir, meta.disk) : undefined });
+        out.push({ id, dir, ...paths(dir, meta), meta });
       } catch {
         // A directory without readable metadata is not a snapshot.
       }
@@ -138,10 +156,12 @@ export class SnapshotCache {
     await mkdir(dir, { mode: 0o700 });
     const statePath = join(dir, STATE_RAW);
     const diskPath = join(dir, DISK);
+    const ramPath = join(dir, RAM);
     return {
       dir,
       statePath,
       diskPath,
+      ramPath,
       abort: () => rm(dir, { recursive: true, force: true }),
       createDisk: async (image, options = {}) => {
         await linkOrCopy(image, join(dir, IMAGE));
@@ -159,6 +179,13 @@ export class SnapshotCache {
         await this.#run('zstd', ['-q', '-1', '-T0', '-f', statePath, '-o', join(dir, STATE_ZST)], {
           signal: options.signal,
         });
+        if (await stat(ramPath).catch(() => undefined)) {
+          // The guest wrote it through a shared mapping: in the page cache, not yet on disk.
+          const fh = await open(ramPath, 'r+');
+          await fh.sync().finally(() => fh.close());
+          await chmod(ramPath, 0o600); // QEMU created it under the umask; it is guest RAM
+          meta.ram = { file: RAM, size: (await stat(ramPath)).size, sampleSha256: await sampledDigest(ramPath) };
+        }
         if (options.keepDisk) {
           await chmod(diskPath, 0o444); // frozen: resumes layer fresh overlays on it
           meta.disk = DISK;
@@ -172,7 +199,7 @@ export class SnapshotCache {
         await rename(final, old).catch(() => {});
         await rename(dir, final);
         await rm(old, { recursive: true, force: true });
-        return { id, dir: final, meta, diskPath: meta.disk ? join(final, DISK) : undefined };
+        return { id, dir: final, ...paths(final, meta), meta };
       },
     };
   }
@@ -183,6 +210,18 @@ export class SnapshotCache {
    * in full (size and sha256) before it is renamed into place. Throws {@link SnapshotCorruptError}.
    */
   async prepareResume(entry: SnapshotEntry, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const ram = entry.meta.ram;
+    if (ram) {
+      // No second copy to rebuild it from: a template whose samples differ is corrupt.
+      const file = join(entry.dir, ram.file);
+      const st = await stat(file).catch(() => undefined);
+      if (!st) throw new SnapshotCorruptError(file, 'the template RAM file is missing');
+      if (st.size !== ram.size || (await sampledDigest(file)) !== ram.sampleSha256)
+        throw new SnapshotCorruptError(
+          file,
+          `the template RAM file differs from the capture (${st.size} bytes, expected ${ram.size})`,
+        );
+    }
     const raw = join(entry.dir, STATE_RAW);
     const want = entry.meta.state;
     const st = await stat(raw).catch(() => undefined);

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { SnapshotCorruptError, SnapshotError } from './errors.js';
-import { edgeDigest } from './file-digest.js';
+import { cloneSparse } from './clone-sparse.js';
+import { edgeDigest, sampledDigest } from './file-digest.js';
 import { writeFileAtomic } from '@stack/internal';
 import { type CompatibilityKey, parseKey, describeDifferences, diffKeys } from './key.js';
 import { linkOrCopy } from './link-or-copy.js';
@@ -16,6 +17,7 @@ const IMAGE = 'image.qcow2';
 const GOLDEN = 'golden.qcow2';
 const RAM = 'state.raw';
 const RESUMING = 'resuming.raw';
+const MEMORY = 'ram.img';
 
 /** A session's saved RAM and device state: only ever resumed against the disk as it was saved. */
 export interface SessionRam {
@@ -27,6 +29,11 @@ export interface SessionRam {
   /** Share directories whose 9p devices were plugged (slot order): the resuming VM needs the same devices. */
   plugged: string[];
   savedAt: string;
+  /**
+   * Format `template-ram`: the guest's RAM is the session's own file (a clone of the golden template,
+   * mapped shared, so the guest wrote it as it ran) and `file` holds the device state only.
+   */
+  memory?: { file: string; size: number; sampleSha256: string };
 }
 
 export interface SessionMeta {
@@ -49,7 +56,7 @@ export interface SessionMeta {
 export interface SessionSizes {
   /** Bytes the session disk holds (allocated, not its virtual size). */
   disk: number;
-  /** Bytes of saved RAM state (allocated), 0 when none. */
+  /** Bytes of saved RAM state and the session's RAM file (allocated), 0 when none. */
   ram: number;
 }
 
@@ -69,10 +76,12 @@ export function ramMismatch(ram: SessionRam, key: CompatibilityKey): string | un
 export class SessionStore {
   readonly dir: string;
   readonly #run: RunTool;
+  readonly #platform: NodeJS.Platform;
 
-  constructor(dir: string, options: { run?: RunTool } = {}) {
+  constructor(dir: string, options: { run?: RunTool; platform?: NodeJS.Platform } = {}) {
     this.dir = dir;
     this.#run = options.run ?? runTool;
+    this.#platform = options.platform ?? process.platform;
   }
 
   get disk(): string {
@@ -84,6 +93,24 @@ export class SessionStore {
   }
   get ramPath(): string {
     return join(this.dir, RAM);
+  }
+  /** The session's guest RAM file, when it runs on a template's RAM (see {@link SessionRam.memory}). */
+  get memoryPath(): string {
+    return join(this.dir, MEMORY);
+  }
+
+  /**
+   * Makes the session's RAM file a copy of a template's (sharing blocks where the filesystem can):
+   * the VM then maps it shared, so a saving stop writes only the device state.
+   */
+  async cloneMemory(template: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    await cloneSparse(template, this.memoryPath, { platform: this.#platform, run: this.#run, signal: options.signal });
+    return this.memoryPath;
+  }
+
+  /** Removes the RAM file (a cold boot left it behind: it no longer belongs to the disk). */
+  async discardMemory(): Promise<void> {
+    await rm(this.memoryPath, { force: true });
   }
 
   async read(): Promise<SessionMeta | undefined> {
@@ -245,6 +272,14 @@ export class SessionStore {
       await fh.close();
     }
     await fsyncFile(this.disk);
+    const key = parseKey(options.key);
+    let memory: SessionRam['memory'];
+    if (key.format === 'template-ram') {
+      // The guest wrote its RAM through the page cache: only what is not on disk yet is written now.
+      await fsyncFile(this.memoryPath);
+      const st = await stat(this.memoryPath);
+      memory = { file: MEMORY, size: st.size, sampleSha256: await sampledDigest(this.memoryPath) };
+    }
     const size = (await stat(tmp)).size;
     const edgeSha256 = await edgeDigest(tmp);
     await rename(tmp, this.ramPath);
@@ -252,7 +287,15 @@ export class SessionStore {
     return this.update(({ running: _r, ...m }) => ({
       ...m,
       lastStop: { at, saved: true },
-      ram: { file: RAM, size, edgeSha256, key: parseKey(options.key), plugged: options.plugged, savedAt: at },
+      ram: {
+        file: RAM,
+        size,
+        edgeSha256,
+        key,
+        plugged: options.plugged,
+        savedAt: at,
+        ...(memory ? { memory } : {}),
+      },
     }));
   }
 
@@ -268,13 +311,21 @@ export class SessionStore {
     if (!ram) throw new SnapshotError('SNAPSHOT_NOT_FOUND', `the session in ${this.dir} has no saved RAM state`);
     const file = join(this.dir, ram.file);
     const st = await stat(file).catch(() => undefined);
+    const mem = ram.memory ? await stat(join(this.dir, ram.memory.file)).catch(() => undefined) : undefined;
     const why = !st
       ? 'missing'
       : st.size !== ram.size
         ? `${st.size} bytes, saved ${ram.size}`
         : (await edgeDigest(file)) !== ram.edgeSha256
           ? 'its first or last MiB changed since it was saved'
-          : undefined;
+          : ram.memory && !mem
+            ? `its RAM file ${ram.memory.file} is missing`
+            : ram.memory &&
+                (mem!.size !== ram.memory.size ||
+                  (await sampledDigest(join(this.dir, ram.memory.file))) !== ram.memory.sampleSha256)
+              ? `its RAM file ${ram.memory.file} changed since it was saved`
+              : undefined;
+    // From here the RAM file is live (the VM writes it), as the state is spent: nothing resumes them again.
     await this.update(({ ram: _ram, ...m }) => m);
     if (why) {
       await rm(file, { force: true });
@@ -298,7 +349,7 @@ export class SessionStore {
       const st = await stat(join(this.dir, f)).catch(() => undefined);
       return st ? st.blocks * 512 : 0;
     };
-    return { disk: await used(DISK), ram: await used(RAM) };
+    return { disk: await used(DISK), ram: (await used(RAM)) + (await used(MEMORY)) };
   }
 
   /** Discards the session: renamed aside in one step, then deleted. */

@@ -109,6 +109,18 @@ export const envSchema = z.object({
     emptyAsUnset,
     z.enum(['kvm', 'hvf', 'tcg'], { message: 'EMULATOR_ACCEL must be kvm, hvf or tcg' }).optional(),
   ),
+  /**
+   * How snapshots keep guest RAM: `auto` (the fastest this QEMU offers), `template-ram`, `mapped-ram`
+   * or `stream`. A format this QEMU lacks means no snapshot (cold boots), with the reason printed.
+   */
+  EMULATOR_SNAPSHOT_FORMAT: z.preprocess(
+    emptyAsUnset,
+    z
+      .enum(['auto', 'template-ram', 'mapped-ram', 'stream'], {
+        message: 'EMULATOR_SNAPSHOT_FORMAT must be auto, template-ram, mapped-ram or stream',
+      })
+      .default('auto'),
+  ),
   EMULATOR_NO_SNAPSHOT: flag('EMULATOR_NO_SNAPSHOT'),
   EMULATOR_NO_ROTATION: flag('EMULATOR_NO_ROTATION'),
   /** No saved session: every start from the golden snapshot, nothing kept at stop (CI). */

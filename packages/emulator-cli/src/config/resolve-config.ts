@@ -35,6 +35,8 @@ export interface EmulatorConfig {
   ports: Ports;
   image: ImageChoice;
   snapshot: boolean;
+  /** EMULATOR_SNAPSHOT_FORMAT: `auto` or the one format to capture (see lifecycle/snapshot-support.ts). */
+  snapshotFormat: 'auto' | 'template-ram' | 'mapped-ram' | 'stream';
   /** `--ephemeral` / EMULATOR_EPHEMERAL=1: no session (golden every start, nothing saved at stop). */
   ephemeral: boolean;
   rotation: boolean;
@@ -173,6 +175,7 @@ export function resolveConfig(
     image: resolveImage(flags.image, host),
     // commander's --no-snapshot sets snapshot=false; the environment can only turn things off.
     snapshot: flags.snapshot !== false && !env.EMULATOR_NO_SNAPSHOT,
+    snapshotFormat: env.EMULATOR_SNAPSHOT_FORMAT,
     ephemeral: flags.ephemeral === true || env.EMULATOR_EPHEMERAL,
     rotation: flags.rotation !== false && !env.EMULATOR_NO_ROTATION,
     forceRotate: flags.rotate === true,

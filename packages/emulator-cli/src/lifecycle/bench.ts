@@ -1,3 +1,4 @@
+import { processMemory } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { silentReporter } from '../ui/reporter.js';
 import { sessionStore } from './session.js';
@@ -18,6 +19,13 @@ export interface ScenarioResult {
   allMs: number[];
   /** Median ms of each step (from the command start). */
   split: Timings;
+  /** How the golden snapshot keeps RAM (its format), for the starts that resumed one. */
+  snapshotFormat: string | undefined;
+  /**
+   * QEMU's memory right after each start, medians (starts only): resident, and proportional (Linux;
+   * pages shared with other processes, a template's page cache, count by share).
+   */
+  memory: { rssKiB: number; pssKiB: number | undefined } | undefined;
 }
 
 const median = (xs: number[]) => {
@@ -83,9 +91,16 @@ export async function runBench(
     const timings: Timings[] = [];
     let accel = '';
     let boot = '';
+    let format: string | undefined;
+    const rss: number[] = [];
+    const pss: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const t0 = Date.now();
       const { state } = await startEmulator(c, { reporter: silentReporter, signal: options.signal, t0 });
+      const mem = processMemory(state.pid, { platform: config.host.platform });
+      if (mem) rss.push(mem.rssKiB);
+      if (mem?.pssKiB !== undefined) pss.push(mem.pssKiB);
+      format = state.snapshotFormat;
       const stopped = await stop(c, scenario);
       if (state.mode !== expectedMode[scenario])
         throw new Error(`bench ${scenario}: the start ran ${state.mode} (${state.coldReason ?? ''})`);
@@ -102,7 +117,20 @@ export async function runBench(
     const split = Object.fromEntries(
       steps.map((k) => [k, median(timings.map((t) => t[k]).filter((v): v is number => v !== undefined))]),
     );
-    out.push({ scenario, runs: options.runs, accel, boot, medianMs: median(all), allMs: all, split });
+    out.push({
+      scenario,
+      runs: options.runs,
+      accel,
+      boot,
+      medianMs: median(all),
+      allMs: all,
+      split,
+      snapshotFormat: format,
+      memory:
+        isStop(scenario) || rss.length === 0
+          ? undefined
+          : { rssKiB: median(rss), pssKiB: pss.length ? median(pss) : undefined },
+    });
   }
   return out;
 }

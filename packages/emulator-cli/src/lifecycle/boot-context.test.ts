@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { accelFailure, type BootContext, SILENT_BOOT_MS, vmProblem } from './boot-context.js';
+import { accelFailure, type BootContext, migrationSettings, SILENT_BOOT_MS, vmProblem } from './boot-context.js';
 import type { VmProcess } from './vm-process.js';
 
 function context(accel: 'kvm' | 'hvf' | 'tcg', serial: string, qemuLog = ''): BootContext {
@@ -42,5 +42,19 @@ describe('vmProblem', () => {
     );
     expect(accelFailure(context('hvf', '', 'qemu-system-aarch64: Error: HV_DENIED\n'))).toContain('HV_DENIED');
     expect(accelFailure(context('tcg', '', 'KVM internal error. Suberror: 1\n'))).toBeUndefined();
+  });
+});
+
+describe('migration settings', () => {
+  it('every format sets x-ignore-shared, off unless it is the template (a session resumed from one is saved with it on otherwise)', () => {
+    expect(migrationSettings('template-ram').caps).toEqual({ 'x-ignore-shared': true });
+    expect(migrationSettings('mapped-ram').caps).toEqual({
+      'mapped-ram': true,
+      multifd: true,
+      'x-ignore-shared': false,
+    });
+    expect(migrationSettings('stream').caps).toEqual({ 'x-ignore-shared': false });
+    for (const f of ['template-ram', 'mapped-ram', 'stream'] as const)
+      expect(migrationSettings(f).params['max-bandwidth']).toBeGreaterThan(10 ** 10);
   });
 });

@@ -9,14 +9,17 @@ import { guestBoot } from './image.js';
 import { earlierDisk, forgetEarlierDisk } from './legacy-home.js';
 import { type BootedVm, resumeSession, resumeSnapshot } from './resume.js';
 import { createSession, imageChoiceId, ramProblem, type Session, sessionStore } from './session.js';
-import type { SnapshotFormat } from './snapshot-support.js';
+import { type SnapshotFormat, sessionSaveFormat } from './snapshot-support.js';
 import type { StartMode } from './state.js';
 
 export interface Booted extends BootedVm {
   mode: StartMode;
   /** The layout the VM runs in: a session in the snapshot layout can be saved at stop. */
   layout: 'cold' | 'snapshot';
-  /** The RAM format its layout was captured or can be saved in. */
+  /**
+   * The RAM format it resumed from (ephemeral), or the one a session's stop saves it in: template-ram
+   * only for a VM whose RAM is the session's own file.
+   */
   format?: SnapshotFormat;
   coldReason?: string;
   snapshotId?: string;
@@ -45,8 +48,9 @@ async function stepped<T extends BootedVm>(
 
 /** The layout of a boot on a session disk: the snapshot layout where its RAM can be saved at stop. */
 function sessionLayout(ctx: BootContext): { layout: 'cold' | 'snapshot'; format?: SnapshotFormat } {
+  // A booted VM's RAM is anonymous memory: it is saved whole, even where snapshots are templates.
   return ctx.config.snapshot && ctx.snapshots.format !== undefined
-    ? { layout: 'snapshot', format: ctx.snapshots.format }
+    ? { layout: 'snapshot', format: sessionSaveFormat(ctx.host.probe, ctx.snapshots.format) }
     : { layout: 'cold' };
 }
 
@@ -169,6 +173,7 @@ async function continueSession(ctx: BootContext, s: Session): Promise<Booted> {
 
 async function coldOnSession(ctx: BootContext, s: Session, reason: string): Promise<Booted> {
   const previousKey = s.meta.clientKey ?? (await keyInFile(ctx.config.paths.internalPck));
+  await s.store.discardMemory(); // a RAM file left by a VM that did not save: it does not match the disk
   const where = sessionLayout(ctx);
   const b = await stepped(
     ctx,
@@ -194,7 +199,14 @@ async function newSession(ctx: BootContext): Promise<Booted> {
         ctx,
         `resuming snapshot ${entry.id.slice(0, 8)}`,
         (r) => `resumed${r.secrets === 'fresh' ? ' and rotated secrets' : ' (rotation disabled)'}`,
-        () => resumeSnapshot(ctx, entry, { disk: s.store.disk, fresh: false }),
+        // A template's session runs on its own copy of the template's RAM file, mapped shared: the
+        // stop then saves the device state only (see ARCHITECTURE.md, "Sessions and template RAM").
+        () =>
+          resumeSnapshot(ctx, entry, {
+            disk: s.store.disk,
+            fresh: false,
+            ...(entry.ramPath ? { ownMemory: () => s.store.cloneMemory(entry.ramPath!, { signal: ctx.signal }) } : {}),
+          }),
       );
       await goldenResumed(ctx, entry);
       return { ...b, mode: 'resumed', layout: 'snapshot', format: entry.meta.key.format, snapshotId: entry.id };

@@ -31,6 +31,8 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
       configValues: key.configDisk,
       shares: [],
       agentTimeoutMs: ctx.config.readyTimeoutMs,
+      // A template: the guest's RAM is written through to the file the snapshot keeps.
+      ...(key.format === 'template-ram' ? { memoryFile: { path: capture.ramPath, mode: 'shared' as const } } : {}),
     });
     vm = launched.vm;
     const { qga } = launched;

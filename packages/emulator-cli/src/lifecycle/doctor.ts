@@ -51,7 +51,7 @@ export async function doctor(config: EmulatorConfig): Promise<DoctorReport> {
     add(
       'qemu',
       v.major < 7 || (v.major === 7 && v.minor < 2) ? 'fail' : 'ok',
-      `${probe.binary} ${formatQemuVersion(v)}${v.major < 9 ? ' (below 9.0: snapshots use the plain stream format, no mapped-ram)' : ''}`,
+      `${probe.binary} ${formatQemuVersion(v)}${v.major < 9 ? ' (below 9.0: no mapped-ram; sessions after a cold boot are saved as the plain stream)' : ''}`,
     );
     const verdicts = await loadVerdicts(config.paths.accelVerdicts);
     const keys: Record<string, string> = {};

@@ -1,5 +1,5 @@
 import type { QgaClient } from '@stack/qga-protocol';
-import { migrationUri, supportsIncomingExitOnError } from '@stack/qemu-argv';
+import { migrationUri, supportsIncomingExitOnError, supportsReadOnlyPrivateRam } from '@stack/qemu-argv';
 import {
   cont,
   migrateIncoming,
@@ -27,6 +27,11 @@ export interface LaunchPlan {
   configValues: Record<string, string>;
   /** RAM state to load: a resume. @default none: the guest boots */
   incoming?: { path: string; format: SnapshotFormat };
+  /**
+   * Guest RAM in this file: `shared` for a template capture (the guest writes the template),
+   * `private` to resume one (copy-on-write; the file never changes). @default anonymous RAM
+   */
+  memoryFile?: { path: string; mode: 'shared' | 'private' };
   /** Host directories for the share slots (host-only fsdevs; plugged later by settleGuest). */
   shares: readonly string[];
   /** Slots whose 9p device is on the command line (a saved session had them plugged). @default 0 */
@@ -63,6 +68,14 @@ export async function launchGuest(ctx: BootContext, plan: LaunchPlan): Promise<L
         incoming: Boolean(plan.incoming),
         shares: plan.shares,
         pluggedShares: plan.pluggedShares ?? 0,
+        ...(plan.memoryFile
+          ? {
+              memoryFile: {
+                ...plan.memoryFile,
+                readOnlyOpen: plan.memoryFile.mode === 'private' && supportsReadOnlyPrivateRam(ctx.host.probe.version),
+              },
+            }
+          : {}),
       }),
       { qemuLog: p.qemuLog, signal: ctx.signal },
     );

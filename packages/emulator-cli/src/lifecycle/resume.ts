@@ -43,13 +43,29 @@ function resumeFailure(ctx: BootContext, e: unknown, what: string): EmulatorErro
 export async function resumeSnapshot(
   ctx: BootContext,
   entry: SnapshotEntry,
-  target: { disk: string; fresh: boolean },
+  target: {
+    disk: string;
+    fresh: boolean;
+    /**
+     * A template's RAM for this VM alone (a session's): makes the file, returns its path; the VM maps
+     * it shared. @default the template itself, mapped privately
+     */
+    ownMemory?: () => Promise<string>;
+  },
 ): Promise<BootedVm> {
   const p = ctx.config.paths;
   let vm: VmProcess | undefined;
   try {
     const raw = await new SnapshotCache(p.snapshots).prepareResume(entry, { signal: ctx.signal });
     if (!entry.diskPath) throw new EmulatorError('SNAPSHOT_FAILED', `snapshot ${entry.id} has no frozen disk`);
+    const template = entry.meta.key.format === 'template-ram';
+    if (template && !entry.ramPath)
+      throw new EmulatorError('SNAPSHOT_FAILED', `template snapshot ${entry.id} has no RAM file`);
+    const memoryFile = !template
+      ? undefined
+      : target.ownMemory
+        ? { path: await target.ownMemory(), mode: 'shared' as const }
+        : { path: entry.ramPath!, mode: 'private' as const };
     const launched = await launchGuest(ctx, {
       layout: 'snapshot',
       disk: target.disk,
@@ -57,6 +73,8 @@ export async function resumeSnapshot(
       configIso: p.configIso,
       configValues: entry.meta.key.configDisk,
       incoming: { path: raw, format: entry.meta.key.format },
+      // Either way pages load on first touch; mapped privately, the template is never written.
+      ...(memoryFile ? { memoryFile } : {}),
       shares: ctx.shares,
       agentTimeoutMs: 30_000,
     });
@@ -92,6 +110,8 @@ export async function resumeSession(ctx: BootContext, s: Session): Promise<Boote
       configIso: p.configIso,
       configValues: ram.key.configDisk,
       incoming: { path, format: ram.key.format },
+      // The session's own RAM file, as its VM left it when it saved the device state.
+      ...(ram.memory ? { memoryFile: { path: s.store.memoryPath, mode: 'shared' as const } } : {}),
       shares: ctx.shares,
       pluggedShares: ram.plugged.length,
       agentTimeoutMs: 30_000,

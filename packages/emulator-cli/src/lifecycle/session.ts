@@ -18,7 +18,7 @@ export interface Session {
 export const imageChoiceId = (c: ImageChoice): string => (c.kind === 'path' ? `path:${c.path}` : c.kind);
 
 export function sessionStore(config: EmulatorConfig): SessionStore {
-  return new SessionStore(config.paths.session);
+  return new SessionStore(config.paths.session, { platform: config.host.platform });
 }
 
 /** The home's session, after clearing what a killed command left beside it. */

@@ -27,7 +27,20 @@ async function load(file: string): Promise<FormatVerdict[]> {
 }
 
 /**
- * The fastest snapshot format this QEMU offers (mapped-ram from 9.0, the plain stream on any QEMU)
+ * How a session is saved at stop when it resumed from (or was captured as) `format`. A template's
+ * RAM file is shared by every resume and mapped privately, so the session's own pages live in
+ * anonymous memory: they are saved whole, in the best RAM format (loaded into anonymous RAM, which
+ * mapped-ram needs: it skips zero pages). See ARCHITECTURE.md, "Sessions and template RAM".
+ */
+export function sessionSaveFormat(probe: HostProbe, format: SnapshotFormat): SnapshotFormat {
+  if (format !== 'template-ram') return format;
+  return probe.mappedRam ? 'mapped-ram' : 'stream';
+}
+
+/**
+ * The fastest snapshot format this QEMU offers (template RAM mapped from a file wherever QEMU has
+ * file-backed memory, mapped-ram from 9.0, the plain stream on any QEMU), or the one
+ * EMULATOR_SNAPSHOT_FORMAT names,
  * that has not failed here before; undefined, with the reasons, when none is left. A capture costs a
  * whole cold boot, so a QEMU that cannot save snapshots is asked once, not at every start.
  */
@@ -36,7 +49,18 @@ export async function chooseSnapshotFormat(
   probe: HostProbe,
 ): Promise<{ format: SnapshotFormat } | { format: undefined; reason: string }> {
   const refused = (await load(config.paths.snapshotVerdicts)).filter((v) => v.key === qemuKey(probe));
-  const candidates: SnapshotFormat[] = probe.mappedRam ? ['mapped-ram', 'stream'] : ['stream'];
+  const offered: SnapshotFormat[] = [
+    ...(probe.templateRam ? (['template-ram'] as const) : []),
+    ...(probe.mappedRam ? (['mapped-ram'] as const) : []),
+    'stream',
+  ];
+  const wanted = config.snapshotFormat;
+  if (wanted !== 'auto' && !offered.includes(wanted))
+    return {
+      format: undefined,
+      reason: `EMULATOR_SNAPSHOT_FORMAT=${wanted}, which QEMU ${formatQemuVersion(probe.version)} here cannot save (it offers ${offered.join(', ')}); unset it to let the emulator choose`,
+    };
+  const candidates = wanted === 'auto' ? offered : [wanted];
   const usable = candidates.find((f) => !refused.some((v) => v.format === f));
   if (usable) return { format: usable };
   return {

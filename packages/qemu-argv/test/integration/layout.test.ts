@@ -177,6 +177,26 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
     }
   });
 
+  it('RAM in a file: the backend QEMU reports takes the default RAM id, shared for a capture, private and read-only-opened for a resume', async () => {
+    const ram = join(dir, 'ram.img');
+    for (const memoryFile of [
+      { path: ram, mode: 'shared' as const },
+      { path: ram, mode: 'private' as const, readOnlyOpen: true },
+    ]) {
+      const vm = await boot(
+        spec(dir, 'snapshot', { memoryFile, qmpSocket: join(dir, 'mem.qmp'), agentSocket: join(dir, 'mem.qga') }),
+      );
+      try {
+        const memdevs = await vm.qmp.execute<Array<{ id: string; size: number; share: boolean }>>('query-memdev');
+        expect(memdevs).toEqual([
+          expect.objectContaining({ id: 'pc.ram', size: 4096 * 1024 * 1024, share: memoryFile.mode === 'shared' }),
+        ]);
+      } finally {
+        await vm.stop();
+      }
+    }
+  });
+
   it('hot-plugs a 9p share into each reserved root port', async () => {
     const vm = await boot(
       spec(dir, 'snapshot', { qmpSocket: join(dir, 'hp.qmp'), agentSocket: join(dir, 'hp.qga'), shares: [dir, work] }),

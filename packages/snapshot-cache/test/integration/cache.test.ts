@@ -114,6 +114,36 @@ describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
     expect(readdirSync(entry.dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('a template capture keeps its RAM file beside the device state, checked by samples before each resume', async () => {
+    const cache = new SnapshotCache(join(work, 'template'));
+    const cap = await cache.beginCapture(key({ format: 'template-ram' }));
+    writeState(cap.statePath);
+    // Sparse like guest RAM in a memory-backend-file: 64 MiB apparent, data in a few pages.
+    const fd = openSync(cap.ramPath, 'w');
+    writeSync(fd, Buffer.alloc(4096, 7), 0, 4096, 0);
+    writeSync(fd, Buffer.alloc(4096, 8), 0, 4096, 40 << 20);
+    closeSync(fd);
+    truncateSync(cap.ramPath, 64 << 20);
+    const entry = await cap.commit();
+    expect(entry.ramPath).toBe(join(entry.dir, 'ram.img'));
+    expect(entry.meta.ram).toMatchObject({ file: 'ram.img', size: 64 << 20 });
+    const again = await cache.lookup(key({ format: 'template-ram' }));
+    expect(again.hit && again.entry.ramPath).toBe(entry.ramPath);
+    await cache.prepareResume(entry); // intact: no error
+    // A page in the middle of the file changed: damage a sample (the samples fall on 64 evenly spaced blocks).
+    const sampled = Math.floor(((64 << 20) - (64 << 10)) * (32 / 63));
+    const bad = openSync(entry.ramPath!, 'r+');
+    writeSync(bad, Buffer.from([1]), 0, 1, sampled + 10);
+    closeSync(bad);
+    const err = await cache.prepareResume(entry).catch((e) => e);
+    expect(err).toBeInstanceOf(SnapshotCorruptError);
+    expect(err.message).toMatch(/template RAM file differs/);
+    rmSync(entry.ramPath!);
+    expect((await cache.prepareResume(entry).catch((e) => e)).message).toMatch(/template RAM file is missing/);
+    // A snapshot of another format has no RAM file.
+    expect((await capturedIn('template-other')).entry.ramPath).toBeUndefined();
+  });
+
   it('quarantines a snapshot that failed to resume and does not offer it again', async () => {
     const { cache, entry } = await capturedIn('d');
     await cache.quarantine(entry, 'migrate-incoming failed: device tree differs');

@@ -142,6 +142,78 @@ describe.skipIf(!ok)('SessionStore with real qemu-img', () => {
     expect(existsSync(s.ramPath)).toBe(false);
   });
 
+  it("a template's session: its own sparse copy of the template's RAM, kept and checked beside the device state", async () => {
+    const dir = join(work, 't');
+    mkdirSync(dir);
+    const s = new SessionStore(join(dir, 'session'));
+    await s.create({ image: image(join(dir, 'img.qcow2'), 0x11), meta });
+    // A template RAM file: 256 MiB apparent, 8 KiB of data at each end and one page in the middle.
+    const template = join(dir, 'template.img');
+    writeFileSync(template, Buffer.alloc(8192, 5));
+    truncateSync(template, 256 << 20);
+    execFileSync('dd', ['if=/dev/urandom', `of=${template}`, 'bs=4096', 'seek=30000', 'count=1', 'conv=notrunc'], {
+      stdio: 'ignore',
+    });
+    const before = readFileSync(template);
+    const mem = await s.cloneMemory(template);
+    expect(mem).toBe(s.memoryPath);
+    expect(readFileSync(mem).equals(before)).toBe(true);
+    expect(statSync(mem).blocks * 512).toBeLessThan(4 << 20); // the holes stayed holes
+    expect(statSync(mem).mode & 0o777).toBe(0o600);
+    // The VM "runs": it writes its RAM file, then a saving stop writes the device state.
+    execFileSync('dd', ['if=/dev/urandom', `of=${mem}`, 'bs=4096', 'seek=100', 'count=4', 'conv=notrunc'], {
+      stdio: 'ignore',
+    });
+    writeFileSync(s.ramTempPath, Buffer.alloc(1 << 20, 3));
+    const saved = await s.commitRam({ key: key({ format: 'template-ram' }), plugged: [] });
+    expect(saved.ram?.memory).toMatchObject({ file: 'ram.img', size: 256 << 20 });
+    expect((await s.sizes()).ram).toBeGreaterThan(1 << 20);
+    await s.takeRam();
+    expect(existsSync(mem)).toBe(true); // live from here: the resumed VM maps it again
+    expect(readFileSync(template).equals(before)).toBe(true);
+
+    // A RAM file that changed after the save (or is gone) is refused with the state.
+    writeFileSync(s.ramTempPath, Buffer.alloc(1 << 20, 3));
+    await s.commitRam({ key: key({ format: 'template-ram' }), plugged: [] });
+    execFileSync('dd', ['if=/dev/urandom', `of=${mem}`, 'bs=4096', 'count=1', 'conv=notrunc'], { stdio: 'ignore' });
+    await expect(s.takeRam()).rejects.toThrow(/RAM file ram.img changed since it was saved/);
+    writeFileSync(s.ramTempPath, Buffer.alloc(1 << 20, 3));
+    await s.commitRam({ key: key({ format: 'template-ram' }), plugged: [] });
+    await s.discardMemory();
+    await expect(s.takeRam()).rejects.toThrow(/RAM file ram.img is missing/);
+    // Other formats record no RAM file.
+    writeFileSync(s.ramTempPath, Buffer.alloc(1 << 20, 3));
+    expect((await s.commitRam({ key: key(), plugged: [] })).ram?.memory).toBeUndefined();
+  });
+
+  it('the clone uses clonefile on macOS (a plain copy where the volume cannot), GNU cp keeping holes elsewhere', async () => {
+    const calls: string[][] = [];
+    const run: RunTool = async (command, args) => {
+      calls.push([command, ...args]);
+      if (args[0] === '-c') throw new Error('clonefile failed: Operation not supported');
+      await runTool(
+        command,
+        args.filter((a) => a !== '-c'),
+      );
+    };
+    const dir = join(work, 'mac');
+    mkdirSync(dir);
+    const src = join(dir, 'src.img');
+    writeFileSync(src, 'ram');
+    const s = new SessionStore(join(dir, 'session'), { run, platform: 'darwin' });
+    mkdirSync(s.dir);
+    await s.cloneMemory(src);
+    expect(calls.map((c) => c.slice(0, 2))).toEqual([
+      ['cp', '-c'],
+      ['cp', src],
+    ]);
+    expect(readFileSync(s.memoryPath, 'utf8')).toBe('ram');
+    calls.length = 0;
+    const linux = new SessionStore(join(dir, 'session'), { run, platform: 'linux' });
+    await linux.cloneMemory(src);
+    expect(calls[0]!.slice(0, 3)).toEqual(['cp', '--reflink=auto', '--sparse=always']);
+  });
+
   it('adopts a disk left elsewhere, and puts it back untouched when adoption fails', async () => {
     const dir = join(work, 'd');
     mkdirSync(dir);
