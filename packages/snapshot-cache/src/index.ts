@@ -11,7 +11,8 @@ export {
 export { acquireLock, type Lock, type LockHolder } from './lock.js';
 export { backingNameOf, createOverlay, rebaseOverlay, type OverlayOptions } from './overlay.js';
 export { linkOrCopy } from './link-or-copy.js';
-export { ramMismatch, SessionStore, type SessionMeta, type SessionRam, type SessionSizes } from './session-store.js';
+export { SessionStore, type SessionMeta, type SessionSizes } from './session-store.js';
+export { ramMismatch, type SessionRam } from './session-ram.js';
 export {
   LockBusyError,
   SnapshotCorruptError,

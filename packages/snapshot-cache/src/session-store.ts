@@ -5,8 +5,9 @@ import { basename, join } from 'node:path';
 import { SnapshotCorruptError, SnapshotError } from './errors.js';
 import { cloneSparse } from './clone-sparse.js';
 import { edgeDigest, sampledDigest } from './file-digest.js';
+import { savedRamProblem, type SessionRam } from './session-ram.js';
 import { writeFileAtomic } from '@stack/internal';
-import { type CompatibilityKey, parseKey, describeDifferences, diffKeys } from './key.js';
+import { type CompatibilityKey, parseKey } from './key.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { backingNameOf, createOverlay, rebaseOverlay } from './overlay.js';
 import { type RunTool, runTool } from './run-tool.js';
@@ -18,23 +19,6 @@ const GOLDEN = 'golden.qcow2';
 const RAM = 'state.raw';
 const RESUMING = 'resuming.raw';
 const MEMORY = 'ram.img';
-
-/** A session's saved RAM and device state: only ever resumed against the disk as it was saved. */
-export interface SessionRam {
-  file: string;
-  size: number;
-  edgeSha256: string;
-  /** The compatibility key of the VM that saved it (the same rules as a golden snapshot's). */
-  key: CompatibilityKey;
-  /** Share directories whose 9p devices were plugged (slot order): the resuming VM needs the same devices. */
-  plugged: string[];
-  savedAt: string;
-  /**
-   * Format `template-ram`: the guest's RAM is the session's own file (a clone of the golden template,
-   * mapped shared, so the guest wrote it as it ran) and `file` holds the device state only.
-   */
-  memory?: { file: string; size: number; sampleSha256: string };
-}
 
 export interface SessionMeta {
   version: 1;
@@ -58,12 +42,6 @@ export interface SessionSizes {
   disk: number;
   /** Bytes of saved RAM state and the session's RAM file (allocated), 0 when none. */
   ram: number;
-}
-
-/** Why a saved RAM state cannot be resumed, or undefined when it can. */
-export function ramMismatch(ram: SessionRam, key: CompatibilityKey): string | undefined {
-  const d = diffKeys(ram.key, parseKey(key));
-  return d.length ? describeDifferences(d) : undefined;
 }
 
 /**
@@ -310,21 +288,7 @@ export class SessionStore {
     const ram = meta?.ram;
     if (!ram) throw new SnapshotError('SNAPSHOT_NOT_FOUND', `the session in ${this.dir} has no saved RAM state`);
     const file = join(this.dir, ram.file);
-    const st = await stat(file).catch(() => undefined);
-    const mem = ram.memory ? await stat(join(this.dir, ram.memory.file)).catch(() => undefined) : undefined;
-    const why = !st
-      ? 'missing'
-      : st.size !== ram.size
-        ? `${st.size} bytes, saved ${ram.size}`
-        : (await edgeDigest(file)) !== ram.edgeSha256
-          ? 'its first or last MiB changed since it was saved'
-          : ram.memory && !mem
-            ? `its RAM file ${ram.memory.file} is missing`
-            : ram.memory &&
-                (mem!.size !== ram.memory.size ||
-                  (await sampledDigest(join(this.dir, ram.memory.file))) !== ram.memory.sampleSha256)
-              ? `its RAM file ${ram.memory.file} changed since it was saved`
-              : undefined;
+    const why = await savedRamProblem(this.dir, ram);
     // From here the RAM file is live (the VM writes it), as the state is spent: nothing resumes them again.
     await this.update(({ ram: _ram, ...m }) => m);
     if (why) {
