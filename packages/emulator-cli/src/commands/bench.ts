@@ -65,7 +65,7 @@ export function benchCommand(): Command {
         }
         for (const r of report.results) {
           const target = r.targetMs
-            ? ` (target <= ${(r.targetMs / 1000).toFixed(1)} s: ${r.medianMs <= r.targetMs ? 'met' : 'NOT met'})`
+            ? ` (target <= ${(r.targetMs / 1000).toFixed(2)} s: ${r.medianMs <= r.targetMs ? 'met' : 'NOT met'})`
             : '';
           const launch =
             r.split.running !== undefined && r.split.qemuLaunched !== undefined
