@@ -45,3 +45,4 @@ export {
   type HostIdentityOptions,
 } from './host-identity.js';
 export { shareDevice, shareTag } from './share-device.js';
+export { ramFileFailureReason } from './ram-file-failure.js';

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ramFileFailureReason } from '@stack/qemu-argv';
 import { quit } from '@stack/qmp-protocol';
 import { type CompatibilityKey, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { exec } from '@stack/qga-protocol';
@@ -97,6 +98,14 @@ export async function captureSnapshot(ctx: BootContext, key: CompatibilityKey): 
     await vm?.kill();
     await capture.abort();
     if (ctx.signal?.aborted) throw new EmulatorError('INTERRUPTED', 'interrupted during capture', { cause: e });
+    // A QEMU that cannot keep guest RAM in a file here (a filesystem without shared mappings, a build
+    // without file-backed memory) is the host's: remembered, so the next start captures another format.
+    const ramFile =
+      e instanceof EmulatorError && e.code === 'QEMU_FAILED' ? ramFileFailureReason(e.message) : undefined;
+    if (key.format === 'template-ram' && ramFile)
+      throw new EmulatorError('SNAPSHOT_UNSUPPORTED', `QEMU cannot keep guest RAM in a file here: ${ramFile}`, {
+        cause: e,
+      });
     if (e instanceof EmulatorError) throw e;
     throw new EmulatorError('CAPTURE_FAILED', `snapshot capture failed: ${(e as Error).message}`, { cause: e });
   }

@@ -13,6 +13,7 @@ import {
   buildArgv,
   probeHost,
   qemuHasDevice,
+  ramFileFailureReason,
   shareDevice,
   verifyAccelerator,
   type VmSpecInput,
@@ -55,7 +56,8 @@ async function boot(spec: VmSpecInput): Promise<{ qmp: QmpClient; stop: () => Pr
   const proc = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise((r) => proc.once('exit', r));
+  // 'close', not 'exit': the exit can come before the last of stderr has been read.
+  const exited = new Promise((r) => proc.once('close', r));
   const kill = async () => {
     proc.kill('SIGKILL');
     await exited;
@@ -72,7 +74,9 @@ async function boot(spec: VmSpecInput): Promise<{ qmp: QmpClient; stop: () => Pr
     };
   } catch (e) {
     await kill();
-    throw e;
+    // QEMU makes its monitor socket before the RAM, so a RAM it cannot open shows first as a monitor
+    // that closed during the handshake: its own words are on stderr.
+    throw stderr.trim() ? new Error(stderr.trim(), { cause: e }) : e;
   }
 }
 
@@ -195,6 +199,24 @@ describe.skipIf(!ok)('layouts as QEMU builds them (paused, inspected over QMP)',
         await vm.stop();
       }
     }
+  });
+
+  it('a RAM file QEMU cannot open stops it at once, in words ramFileFailureReason knows (the capture then remembers the format)', async () => {
+    const err = await boot(
+      spec(dir, 'snapshot', {
+        memoryFile: { path: join(dir, 'no-such-dir', 'ram.img'), mode: 'shared' },
+        qmpSocket: join(dir, 'bad.qmp'),
+        agentSocket: join(dir, 'bad.qga'),
+      }),
+    ).then(
+      (vm) => vm.stop().then(() => undefined),
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(ramFileFailureReason(err!.message), err!.message).toMatch(
+      /can't open backing store .*no-such-dir.* for guest RAM/,
+    );
+    expect(ramFileFailureReason('qemu-system-x86_64: KVM internal error. Suberror: 1')).toBeUndefined();
   });
 
   it('hot-plugs a 9p share into each reserved root port', async () => {
