@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SnapshotCorruptError } from './errors.js';
-import { edgeDigest, sampledDigest } from './file-digest.js';
+import { edgeDigest, sampledProblem, sampledRecord } from './file-digest.js';
+import { fsyncFile } from './fsync-file.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { createOverlay } from './overlay.js';
 import { processIdentity, sha256File } from '@stack/internal';
@@ -181,10 +182,9 @@ export class SnapshotCache {
         });
         if (await stat(ramPath).catch(() => undefined)) {
           // The guest wrote it through a shared mapping: in the page cache, not yet on disk.
-          const fh = await open(ramPath, 'r+');
-          await fh.sync().finally(() => fh.close());
+          await fsyncFile(ramPath);
           await chmod(ramPath, 0o600); // QEMU created it under the umask; it is guest RAM
-          meta.ram = { file: RAM, size: (await stat(ramPath)).size, sampleSha256: await sampledDigest(ramPath) };
+          meta.ram = { file: RAM, ...(await sampledRecord(ramPath)) };
         }
         if (options.keepDisk) {
           await chmod(diskPath, 0o444); // frozen: resumes layer fresh overlays on it
@@ -214,12 +214,12 @@ export class SnapshotCache {
     if (ram) {
       // No second copy to rebuild it from: a template whose samples differ is corrupt.
       const file = join(entry.dir, ram.file);
-      const st = await stat(file).catch(() => undefined);
-      if (!st) throw new SnapshotCorruptError(file, 'the template RAM file is missing');
-      if (st.size !== ram.size || (await sampledDigest(file)) !== ram.sampleSha256)
+      const problem = await sampledProblem(file, ram);
+      if (problem === 'missing') throw new SnapshotCorruptError(file, 'the template RAM file is missing');
+      if (problem)
         throw new SnapshotCorruptError(
           file,
-          `the template RAM file differs from the capture (${st.size} bytes, expected ${ram.size})`,
+          `the template RAM file differs from the capture (${(await stat(file)).size} bytes, expected ${ram.size})`,
         );
     }
     const raw = join(entry.dir, STATE_RAW);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 
 const EDGE = 1 << 20;
 
@@ -30,7 +30,7 @@ const SAMPLE = 64 << 10;
  * resume, of a template RAM file too big to hash each time (4 GiB of guest RAM: ~11 s here). It
  * catches truncation, a replaced file and damage to any sampled block, reading 4 MiB.
  */
-export async function sampledDigest(path: string, samples = 64): Promise<string> {
+async function sampledDigest(path: string, samples = 64): Promise<string> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
@@ -46,4 +46,21 @@ export async function sampledDigest(path: string, samples = 64): Promise<string>
   } finally {
     await fh.close();
   }
+}
+
+/** What a large file's record holds: its size and {@link sampledDigest}. */
+export interface SampledRecord {
+  size: number;
+  sampleSha256: string;
+}
+
+export async function sampledRecord(path: string): Promise<SampledRecord> {
+  return { size: (await stat(path)).size, sampleSha256: await sampledDigest(path) };
+}
+
+/** How `path` differs from its record: missing, changed (size or samples), or undefined when it matches. */
+export async function sampledProblem(path: string, want: SampledRecord): Promise<'missing' | 'changed' | undefined> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return 'missing';
+  return st.size !== want.size || (await sampledDigest(path)) !== want.sampleSha256 ? 'changed' : undefined;
 }

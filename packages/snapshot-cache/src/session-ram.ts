@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { edgeDigest, sampledDigest } from './file-digest.js';
+import { edgeDigest, sampledProblem } from './file-digest.js';
 import { type CompatibilityKey, describeDifferences, diffKeys, parseKey } from './key.js';
 
 /** A session's saved RAM and device state: only ever resumed against the disk as it was saved. */
@@ -37,10 +37,7 @@ export async function savedRamProblem(dir: string, ram: SessionRam): Promise<str
   if (st.size !== ram.size) return `${st.size} bytes, saved ${ram.size}`;
   if ((await edgeDigest(file)) !== ram.edgeSha256) return 'its first or last MiB changed since it was saved';
   if (!ram.memory) return undefined;
-  const memory = join(dir, ram.memory.file);
-  const mst = await stat(memory).catch(() => undefined);
-  if (!mst) return `its RAM file ${ram.memory.file} is missing`;
-  if (mst.size !== ram.memory.size || (await sampledDigest(memory)) !== ram.memory.sampleSha256)
-    return `its RAM file ${ram.memory.file} changed since it was saved`;
-  return undefined;
+  const problem = await sampledProblem(join(dir, ram.memory.file), ram.memory);
+  if (problem === 'missing') return `its RAM file ${ram.memory.file} is missing`;
+  return problem ? `its RAM file ${ram.memory.file} changed since it was saved` : undefined;
 }

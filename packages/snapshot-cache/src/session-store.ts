@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { SnapshotCorruptError, SnapshotError } from './errors.js';
 import { cloneSparse } from './clone-sparse.js';
-import { edgeDigest, sampledDigest } from './file-digest.js';
+import { edgeDigest, sampledRecord } from './file-digest.js';
+import { fsyncFile } from './fsync-file.js';
 import { savedRamProblem, type SessionRam } from './session-ram.js';
 import { writeFileAtomic } from '@stack/internal';
 import { type CompatibilityKey, parseKey } from './key.js';
@@ -243,20 +244,14 @@ export class SessionStore {
    */
   async commitRam(options: { key: CompatibilityKey; plugged: string[]; stoppedAt?: Date }): Promise<SessionMeta> {
     const tmp = this.ramTempPath;
-    const fh = await open(tmp, 'r+');
-    try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
+    await fsyncFile(tmp);
     await fsyncFile(this.disk);
     const key = parseKey(options.key);
     let memory: SessionRam['memory'];
     if (key.format === 'template-ram') {
       // The guest wrote its RAM through the page cache: only what is not on disk yet is written now.
       await fsyncFile(this.memoryPath);
-      const st = await stat(this.memoryPath);
-      memory = { file: MEMORY, size: st.size, sampleSha256: await sampledDigest(this.memoryPath) };
+      memory = { file: MEMORY, ...(await sampledRecord(this.memoryPath)) };
     }
     const size = (await stat(tmp)).size;
     const edgeSha256 = await edgeDigest(tmp);
@@ -339,14 +334,5 @@ export class SessionStore {
       if (m && (Number(m[1]) === process.pid || !isAlive(Number(m[1]))))
         await rm(join(parent, n), { recursive: true, force: true });
     }
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
   }
 }

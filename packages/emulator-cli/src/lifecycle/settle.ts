@@ -61,8 +61,11 @@ export async function settleGuest(
   // the next one 0.05 s). The agent runs one command at a time, so the step that decides when the
   // guest is ready (the share mount, else the rotation) is spawned first, and `date` right behind
   // it, to run beside it (golden resume with rotation: 0.88 s -> 0.77 s to all-healthy, TCG).
+  let clockStarted = false;
+  // Once, right after the first guest command of this start is sent (or before a wait that sends none).
   const startClock = () => {
-    if (!plan.syncClock) return;
+    if (!plan.syncClock || clockStarted) return;
+    clockStarted = true;
     clockDone = syncGuestClock(qga, ctx.signal).then((warning) => {
       if (warning) ctx.reporter.warn(warning);
       mark(ctx, 'clockSet');
@@ -81,9 +84,8 @@ export async function settleGuest(
       await mounting;
       mark(ctx, 'shareMounted');
     }
-    const clockPending = () => plan.syncClock && ctx.shares.length === 0;
     if (plan.healthyFirstMs !== undefined && plan.secrets === 'rotate') {
-      if (clockPending()) startClock();
+      startClock();
       const first = await waitHealthy(ctx.config.ports, { timeoutMs: plan.healthyFirstMs, signal: ctx.signal });
       if (!first.healthy)
         throw new EmulatorError(
@@ -102,12 +104,12 @@ export async function settleGuest(
       if (plan.secrets === 'rotate') {
         const rotating = rotate(qga, p.internalPck, { signal: ctx.signal, timeoutMs: plan.rotationTimeoutMs });
         // rotate() has written its guest-exec by now (before its first await): the clock queues behind it.
-        if (clockPending() && plan.healthyFirstMs === undefined) startClock();
+        startClock();
         await rotating;
         mark(ctx, 'rotated');
         state = 'fresh';
       } else {
-        if (clockPending()) startClock();
+        startClock();
         if (plan.secrets === 'keep' && plan.keptKey) {
           if (plan.verifyKept && !(await keyAccepted(ctx, plan.keptKey, plan.healthTimeoutMs))) {
             // The original's image renders its placeholders at every boot while its built JavaScript keeps
