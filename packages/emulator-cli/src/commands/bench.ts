@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import type { StartFlags } from '../config/resolve-config.js';
-import { type Scenario, SCENARIOS } from '../lifecycle/bench-scenarios.js';
-import { EmulatorError } from '../errors.js';
-import { action, configFrom, interruptible } from './shared.js';
+import { EmulatorError, type Scenario, SCENARIOS } from '@stack/emulator';
+import { action, interruptible, type StartFlags, startFlags } from './shared.js';
 
 const TARGETS: Record<string, Partial<Record<Scenario, number>>> = {
   // Under TCG on the 2-core CI VM (issue targets): golden resume with and without rotation, the saved
@@ -29,9 +27,9 @@ export function benchCommand(): Command {
     )
     .action(
       action(async (opts: StartFlags & { runs: string; scenarios: string; output?: string; json?: boolean }) => {
-        const [{ writeFileAtomic }, { runBench }, { formatTimings, formatStopTimings }] = await Promise.all([
+        const [{ writeFileAtomic }, { bench }, { formatTimings, formatStopTimings }] = await Promise.all([
           import('@stack/internal'),
-          import('../lifecycle/bench.js'),
+          import('@stack/emulator'),
           import('../ui/format.js'),
         ]);
         const runs = Number(opts.runs);
@@ -43,9 +41,9 @@ export function benchCommand(): Command {
             throw new EmulatorError('CONFIG_INVALID', `--scenarios: unknown scenario ${s}`, {
               hint: `use some of ${SCENARIOS.join(', ')}`,
             });
-        const config = configFrom(opts);
         const results = await interruptible((signal) =>
-          runBench(config, {
+          bench({
+            ...startFlags(opts),
             runs,
             scenarios,
             signal,

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import type { StartFlags } from '../config/resolve-config.js';
-import { action, configFrom, interruptible } from './shared.js';
+import { action, interruptible, type StartFlags, startFlags } from './shared.js';
 
 export function captureCommand(): Command {
   return new Command('capture')
@@ -10,13 +9,12 @@ export function captureCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(
       action(async (opts: StartFlags & { json?: boolean }) => {
-        const [{ captureOnly }, { createReporter }] = await Promise.all([
-          import('../lifecycle/start.js'),
+        const [{ capture }, { createReporter }] = await Promise.all([
+          import('@stack/emulator'),
           import('../ui/reporter.js'),
         ]);
-        const config = configFrom({ ...opts, forceCapture: true });
         const reporter = await createReporter();
-        const r = await interruptible((signal) => captureOnly(config, { reporter, signal }));
+        const r = await interruptible((signal) => capture({ ...startFlags(opts), reporter, signal }));
         process.stdout.write(
           opts.json
             ? `${JSON.stringify({ ok: true, ...r }, null, 2)}\n`

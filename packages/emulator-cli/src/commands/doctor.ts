@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { configFrom, action } from './shared.js';
+import { action } from './shared.js';
 
 export function doctorCommand(): Command {
   return new Command('doctor')
@@ -12,8 +12,8 @@ export function doctorCommand(): Command {
     )
     .action(
       action(async (opts: { arch?: string; json?: boolean }) => {
-        const { doctor } = await import('../lifecycle/doctor.js');
-        const r = await doctor(configFrom({ arch: opts.arch }));
+        const { doctor } = await import('@stack/emulator');
+        const r = await doctor({ arch: opts.arch as 'amd64' | 'arm64' | undefined });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else
           for (const f of r.findings)

@@ -1,7 +1,4 @@
-import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { resolveConfig } from '../config/resolve-config.js';
-import { EmulatorError } from '../errors.js';
 import { action } from './shared.js';
 
 const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
@@ -13,19 +10,8 @@ export function envCommand(): Command {
     .option('--config-file <path>', 'credentials of the project for this config file instead of the internal project')
     .action(
       action(async (opts: { format: 'env' | 'json'; configFile?: string }) => {
-        const [{ credentialEnv, credentials }, { runningInstance }] = await Promise.all([
-          import('../lifecycle/credentials.js'),
-          import('../lifecycle/instance.js'),
-        ]);
-        const config = resolveConfig();
-        const state = await runningInstance(config);
-        if (!state)
-          throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
-            hint: 'start it with `stack-emulator start`',
-          });
-        const env = credentialEnv(
-          await credentials(config, state, opts.configFile ? resolve(opts.configFile) : undefined),
-        );
+        const { credentialsEnv } = await import('@stack/emulator');
+        const env = await credentialsEnv({ configFile: opts.configFile });
         process.stdout.write(
           opts.format === 'json'
             ? `${JSON.stringify(env, null, 2)}\n`

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { resolveConfig } from '../config/resolve-config.js';
-import { EmulatorError } from '../errors.js';
+import { EmulatorError } from '@stack/emulator';
 import { action, interruptible } from './shared.js';
 
 const collect = (v: string, all: string[]) => [...all, v];
@@ -21,7 +20,7 @@ export function execCommand(): Command {
     )
     .action(
       action(async (argv: string[], opts: { env: string[]; timeout: string }) => {
-        const { execInGuest } = await import('../lifecycle/guest-command.js');
+        const { exec } = await import('@stack/emulator');
         const timeoutMs = Number(opts.timeout) * 1000;
         if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 86_400_000)
           throw new EmulatorError(
@@ -43,9 +42,7 @@ export function execCommand(): Command {
             `stdin is ${(input.length / 1048576).toFixed(1)} MiB; exec passes at most ${MAX_INPUT / 1048576} MiB`,
             { hint: 'copy large files through a shared project directory (/host<dir> in the guest) instead' },
           );
-        const r = await interruptible((signal) =>
-          execInGuest(resolveConfig(), { argv, env, ...(input ? { input } : {}), timeoutMs, signal }),
-        );
+        const r = await interruptible((signal) => exec({ argv, env, ...(input ? { input } : {}), timeoutMs, signal }));
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);
         if (r.truncated) process.stderr.write("stack-emulator: the output was cut at the guest agent's 16 MiB limit\n");

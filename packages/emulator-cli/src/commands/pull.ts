@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import type { PullFlags } from '../lifecycle/pull.js';
-import { action, configFrom, interruptible } from './shared.js';
+import type { PullOptions } from '@stack/emulator';
+import { action, interruptible } from './shared.js';
 
 export function pullCommand(): Command {
   return new Command('pull')
@@ -30,10 +30,9 @@ export function pullCommand(): Command {
       "\nGITHUB_TOKEN (or `gh auth token`) is used for GitHub; artifacts need it. HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA (e.g. a corporate proxy's). The current image and its snapshots stay usable until the new image is verified.",
     )
     .action(
-      action(async (opts: PullFlags & { arch?: string; skipSnapshot?: boolean; json?: boolean }) => {
-        const [{ pullImage }, { progressRenderer }, { createReporter }] = await Promise.all([
-          import('../lifecycle/pull.js'),
-          import('../ui/progress-bar.js'),
+      action(async (opts: Omit<PullOptions, 'arch'> & { arch?: string; skipSnapshot?: boolean; json?: boolean }) => {
+        const [{ pull, capture }, { createReporter }] = await Promise.all([
+          import('@stack/emulator'),
           import('../ui/reporter.js'),
         ]);
         const branchGiven =
@@ -42,16 +41,10 @@ export function pullCommand(): Command {
           opts.run !== undefined ||
           opts.url !== undefined ||
           opts.image !== undefined;
-        const flags: PullFlags = { ...opts, branch: branchGiven ? undefined : opts.branch };
-        const config = configFrom({ arch: opts.arch });
+        const arch = opts.arch as PullOptions['arch'];
         const reporter = await createReporter();
         const r = await interruptible((signal) =>
-          pullImage(config, flags, {
-            signal,
-            onProgress: progressRenderer(),
-            onPhase: (t) => reporter.info(t),
-            onRetry: (e, n, at) => reporter.warn(`${e.message}; retrying (attempt ${n + 1}) from byte ${at}`),
-          }),
+          pull({ ...opts, arch, branch: branchGiven ? undefined : opts.branch, reporter, signal }),
         );
         reporter.info(
           `${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`,
@@ -62,12 +55,8 @@ export function pullCommand(): Command {
         else reporter.warn(`no base environment beside the image yet: ${r.baseEnv.missing}`);
         let snapshotId: string | undefined;
         if (!opts.skipSnapshot) {
-          const { captureOnly } = await import('../lifecycle/start.js');
-          snapshotId = (
-            await interruptible((signal) =>
-              captureOnly(configFrom({ arch: opts.arch, image: 'stack' }), { reporter, signal }),
-            )
-          ).snapshotId;
+          snapshotId = (await interruptible((signal) => capture({ arch, image: 'stack', reporter, signal })))
+            .snapshotId;
         } else {
           reporter.info('snapshot not captured (--skip-snapshot): the first start captures it');
         }

@@ -1,6 +1,4 @@
-import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
-import { resolveConfig } from '../config/resolve-config.js';
 import { action } from './shared.js';
 
 export function resetCommand(): Command {
@@ -12,31 +10,19 @@ export function resetCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(
       action(async (opts: { snapshots?: boolean; json?: boolean }) => {
-        const [{ lockInstance }, { stopEmulator }, { createReporter }, { sessionStore }] = await Promise.all([
-          import('../lifecycle/instance.js'),
-          import('../lifecycle/stop.js'),
+        const [{ reset }, { createReporter }] = await Promise.all([
+          import('@stack/emulator'),
           import('../ui/reporter.js'),
-          import('../lifecycle/session.js'),
         ]);
-        const config = resolveConfig();
         const reporter = await createReporter();
-        const r = await stopEmulator(config, { discard: true });
-        if (r.wasRunning) reporter.info(`stopped (${r.how})`);
-        const lock = await lockInstance(config, 'reset');
-        let dropped = false;
-        try {
-          dropped = await sessionStore(config).drop();
-          await rm(config.paths.vm, { recursive: true, force: true });
-          if (opts.snapshots) await rm(config.paths.snapshots, { recursive: true, force: true });
-        } finally {
-          await lock.release();
-        }
+        const r = await reset({ snapshots: opts.snapshots === true });
+        if (r.stopped.wasRunning) reporter.info(`stopped (${r.stopped.how})`);
         reporter.info(
-          `reset: ${dropped ? 'the saved session (its disk, RAM state and data) is discarded; ' : ''}the next start begins from the golden snapshot with fresh secrets${opts.snapshots ? ', captured anew' : ''}`,
+          `reset: ${r.sessionDiscarded ? 'the saved session (its disk, RAM state and data) is discarded; ' : ''}the next start begins from the golden snapshot with fresh secrets${r.snapshotsDeleted ? ', captured anew' : ''}`,
         );
         if (opts.json)
           process.stdout.write(
-            `${JSON.stringify({ ok: true, stopped: r.wasRunning, sessionDiscarded: dropped, snapshotsDeleted: Boolean(opts.snapshots) }, null, 2)}\n`,
+            `${JSON.stringify({ ok: true, stopped: r.stopped.wasRunning, sessionDiscarded: r.sessionDiscarded, snapshotsDeleted: r.snapshotsDeleted }, null, 2)}\n`,
           );
       }),
     );

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { Command } from 'commander';
-import type { StartFlags } from '../config/resolve-config.js';
-import { action, configFrom, interruptible, withStartFlags } from './shared.js';
+import { action, interruptible, type StartFlags, startFlags, withStartFlags } from './shared.js';
 
 /** Runs the child with the credentials; resolves with its exit code (128 + signal when killed). */
 function runChild(argv: string[], env: Record<string, string>): Promise<number> {
@@ -40,33 +39,26 @@ export function runCommand(): Command {
     )
     .action(
       action(async (argv: string[], opts: StartFlags) => {
-        const [{ credentialEnv, credentials }, { startEmulator }, { stopEmulator }, { createReporter }] =
-          await Promise.all([
-            import('../lifecycle/credentials.js'),
-            import('../lifecycle/start.js'),
-            import('../lifecycle/stop.js'),
-            import('../ui/reporter.js'),
-          ]);
-        const config = configFrom(opts);
+        const [{ start }, { createReporter }] = await Promise.all([
+          import('@stack/emulator'),
+          import('../ui/reporter.js'),
+        ]);
         const reporter = await createReporter();
-        const { state, alreadyRunning, reshared } = await interruptible((signal) =>
-          startEmulator(config, { reporter, signal }),
-        );
+        const em = await interruptible((signal) => start({ ...startFlags(opts), reporter, signal }));
+        const { state, alreadyRunning, reshared } = em;
         reporter.info(
           alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`,
         );
         try {
           // As the original: credentials only for a project (--config-file); a command configured by its
           // own .env must not find the internal project's keys laid over it.
-          const env = config.configFile ? credentialEnv(await credentials(config, state, config.configFile)) : {};
+          const env = em.configFile ? await em.env() : {};
           return await runChild(argv, env);
         } finally {
           // An emulator that was running before (also one resumed to share this project) stays running.
           if (!alreadyRunning && !reshared) {
             reporter.info('stopping the emulator (this command started it)');
-            await stopEmulator(config).catch((e: Error) =>
-              reporter.warn(`failed to stop the emulator cleanly: ${e.message}`),
-            );
+            await em.stop().catch((e: Error) => reporter.warn(`failed to stop the emulator cleanly: ${e.message}`));
           }
         }
       }),

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { resolveConfig, type StartFlags } from '../config/resolve-config.js';
-import { describeError, EmulatorError, isEmulatorError } from '../errors.js';
-import { trace } from '../lifecycle/trace.js';
+import { describeError, EmulatorError, isEmulatorError, type StartFlagsOptions, trace } from '@stack/emulator';
 
 /** Adds the flags of commands that may start the emulator. */
 export function withStartFlags(cmd: Command): Command {
@@ -26,10 +24,24 @@ export function withStartFlags(cmd: Command): Command {
     );
 }
 
-export function configFrom(opts: StartFlags) {
-  return resolveConfig({
+/** The commander options of {@link withStartFlags} as the library's start flags. */
+export interface StartFlags {
+  image?: string;
+  arch?: string;
+  configFile?: string;
+  snapshot?: boolean;
+  rotation?: boolean;
+  forceCapture?: boolean;
+  baseEnv?: string;
+  ephemeral?: boolean;
+  rotate?: boolean;
+}
+
+/** Picks the start flags out of a command's options (the library validates them, --arch included). */
+export function startFlags(opts: StartFlags): StartFlagsOptions {
+  return {
     image: opts.image,
-    arch: opts.arch,
+    arch: opts.arch as StartFlagsOptions['arch'],
     configFile: opts.configFile,
     snapshot: opts.snapshot,
     rotation: opts.rotation,
@@ -37,7 +49,7 @@ export function configFrom(opts: StartFlags) {
     baseEnv: opts.baseEnv,
     ephemeral: opts.ephemeral,
     rotate: opts.rotate,
-  });
+  };
 }
 
 /** Signals that end a command: Ctrl-C, kill, and SIGHUP (closing the terminal tab or window). */

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import type { StartFlags } from '../config/resolve-config.js';
-import { action, configFrom, interruptible, withStartFlags } from './shared.js';
+import { action, interruptible, type StartFlags, startFlags, withStartFlags } from './shared.js';
 
 export function startCommand(): Command {
   return withStartFlags(new Command('start'))
@@ -14,30 +13,24 @@ export function startCommand(): Command {
     )
     .action(
       action(async (opts: StartFlags & { json?: boolean }) => {
-        const config = configFrom(opts);
-        const [{ credentials }, { startEmulator }, { formatStartSummary }, { createReporter }] = await Promise.all([
-          import('../lifecycle/credentials.js'),
-          import('../lifecycle/start.js'),
+        const [{ start }, { formatStartSummary }, { createReporter }] = await Promise.all([
+          import('@stack/emulator'),
           import('../ui/format.js'),
           import('../ui/reporter.js'),
         ]);
         const reporter = await createReporter();
-        const t0 = Date.now();
-        const { state, alreadyRunning } = await interruptible((signal) =>
-          startEmulator(config, { reporter, signal, t0 }),
-        );
-        if (config.configFile) {
-          const c = await credentials(config, state, config.configFile);
-          process.stderr.write(`${formatStartSummary(state, alreadyRunning, config.paths.internalPck)}\n`);
+        const em = await interruptible((signal) => start({ ...startFlags(opts), reporter, signal }));
+        const { state, alreadyRunning, internalPckFile } = em;
+        if (em.configFile) {
+          const c = await em.credentials();
+          process.stderr.write(`${formatStartSummary(state, alreadyRunning, internalPckFile)}\n`);
           process.stdout.write(
             `${JSON.stringify({ project_id: c.projectId, publishable_client_key: c.publishableClientKey, secret_server_key: c.secretServerKey }, null, 2)}\n`,
           );
         } else if (opts.json) {
-          process.stdout.write(
-            `${JSON.stringify({ ok: true, alreadyRunning, ...state, internalPckFile: config.paths.internalPck }, null, 2)}\n`,
-          );
+          process.stdout.write(`${JSON.stringify({ ok: true, alreadyRunning, ...state, internalPckFile }, null, 2)}\n`);
         } else {
-          process.stdout.write(`${formatStartSummary(state, alreadyRunning, config.paths.internalPck)}\n`);
+          process.stdout.write(`${formatStartSummary(state, alreadyRunning, internalPckFile)}\n`);
         }
       }),
     );

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { resolveConfig } from '../config/resolve-config.js';
 import { action } from './shared.js';
 
 export function statusCommand(): Command {
@@ -9,11 +8,11 @@ export function statusCommand(): Command {
     .addHelpText('after', '\nExit codes: 0 running and healthy, 1 running but unhealthy, or crashed, 3 stopped.')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const [{ emulatorStatus }, { formatStatus }] = await Promise.all([
-          import('../lifecycle/status.js'),
+        const [{ status }, { formatStatus }] = await Promise.all([
+          import('@stack/emulator'),
           import('../ui/format.js'),
         ]);
-        const r = await emulatorStatus(resolveConfig());
+        const r = await status();
         process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatStatus(r)}\n`);
         return r.vm === 'stopped' ? 3 : r.healthy ? 0 : 1;
       }),

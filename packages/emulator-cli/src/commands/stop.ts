@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { resolveConfig } from '../config/resolve-config.js';
-import { EmulatorError } from '../errors.js';
+import { EmulatorError } from '@stack/emulator';
 import { action } from './shared.js';
 
 export function stopCommand(): Command {
@@ -12,11 +11,10 @@ export function stopCommand(): Command {
     .option('--timeout <seconds>', 'how long the guest gets to power off before QEMU is told to quit')
     .action(
       action(async (opts: { json?: boolean; timeout?: string }) => {
-        const [{ stopEmulator }, { createReporter }] = await Promise.all([
-          import('../lifecycle/stop.js'),
+        const [{ stop }, { createReporter }] = await Promise.all([
+          import('@stack/emulator'),
           import('../ui/reporter.js'),
         ]);
-        const config = resolveConfig();
         let timeoutMs: number | undefined;
         if (opts.timeout !== undefined) {
           timeoutMs = Number(opts.timeout) * 1000;
@@ -28,7 +26,7 @@ export function stopCommand(): Command {
         }
         const reporter = await createReporter();
         const step = reporter.step('stopping');
-        const r = await stopEmulator(config, { timeoutMs, onPhase: (t) => step.update(t) });
+        const r = await stop({ timeoutMs, onPhase: (t) => step.update(t) });
         if (r.saveFailed)
           reporter.warn(
             `the session could not be saved (${r.saveFailed}); its disk is kept and the next start cold-boots it`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { InstanceState } from '../lifecycle/state.js';
+import type { InstanceState } from '@stack/emulator';
 import { formatStartSummary } from './format.js';
 
 const state = (over: Partial<InstanceState>): InstanceState => ({

@@ -1,5 +1,4 @@
-import type { StatusReport } from '../lifecycle/status.js';
-import type { InstanceState, Timings } from '../lifecycle/state.js';
+import type { InstanceState, StatusReport, Timings } from '@stack/emulator';
 
 const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(2)}s`);
 

@@ -1,28 +1,8 @@
 import type { Ora } from 'ora';
-import { trace } from '../lifecycle/trace.js';
-
-/** Progress of one step: shown as a spinner on a TTY, as plain lines otherwise. */
-interface Step {
-  update(text: string): void;
-  succeed(text?: string): void;
-  fail(text?: string): void;
-}
-
-/** Where the lifecycle reports progress. The lifecycle never prints by itself. */
-export interface Reporter {
-  step(text: string): Step;
-  info(text: string): void;
-  warn(text: string): void;
-}
+import { type Reporter, silentReporter, trace } from '@stack/emulator';
+import { progressRenderer } from './progress-bar.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-
-/** Reports nothing: for library use and benchmarks. */
-export const silentReporter: Reporter = {
-  step: () => ({ update() {}, succeed() {}, fail() {} }),
-  info() {},
-  warn() {},
-};
 
 /**
  * Progress on `stream` (stderr by default, so stdout stays for results): ora spinners with the step's
@@ -50,6 +30,7 @@ function traced(r: Reporter): Reporter {
     },
     info: (t) => (trace.event('info', { text: t }), r.info(t)),
     warn: (t) => (trace.event('warn', { text: t }), r.warn(t)),
+    ...(r.progress ? { progress: r.progress } : {}),
   };
 }
 
@@ -74,6 +55,7 @@ async function plainOrSpinner(stream: NodeJS.WriteStream, options: { tty?: boole
       },
       info: (t) => line(t),
       warn: (t) => line(`warning: ${t}`),
+      progress: progressRenderer(stream, false),
     };
   }
   // Loaded only for a terminal: it is a tenth of the CLI's start-up time.
@@ -97,5 +79,6 @@ async function plainOrSpinner(stream: NodeJS.WriteStream, options: { tty?: boole
     },
     info: (t) => line(t),
     warn: (t) => line(`⚠ ${t}`),
+    progress: progressRenderer(stream, true),
   };
 }

@@ -1,0 +1,88 @@
+import { isFetchError, listReleases as listGitHubReleases } from '@stack/release-fetcher';
+import { runBench, type ScenarioResult } from '../bench/bench.js';
+import type { Scenario } from '../bench/bench-scenarios.js';
+import { captureOnly } from '../boot/start.js';
+import { doctor as doctorOf, type DoctorReport } from '../host/doctor.js';
+import { gitHubToken, pullError, pullImage, type PullFlags, type PullResult } from '../image/pull.js';
+import { resetEmulator, type ResetResult } from '../instance/reset.js';
+import { checkOptions, type CommonOptions, runtimeFor, type StartFlagsOptions } from './options.js';
+
+/** Discards the saved session and run state (under one lock); images and snapshots stay unless `snapshots`. */
+export async function reset(options: CommonOptions & { snapshots?: boolean } = {}): Promise<ResetResult> {
+  const { config } = runtimeFor(checkOptions(options));
+  return resetEmulator(config, { snapshots: options.snapshots === true });
+}
+
+/** Captures a new snapshot for the configuration (replaces an existing or quarantined one). */
+export async function capture(
+  options: CommonOptions & StartFlagsOptions = {},
+): Promise<{ snapshotId: string; elapsedMs: number }> {
+  const rt = runtimeFor(checkOptions({ ...options, forceCapture: true }, true));
+  return captureOnly(rt.config, { reporter: rt.reporter, signal: rt.signal });
+}
+
+export type PullOptions = CommonOptions & PullFlags & { arch?: 'amd64' | 'arm64' };
+
+/** Downloads the Stack image into place (resumable, verified); the current one stays usable until then. */
+export async function pull(options: PullOptions = {}): Promise<PullResult> {
+  checkOptions(options);
+  const { env, home, host, reporter, signal, arch } = options;
+  // Only the common options: `image` and `baseEnv` are the pull's own (a local source, a base.env to keep).
+  const rt = runtimeFor({ env, home, host, reporter, signal, arch });
+  return pullImage(rt.config, options, {
+    signal: rt.signal,
+    ...(rt.reporter.progress ? { onProgress: (p) => rt.reporter.progress!(p) } : {}),
+    onPhase: (t) => rt.reporter.info(t),
+    onRetry: (e, n, at) => rt.reporter.warn(`${e.message}; retrying (attempt ${n + 1}) from byte ${at}`),
+  });
+}
+
+export interface ReleaseSummary {
+  tag: string;
+  status: 'draft' | 'pre-release' | 'release';
+  date: string;
+  assets: string[];
+}
+
+/** The newest 20 emulator releases of a GitHub repository. */
+export async function listReleases(options: CommonOptions & { repo: string }): Promise<ReleaseSummary[]> {
+  const { config } = runtimeFor(checkOptions(options));
+  const all = await listGitHubReleases(options.repo, { token: await gitHubToken(), apiBase: config.githubApi }).catch(
+    (e: unknown) => {
+      throw isFetchError(e) ? pullError(e) : e;
+    },
+  );
+  return all
+    .filter((r) => `${r.tag_name} ${r.name ?? ''}`.toLowerCase().includes('emulator'))
+    .slice(0, 20)
+    .map((r) => ({
+      tag: r.tag_name,
+      status: r.draft ? 'draft' : r.prerelease ? 'pre-release' : 'release',
+      date: (r.published_at ?? r.created_at).slice(0, 10),
+      assets: r.assets.map((a) => a.name),
+    }));
+}
+
+/** Checks this host (QEMU, accelerator, firmware, shares, snapshot format, tools); starts nothing. */
+export async function doctor(options: CommonOptions & { arch?: 'amd64' | 'arm64' } = {}): Promise<DoctorReport> {
+  return doctorOf(runtimeFor(checkOptions(options)).config);
+}
+
+export interface BenchOptions extends CommonOptions, StartFlagsOptions {
+  /** Start/stop cycles per scenario. */
+  runs: number;
+  scenarios: Scenario[];
+  /** Called after each measured run. @default none */
+  onRun?: (scenario: Scenario, i: number, ms: number) => void;
+}
+
+/** Medians (with the split) of start and stop scenarios; the emulator must be stopped. */
+export async function bench(options: BenchOptions): Promise<ScenarioResult[]> {
+  const rt = runtimeFor(checkOptions(options, true));
+  return runBench(rt.config, {
+    runs: options.runs,
+    scenarios: options.scenarios,
+    ...(options.onRun ? { onRun: options.onRun } : {}),
+    ...(rt.signal ? { signal: rt.signal } : {}),
+  });
+}

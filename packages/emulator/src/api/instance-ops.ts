@@ -1,0 +1,54 @@
+import { resolve } from 'node:path';
+import type { ExecResult } from '@stack/qga-protocol';
+import { EmulatorError } from '../errors.js';
+import { execInGuest, type GuestCommand } from '../guest/guest-command.js';
+import { credentialEnv, credentials as credentialsOf, type Credentials } from '../instance/credentials.js';
+import { runningInstance } from '../instance/instance.js';
+import { emulatorStatus, type StatusReport } from '../instance/status.js';
+import { stopEmulator, type StopResult } from '../instance/stop.js';
+import { checkOptions, type CommonOptions, runtimeFor } from './options.js';
+
+/** VM state, each service's health, the session and notes about the home. */
+export async function status(options: CommonOptions = {}): Promise<StatusReport> {
+  return emulatorStatus(runtimeFor(checkOptions(options)).config);
+}
+
+export interface StopOptions extends CommonOptions {
+  /** How long the guest gets to power off before QEMU is told to quit. @default EMULATOR_STOP_TIMEOUT (30 s) */
+  timeoutMs?: number;
+  /** Called with each phase of the stop (saving, powering off, ...). @default none */
+  onPhase?: (text: string) => void;
+}
+
+/** Stops the emulator: saves the session, else powers the guest off; not running is not an error. */
+export async function stop(options: StopOptions = {}): Promise<StopResult> {
+  const rt = runtimeFor(checkOptions(options));
+  return stopEmulator(rt.config, {
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.onPhase ? { onPhase: options.onPhase } : {}),
+  });
+}
+
+/** Credentials of the running emulator: the internal project's, or `configFile`'s project's. */
+export async function credentials(options: CommonOptions & { configFile?: string } = {}): Promise<Credentials> {
+  const { config } = runtimeFor(checkOptions(options));
+  const state = await runningInstance(config);
+  if (!state)
+    throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
+      hint: 'start it with `stack-emulator start`',
+    });
+  return credentialsOf(config, state, options.configFile ? resolve(options.configFile) : undefined);
+}
+
+/** {@link credentials} as the environment variables the CLI's `run` injects. */
+export async function credentialsEnv(
+  options: CommonOptions & { configFile?: string } = {},
+): Promise<Record<string, string>> {
+  return credentialEnv(await credentials(options));
+}
+
+/** Runs a command in the running guest (as root) through its agent. */
+export async function exec(options: CommonOptions & GuestCommand): Promise<ExecResult> {
+  const rt = runtimeFor(checkOptions(options));
+  return execInGuest(rt.config, { ...options, signal: options.signal });
+}

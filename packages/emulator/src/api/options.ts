@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { type EmulatorConfig, resolveConfig, type StartFlags } from '../config/resolve-config.js';
+import type { HostInfo } from '../config/host-info.js';
+import { EmulatorError } from '../errors.js';
+import { type Reporter, silentReporter } from '../report/reporter.js';
+
+/** Options every operation takes. */
+export interface CommonOptions {
+  /**
+   * The environment configuration is read from (`STACK_EMULATOR_HOME`, `EMULATOR_*` ports, timeouts,
+   * ...; see the CLI README). Values here are validated like the CLI's. @default process.env
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The emulator home; wins over `env.STACK_EMULATOR_HOME`. @default `~/.stack/emulator` */
+  home?: string;
+  /** The machine (platform, architecture, cores, memory). @default detected once */
+  host?: HostInfo;
+  /** Where progress goes. @default nothing is reported */
+  reporter?: Reporter;
+  /** Ends the operation early: what it started is stopped, nothing half-written is kept. */
+  signal?: AbortSignal;
+}
+
+/** The flags of the operations that may start a VM, as the CLI's `start` has them. */
+export interface StartFlagsOptions {
+  /** `stack` (pulled release), `reference` (built locally) or a qcow2 path. @default 'stack' */
+  image?: string;
+  /** Guest architecture. @default `EMULATOR_ARCH`, else the host's */
+  arch?: 'amd64' | 'arm64';
+  /** A Stack config file: its project directory is shared with the guest. @default none */
+  configFile?: string;
+  /** Resume snapshots (false: always cold boot). @default true */
+  snapshot?: boolean;
+  /** Fresh secrets at start (false: the public placeholders). @default true */
+  rotation?: boolean;
+  /** Fresh secrets even when resuming the saved session. @default false */
+  rotate?: boolean;
+  /** No saved session: golden snapshot every start, nothing saved at stop. @default false */
+  ephemeral?: boolean;
+  /** Capture a new snapshot first. @default false */
+  forceCapture?: boolean;
+  /** The config disk's base.env. @default the image's */
+  baseEnv?: string;
+}
+
+const common = z.object({
+  env: z.record(z.string(), z.string().optional()).optional(),
+  home: z.string().min(1).optional(),
+  host: z.any().optional(),
+  reporter: z.any().optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+const startFlags = z.object({
+  image: z.string().min(1).optional(),
+  arch: z.string().optional(),
+  configFile: z.string().min(1).optional(),
+  snapshot: z.boolean().optional(),
+  rotation: z.boolean().optional(),
+  rotate: z.boolean().optional(),
+  ephemeral: z.boolean().optional(),
+  forceCapture: z.boolean().optional(),
+  baseEnv: z.string().min(1).optional(),
+});
+
+/** Validates an operation's options at the package boundary: a wrong type is CONFIG_INVALID naming the field. */
+export function checkOptions<T>(options: T, withStartFlags = false): T {
+  const schema = withStartFlags ? common.extend(startFlags.shape).passthrough() : common.passthrough();
+  const r = schema.safeParse(options ?? {});
+  if (!r.success) {
+    const where = r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ');
+    throw new EmulatorError('CONFIG_INVALID', `invalid options (${where})`);
+  }
+  return options;
+}
+
+/** What an operation works with: the frozen configuration, where it reports, and its signal. */
+export interface Runtime {
+  config: EmulatorConfig;
+  reporter: Reporter;
+  signal: AbortSignal | undefined;
+}
+
+/** Resolves the configuration of one operation (flags > env > defaults). */
+export function runtimeFor(options: CommonOptions & StartFlagsOptions = {}): Runtime {
+  const env = { ...(options.env ?? process.env), ...(options.home ? { STACK_EMULATOR_HOME: options.home } : {}) };
+  const flags: StartFlags = {
+    image: options.image,
+    arch: options.arch,
+    configFile: options.configFile,
+    snapshot: options.snapshot,
+    rotation: options.rotation,
+    rotate: options.rotate,
+    ephemeral: options.ephemeral,
+    forceCapture: options.forceCapture,
+    baseEnv: options.baseEnv,
+  };
+  return {
+    config: resolveConfig(flags, env, options.host),
+    reporter: options.reporter ?? silentReporter,
+    signal: options.signal,
+  };
+}

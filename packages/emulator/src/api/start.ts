@@ -1,0 +1,66 @@
+import { startEmulator } from '../boot/start.js';
+import { type ExecResult } from '@stack/qga-protocol';
+import { credentialEnv, credentials, type Credentials } from '../instance/credentials.js';
+import type { InstanceState } from '../instance/state.js';
+import { stopEmulator, type StopResult } from '../instance/stop.js';
+import { execInGuest, type GuestCommand } from '../guest/guest-command.js';
+import { checkOptions, type CommonOptions, runtimeFor, type StartFlagsOptions } from './options.js';
+
+export type StartOptions = CommonOptions & StartFlagsOptions;
+
+/** A running emulator, as {@link start} returns it. */
+export interface Emulator {
+  /** True when it was already running: nothing was touched. */
+  alreadyRunning: boolean;
+  /** True when a running emulator was saved and resumed to share the config file's directory. */
+  reshared: boolean;
+  /** What `run/state.json` records: mode, ports, timings, secrets, shares, QEMU's pid. */
+  state: InstanceState;
+  /** Base URLs on 127.0.0.1. */
+  urls: { api: string; dashboard: string; minio: string; inbucket: string };
+  /** The file holding the internal project's publishable client key (mode 0600). */
+  internalPckFile: string;
+  /** The config file this start was given (absolute), whose project {@link credentials} returns by default. */
+  configFile: string | undefined;
+  /** The internal project's credentials, or those of a config file's project. @default `configFile`'s */
+  credentials(options?: { configFile?: string }): Promise<Credentials>;
+  /**
+   * The variables the CLI's `run` injects (STACK_PROJECT_ID, STACK_PUBLISHABLE_CLIENT_KEY, STACK_API_URL
+   * in every spelling): of `configFile`'s project (@default this start's config file), else the internal project.
+   */
+  env(options?: { configFile?: string }): Promise<Record<string, string>>;
+  /** Runs a command in the guest (as root) through its agent. */
+  exec(command: Omit<GuestCommand, 'timeoutMs'> & { timeoutMs?: number }): Promise<ExecResult>;
+  /** Stops it: saves the session (the next start resumes it) unless it is ephemeral. */
+  stop(options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<StopResult>;
+}
+
+/**
+ * Starts the emulator, or finds it running: resumes the saved session, else the golden snapshot
+ * (captured the first time), else cold-boots; fresh secrets unless the session keeps its own.
+ */
+export async function start(options: StartOptions = {}): Promise<Emulator> {
+  checkOptions(options, true);
+  const rt = runtimeFor(options);
+  const { config } = rt;
+  const r = await startEmulator(config, { reporter: rt.reporter, signal: rt.signal });
+  const { state } = r;
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  return {
+    alreadyRunning: r.alreadyRunning,
+    reshared: r.reshared === true,
+    state,
+    urls: {
+      api: url(state.ports.backend),
+      dashboard: url(state.ports.dashboard),
+      minio: url(state.ports.minio),
+      inbucket: url(state.ports.inbucket),
+    },
+    internalPckFile: config.paths.internalPck,
+    configFile: config.configFile,
+    credentials: (o = {}) => credentials(config, state, o.configFile ?? config.configFile),
+    env: async (o = {}) => credentialEnv(await credentials(config, state, o.configFile ?? config.configFile)),
+    exec: (cmd) => execInGuest(config, { timeoutMs: 600_000, ...cmd }),
+    stop: (o = {}) => stopEmulator(config, o),
+  };
+}

@@ -1,0 +1,233 @@
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { defaultCpuCount } from '@stack/qemu-argv';
+import { EmulatorError } from '../errors.js';
+import { shareRootFor } from '../host/host-share.js';
+import { detectHost, type HostInfo } from './host-info.js';
+import { defaultHome, type HomeLayout, homeLayout } from './paths.js';
+import { type EmulatorEnv, parseEnv } from './env-schema.js';
+
+export type { Arch } from '@stack/internal';
+import type { Accel, Arch } from '@stack/internal';
+export type ImageChoice = { kind: 'stack' } | { kind: 'reference' } | { kind: 'path'; path: string };
+
+/** Host ports of the guest contract. */
+export interface Ports {
+  dashboard: number;
+  backend: number;
+  minio: number;
+  inbucket: number;
+  mockOauth: number;
+}
+
+/** Everything a command needs, resolved once (flags > environment > defaults) and frozen. */
+export interface EmulatorConfig {
+  paths: HomeLayout;
+  /** The machine (platform, architecture, Rosetta), read once. */
+  host: HostInfo;
+  arch: Arch;
+  accelOverride: Accel | undefined;
+  memoryMiB: number;
+  /** EMULATOR_CPUS; undefined: decided with the accelerator (see `vcpuCount`). */
+  cpus: number | undefined;
+  portPrefix: string;
+  ports: Ports;
+  image: ImageChoice;
+  snapshot: boolean;
+  /** EMULATOR_SNAPSHOT_FORMAT: `auto` or the one format to capture (see lifecycle/snapshot-support.ts). */
+  snapshotFormat: 'auto' | 'template-ram' | 'mapped-ram' | 'stream';
+  /** `--ephemeral` / EMULATOR_EPHEMERAL=1: no session (golden every start, nothing saved at stop). */
+  ephemeral: boolean;
+  rotation: boolean;
+  /** `--rotate`: fresh secrets even when resuming a saved session (which keeps its own). */
+  forceRotate: boolean;
+  forceCapture: boolean;
+  /** Absolute path of the project config file (`--config-file`). */
+  configFile: string | undefined;
+  /** The directory shared with the guest for it: its project directory (see lifecycle/host-share.ts). */
+  shareRoot: string | undefined;
+  /** `--base-env` / EMULATOR_BASE_ENV: the config disk's base.env (see lifecycle/base-env.ts). */
+  baseEnvFile: string | undefined;
+  readyTimeoutMs: number;
+  snapshotReadyTimeoutMs: number;
+  stopTimeoutMs: number;
+  /** STACK_EMULATOR_GITHUB_API; undefined: api.github.com. */
+  githubApi: string | undefined;
+}
+
+/** Flags common to the commands that may start the emulator. */
+export interface StartFlags {
+  image?: string;
+  arch?: string;
+  configFile?: string;
+  snapshot?: boolean;
+  rotation?: boolean;
+  forceCapture?: boolean;
+  baseEnv?: string;
+  ephemeral?: boolean;
+  rotate?: boolean;
+}
+
+/**
+ * vCPUs of the guest: EMULATOR_CPUS, else qemu-argv's `defaultCpuCount` (4, and no more than the
+ * host's cores under TCG). The count is part of the snapshot's layout fingerprint, so a change
+ * captures a new snapshot.
+ */
+export function vcpuCount(explicit: number | undefined, accel: Accel, hostCores = availableParallelism()): number {
+  return explicit ?? defaultCpuCount(accel, hostCores);
+}
+
+function resolveArch(flag: string | undefined, env: EmulatorEnv, host: HostInfo): Arch {
+  const raw = flag ?? env.EMULATOR_ARCH ?? host.arch;
+  if (raw === 'amd64' || raw === 'arm64') return raw;
+  if (raw === undefined)
+    throw new EmulatorError(
+      'HOST_UNSUPPORTED',
+      'cannot pick a guest architecture for this host (neither x64 nor arm64)',
+      { hint: 'pass --arch amd64 or --arch arm64' },
+    );
+  throw new EmulatorError('CONFIG_INVALID', `--arch ${raw} is not supported`, {
+    hint: 'use --arch amd64 or --arch arm64',
+  });
+}
+
+function resolveImage(flag: string | undefined, host: HostInfo): ImageChoice {
+  if (flag === undefined || flag === 'stack') return { kind: 'stack' };
+  if (flag === 'reference') {
+    // Built offline with debootstrap, chroot and mkfs.ext4 -d: Linux only.
+    if (host.platform !== 'linux')
+      throw new EmulatorError(
+        'CONFIG_INVALID',
+        `--image reference is built from Debian packages with debootstrap and chroot, which need Linux (this is ${host.platform})`,
+        { hint: 'use --image stack (the default), or the path of an image built on Linux' },
+      );
+    return { kind: 'reference' };
+  }
+  const path = resolve(flag);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new EmulatorError('IMAGE_MISSING', `--image ${flag}: no such file (${path})`, {
+      hint: 'pass stack, reference, or the path of a qcow2 image',
+    });
+  }
+  return { kind: 'path', path };
+}
+
+function resolveConfigFile(flag: string | undefined): string | undefined {
+  if (flag === undefined) return undefined;
+  const path = isAbsolute(flag) ? flag : resolve(flag);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new EmulatorError('CONFIG_FILE_NOT_FOUND', `config file not found: ${path}`, {
+      hint: 'create the file (it may be empty) or fix the path given to --config-file',
+    });
+  }
+  return path;
+}
+
+/**
+ * A value the original spells two ways (`EMULATOR_RAM` and its snapshot VM's `EMULATOR_SNAPSHOT_RAM`,
+ * the same VM here): either, or both when they agree.
+ */
+function alias(
+  env: EmulatorEnv,
+  name: 'EMULATOR_RAM' | 'EMULATOR_CPUS',
+  old: 'EMULATOR_SNAPSHOT_RAM' | 'EMULATOR_SNAPSHOT_CPUS',
+): number | undefined {
+  const a = env[name];
+  const b = env[old];
+  if (a !== undefined && b !== undefined && a !== b)
+    throw new EmulatorError('CONFIG_INVALID', `${name}=${a} and ${old}=${b} disagree; here the snapshot VM is the VM`, {
+      hint: `set one of them (${name})`,
+    });
+  return a ?? b;
+}
+
+/** Resolves and validates the configuration; bad values throw {@link EmulatorError} `CONFIG_INVALID`. */
+export function resolveConfig(
+  flags: StartFlags = {},
+  rawEnv: NodeJS.ProcessEnv = process.env,
+  host: HostInfo = detectHost(),
+): EmulatorConfig {
+  let env: EmulatorEnv;
+  try {
+    env = parseEnv(rawEnv);
+  } catch (e) {
+    throw new EmulatorError('CONFIG_INVALID', (e as Error).message, {
+      hint: 'fix or unset the environment variables named above',
+    });
+  }
+  const ram = alias(env, 'EMULATOR_RAM', 'EMULATOR_SNAPSHOT_RAM');
+  const config: EmulatorConfig = {
+    paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv),
+    host,
+    arch: resolveArch(flags.arch, env, host),
+    accelOverride: env.EMULATOR_ACCEL,
+    memoryMiB: ram ?? 4096,
+    cpus: alias(env, 'EMULATOR_CPUS', 'EMULATOR_SNAPSHOT_CPUS'),
+    portPrefix: env.PORT_PREFIX ?? '81',
+    ports: {
+      dashboard: env.EMULATOR_DASHBOARD_PORT,
+      backend: env.EMULATOR_BACKEND_PORT,
+      minio: env.EMULATOR_MINIO_PORT,
+      inbucket: env.EMULATOR_INBUCKET_PORT,
+      mockOauth: env.EMULATOR_MOCK_OAUTH_PORT,
+    },
+    image: resolveImage(flags.image, host),
+    // commander's --no-snapshot sets snapshot=false; the environment can only turn things off.
+    snapshot: flags.snapshot !== false && !env.EMULATOR_NO_SNAPSHOT,
+    snapshotFormat: env.EMULATOR_SNAPSHOT_FORMAT,
+    ephemeral: flags.ephemeral === true || env.EMULATOR_EPHEMERAL,
+    rotation: flags.rotation !== false && !env.EMULATOR_NO_ROTATION,
+    forceRotate: flags.rotate === true,
+    forceCapture: flags.forceCapture === true || env.EMULATOR_FORCE_CAPTURE,
+    configFile: undefined as string | undefined,
+    shareRoot: undefined as string | undefined,
+    baseEnvFile:
+      (flags.baseEnv ?? env.EMULATOR_BASE_ENV) ? resolve(flags.baseEnv ?? env.EMULATOR_BASE_ENV!) : undefined,
+    readyTimeoutMs: env.EMULATOR_READY_TIMEOUT * 1000,
+    snapshotReadyTimeoutMs: env.EMULATOR_SNAPSHOT_READY_TIMEOUT * 1000,
+    stopTimeoutMs: env.EMULATOR_STOP_TIMEOUT * 1000,
+    githubApi: env.STACK_EMULATOR_GITHUB_API,
+  };
+  config.configFile = resolveConfigFile(flags.configFile);
+  config.shareRoot = config.configFile
+    ? shareRootFor(config.configFile, { home: rawEnv.HOME || homedir() })
+    : undefined;
+  const seen = new Map<number, string>();
+  for (const [name, port] of Object.entries(config.ports)) {
+    const other = seen.get(port);
+    if (other)
+      throw new EmulatorError('CONFIG_INVALID', `the ${name} and ${other} host ports are both ${port}`, {
+        hint: 'give each EMULATOR_*_PORT its own value',
+      });
+    seen.set(port, name);
+  }
+  // Mock OAuth is forwarded to the same port inside the guest: it must not be one of the guest's others.
+  const guest = {
+    [`${config.portPrefix}01`]: 'dashboard',
+    [`${config.portPrefix}02`]: 'backend',
+    9090: 'minio',
+    9001: 'inbucket',
+  } as Record<string, string>;
+  const taken = guest[String(config.ports.mockOauth)];
+  if (taken)
+    throw new EmulatorError(
+      'CONFIG_INVALID',
+      `EMULATOR_MOCK_OAUTH_PORT=${config.ports.mockOauth} is the guest's ${taken} port (mock OAuth listens on the same port inside the guest)`,
+      { hint: 'choose another EMULATOR_MOCK_OAUTH_PORT (default 26704)' },
+    );
+  // Only a value asked for: the default's 4096 MiB is allocated as the guest touches it.
+  if (ram !== undefined && ram > host.memoryMiB)
+    throw new EmulatorError(
+      'CONFIG_INVALID',
+      `EMULATOR_RAM=${config.memoryMiB} (MiB) is more than this host's memory (${host.memoryMiB} MiB)`,
+      { hint: `give the guest at most ${host.memoryMiB} MiB, or unset it (4096)` },
+    );
+  if (config.cpus !== undefined && config.cpus > host.cores)
+    throw new EmulatorError(
+      'CONFIG_INVALID',
+      `EMULATOR_CPUS=${config.cpus} is more than this host's ${host.cores} CPUs`,
+      { hint: `give the guest at most ${host.cores}, or unset it` },
+    );
+  return Object.freeze(config);
+}

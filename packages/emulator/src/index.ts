@@ -1,0 +1,92 @@
+/**
+ * @stack/emulator: the emulator runtime as a library. Each operation loads its code on first use, so
+ * a program (the CLI) that calls one of them pays only for that one.
+ */
+import type { Emulator, StartOptions } from './api/start.js';
+import type { StopOptions } from './api/instance-ops.js';
+import type { BenchOptions, PullOptions, ReleaseSummary } from './api/home-ops.js';
+import type { CommonOptions, StartFlagsOptions } from './api/options.js';
+import type { LogOptions, FollowLogOptions } from './api/logs.js';
+import type { StatusReport } from './instance/status.js';
+import type { StopResult } from './instance/stop.js';
+import type { ResetResult } from './instance/reset.js';
+import type { Credentials } from './instance/credentials.js';
+import type { GuestCommand } from './guest/guest-command.js';
+import type { ExecResult } from '@stack/qga-protocol';
+import type { PullResult } from './image/pull.js';
+import type { DoctorReport } from './host/doctor.js';
+import type { ScenarioResult } from './bench/bench.js';
+
+export { EmulatorError, isEmulatorError, describeError, type EmulatorErrorCode } from './errors.js';
+export { silentReporter, type Reporter, type ReporterStep } from './report/reporter.js';
+export { SCENARIOS, type Scenario } from './bench/bench-scenarios.js';
+export type {
+  BenchOptions,
+  CommonOptions,
+  Credentials,
+  DoctorReport,
+  Emulator,
+  ExecResult,
+  GuestCommand,
+  FollowLogOptions,
+  LogOptions,
+  PullOptions,
+  PullResult,
+  ReleaseSummary,
+  ResetResult,
+  ScenarioResult,
+  StartFlagsOptions,
+  StartOptions,
+  StatusReport,
+  StopOptions,
+  StopResult,
+};
+export type { InstanceState, Timings } from './instance/state.js';
+export type { LogSource } from './instance/logs.js';
+
+/** Starts the emulator (or finds it running) and returns a handle: URLs, credentials, exec, stop. */
+export const start = async (options?: StartOptions): Promise<Emulator> =>
+  (await import('./api/start.js')).start(options);
+/** Stops the emulator, saving its session. */
+export const stop = async (options?: StopOptions): Promise<StopResult> =>
+  (await import('./api/instance-ops.js')).stop(options);
+/** VM state, each service's health, the session. */
+export const status = async (options?: CommonOptions): Promise<StatusReport> =>
+  (await import('./api/instance-ops.js')).status(options);
+/** Credentials of the running emulator (the internal project's, or a config file's project's). */
+export const credentials = async (options?: CommonOptions & { configFile?: string }): Promise<Credentials> =>
+  (await import('./api/instance-ops.js')).credentials(options);
+/** {@link credentials} as environment variables (STACK_PROJECT_ID, STACK_API_URL, ... in every spelling). */
+export const credentialsEnv = async (
+  options?: CommonOptions & { configFile?: string },
+): Promise<Record<string, string>> => (await import('./api/instance-ops.js')).credentialsEnv(options);
+/** Runs a command in the running guest (as root) through its agent. */
+export const exec = async (options: CommonOptions & GuestCommand): Promise<ExecResult> =>
+  (await import('./api/instance-ops.js')).exec(options);
+/** Discards the saved session (and with `snapshots`, every snapshot). */
+export const reset = async (options?: CommonOptions & { snapshots?: boolean }): Promise<ResetResult> =>
+  (await import('./api/home-ops.js')).reset(options);
+/** Captures a new golden snapshot. */
+export const capture = async (
+  options?: CommonOptions & StartFlagsOptions,
+): Promise<{ snapshotId: string; elapsedMs: number }> => (await import('./api/home-ops.js')).capture(options);
+/** Downloads the Stack image. */
+export const pull = async (options?: PullOptions): Promise<PullResult> =>
+  (await import('./api/home-ops.js')).pull(options);
+/** Emulator image releases of a repository. */
+export const listReleases = async (options: CommonOptions & { repo: string }): Promise<ReleaseSummary[]> =>
+  (await import('./api/home-ops.js')).listReleases(options);
+/** Checks this host. */
+export const doctor = async (options?: CommonOptions & { arch?: 'amd64' | 'arm64' }): Promise<DoctorReport> =>
+  (await import('./api/home-ops.js')).doctor(options);
+/** Start/stop benchmarks. */
+export const bench = async (options: BenchOptions): Promise<ScenarioResult[]> =>
+  (await import('./api/home-ops.js')).bench(options);
+/** The end of a log. */
+export const readLog = async (options: LogOptions): Promise<{ path: string; text: string; size: number }> =>
+  (await import('./api/logs.js')).readLog(options);
+/** Follows a log until `signal` aborts. */
+export const followLog = async (options: FollowLogOptions): Promise<void> =>
+  (await import('./api/logs.js')).followLog(options);
+// The process's trace, until each operation takes its own (a step of the restructuring).
+export { trace, formatTraceEvent, type TraceEvent } from './trace/trace.js';

@@ -1,0 +1,34 @@
+import { rm } from 'node:fs/promises';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import { sessionStore } from '../session/session.js';
+import { lockInstance } from './instance.js';
+import { stopHeld, type StopResult } from './stop.js';
+
+export interface ResetResult {
+  /** How the running VM was ended (`not-running` when none ran). */
+  stopped: StopResult;
+  /** True when a saved session (its disk, RAM state and data) was discarded. */
+  sessionDiscarded: boolean;
+  snapshotsDeleted: boolean;
+}
+
+/**
+ * Discards the instance's data: the running VM is ended (no save), its session dropped and its run
+ * directory removed, all under one hold of the instance lock, so no start can slip in between and
+ * have its session dropped under a running VM. Images and snapshots stay (`snapshots`: those too).
+ */
+export async function resetEmulator(
+  config: EmulatorConfig,
+  options: { snapshots?: boolean } = {},
+): Promise<ResetResult> {
+  const lock = await lockInstance(config, 'reset');
+  try {
+    const stopped = await stopHeld(config, { discard: true });
+    const sessionDiscarded = await sessionStore(config).drop();
+    await rm(config.paths.vm, { recursive: true, force: true });
+    if (options.snapshots) await rm(config.paths.snapshots, { recursive: true, force: true });
+    return { stopped, sessionDiscarded, snapshotsDeleted: options.snapshots === true };
+  } finally {
+    await lock.release();
+  }
+}

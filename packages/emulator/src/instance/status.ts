@@ -1,0 +1,149 @@
+import { QmpClient, queryStatus } from '@stack/qmp-protocol';
+import { type SessionMeta, type SessionSizes } from '@stack/snapshot-cache';
+import { isSameProcess } from '@stack/internal';
+import { describeOriginalSnapshots, originalInstance } from '../session/legacy-home.js';
+import { sessionStore } from '../session/session.js';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import { probeServices, type ServiceHealth } from '../guest/health.js';
+import { type InstanceState, readState } from './state.js';
+import { tail } from '../vm/vm-process.js';
+import { trace } from '../trace/trace.js';
+
+export interface StatusReport {
+  /** `running`: QEMU is alive; `stopped`: no instance; `crashed`: QEMU died without `stop`. */
+  vm: 'running' | 'stopped' | 'crashed';
+  /** QEMU's run state (`running`, `paused`, `internal-error`, ...) when it answered. */
+  runState?: string;
+  /** True only when the VM runs and every service answers its probe. */
+  healthy: boolean;
+  reason?: string;
+  services: ServiceHealth[];
+  instance?: Pick<
+    InstanceState,
+    'pid' | 'mode' | 'accel' | 'arch' | 'image' | 'ports' | 'startedAt' | 'rotated' | 'timings'
+  > &
+    Partial<Pick<InstanceState, 'coldReason' | 'boot' | 'qemuVersion' | 'snapshotFormat' | 'secrets' | 'shares'>>;
+  urls?: { dashboard: string; backend: string; minio: string; inbucket: string };
+  /** The saved session, whether or not the VM runs. */
+  session?: SessionReport;
+  /** Things worth knowing about the home (an earlier tool's leftovers). */
+  notes?: string[];
+}
+
+interface SessionReport {
+  origin: SessionMeta['origin'];
+  createdAt: string;
+  imageDigest: string;
+  running?: SessionMeta['running'];
+  lastStop?: SessionMeta['lastStop'];
+  ram?: { savedAt: string; format: string; bytes: number };
+  sizes: SessionSizes;
+}
+
+async function sessionReport(config: EmulatorConfig): Promise<SessionReport | undefined> {
+  const store = sessionStore(config);
+  const meta = await store.read();
+  if (!meta) return undefined;
+  const sizes = await store.sizes();
+  return {
+    origin: meta.origin,
+    createdAt: meta.createdAt,
+    imageDigest: meta.image.digest,
+    ...(meta.running ? { running: meta.running } : {}),
+    ...(meta.lastStop ? { lastStop: meta.lastStop } : {}),
+    ...(meta.ram ? { ram: { savedAt: meta.ram.savedAt, format: meta.ram.key.format, bytes: sizes.ram } } : {}),
+    sizes,
+  };
+}
+
+/** VM state, each service's health, the session and notes about the home. */
+export async function emulatorStatus(config: EmulatorConfig): Promise<StatusReport> {
+  const [vm, session] = await Promise.all([vmStatus(config), sessionReport(config)]);
+  const leftovers = describeOriginalSnapshots(config);
+  const orig = vm.vm === 'stopped' ? originalInstance(config) : undefined;
+  const notes = [...(leftovers ? [leftovers] : [])];
+  const base = orig
+    ? {
+        ...vm,
+        vm: 'running' as const,
+        reason: `QEMU pid ${orig.pid} was started by the original stack-emulator: \`stack-emulator stop\` stops it`,
+      }
+    : vm;
+  return { ...base, ...(session ? { session } : {}), ...(notes.length ? { notes } : {}) };
+}
+
+function serviceUrls(ports: InstanceState['ports']): NonNullable<StatusReport['urls']> {
+  return {
+    dashboard: `http://localhost:${ports.dashboard}`,
+    backend: `http://localhost:${ports.backend}`,
+    minio: `http://localhost:${ports.minio}`,
+    inbucket: `http://localhost:${ports.inbucket}`,
+  };
+}
+
+/** VM state and each service's health, kept apart: "running" does not mean "healthy". */
+async function vmStatus(config: EmulatorConfig): Promise<StatusReport> {
+  const state = await readState(config.paths.state);
+  if (!state) return { vm: 'stopped', healthy: false, services: [] };
+  const instance = {
+    pid: state.pid,
+    mode: state.mode,
+    accel: state.accel,
+    arch: state.arch,
+    image: state.image,
+    ports: state.ports,
+    startedAt: state.startedAt,
+    rotated: state.rotated,
+    timings: state.timings,
+    ...(state.coldReason ? { coldReason: state.coldReason } : {}),
+    ...(state.boot ? { boot: state.boot } : {}),
+    ...(state.qemuVersion ? { qemuVersion: state.qemuVersion } : {}),
+    ...(state.snapshotFormat ? { snapshotFormat: state.snapshotFormat } : {}),
+    ...(state.secrets ? { secrets: state.secrets } : {}),
+    ...(state.shares ? { shares: state.shares } : {}),
+  };
+  if (!isSameProcess(state.pid, state.pidStartTime)) {
+    const last = tail(config.paths.qemuLog, 3).trim();
+    return {
+      vm: 'crashed',
+      healthy: false,
+      reason: `QEMU (pid ${state.pid}) exited without \`stop\`${last ? `; its last output: ${last}` : ''}`,
+      services: [],
+      instance,
+    };
+  }
+  let runState: string | undefined;
+  let reason: string | undefined;
+  const qmp = await QmpClient.connect(config.paths.qmpSocket, {
+    timeout: 2000,
+    trace: trace.protocol('qmp', config.paths.qmpSocket),
+  }).catch((e: Error) => {
+    reason = `QEMU's monitor did not answer: ${e.message}`;
+    return undefined;
+  });
+  if (qmp) {
+    runState = await queryStatus(qmp, { timeout: 2000 }).then(
+      (s) => s.status,
+      () => undefined,
+    );
+    await qmp.close().catch(() => {});
+  }
+  // Probing a paused guest only loses SYNs; report it as it is.
+  const services = runState === undefined || runState === 'running' ? await probeServices(state.ports) : [];
+  const healthy = runState === 'running' && services.length > 0 && services.every((s) => s.healthy);
+  if (!reason && runState !== 'running') reason = `the VM is ${runState ?? 'unknown'}`;
+  if (!reason && !healthy)
+    reason = `unhealthy: ${services
+      .filter((s) => !s.healthy)
+      .map((s) => s.name)
+      .join(', ')}`;
+  return {
+    vm: 'running',
+    ...(runState ? { runState } : {}),
+    healthy,
+    ...(reason ? { reason } : {}),
+    services,
+    instance,
+    urls: serviceUrls(state.ports),
+  };
+}

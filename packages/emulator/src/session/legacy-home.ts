@@ -1,0 +1,151 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { shellQuote } from '@stack/qemu-argv';
+import { QmpClient, quit, systemPowerdown } from '@stack/qmp-protocol';
+import { backingNameOf } from '@stack/snapshot-cache';
+import { type IdentityOptions, isProvenProcess, processIdentity } from '@stack/internal';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import { waitForExit } from '../vm/vm-process.js';
+import { trace } from '../trace/trace.js';
+
+/**
+ * What the original stack-emulator (the shell tool we replace) leaves in a home: `run/vm/` with its
+ * QEMU's pid file and monitor socket, a cold-boot overlay with its fingerprint, and its snapshot
+ * files under images/ (stack-emulator-inventory.md, 1.14). Users upgrade in place: none of it is
+ * deleted under a running QEMU, the overlay's data is adopted, and the snapshot files are reported.
+ */
+export interface OriginalInstance {
+  pid: number;
+  startTime: string | undefined;
+  monitor: string;
+}
+
+const pidFile = (config: EmulatorConfig) => join(config.paths.vm, 'qemu.pid');
+
+/**
+ * The original's QEMU when one runs on this home: the pid in run/vm/qemu.pid, alive, and proven by
+ * its command line (QEMU, naming this home's run/vm directory). A stale pid file is not an instance.
+ */
+export function originalInstance(config: EmulatorConfig, options: IdentityOptions = {}): OriginalInstance | undefined {
+  const file = pidFile(config);
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  const id = processIdentity(pid, options);
+  if (!id?.alive || !id.command?.includes('qemu-system') || !id.command.includes(`${config.paths.vm}/`))
+    return undefined;
+  return { pid, startTime: id.startTime, monitor: join(config.paths.vm, 'monitor.sock') };
+}
+
+/**
+ * Stops the original's QEMU as the original meant to (its own stop sent the power-down on a second
+ * QMP connection, without capabilities, and so most likely never): ACPI power-down on one negotiated
+ * session, `quit` after `timeoutMs`, then signals, only while the process is still the one proven.
+ * Its pid file and sockets are removed once it is gone; its disk and key file stay.
+ */
+export async function stopOriginal(
+  config: EmulatorConfig,
+  inst: OriginalInstance,
+  options: { timeoutMs: number; onPhase?: (t: string) => void },
+): Promise<'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill'> {
+  let how: 'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill' = 'acpi-poweroff';
+  const qmp = await QmpClient.connect(inst.monitor, {
+    timeout: 3000,
+    trace: trace.protocol('qmp', inst.monitor),
+  }).catch(() => undefined);
+  try {
+    if (qmp) {
+      options.onPhase?.(`asking the original stack-emulator's guest (pid ${inst.pid}) to power off`);
+      await systemPowerdown(qmp, { timeout: 3000 }).catch(() => {});
+      if (!(await waitForExit(inst.pid, inst.startTime, options.timeoutMs))) {
+        how = 'qmp-quit';
+        await quit(qmp, { timeout: 3000 }).catch(() => {});
+      }
+    }
+    const marks = ['qemu-system', `${config.paths.vm}/`];
+    if (!(await waitForExit(inst.pid, inst.startTime, 3000)) && isProvenProcess(inst.pid, inst.startTime, marks)) {
+      how = 'sigterm';
+      process.kill(inst.pid, 'SIGTERM');
+      if (!(await waitForExit(inst.pid, inst.startTime, 3000)) && isProvenProcess(inst.pid, inst.startTime, marks)) {
+        how = 'sigkill';
+        process.kill(inst.pid, 'SIGKILL');
+        await waitForExit(inst.pid, inst.startTime, 5000);
+      }
+    }
+  } finally {
+    await qmp?.close().catch(() => {});
+  }
+  await Promise.all(['qemu.pid', 'monitor.sock', 'qga.sock'].map((f) => rm(join(config.paths.vm, f), { force: true })));
+  return how;
+}
+
+/**
+ * A disk with data that an earlier tool left in run/vm for `image`: the original's overlay (its
+ * `base-image.fingerprint` names the image's size and mtime, and the overlay is backed by it) or a
+ * cold-boot overlay of our versions before sessions (`disk.json`). Ephemeral overlays never count.
+ */
+export async function earlierDisk(
+  config: EmulatorConfig,
+  image: { path: string; digest: string },
+): Promise<{ disk: string; from: string } | undefined> {
+  const p = config.paths;
+  if (!existsSync(p.overlay)) return undefined;
+  const backing = await backingNameOf(p.overlay).catch(() => undefined);
+  if (backing !== resolve(image.path)) return undefined;
+  try {
+    const meta = JSON.parse(readFileSync(p.overlayMeta, 'utf8')) as { mode?: string; imageDigest?: string };
+    return meta.mode === 'cold' && meta.imageDigest === image.digest
+      ? { disk: p.overlay, from: 'an earlier stack-emulator version' }
+      : undefined;
+  } catch {
+    // not ours: the original's?
+  }
+  try {
+    // `<size>:<mtime seconds>|<snapshot fingerprint or no-savevm>`, no newline (stat -c "%s:%Y").
+    const fp = readFileSync(join(p.vm, 'base-image.fingerprint'), 'utf8').split('|')[0];
+    const st = statSync(image.path);
+    return fp === `${st.size}:${Math.floor(st.mtimeMs / 1000)}`
+      ? { disk: p.overlay, from: 'the original stack-emulator' }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** After adoption: the earlier tool's markers of the disk that moved into the session. */
+export async function forgetEarlierDisk(config: EmulatorConfig): Promise<void> {
+  await Promise.all(
+    [config.paths.overlayMeta, join(config.paths.vm, 'base-image.fingerprint')].map((f) => rm(f, { force: true })),
+  );
+}
+
+/** The original's snapshot files under images/ (gigabytes we never read), with their sizes. */
+function originalSnapshotFiles(config: EmulatorConfig): Array<{ path: string; bytes: number }> {
+  const names = (() => {
+    try {
+      return readdirSync(config.paths.images);
+    } catch {
+      return [] as string[];
+    }
+  })();
+  return names
+    .sort()
+    .filter((n) => /^stack-emulator-(amd64|arm64)\.savevm\.(zst|raw)(\.tmp|\.capture\.tmp)?$/.test(n))
+    .map((n) => {
+      const path = join(config.paths.images, n);
+      const st = statSync(path);
+      return { path, bytes: st.blocks * 512 };
+    });
+}
+
+/** One line about the original's snapshot files, with the command that removes them; undefined when none. */
+export function describeOriginalSnapshots(config: EmulatorConfig): string | undefined {
+  const files = originalSnapshotFiles(config);
+  if (files.length === 0) return undefined;
+  const gb = files.reduce((n, f) => n + f.bytes, 0) / 1e9;
+  return `the original stack-emulator's snapshot files take ${gb.toFixed(1)} GB and are not used by this version: rm ${files.map((f) => shellQuote(f.path)).join(' ')}`;
+}
