@@ -3,7 +3,7 @@ import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import { SnapshotCorruptError } from './errors.js';
 import { edgeDigest, sampledProblem, sampledRecord } from './file-digest.js';
-import { fsyncFile } from './fsync-file.js';
+import { fsync } from './fsync.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { createOverlay } from './overlay.js';
 import { processIdentity, sha256File } from '@stack/internal';
@@ -182,7 +182,7 @@ export class SnapshotCache {
         });
         if (await stat(ramPath).catch(() => undefined)) {
           // The guest wrote it through a shared mapping: in the page cache, not yet on disk.
-          await fsyncFile(ramPath);
+          await fsync.file(ramPath);
           await chmod(ramPath, 0o600); // QEMU created it under the umask; it is guest RAM
           meta.ram = { file: RAM, ...(await sampledRecord(ramPath)) };
         }

@@ -6,7 +6,8 @@ export type SnapshotErrorCode =
   | 'SNAPSHOT_NOT_FOUND'
   | 'SNAPSHOT_TOOL_FAILED'
   | 'SNAPSHOT_INVALID_KEY'
-  | 'SNAPSHOT_SESSION_EXISTS';
+  | 'SNAPSHOT_SESSION_EXISTS'
+  | 'SNAPSHOT_SESSION_UNREADABLE';
 
 /** Base class of every error of this package; `code` is stable. */
 export class SnapshotError extends CodedError<SnapshotErrorCode> {}

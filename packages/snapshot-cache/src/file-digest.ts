@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
+import { statIfExists } from './stat-if-exists.js';
 
 const EDGE = 1 << 20;
 
@@ -60,7 +61,7 @@ export async function sampledRecord(path: string): Promise<SampledRecord> {
 
 /** How `path` differs from its record: missing, changed (size or samples), or undefined when it matches. */
 export async function sampledProblem(path: string, want: SampledRecord): Promise<'missing' | 'changed' | undefined> {
-  const st = await stat(path).catch(() => undefined);
+  const st = await statIfExists(path);
   if (!st) return 'missing';
   return st.size !== want.size || (await sampledDigest(path)) !== want.sampleSha256 ? 'changed' : undefined;
 }

@@ -11,8 +11,11 @@ export {
 export { acquireLock, type Lock, type LockHolder } from './lock.js';
 export { backingNameOf, createOverlay, rebaseOverlay, type OverlayOptions } from './overlay.js';
 export { linkOrCopy } from './link-or-copy.js';
-export { SessionStore, type SessionMeta, type SessionSizes } from './session-store.js';
+export { SessionStore, type SessionSizes, type SessionStoreOptions } from './session-store.js';
+export type { SessionMeta } from './session-meta.js';
+export type { RamLease } from './ram-lease.js';
 export { ramMismatch, type SessionRam } from './session-ram.js';
+export type { Fsync } from './fsync.js';
 export {
   LockBusyError,
   SnapshotCorruptError,

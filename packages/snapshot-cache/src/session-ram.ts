@@ -1,7 +1,11 @@
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { edgeDigest, sampledProblem } from './file-digest.js';
-import { type CompatibilityKey, describeDifferences, diffKeys, parseKey } from './key.js';
+import { statIfExists } from './stat-if-exists.js';
+import { type CompatibilityKey, compatibilityKeySchema, describeDifferences, diffKeys, parseKey } from './key.js';
+
+/** A file name inside the session directory (never a path: files named in meta.json get deleted). */
+export const sessionFileName = z.string().regex(/^(?!\.\.?$)[^/\\\0]+$/, 'a file name inside the session');
 
 /** A session's saved RAM and device state: only ever resumed against the disk as it was saved. */
 export interface SessionRam {
@@ -20,6 +24,18 @@ export interface SessionRam {
   memory?: { file: string; size: number; sampleSha256: string };
 }
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const sessionRamSchema = z.object({
+  file: sessionFileName,
+  size: z.number().int().nonnegative(),
+  edgeSha256: sha256Hex,
+  key: compatibilityKeySchema,
+  plugged: z.array(z.string()),
+  savedAt: z.string(),
+  memory: z.object({ file: sessionFileName, size: z.number().int().nonnegative(), sampleSha256: sha256Hex }).optional(),
+}) satisfies z.ZodType<SessionRam>;
+
 /** Why a saved RAM state cannot be resumed, or undefined when it can. */
 export function ramMismatch(ram: SessionRam, key: CompatibilityKey): string | undefined {
   const d = diffKeys(ram.key, parseKey(key));
@@ -29,10 +45,11 @@ export function ramMismatch(ram: SessionRam, key: CompatibilityKey): string | un
 /**
  * What is wrong with a saved RAM state's files in `dir`, or undefined when they are as saved: the
  * state (size, first and last MiB) and, for a template's session, its RAM file (size, sampled digest).
+ * A file that cannot be read (EIO, EMFILE...) throws: that is no reason to discard the state.
  */
 export async function savedRamProblem(dir: string, ram: SessionRam): Promise<string | undefined> {
   const file = join(dir, ram.file);
-  const st = await stat(file).catch(() => undefined);
+  const st = await statIfExists(file);
   if (!st) return 'missing';
   if (st.size !== ram.size) return `${st.size} bytes, saved ${ram.size}`;
   if ((await edgeDigest(file)) !== ram.edgeSha256) return 'its first or last MiB changed since it was saved';

@@ -1,42 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { SnapshotCorruptError, SnapshotError } from './errors.js';
+import { chmod, copyFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SnapshotError } from './errors.js';
 import { cloneSparse } from './clone-sparse.js';
 import { edgeDigest, sampledRecord } from './file-digest.js';
-import { fsyncFile } from './fsync-file.js';
-import { savedRamProblem, type SessionRam } from './session-ram.js';
-import { writeFileAtomic } from '@stack/internal';
+import { type Fsync, fsync } from './fsync.js';
 import { type CompatibilityKey, parseKey } from './key.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { backingNameOf, createOverlay, rebaseOverlay } from './overlay.js';
+import { leaseRam, type RamLease } from './ram-lease.js';
 import { type RunTool, runTool } from './run-tool.js';
+import { adoptSession } from './session-adopt.js';
+import { type BuildOptions, buildPrefix, buildSession, SESSION_IMAGE } from './session-build.js';
+import { readSessionMeta, SESSION_DISK, type SessionMeta, writeSessionMeta } from './session-meta.js';
+import type { SessionRam } from './session-ram.js';
+import { isLeftover, tempDirName, whileBusy } from './temp-dirs.js';
 
-const META = 'meta.json';
-const DISK = 'disk.qcow2';
-const IMAGE = 'image.qcow2';
 const GOLDEN = 'golden.qcow2';
 const RAM = 'state.raw';
 const RESUMING = 'resuming.raw';
 const MEMORY = 'ram.img';
-
-export interface SessionMeta {
-  version: 1;
-  createdAt: string;
-  /** How the disk began: on a golden snapshot's disk, fresh on the image, or adopted from an earlier tool. */
-  origin: 'golden' | 'image' | 'adopted';
-  /** The image the session runs on (pinned: a link to it lives in the session). */
-  image: { digest: string; choice: string };
-  snapshotId?: string;
-  /** The published client key of the secrets the disk holds, and how they came to be. */
-  clientKey?: string;
-  secrets?: 'fresh' | 'placeholders' | 'kept';
-  /** Set while a VM runs on the disk; still set at the next start means it did not stop cleanly. */
-  running?: { since: string; pid: number };
-  lastStop?: { at: string; saved: boolean };
-  ram?: SessionRam;
-}
 
 export interface SessionSizes {
   /** Bytes the session disk holds (allocated, not its virtual size). */
@@ -45,30 +27,41 @@ export interface SessionSizes {
   ram: number;
 }
 
+export interface SessionStoreOptions {
+  /** Runs qemu-img and cp. @default runTool (spawns them) */
+  run?: RunTool;
+  /** Which `cp` to expect (see cloneMemory). @default process.platform */
+  platform?: NodeJS.Platform;
+  /** How files and directories are synced before they are named. @default fsync (fdatasync, fsync) */
+  fsync?: Fsync;
+}
+
 /**
  * A persistent session under one directory: a hard link of its image (and the image's boot files),
  * of the golden disk it began on when it did, the disk the VM writes (an overlay with relative backing
  * names, so the chain is self-contained and never longer than image <- golden <- disk), its RAM state
  * after a saving stop, and meta.json. Every change to meta.json is atomic and durable; RAM state is
- * consumed before it is resumed, so it can never be loaded twice or against a disk that moved on.
+ * lent to a resume and consumed before its guest runs, so it never loads against a disk that moved on.
  */
 export class SessionStore {
   readonly dir: string;
   readonly #run: RunTool;
   readonly #platform: NodeJS.Platform;
+  readonly #fsync: Fsync;
 
-  constructor(dir: string, options: { run?: RunTool; platform?: NodeJS.Platform } = {}) {
+  constructor(dir: string, options: SessionStoreOptions = {}) {
     this.dir = dir;
     this.#run = options.run ?? runTool;
     this.#platform = options.platform ?? process.platform;
+    this.#fsync = options.fsync ?? fsync;
   }
 
   get disk(): string {
-    return join(this.dir, DISK);
+    return join(this.dir, SESSION_DISK);
   }
   /** The pinned image (boot files beside it in `image.qcow2.boot/`). */
   get image(): string {
-    return join(this.dir, IMAGE);
+    return join(this.dir, SESSION_IMAGE);
   }
   get ramPath(): string {
     return join(this.dir, RAM);
@@ -76,6 +69,10 @@ export class SessionStore {
   /** The session's guest RAM file, when it runs on a template's RAM (see {@link SessionRam.memory}). */
   get memoryPath(): string {
     return join(this.dir, MEMORY);
+  }
+  /** Where a saving stop has QEMU write the RAM state; `commitRam` makes it the session's. */
+  get ramTempPath(): string {
+    return join(this.dir, `${RAM}.tmp`);
   }
 
   /**
@@ -92,17 +89,13 @@ export class SessionStore {
     await rm(this.memoryPath, { force: true });
   }
 
-  async read(): Promise<SessionMeta | undefined> {
-    try {
-      const meta = JSON.parse(await readFile(join(this.dir, META), 'utf8')) as SessionMeta;
-      return meta.version === 1 && existsSync(this.disk) ? meta : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  async #write(meta: SessionMeta): Promise<void> {
-    await writeFileAtomic(join(this.dir, META), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
+  /**
+   * The session's meta.json: undefined when there is no session, or when its meta.json is garbled or
+   * not a session's (`create` then sets the directory aside). Throws SNAPSHOT_SESSION_UNREADABLE when
+   * it cannot be read now (EIO, EMFILE, EACCES...): that session is not gone.
+   */
+  read(): Promise<SessionMeta | undefined> {
+    return readSessionMeta(this.dir);
   }
 
   /** Applies `change` to meta.json (which must exist). */
@@ -110,7 +103,7 @@ export class SessionStore {
     const meta = await this.read();
     if (!meta) throw new SnapshotError('SNAPSHOT_NOT_FOUND', `no session in ${this.dir}`);
     const next = change(meta);
-    await this.#write(next);
+    await writeSessionMeta(this.dir, next);
     return next;
   }
 
@@ -118,180 +111,92 @@ export class SessionStore {
    * Creates the session (there must be none): links the image and its boot files, the golden disk
    * when given (one with an absolute backing name is copied and pointed at the link), and a fresh
    * overlay on the top one; `files` are written beside them (e.g. the pinned image's base
-   * environment). Built in a temp directory and renamed into place.
+   * environment). Built in a temp directory, synced, and renamed into place.
    */
-  async create(options: {
-    image: string;
-    bootDir?: string;
-    golden?: string;
-    files?: Record<string, string>;
-    meta: Omit<SessionMeta, 'version' | 'createdAt'>;
-    signal?: AbortSignal;
-  }): Promise<SessionMeta> {
-    return this.#build(options, async (tmp) => {
-      let top = IMAGE;
-      if (options.golden) {
-        const name = await backingNameOf(options.golden);
-        if (name === IMAGE) await linkOrCopy(options.golden, join(tmp, GOLDEN));
-        else {
-          // A golden disk made before relative names: a private copy pointed at the link (a few hundred MB).
-          await copyFile(options.golden, join(tmp, GOLDEN));
-          await chmod(join(tmp, GOLDEN), 0o644);
-          await rebaseOverlay(join(tmp, GOLDEN), IMAGE, { run: this.#run, signal: options.signal });
-          await chmod(join(tmp, GOLDEN), 0o444);
+  async create(options: BuildOptions & { golden?: string }): Promise<SessionMeta> {
+    return buildSession(
+      this.dir,
+      options,
+      async (tmp) => {
+        let top = SESSION_IMAGE;
+        if (options.golden) {
+          const name = await backingNameOf(options.golden);
+          if (name === SESSION_IMAGE) await linkOrCopy(options.golden, join(tmp, GOLDEN));
+          else {
+            // A golden disk made before relative names: a private copy pointed at the link (a few hundred MB).
+            await copyFile(options.golden, join(tmp, GOLDEN));
+            await chmod(join(tmp, GOLDEN), 0o644);
+            await rebaseOverlay(join(tmp, GOLDEN), SESSION_IMAGE, { run: this.#run, signal: options.signal });
+            await chmod(join(tmp, GOLDEN), 0o444);
+          }
+          top = GOLDEN;
         }
-        top = GOLDEN;
-      }
-      await createOverlay(join(tmp, top), join(tmp, DISK), {
-        backingName: top,
-        run: this.#run,
-        signal: options.signal,
-      });
-    });
+        await createOverlay(join(tmp, top), join(tmp, SESSION_DISK), {
+          backingName: top,
+          run: this.#run,
+          signal: options.signal,
+        });
+      },
+      this.#fsync,
+    );
   }
 
   /**
    * Makes `disk` (an overlay on `image` with its data, e.g. left by an earlier tool) the session's
-   * disk: moved in (same filesystem) and pointed at the pinned image. Moved back if anything fails.
+   * disk: a copy (a reflink where the filesystem can) is pointed at the pinned image, and `disk` is
+   * deleted once the session is committed and synced. A failure or crash before leaves `disk` as it was.
    */
-  async adopt(options: {
-    image: string;
-    bootDir?: string;
-    disk: string;
-    files?: Record<string, string>;
-    meta: Omit<SessionMeta, 'version' | 'createdAt'>;
-    signal?: AbortSignal;
-  }): Promise<SessionMeta> {
-    const oldName = await backingNameOf(options.disk);
-    let moved: string | undefined;
-    const putBack = async () => {
-      if (!moved || !existsSync(moved)) return;
-      if (oldName) await rebaseOverlay(moved, oldName, { run: this.#run }).catch(() => {});
-      await rename(moved, options.disk);
-      moved = undefined;
-    };
-    try {
-      return await this.#build(
-        options,
-        async (tmp) => {
-          moved = join(tmp, DISK);
-          await rename(options.disk, moved);
-          await rebaseOverlay(moved, IMAGE, { run: this.#run, signal: options.signal });
-        },
-        putBack,
-      );
-    } catch (e) {
-      await putBack();
-      throw e;
-    }
-  }
-
-  /** Builds the session in a temp directory; on failure `undo` runs before the temp directory is deleted. */
-  async #build(
-    options: {
-      image: string;
-      bootDir?: string;
-      files?: Record<string, string>;
-      meta: Omit<SessionMeta, 'version' | 'createdAt'>;
-    },
-    fill: (tmp: string) => Promise<void>,
-    undo?: () => Promise<void>,
-  ): Promise<SessionMeta> {
-    if (await this.read())
-      throw new SnapshotError('SNAPSHOT_SESSION_EXISTS', `a session already exists in ${this.dir}`);
-    const parent = join(this.dir, '..');
-    await mkdir(parent, { recursive: true, mode: 0o700 });
-    const tmp = join(parent, `.${basename(this.dir)}.new-${process.pid}-${randomBytes(4).toString('hex')}`);
-    await mkdir(tmp, { mode: 0o700 });
-    let done = false;
-    try {
-      await linkOrCopy(options.image, join(tmp, IMAGE));
-      if (options.bootDir && existsSync(options.bootDir)) {
-        await mkdir(join(tmp, `${IMAGE}.boot`));
-        for (const f of await readdir(options.bootDir))
-          await linkOrCopy(join(options.bootDir, f), join(tmp, `${IMAGE}.boot`, f));
-      }
-      for (const [name, text] of Object.entries(options.files ?? {})) {
-        if (name.includes('/') || name === META || name.startsWith('.'))
-          throw new TypeError(`not a session file name: ${name}`);
-        await writeFileAtomic(join(tmp, name), text, { mode: 0o600 });
-      }
-      await fill(tmp);
-      const meta: SessionMeta = { version: 1, createdAt: new Date().toISOString(), ...options.meta };
-      await writeFileAtomic(join(tmp, META), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
-      // A directory without a readable meta.json is not a session, but may hold someone's disk: kept aside.
-      if (existsSync(this.dir)) await rename(this.dir, `${this.dir}.unreadable-${Date.now()}`);
-      await rename(tmp, this.dir);
-      done = true;
-      return meta;
-    } finally {
-      if (!done) {
-        await undo?.();
-        await rm(tmp, { recursive: true, force: true });
-      }
-    }
-  }
-
-  /** Where a saving stop has QEMU write the RAM state; `commitRam` makes it the session's. */
-  get ramTempPath(): string {
-    return join(this.dir, `${RAM}.tmp`);
+  adopt(options: BuildOptions & { disk: string }): Promise<SessionMeta> {
+    return adoptSession(this.dir, options, { run: this.#run, platform: this.#platform, fsync: this.#fsync });
   }
 
   /**
-   * Records the RAM state QEMU wrote to `ramTempPath` (QEMU has exited, its disk flushed): made
-   * durable first, then renamed, then named in meta.json, so a power cut leaves either no RAM state
-   * or a complete one.
+   * Records the RAM state QEMU wrote to `ramTempPath` (QEMU has exited, its disk flushed): the state,
+   * the disk and a template session's RAM file are synced, the state renamed into place and the
+   * directory synced, and only then named in meta.json, so a power cut leaves either no RAM state or
+   * a complete one that belongs to the disk.
    */
   async commitRam(options: { key: CompatibilityKey; plugged: string[]; stoppedAt?: Date }): Promise<SessionMeta> {
     const tmp = this.ramTempPath;
-    await fsyncFile(tmp);
-    await fsyncFile(this.disk);
     const key = parseKey(options.key);
+    await this.#fsync.file(tmp);
+    await this.#fsync.file(this.disk);
     let memory: SessionRam['memory'];
     if (key.format === 'template-ram') {
       // The guest wrote its RAM through the page cache: only what is not on disk yet is written now.
-      await fsyncFile(this.memoryPath);
+      await this.#fsync.file(this.memoryPath);
       memory = { file: MEMORY, ...(await sampledRecord(this.memoryPath)) };
     }
     const size = (await stat(tmp)).size;
     const edgeSha256 = await edgeDigest(tmp);
     await rename(tmp, this.ramPath);
+    await this.#fsync.dir(this.dir);
     const at = (options.stoppedAt ?? new Date()).toISOString();
     return this.update(({ running: _r, ...m }) => ({
       ...m,
       lastStop: { at, saved: true },
-      ram: {
-        file: RAM,
-        size,
-        edgeSha256,
-        key,
-        plugged: options.plugged,
-        savedAt: at,
-        ...(memory ? { memory } : {}),
-      },
+      ram: { file: RAM, size, edgeSha256, key, plugged: options.plugged, savedAt: at, ...(memory ? { memory } : {}) },
     }));
   }
 
   /**
-   * Takes the saved RAM state for a resume: checked (size, first and last MiB), then removed from
-   * meta.json (durably) and renamed to a private name before QEMU reads it. A VM that dies from here
-   * on leaves a session without RAM state: the next start cold-boots its disk. Throws
-   * SnapshotCorruptError (the state is discarded) when the file fails its check.
+   * Lends the saved RAM state to a resume (see {@link RamLease}: consume it before the guest runs,
+   * release it in a `finally`); nothing changes on disk until `consume()`. Throws SNAPSHOT_NOT_FOUND
+   * without one, and SnapshotCorruptError (the state is discarded) when it fails its check.
+   */
+  leaseRam(): Promise<RamLease> {
+    return leaseRam(this);
+  }
+
+  /**
+   * @deprecated Consumes the state before QEMU has loaded it, so a failed launch loses it: use
+   * {@link leaseRam}. Leases and consumes at once, and returns the state under a private name.
    */
   async takeRam(): Promise<string> {
-    const meta = await this.read();
-    const ram = meta?.ram;
-    if (!ram) throw new SnapshotError('SNAPSHOT_NOT_FOUND', `the session in ${this.dir} has no saved RAM state`);
-    const file = join(this.dir, ram.file);
-    const why = await savedRamProblem(this.dir, ram);
-    // From here the RAM file is live (the VM writes it), as the state is spent: nothing resumes them again.
-    await this.update(({ ram: _ram, ...m }) => m);
-    if (why) {
-      await rm(file, { force: true });
-      throw new SnapshotCorruptError(file, why);
-    }
+    const lease = await this.leaseRam();
+    await lease.consume();
     const resuming = join(this.dir, RESUMING);
-    await rename(file, resuming);
+    await rename(lease.path, resuming);
     return resuming;
   }
 
@@ -308,31 +213,53 @@ export class SessionStore {
       const st = await stat(join(this.dir, f)).catch(() => undefined);
       return st ? st.blocks * 512 : 0;
     };
-    return { disk: await used(DISK), ram: (await used(RAM)) + (await used(MEMORY)) };
+    return { disk: await used(SESSION_DISK), ram: (await used(RAM)) + (await used(MEMORY)) };
   }
 
-  /** Discards the session: renamed aside in one step, then deleted. */
+  /** Discards the session (`reset`): renamed aside in one step (synced), then deleted. */
   async drop(): Promise<boolean> {
-    const had = existsSync(this.dir);
-    await this.#discardDir();
-    return had;
+    const parent = dirname(resolve(this.dir));
+    const trash = join(parent, tempDirName(this.#trashPrefix));
+    return whileBusy(trash, async () => {
+      try {
+        await rename(this.dir, trash);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw e;
+      }
+      await this.#fsync.dir(parent);
+      await rm(trash, { recursive: true, force: true });
+      return true;
+    });
   }
 
-  async #discardDir(): Promise<void> {
-    if (!existsSync(this.dir)) return;
-    const trash = join(this.dir, '..', `.${basename(this.dir)}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
-    await rename(this.dir, trash);
-    await rm(trash, { recursive: true, force: true });
+  get #trashPrefix(): string {
+    return `.${basename(this.dir)}.old-`;
   }
 
-  /** Removes temp and trash directories a killed command left beside the session. */
-  async sweep(isAlive: (pid: number) => boolean): Promise<void> {
-    const parent = join(this.dir, '..');
-    const prefix = `.${basename(this.dir)}.`;
-    for (const n of await readdir(parent).catch(() => [] as string[])) {
-      const m = n.startsWith(prefix) ? /^(?:new|old)-(\d+)-/.exec(n.slice(prefix.length)) : null;
-      if (m && (Number(m[1]) === process.pid || !isAlive(Number(m[1]))))
-        await rm(join(parent, n), { recursive: true, force: true });
+  /**
+   * Removes what a killed command left beside the session, and nothing else: build directories
+   * (`.<name>.new-<pid>-*`, which hold only links and copies: an adopted disk stays at its place until
+   * the session is committed) and trash of a drop (`.<name>.old-<pid>-*`, a session the user
+   * discarded), each only when its process is dead or is this one, not working in it. Directories set
+   * aside as unreadable are kept.
+   */
+  async sweep(isAlive: (pid: number) => boolean): Promise<string[]> {
+    const parent = dirname(resolve(this.dir));
+    const prefixes = [buildPrefix(this.dir), this.#trashPrefix];
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = await readdir(parent);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return removed;
+      throw e;
     }
+    for (const n of names) {
+      if (!isLeftover(n, prefixes, { path: join(parent, n), isAlive })) continue;
+      await rm(join(parent, n), { recursive: true, force: true });
+      removed.push(n);
+    }
+    return removed;
   }
 }

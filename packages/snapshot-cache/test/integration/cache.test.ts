@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdtempSync,
@@ -23,6 +23,7 @@ import {
   SnapshotCache,
   SnapshotCorruptError,
 } from '../../src/index.js';
+import { runNode } from './child-node.js';
 
 const ok = hasTools('zstd', 'qemu-img');
 const work = mkdtempSync(join(tmpdir(), 'snapcache-'));
@@ -54,17 +55,6 @@ async function capturedIn(name: string) {
   const cap = await cache.beginCapture(key());
   writeState(cap.statePath);
   return { cache, entry: await cap.commit() };
-}
-
-function runNode(script: string): Promise<{ code: number | null; signal: string | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
-  });
 }
 
 describe.skipIf(!ok)('SnapshotCache with real zstd', () => {

@@ -25,6 +25,7 @@ import {
   SnapshotCache,
   SnapshotCorruptError,
 } from '../../src/index.js';
+import { chain, image, reads } from './qcow2-fixtures.js';
 
 const ok = hasTools('qemu-img', 'qemu-io', 'zstd');
 const work = mkdtempSync(join(tmpdir(), 'session-store-'));
@@ -40,26 +41,6 @@ const key = (over: Partial<CompatibilityKey> = {}): CompatibilityKey => ({
   ...over,
 });
 const meta = { origin: 'image' as const, image: { digest: 'b'.repeat(64), choice: 'reference' } };
-
-/** A 4 MiB qcow2 "image" whose first 64 KiB hold `pattern`. */
-function image(path: string, pattern: number): string {
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path, '4M']);
-  execFileSync('qemu-io', ['-c', `write -P ${pattern} 0 64k`, path], { stdio: 'ignore' });
-  return path;
-}
-
-/** True when the disk reads `pattern` at `offset` through its whole backing chain. */
-function reads(disk: string, pattern: number, offset = 0): boolean {
-  const out = execFileSync('qemu-io', ['-r', '-c', `read -P ${pattern} ${offset} 64k`, disk], { encoding: 'utf8' });
-  return !/Pattern verification failed/.test(out);
-}
-
-function chain(disk: string): string[] {
-  const info = JSON.parse(
-    execFileSync('qemu-img', ['info', '--backing-chain', '--output=json', disk], { encoding: 'utf8' }),
-  ) as { filename: string }[];
-  return info.map((i) => i.filename);
-}
 
 describe.skipIf(!ok)('SessionStore with real qemu-img', () => {
   it('a session on the image keeps reading that image after the image file is replaced', async () => {

@@ -1,0 +1,49 @@
+import { open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * How files and directories are made durable. A file is named as committed (renamed into place, or
+ * named in a meta.json) only after its data and then its directory are synced: POSIX makes neither a
+ * write nor a rename durable before fsync, and ext4/APFS reorder them across a power cut. Injected by
+ * tests that record the order.
+ */
+export interface Fsync {
+  /** The file's data (and size) reach the disk, e.g. what QEMU wrote through the page cache. */
+  file(path: string): Promise<void>;
+  /** The directory's entries (files created, linked or renamed into it) reach the disk. */
+  dir(path: string): Promise<void>;
+}
+
+/**
+ * fdatasync of a file, fsync of a directory. Opened read-only: both work on a read-only descriptor
+ * (Linux, macOS), and frozen snapshot disks are mode 0444.
+ */
+export const fsync: Fsync = {
+  async file(path) {
+    const fh = await open(path, 'r');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  },
+  async dir(path) {
+    const fh = await open(path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};
+
+/** Syncs every file under `dir`, then each directory bottom-up: the whole tree is durable before it is named. */
+export async function syncTree(dir: string, sync: Fsync = fsync): Promise<void> {
+  for (const d of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, d.name);
+    if (d.isDirectory()) await syncTree(path, sync);
+    else if (d.isFile()) await sync.file(path);
+  }
+  await sync.dir(dir);
+}
+
