@@ -1,5 +1,6 @@
-import { open, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { tempPathFor } from '@stack/internal';
 
 /**
  * How files and directories are made durable. A file is named as committed (renamed into place, or
@@ -47,3 +48,20 @@ export async function syncTree(dir: string, sync: Fsync = fsync): Promise<void> 
   await sync.dir(dir);
 }
 
+/**
+ * Writes `text` to a temp file in `path`'s directory and renames it over `path`; with `sync`, the file
+ * is synced before the rename and the directory after. Unlike writeFileAtomic it never creates the
+ * directory: a snapshot entry removed meanwhile must not come back as an empty directory (ENOENT).
+ */
+export async function replaceFile(path: string, text: string, sync: Fsync | undefined): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await writeFile(tmp, text, { flag: 'wx', mode: 0o600 });
+    await sync?.file(tmp);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await sync?.dir(dirname(path));
+}

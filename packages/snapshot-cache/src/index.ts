@@ -1,4 +1,7 @@
-export { SnapshotCache, type Capture, type LookupResult, type SnapshotEntry, type SnapshotMeta } from './cache.js';
+export { SnapshotCache, type LookupResult, type SnapshotCacheOptions } from './cache.js';
+export type { CacheItem } from './cache-inventory.js';
+export type { Capture } from './capture.js';
+export type { SnapshotEntry, SnapshotMeta } from './snapshot-meta.js';
 export {
   compatibilityKeySchema,
   describeDifferences,
