@@ -27,7 +27,7 @@ export interface SessionMeta {
 }
 
 /** meta.json; fields a newer version added are kept (loose), so an update never drops them. */
-export const sessionMetaSchema = z.looseObject({
+const sessionMetaSchema = z.looseObject({
   version: z.literal(1),
   createdAt: z.string(),
   origin: z.enum(['golden', 'image', 'adopted']),
@@ -41,7 +41,7 @@ export const sessionMetaSchema = z.looseObject({
 }) satisfies z.ZodType<SessionMeta>;
 
 /** meta.json's text as a session's meta, or undefined when it is not one (not JSON, or not the schema). */
-export function parseSessionMeta(text: string): SessionMeta | undefined {
+function parseSessionMeta(text: string): SessionMeta | undefined {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -24,7 +24,7 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const bytes = z.number().int().nonnegative();
 
 /** A snapshot's meta.json (fields a newer version added are kept). */
-export const snapshotMetaSchema = z.looseObject({
+const snapshotMetaSchema = z.looseObject({
   version: z.literal(1),
   key: compatibilityKeySchema,
   createdAt: z.string(),
