@@ -106,7 +106,7 @@ async function gitHubError(res: HttpResponse, what: string, authed: boolean): Pr
 }
 
 /** GET a JSON document from the API (a renamed repository's 301 is followed, token kept on the origin). */
-async function gitHubJson<T>(api: GitHubApi, path: string, what: string): Promise<T> {
+export async function gitHubJson<T>(api: GitHubApi, path: string, what: string): Promise<T> {
   return withRetries(
     async () => {
       const res = await requestFollowing(`${api.apiBase}${path}`, {
@@ -172,25 +172,6 @@ export async function findRunArtifact(api: GitHubApi, repo: string, runId: strin
     );
   if (a.expired) throw new FetchError('FETCH_NOT_FOUND', `artifact ${name} of run ${runId} has expired`);
   return a;
-}
-
-/** The latest successful image-build run of a pull request's head branch. */
-export async function runForPullRequest(
-  api: GitHubApi,
-  repo: string,
-  pr: number,
-  workflow = 'qemu-emulator-build.yaml',
-): Promise<string> {
-  const pull = await gitHubJson<{ head: { ref: string } }>(api, `/repos/${repo}/pulls/${pr}`, `pull request #${pr}`);
-  const runs = await gitHubJson<{ workflow_runs: Array<{ id: number }> }>(
-    api,
-    `/repos/${repo}/actions/workflows/${workflow}/runs?branch=${encodeURIComponent(pull.head.ref)}&status=success&per_page=1`,
-    `runs of ${workflow}`,
-  );
-  const run = runs.workflow_runs[0];
-  if (!run)
-    throw new FetchError('FETCH_NOT_FOUND', `no successful image build found for PR #${pr} (branch ${pull.head.ref})`);
-  return String(run.id);
 }
 
 /**

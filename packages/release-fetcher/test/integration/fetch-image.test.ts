@@ -250,6 +250,11 @@ describe.skipIf(!zipOk)('fetchImage from workflow artifacts (zip)', () => {
     rmSync(d, { recursive: true, force: true });
     return data;
   };
+  beforeEach(() => {
+    gh.pulls.clear();
+    gh.runs = [];
+    gh.artifacts = [];
+  });
   const artifact = (id: number, size: number) => ({
     id,
     name: 'qemu-emulator-amd64',
@@ -273,6 +278,55 @@ describe.skipIf(!zipOk)('fetchImage from workflow artifacts (zip)', () => {
     expect(r).toMatchObject({ verifiedBy: 'zip-crc32', sha256: sha(image) });
     expect(readFileSync(dest).equals(image)).toBe(true);
     expect(gh.seen.filter((s) => s.host === 'cdn').some((s) => s.headers.authorization)).toBe(false);
+  });
+
+  it("takes the PR's own head commit's build, never a newer run of a fork's branch of the same name", async () => {
+    const good = makeZip([['stack-emulator-amd64.qcow2', image]]);
+    const evil = makeZip([['stack-emulator-amd64.qcow2', Buffer.from('an image from a fork')]]);
+    gh.addBlob('artifact-6', good);
+    gh.addBlob('artifact-7', evil);
+    gh.pulls.set(12, { ref: 'patch-1', sha: 'a'.repeat(40) });
+    gh.runs = [
+      // Newest first: someone's fork pushed a branch named patch-1 too, and its build succeeded later.
+      { id: 77, head_branch: 'patch-1', head_sha: 'f'.repeat(40), conclusion: 'success' },
+      { id: 9, head_branch: 'patch-1', head_sha: 'a'.repeat(40), conclusion: 'success' },
+    ];
+    gh.artifacts = [
+      { ...artifact(6, good.length), workflow_run: { id: 9 } },
+      { ...artifact(7, evil.length), workflow_run: { id: 77 } },
+    ];
+    const r = await fetchImage({
+      source: { kind: 'pr', repo, pr: 12, artifact: 'qemu-emulator-amd64', file: 'stack-emulator-amd64.qcow2' },
+      dest,
+      apiBase: gh.apiUrl,
+      token: TOKEN,
+      retries: 0,
+      env,
+    });
+    expect(r.sha256).toBe(sha(image));
+    expect(readFileSync(dest).equals(image)).toBe(true);
+    expect(gh.seen.some((s) => s.url.includes('/runs/77/'))).toBe(false);
+  });
+
+  it('says so when no build of the PR head commit has succeeded (only a fork run of the same branch name has)', async () => {
+    gh.pulls.set(12, { ref: 'patch-1', sha: 'a'.repeat(40) });
+    gh.runs = [
+      { id: 77, head_branch: 'patch-1', head_sha: 'f'.repeat(40), conclusion: 'success' },
+      { id: 9, head_branch: 'patch-1', head_sha: 'a'.repeat(40), conclusion: 'failure' },
+    ];
+    const err = (await fetchImage({
+      source: { kind: 'pr', repo, pr: 12, artifact: 'qemu-emulator-amd64', file: 'stack-emulator-amd64.qcow2' },
+      dest,
+      apiBase: gh.apiUrl,
+      token: TOKEN,
+      retries: 0,
+      env,
+    }).catch((e) => e)) as FetchError;
+    expect(err.code).toBe('FETCH_NOT_FOUND');
+    expect(err.message).toContain('PR #12');
+    expect(err.message).toContain('a'.repeat(40));
+    expect(err.message).toMatch(/has not succeeded/);
+    expect(readFileSync(dest).equals(oldImage)).toBe(true);
   });
 
   it('needs a token for artifacts', async () => {
