@@ -36,8 +36,9 @@ export async function fetchImage(options: FetchImageOptions): Promise<FetchImage
   if (source.kind === 'local') return fetchLocal(source, options, userDigest);
   const network = await openNetwork(options);
   try {
+    // A URL needs no API: a bad API base (say plain http) is no reason to refuse it.
+    if (source.kind === 'url') return await fetchUrl(source, network, options, userDigest);
     const api = gitHubApi(network, options);
-    if (source.kind === 'url') return await fetchUrl(source, api, options, userDigest);
     if (source.kind === 'release') return await fetchRelease(source, api, options, userDigest);
     return await fetchArtifact(source, api, options, userDigest);
   } finally {

@@ -4,15 +4,15 @@ import { fetchSidecar } from './digest-sidecar.js';
 import { download } from './download.js';
 import { FetchError, isFetchError } from './errors.js';
 import { type FetchImageOptions, type FetchImageResult, noDigest, type Source, transfer } from './fetch-context.js';
-import type { GitHubApi } from './github.js';
 import { verifyAndInstall } from './install.js';
+import type { Network } from './network.js';
 import { discardPart } from './part-file.js';
 import { describeSource } from './sources.js';
 
 /** A plain URL, verified by the digest the user passes or else by its `.sha256` sidecar. */
 export async function fetchUrl(
   source: Source<'url'>,
-  api: GitHubApi,
+  network: Network,
   options: FetchImageOptions,
   userDigest: string | undefined,
 ): Promise<FetchImageResult> {
@@ -31,7 +31,7 @@ export async function fetchUrl(
     const got = await download({
       ...transfer(options),
       url,
-      network: api.network,
+      network,
       headers: { 'user-agent': 'stack-emulator' },
       partFile: part,
     });
@@ -41,7 +41,7 @@ export async function fetchUrl(
   // cannot be fetched, the download is stopped; its reason is the error.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const sidecar = fetchSidecar(api.network, sidecarUrl(url), basename(new URL(url).pathname), {
+  const sidecar = fetchSidecar(network, sidecarUrl(url), basename(new URL(url).pathname), {
     signal: options.signal,
     headers: { 'user-agent': 'stack-emulator' },
   });
@@ -53,7 +53,7 @@ export async function fetchUrl(
     ...transfer(options),
     signal,
     url,
-    network: api.network,
+    network,
     headers: { 'user-agent': 'stack-emulator' },
     partFile: part,
   });

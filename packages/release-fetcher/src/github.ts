@@ -1,3 +1,4 @@
+import { apiBaseUrl } from './api-base.js';
 import { FetchError } from './errors.js';
 import { type HttpResponse, readText, requestFollowing } from './http-request.js';
 import { type Network, type NetworkOptions, openNetwork } from './network.js';
@@ -5,7 +6,10 @@ import { withRetries } from './retry.js';
 
 /** What GitHub calls need. */
 export interface GitHubOptions extends NetworkOptions {
-  /** @default "https://api.github.com" */
+  /**
+   * The API's base URL. Must be https; plain http only to 127.0.0.1, ::1 or localhost with no proxy
+   * (else FETCH_INSECURE: the token would cross the network in clear). @default "https://api.github.com"
+   */
   apiBase?: string;
   /** GITHUB_TOKEN, or `gh auth token`; anonymous when undefined. Sent only to the API's origin. */
   token?: string;
@@ -47,12 +51,11 @@ export interface Artifact {
   expired: boolean;
 }
 
-const DEFAULT_API = 'https://api.github.com';
-
+/** The API over an opened network; throws when the API base is not safe to send the token to (see apiBaseUrl). */
 export function gitHubApi(network: Network, options: GitHubOptions): GitHubApi {
   return {
     network,
-    apiBase: (options.apiBase ?? DEFAULT_API).replace(/\/$/, ''),
+    apiBase: apiBaseUrl(options.apiBase, network.proxy),
     token: options.token,
     signal: options.signal,
   };
