@@ -3,10 +3,9 @@ import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import { SnapshotCorruptError } from './errors.js';
 import { edgeDigest, sampledProblem, sampledRecord } from './file-digest.js';
-import { fsyncFile } from './fsync-file.js';
 import { linkOrCopy } from './link-or-copy.js';
 import { createOverlay } from './overlay.js';
-import { processIdentity, sha256File } from '@stack/internal';
+import { fsyncFile, processIdentity, sha256File } from '@stack/internal';
 import { type CompatibilityKey, parseKey, describeDifferences, diffKeys, type KeyDifference, keyId } from './key.js';
 import { type RunTool, runTool } from './run-tool.js';
 
