@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 
 /** The head commit the fake gives pull request `n` unless told otherwise (see FakeGitHub.pulls). */
-export const prHeadSha = (n: number) => createHash('sha1').update(`pr-${n}`).digest('hex');
+const prHeadSha = (n: number) => createHash('sha1').update(`pr-${n}`).digest('hex');
 
 /** A blob the "CDN" serves, with a strong ETag and byte ranges. */
 export interface Blob {
