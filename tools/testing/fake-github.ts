@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 
+/** The head commit the fake gives pull request `n` unless told otherwise (see FakeGitHub.pulls). */
+const prHeadSha = (n: number) => createHash('sha1').update(`pr-${n}`).digest('hex');
+
 /** A blob the "CDN" serves, with a strong ETag and byte ranges. */
 export interface Blob {
   data: Buffer;
@@ -32,7 +35,18 @@ export class FakeGitHub {
   releases: Array<Record<string, unknown>> = [];
   /** Repository files served by the contents API: `<ref>:<path>` -> text. */
   readonly contents = new Map<string, string>();
+  /**
+   * Workflow artifacts. One with a `workflow_run: { id }` is listed only for that run (as GitHub's
+   * artifact objects carry it); one without, for every run.
+   */
   artifacts: Array<Record<string, unknown>> = [];
+  /** Pull requests by number: the head branch and commit. @default `feature/pr-<n>` at {@link prHeadSha}(n) */
+  readonly pulls = new Map<number, { ref: string; sha: string }>();
+  /**
+   * Workflow runs, newest first, filtered by `branch`, `head_sha` and `status` as the API does (a fork's
+   * branch of the same name shows up under `branch` too). @default one successful run 9 of PR 12's head
+   */
+  runs: Array<{ id: number; head_branch: string; head_sha: string; conclusion: string | null }> = [];
   apiUrl = '';
   cdnUrl = '';
   #api: Server;
@@ -123,14 +137,31 @@ export class FakeGitHub {
       res.writeHead(302, { location: `${this.cdnUrl}/blob/artifact-${m[1]}` });
       return res.end();
     }
-    if (/^\/repos\/[^/]+\/[^/]+\/actions\/runs\/\d+\/artifacts$/.test(p))
-      return this.#json(res, 200, { total_count: this.artifacts.length, artifacts: this.artifacts });
-    if ((m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(p)))
-      return this.#json(res, 200, { number: Number(m[1]), head: { ref: `feature/pr-${m[1]}` } });
+    if ((m = /^\/repos\/[^/]+\/[^/]+\/actions\/runs\/(\d+)\/artifacts$/.exec(p))) {
+      const run = Number(m[1]);
+      const artifacts = this.artifacts.filter(
+        (a) => ((a.workflow_run as { id: number } | undefined)?.id ?? run) === run,
+      );
+      return this.#json(res, 200, { total_count: artifacts.length, artifacts });
+    }
+    if ((m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(p))) {
+      const n = Number(m[1]);
+      const head = this.pulls.get(n) ?? { ref: `feature/pr-${n}`, sha: prHeadSha(n) };
+      return this.#json(res, 200, { number: n, head });
+    }
     if (/^\/repos\/[^/]+\/[^/]+\/actions\/workflows\/[^/]+\/runs$/.test(p)) {
-      return url.searchParams.get('branch') === 'feature/pr-12' && url.searchParams.get('status') === 'success'
-        ? this.#json(res, 200, { workflow_runs: [{ id: 9 }] })
-        : this.#json(res, 200, { workflow_runs: [] });
+      const q = url.searchParams;
+      const runs = this.runs.length
+        ? this.runs
+        : [{ id: 9, head_branch: 'feature/pr-12', head_sha: prHeadSha(12), conclusion: 'success' }];
+      const found = runs.filter(
+        (r) =>
+          (!q.has('branch') || r.head_branch === q.get('branch')) &&
+          (!q.has('head_sha') || r.head_sha === q.get('head_sha')) &&
+          (!q.has('status') || r.conclusion === q.get('status')),
+      );
+      const perPage = Number(q.get('per_page') ?? 30);
+      return this.#json(res, 200, { total_count: found.length, workflow_runs: found.slice(0, perPage) });
     }
     return this.#json(res, 404, { message: 'Not Found' });
   }

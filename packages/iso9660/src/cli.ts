@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { isIsoError } from './errors.js';
-import { extractIso } from './extract.js';
+import { extractImage } from './extract-image.js';
 import { IsoReader } from './reader.js';
 import { entriesFromDirectory } from './source-fs.js';
 import { TEXT_DEFAULTS, writeImageToPath } from './image-writer.js';
@@ -94,8 +94,13 @@ program
   .description('extract every entry into a directory')
   .argument('<image>')
   .argument('<dest-dir>')
-  .action(async (image: string, dest: string) => {
-    const r = await extractIso(image, dest);
+  .option(
+    '--keep-escaping-symlinks',
+    'write symlinks that point outside <dest-dir> (absolute, or ../ past it) as they are instead of refusing the image; never followed while extracting',
+    false,
+  )
+  .action(async (image: string, dest: string, o: { keepEscapingSymlinks: boolean }) => {
+    const r = await extractImage(image, dest, { keepEscapingSymlinks: o.keepEscapingSymlinks });
     console.error(`extracted ${r.files} files, ${r.directories} directories, ${r.symlinks} symlinks to ${dest}`);
   });
 

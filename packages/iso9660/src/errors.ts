@@ -8,6 +8,8 @@ export type IsoErrorCode =
   | 'ISO_SIZE_MISMATCH'
   | 'ISO_TOO_LARGE'
   | 'ISO_MALFORMED_IMAGE'
+  /** Extraction: an entry that would land, or point, outside the destination, or write through a link. */
+  | 'ISO_UNSAFE_ENTRY'
   | 'ISO_NOT_FOUND';
 
 const brand = Symbol.for('@stack/iso9660/error');

@@ -1,53 +1,34 @@
-import { chmod, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { z } from 'zod';
 import { IsoError } from './errors.js';
-import { IsoReader } from './reader.js';
+import { extractImage, type ExtractResult } from './extract-image.js';
+
+export type { ExtractResult } from './extract-image.js';
+
+export interface ExtractOptions {
+  /**
+   * Write symlinks whose target leaves `dest` (absolute, or `..` past it, also through other links)
+   * as they are, instead of refusing the image. Extraction never follows a link either way (links
+   * are created last); whatever reads the tree afterwards may. @default false
+   */
+  keepEscapingSymlinks?: boolean;
+  /** Stops the extraction between entries (with the signal's reason, as the writer does); what was written stays. */
+  signal?: AbortSignal;
+}
+
+const optionsSchema = z.object({
+  keepEscapingSymlinks: z.boolean().default(false),
+  signal: z.instanceof(AbortSignal).optional(),
+});
 
 /**
- * Extracts every entry of `image` below `dest` (created if missing), with modes, times and
- * symlinks. Names are checked so that nothing is written outside `dest`.
+ * Extracts every entry of `image` below `dest` (created if missing), with modes, times and symlinks.
+ * The whole listing is checked first (see planExtraction): duplicate names, entries outside a
+ * directory and escaping symlinks are refused before anything is written. Nothing is written
+ * through a symlink: links are created last, and a name already in `dest` that is not a plain
+ * directory (say a symlink left there) is refused rather than followed.
  */
-export async function extractIso(
-  image: string,
-  dest: string,
-): Promise<{ files: number; directories: number; symlinks: number }> {
-  const reader = await IsoReader.open(image);
-  const root = resolve(dest);
-  const counts = { files: 0, directories: 0, symlinks: 0 };
-  try {
-    await mkdir(root, { recursive: true });
-    const dirs: Array<{ path: string; mode: number; mtime: Date }> = [];
-    for (const e of await reader.list()) {
-      const target = resolve(join(root, e.path));
-      if (!target.startsWith(root + sep))
-        throw new IsoError('ISO_MALFORMED_IMAGE', `entry "${e.path}" would land outside ${root}`, { path: e.path });
-      if (e.type === 'directory') {
-        await mkdir(target, { recursive: true });
-        dirs.push({ path: target, mode: e.mode, mtime: e.mtime });
-        counts.directories++;
-      } else if (e.type === 'symlink') {
-        await symlink(e.target!, target);
-        await lutimes(target, e.mtime, e.mtime).catch(() => {});
-        counts.symlinks++;
-      } else {
-        const fh = await open(target, 'wx', 0o600);
-        try {
-          for await (const chunk of reader.read(e)) await fh.write(chunk);
-        } finally {
-          await fh.close();
-        }
-        await chmod(target, e.mode);
-        await utimes(target, e.mtime, e.mtime);
-        counts.files++;
-      }
-    }
-    // Directory modes and times last: writing into them changes their mtime and may need write access.
-    for (const d of dirs.reverse()) {
-      await chmod(d.path, d.mode);
-      await utimes(d.path, d.mtime, d.mtime);
-    }
-  } finally {
-    await reader.close();
-  }
-  return counts;
+export async function extractIso(image: string, dest: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) throw new IsoError('ISO_INVALID_OPTION', parsed.error.issues.map((i) => i.message).join('; '));
+  return extractImage(image, dest, parsed.data);
 }

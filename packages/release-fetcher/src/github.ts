@@ -1,3 +1,4 @@
+import { apiBaseUrl } from './api-base.js';
 import { FetchError } from './errors.js';
 import { type HttpResponse, readText, requestFollowing } from './http-request.js';
 import { type Network, type NetworkOptions, openNetwork } from './network.js';
@@ -5,7 +6,10 @@ import { withRetries } from './retry.js';
 
 /** What GitHub calls need. */
 export interface GitHubOptions extends NetworkOptions {
-  /** @default "https://api.github.com" */
+  /**
+   * The API's base URL. Must be https; plain http only to 127.0.0.1, ::1 or localhost with no proxy
+   * (else FETCH_INSECURE: the token would cross the network in clear). @default "https://api.github.com"
+   */
   apiBase?: string;
   /** GITHUB_TOKEN, or `gh auth token`; anonymous when undefined. Sent only to the API's origin. */
   token?: string;
@@ -47,12 +51,11 @@ export interface Artifact {
   expired: boolean;
 }
 
-const DEFAULT_API = 'https://api.github.com';
-
+/** The API over an opened network; throws when the API base is not safe to send the token to (see apiBaseUrl). */
 export function gitHubApi(network: Network, options: GitHubOptions): GitHubApi {
   return {
     network,
-    apiBase: (options.apiBase ?? DEFAULT_API).replace(/\/$/, ''),
+    apiBase: apiBaseUrl(options.apiBase, network.proxy),
     token: options.token,
     signal: options.signal,
   };
@@ -106,7 +109,7 @@ async function gitHubError(res: HttpResponse, what: string, authed: boolean): Pr
 }
 
 /** GET a JSON document from the API (a renamed repository's 301 is followed, token kept on the origin). */
-async function gitHubJson<T>(api: GitHubApi, path: string, what: string): Promise<T> {
+export async function gitHubJson<T>(api: GitHubApi, path: string, what: string): Promise<T> {
   return withRetries(
     async () => {
       const res = await requestFollowing(`${api.apiBase}${path}`, {
@@ -172,25 +175,6 @@ export async function findRunArtifact(api: GitHubApi, repo: string, runId: strin
     );
   if (a.expired) throw new FetchError('FETCH_NOT_FOUND', `artifact ${name} of run ${runId} has expired`);
   return a;
-}
-
-/** The latest successful image-build run of a pull request's head branch. */
-export async function runForPullRequest(
-  api: GitHubApi,
-  repo: string,
-  pr: number,
-  workflow = 'qemu-emulator-build.yaml',
-): Promise<string> {
-  const pull = await gitHubJson<{ head: { ref: string } }>(api, `/repos/${repo}/pulls/${pr}`, `pull request #${pr}`);
-  const runs = await gitHubJson<{ workflow_runs: Array<{ id: number }> }>(
-    api,
-    `/repos/${repo}/actions/workflows/${workflow}/runs?branch=${encodeURIComponent(pull.head.ref)}&status=success&per_page=1`,
-    `runs of ${workflow}`,
-  );
-  const run = runs.workflow_runs[0];
-  if (!run)
-    throw new FetchError('FETCH_NOT_FOUND', `no successful image build found for PR #${pr} (branch ${pull.head.ref})`);
-  return String(run.id);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { tempPathFor } from '@stack/internal';
+import { fsyncDirectory, fsyncFile, tempPathFor } from '@stack/internal';
 
 /**
  * How files and directories are made durable. A file is named as committed (renamed into place, or
@@ -15,28 +15,8 @@ export interface Fsync {
   dir(path: string): Promise<void>;
 }
 
-/**
- * fdatasync of a file, fsync of a directory. Opened read-only: both work on a read-only descriptor
- * (Linux, macOS), and frozen snapshot disks are mode 0444.
- */
-export const fsync: Fsync = {
-  async file(path) {
-    const fh = await open(path, 'r');
-    try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-  },
-  async dir(path) {
-    const fh = await open(path, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
-};
+/** The real one: @stack/internal's (the one definition of the workspace). */
+export const fsync: Fsync = { file: fsyncFile, dir: fsyncDirectory };
 
 /** Syncs every file under `dir`, then each directory bottom-up: the whole tree is durable before it is named. */
 export async function syncTree(dir: string, sync: Fsync = fsync): Promise<void> {

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runIntoClosedPipe } from '../../../../tools/testing/closed-pipe.js';
 import { hasTools } from '../../../../tools/testing/requires.js';
+import { writeIso } from '../../src/index.js';
 
 // The bin the package publishes.
 const bin = new URL('../../bin/iso9660.js', import.meta.url).pathname;
@@ -52,6 +53,26 @@ describe('iso9660 CLI (built bin)', () => {
     const out = join(dir, 'out');
     expect(cli('extract', image, out).status).toBe(0);
     expect(readFileSync(join(out, 'user-data'), 'utf8')).toBe('#cloud-config\n');
+  });
+
+  it('refuses to extract a symlink that leaves the destination (exit 2, naming it), unless told to keep it', async () => {
+    const image = join(dir, 'escape.iso');
+    await writeIso(
+      [
+        { type: 'file', path: 'f', data: 'f' },
+        { type: 'symlink', path: 'passwd', target: '/etc/passwd' },
+      ],
+      image,
+      { volumeId: 'ESCAPE', rockRidge: true },
+    );
+    const refused = cli('extract', image, join(dir, 'refused'));
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('symlink "/passwd" -> "/etc/passwd" is absolute');
+    expect(refused.stderr).toContain('--keep-escaping-symlinks');
+    expect(existsSync(join(dir, 'refused', 'f'))).toBe(false);
+    const kept = join(dir, 'kept');
+    expect(cli('extract', '--keep-escaping-symlinks', image, kept).status).toBe(0);
+    expect(readlinkSync(join(kept, 'passwd'))).toBe('/etc/passwd');
   });
 
   it('fails clearly, without touching an existing image, on bad input', () => {

@@ -140,7 +140,9 @@ describe.skipIf(!ok)('images checked by every independent reader', () => {
         expect(got).toEqual(expectedNoModes);
         if (v.rockRidge) {
           const dest = join(work, `ours-${v.joliet}-${v.rockRidge}`);
-          await extractIso(image, dest);
+          // The tree's abs-link points at /etc/hostname: kept as it is only when asked.
+          await expect(extractIso(image, dest)).rejects.toMatchObject({ code: 'ISO_UNSAFE_ENTRY', path: '/abs-link' });
+          await extractIso(image, dest, { keepEscapingSymlinks: true });
           expect(snapshot(dest, { modes: true })).toEqual(expected);
         }
       });
@@ -153,7 +155,7 @@ describe.skipIf(!ok)('images checked by every independent reader', () => {
     const image = join(work, 'gen.iso');
     run('genisoimage', ['-quiet', '-J', '-R', '-V', 'gen', '-o', image, src]);
     const dest = join(work, 'gen-out');
-    await extractIso(image, dest);
+    await extractIso(image, dest, { keepEscapingSymlinks: true });
     expect(snapshot(dest, { modes: true })).toEqual(snapshot(src, { modes: true }));
   });
 });

@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hasTools } from '../../../../tools/testing/requires.js';
 import { fetchImage, type FetchError, type FetchImageOptions, getRepoFile, listReleases } from '../../src/index.js';
 import { FakeGitHub } from '../../../../tools/testing/fake-github.js';
 import { makeTestCa } from '../../../../tools/testing/tls-ca.js';
@@ -228,60 +226,5 @@ describe('fetchImage from a GitHub-like server', () => {
       ((await fetchImage({ source: { kind: 'local', path: src }, dest }).catch((e) => e)) as FetchError).code,
     ).toBe('FETCH_DIGEST_MISMATCH');
     expect(readFileSync(dest).equals(oldImage)).toBe(true);
-  });
-});
-
-const zipOk = hasTools('python3');
-describe.skipIf(!zipOk)('fetchImage from workflow artifacts (zip)', () => {
-  const makeZip = (members: Array<[string, Buffer]>) => {
-    const d = mkdtempSync(join(tmpdir(), 'zip-'));
-    const files = members.map(([name, data], i) => {
-      writeFileSync(join(d, `m${i}`), data);
-      return [name, join(d, `m${i}`)];
-    });
-    const out = join(d, 'a.zip');
-    execFileSync('python3', [
-      '-c',
-      'import sys,zipfile,json\nz=zipfile.ZipFile(sys.argv[1],"w",zipfile.ZIP_DEFLATED)\nfor n,p in json.loads(sys.argv[2]): z.write(p,n)\nz.close()',
-      out,
-      JSON.stringify(files),
-    ]);
-    const data = readFileSync(out);
-    rmSync(d, { recursive: true, force: true });
-    return data;
-  };
-  const artifact = (id: number, size: number) => ({
-    id,
-    name: 'qemu-emulator-amd64',
-    size_in_bytes: size,
-    archive_download_url: `${gh.apiUrl}/repos/o/r/actions/artifacts/${id}/zip`,
-    expired: false,
-  });
-
-  it('finds the run of a PR, downloads its artifact (token to the API only) and extracts the image', async () => {
-    const zip = makeZip([['stack-emulator-amd64.qcow2', image]]);
-    gh.addBlob('artifact-5', zip);
-    gh.artifacts = [artifact(5, zip.length)];
-    const r = await fetchImage({
-      source: { kind: 'pr', repo, pr: 12, artifact: 'qemu-emulator-amd64', file: 'stack-emulator-amd64.qcow2' },
-      dest,
-      apiBase: gh.apiUrl,
-      token: TOKEN,
-      retries: 0,
-      env,
-    });
-    expect(r).toMatchObject({ verifiedBy: 'zip-crc32', sha256: sha(image) });
-    expect(readFileSync(dest).equals(image)).toBe(true);
-    expect(gh.seen.filter((s) => s.host === 'cdn').some((s) => s.headers.authorization)).toBe(false);
-  });
-
-  it('needs a token for artifacts', async () => {
-    const err = (await fetchImage({
-      source: { kind: 'run', repo, runId: '9', artifact: 'qemu-emulator-amd64', file: 'x.qcow2' },
-      dest,
-      apiBase: gh.apiUrl,
-      env,
-    }).catch((e) => e)) as FetchError;
-    expect(err.code).toBe('FETCH_AUTH_REQUIRED');
   });
 });
