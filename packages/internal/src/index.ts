@@ -12,6 +12,15 @@ export {
   type IdentityOptions,
   type ProcessIdentity,
 } from './process-identity.js';
+export {
+  acquireLock,
+  isLockBusyError,
+  LockBusyError,
+  type AcquireLockOptions,
+  type Lock,
+  type LockHolder,
+  type LockWait,
+} from './lock.js';
 export { processMemory, type ProcessMemory } from './process-memory.js';
 export { ARCHES, type Accel, type Arch } from './arch.js';
 export { readSysctl } from './sysctl.js';

@@ -8,16 +8,11 @@ export {
   type CompatibilityKey,
   type KeyDifference,
 } from './key.js';
-export { acquireLock, type Lock, type LockHolder } from './lock.js';
+// The instance lock is @stack/internal's; re-exported for the callers that took it from here.
+export { acquireLock, LockBusyError, type Lock, type LockHolder } from '@stack/internal';
 export { backingNameOf, createOverlay, rebaseOverlay, type OverlayOptions } from './overlay.js';
 export { linkOrCopy } from './link-or-copy.js';
 export { SessionStore, type SessionMeta, type SessionSizes } from './session-store.js';
 export { ramMismatch, type SessionRam } from './session-ram.js';
-export {
-  LockBusyError,
-  SnapshotCorruptError,
-  SnapshotError,
-  isSnapshotError,
-  type SnapshotErrorCode,
-} from './errors.js';
+export { SnapshotCorruptError, SnapshotError, isSnapshotError, type SnapshotErrorCode } from './errors.js';
 export { runTool, type RunTool } from './run-tool.js';
