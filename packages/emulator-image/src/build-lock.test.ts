@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,5 +38,40 @@ describe('withBuildLock', () => {
       'broken build',
     );
     expect(await withBuildLock(target, async () => 'again')).toBe('again');
+  });
+
+  it('takes over at once from a builder killed with kill -9 (regression: proper-lockfile waited 30 s for staleness)', async () => {
+    const target = join(mkdtempSync(join(tmpdir(), 'lock-')), 'base');
+    // The holder runs the built module, as another build process would.
+    const dist = new URL('../dist/build-lock.js', import.meta.url).href;
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { withBuildLock } from ${JSON.stringify(dist)};
+        await withBuildLock(${JSON.stringify(target)}, () => { console.log('ready'); return new Promise(() => {}); });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => holder.on('close', resolve));
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      void exited.then(() => reject(new Error('the holder exited before taking the lock')));
+    });
+    holder.kill('SIGKILL');
+    await exited;
+    const started = Date.now();
+    expect(await withBuildLock(target, async () => 'built', { waitMs: 5000 })).toBe('built');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('removes a stale lock directory left by proper-lockfile, the lock used before (regression: builds blocked)', async () => {
+    const target = join(mkdtempSync(join(tmpdir(), 'lock-')), 'base');
+    mkdirSync(`${target}.lock`);
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(`${target}.lock`, aMinuteAgo, aMinuteAgo);
+    expect(await withBuildLock(target, async () => 'built', { waitMs: 5000 })).toBe('built');
+    expect(existsSync(`${target}.lock`)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isProcessError, runProcess } from '@stack/internal';
 
 /** How a disk image boots: legacy BIOS boot code in its MBR (SeaBIOS), or UEFI only (OVMF). */
 export type DiskBootMode = 'bios' | 'uefi';
@@ -21,15 +21,14 @@ export async function diskBootMode(image: string, options: { signal?: AbortSigna
   const work = mkdtempSync(join(tmpdir(), 'boot-mode-'));
   const out = join(work, 'mbr.raw');
   try {
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        'qemu-img',
-        ['dd', '-O', 'raw', 'bs=512', 'count=1', `if=${image}`, `of=${out}`],
-        { signal: options.signal, timeout: 30_000 },
-        (e, _o, stderr) =>
-          e ? reject(new Error(`qemu-img dd of ${image} failed: ${stderr.trim() || e.message}`)) : resolve(),
-      ),
-    );
+    await runProcess('qemu-img', ['dd', '-O', 'raw', 'bs=512', 'count=1', `if=${image}`, `of=${out}`], {
+      signal: options.signal,
+      timeout: 30_000,
+    }).catch((e: unknown) => {
+      if (!isProcessError(e)) throw e;
+      const why = e.stderrTail || (e.cause instanceof Error ? e.cause.message : e.message);
+      throw new Error(`qemu-img dd of ${image} failed: ${why}`, { cause: e });
+    });
     return bootModeFromMbr(readFileSync(out));
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -39,7 +38,7 @@ import { MarkerScanner } from './markers.js';
 import { BuildError } from './errors.js';
 import { run } from './run.js';
 import { cacheDir } from './cache-dir.js';
-import type { Accel, Arch } from '@stack/internal';
+import { type Accel, type Arch, runProcess } from '@stack/internal';
 
 export interface BuildApplianceOptions {
   applianceDir: string;
@@ -214,7 +213,8 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
   const work = mkdtempSync(join(dirname(output), `.build-${basename(output)}-`));
   const log = join(work, 'build.log');
   writeFileSync(log, '');
-  let qemu: ChildProcess | undefined;
+  // Kills QEMU (SIGKILL) if it still runs when the build gives up on it or ends.
+  const stopQemu = new AbortController();
   let socketsToRemove: string | undefined;
   try {
     const base = await ensureBaseImage({ arch: options.arch, cacheRoot: options.cacheRoot, onPhase: phase });
@@ -293,13 +293,22 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     });
     const scanner = new MarkerScanner(50);
     let stderr = '';
+    // Settles when QEMU ends (the guest powered off, or it died), with how; it never rejects.
+    const ended = runProcess(binary, argv, {
+      signal: stopQemu.signal,
+      killSignal: 'SIGKILL',
+      stdout: 'ignore',
+      reject: false,
+      onStderr: (d) => (stderr += d),
+    }).then(
+      (r) => String(r.signal ?? r.exitCode),
+      (e: Error) => e.message,
+    );
     await new Promise<void>((resolvePromise, reject) => {
-      qemu = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-      qemu.stderr!.on('data', (d) => (stderr += d));
       const fail = (code: BuildError['code'], why: string) => {
         stop();
         clearTimeout(timer);
-        qemu?.kill('SIGKILL');
+        stopQemu.abort();
         reject(
           new BuildError(
             code,
@@ -331,21 +340,15 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
           ),
         limit,
       );
-      qemu.once('exit', (code, sig) =>
-        fail('IMAGE_PROVISION_FAILED', `QEMU exited (${sig ?? code}) before the guest reported STACK_CLOUD_INIT_DONE`),
+      // After STACK_CLOUD_INIT_DONE this comes when the guest powered off: the promise is settled, a no-op.
+      void ended.then((how) =>
+        fail('IMAGE_PROVISION_FAILED', `QEMU exited (${how}) before the guest reported STACK_CLOUD_INIT_DONE`),
       );
     });
     phase('waiting for the guest to power off');
-    await new Promise<void>((res) => {
-      const q = qemu!;
-      q.removeAllListeners('exit');
-      if (q.exitCode !== null || q.signalCode !== null) return res();
-      const t = setTimeout(() => q.kill('SIGKILL'), 120_000);
-      q.once('exit', () => {
-        clearTimeout(t);
-        res();
-      });
-    });
+    const powerOffLimit = setTimeout(() => stopQemu.abort(), 120_000);
+    await ended;
+    clearTimeout(powerOffLimit);
 
     phase('boot files and the compressed image');
     // Taken from the disk itself, so a direct kernel boot starts exactly what the firmware would.
@@ -357,7 +360,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     writeFileSync(`${output}.sha256`, `${digest}  ${basename(output)}\n`);
     return { output, boot, sha256: digest, log: `${output}.log`, accel, baseCached: base.cached };
   } finally {
-    if (qemu && qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
+    stopQemu.abort();
     // Keep the full logs beside the output, whatever happened.
     try {
       const consoleLog = existsSync(join(work, 'serial.log'))

@@ -13,6 +13,26 @@ export {
   type IdentityOptions,
   type ProcessIdentity,
 } from './process-identity.js';
+export {
+  acquireLock,
+  isLockBusyError,
+  LockBusyError,
+  type AcquireLockOptions,
+  type Lock,
+  type LockHolder,
+  type LockWait,
+} from './lock.js';
+export {
+  isProcessError,
+  ProcessError,
+  runProcess,
+  runProcessSync,
+  type ProcessErrorCode,
+  type ProcessResult,
+  type RunProcess,
+  type RunProcessOptions,
+  type RunProcessSyncOptions,
+} from './run-process.js';
 export { processMemory, type ProcessMemory } from './process-memory.js';
 export { ARCHES, type Accel, type Arch } from './arch.js';
 export { readSysctl } from './sysctl.js';

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { runProcessSync } from './run-process.js';
 
 /** What can be known of a process: whether it runs, when it started, its command line. */
 export interface ProcessIdentity {
@@ -16,7 +16,7 @@ export interface IdentityOptions {
   platform?: NodeJS.Platform;
   /** Reads a /proc file (Linux); undefined when unreadable. @default fs.readFileSync */
   readProc?: (path: string) => string | undefined;
-  /** Runs ps(1) and returns its stdout; undefined on failure. @default child_process.execFileSync */
+  /** Runs ps(1) and returns its stdout; undefined on failure. @default runProcessSync */
   ps?: (args: string[]) => string | undefined;
 }
 
@@ -32,7 +32,7 @@ export const readProcDefault = (path: string) => {
 /** Runs ps(1); undefined on failure (the default `ps`). */
 export const psDefault = (args: string[]) => {
   try {
-    return execFileSync('ps', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 3000 });
+    return runProcessSync('ps', args, { timeout: 3000 }).stdout;
   } catch {
     return undefined;
   }

@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { qemuBinary } from './argv.js';
 import { findArm64Firmware } from './firmware.js';
 import { compareQemuVersions, parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
 import { QemuArgvError } from './errors.js';
-import type { Accel, Arch } from '@stack/internal';
-
-const run = promisify(execFile);
+import { type Accel, type Arch, isProcessError, type RunProcess, runProcess } from '@stack/internal';
 
 export interface HostProbe {
   binary: string;
@@ -26,8 +22,17 @@ export interface HostProbe {
 }
 
 /** Finds QEMU for `arch` and reads what it supports. Throws naming the binary and how to install it. */
-export async function probeHost(arch: Arch, options: { binary?: string } = {}): Promise<HostProbe> {
+export async function probeHost(
+  arch: Arch,
+  options: {
+    /** @default qemu-system-x86_64 or qemu-system-aarch64 */
+    binary?: string;
+    /** @default runProcess */
+    run?: RunProcess;
+  } = {},
+): Promise<HostProbe> {
   const binary = options.binary ?? qemuBinary(arch);
+  const run = options.run ?? runProcess;
   // Three short runs of QEMU, at once: every start probes, and each run costs ~20 ms.
   const asked = (args: string[]) => run(binary, args).then((r) => r.stdout);
   const [versionRun, accelRun, objectRun] = await Promise.allSettled([
@@ -43,7 +48,7 @@ export async function probeHost(arch: Arch, options: { binary?: string } = {}): 
     const pkg = arch === 'amd64' ? 'qemu-system-x86' : 'qemu-system-arm';
     throw new QemuArgvError(
       'ARGV_QEMU_NOT_FOUND',
-      `${binary} not found or not runnable (${(e as Error).message}); install QEMU >= 9 (Debian: apt install ${pkg} qemu-utils, from bookworm-backports on Debian 12; macOS: brew install qemu)`,
+      `${binary} not found or not runnable (${whyNotRun(e)}); install QEMU >= 9 (Debian: apt install ${pkg} qemu-utils, from bookworm-backports on Debian 12; macOS: brew install qemu)`,
     );
   }
   const version = parseQemuVersion(versionText);
@@ -74,9 +79,15 @@ export async function probeHost(arch: Arch, options: { binary?: string } = {}): 
 /** True when `binary` lists `device` in `-device help` (e.g. virtio-9p-pci: builds without virtfs lack it). */
 export async function qemuHasDevice(binary: string, device: string): Promise<boolean> {
   try {
-    const { stdout } = await run(binary, ['-device', 'help']);
+    const { stdout } = await runProcess(binary, ['-device', 'help']);
     return new RegExp(`name "${device.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(stdout);
   } catch {
     return false;
   }
 }
+
+/** A start failure's own words ("spawn qemu-system-x86_64 ENOENT"), else the failed run's message. */
+const whyNotRun = (e: unknown) =>
+  isProcessError(e) && e.code === 'PROCESS_START_FAILED' && e.cause instanceof Error
+    ? e.cause.message
+    : (e as Error).message;

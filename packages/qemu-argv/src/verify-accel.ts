@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { type Accel, accelFailureReason } from './accel-verdict.js';
 import type { HostProbe } from './host-probe.js';
-import type { Arch } from '@stack/internal';
+import { type Arch, type ProcessResult, type RunProcess, runProcess } from '@stack/internal';
 
 export interface AccelCheck {
   usable: boolean;
@@ -24,8 +23,8 @@ export interface VerifyOptions {
   firstOutputMs?: number;
   /** With a kernel: how long it may take to reach its panic once it printed. @default 30000 */
   bootTimeoutMs?: number;
-  /** @default node:child_process spawn */
-  spawn?: typeof spawn;
+  /** Runs QEMU; a test injects a fake. @default runProcess */
+  run?: RunProcess;
 }
 
 /** What a kernel prints once its early boot is done and it finds no root file system. */
@@ -80,27 +79,37 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
     'none',
     '-no-reboot',
   ];
-  const run = options.spawn ?? spawn;
+  const run = options.run ?? runProcess;
+  // QEMU is stopped (SIGKILL: nothing of it is kept) once the verdict is in; `exited` is its end.
+  const stop = new AbortController();
+  const start = (onStdout?: (text: string) => void, onStderr?: (text: string) => void) => {
+    const exited: Promise<ProcessResult | Error> = run(probe.binary, args, {
+      signal: stop.signal,
+      killSignal: 'SIGKILL',
+      stdout: onStdout ? 'pipe' : 'ignore',
+      reject: false,
+      onStdout,
+      onStderr,
+    }).catch((e: Error) => e);
+    return exited;
+  };
   if (!options.kernel) {
     if (options.arch === 'arm64' && probe.firmware) args.push('-bios', probe.firmware);
     args.push('-serial', 'none');
     return new Promise((resolve) => {
-      const child = run(probe.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
-      child.stderr!.on('data', (d) => (stderr += d));
       const timer = setTimeout(() => {
-        child.kill('SIGKILL');
+        stop.abort();
         resolve({ usable: true, reason: `${accel} with -cpu ${cpu} started and kept running` });
       }, options.settleMs ?? 1500);
-      child.on('exit', (code, signal) => {
+      void start(undefined, (d) => (stderr += d)).then((end) => {
         clearTimeout(timer);
-        if (signal === 'SIGKILL') return;
-        const why = accelFailureReason(stderr) ?? (stderr.trim().split('\n')[0] || `exited with ${code ?? signal}`);
+        if (stop.signal.aborted) return;
+        if (end instanceof Error)
+          return resolve({ usable: false, reason: `cannot run ${probe.binary}: ${cause(end)}` });
+        const why =
+          accelFailureReason(stderr) ?? (stderr.trim().split('\n')[0] || `exited with ${end.exitCode ?? end.signal}`);
         resolve({ usable: false, reason: why.slice(0, 200) });
-      });
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        resolve({ usable: false, reason: `cannot run ${probe.binary}: ${e.message}` });
       });
     });
   }
@@ -110,7 +119,6 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
   const limit = options.bootTimeoutMs ?? 30_000;
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = run(probe.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let stderr = '';
     let done = false;
@@ -118,7 +126,7 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
       if (done) return;
       done = true;
       clearTimeout(timer);
-      child.kill('SIGKILL');
+      stop.abort();
       resolve(check);
     };
     const judge = (exited: boolean) => {
@@ -127,15 +135,6 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
         finish({ usable: true, reason: `${accel} booted a kernel in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
       else if (v.state === 'failed') finish({ usable: false, reason: v.reason.slice(0, 200) });
     };
-    child.stdout!.on('data', (d) => {
-      // Only the tail matters: the verdict lines come last.
-      out = (out + d).slice(-65536);
-      judge(false);
-    });
-    child.stderr!.on('data', (d) => {
-      stderr += d;
-      judge(false);
-    });
     // A working accelerator prints the first kernel lines within a second (TCG here: 0.3 s); a silent
     // hang prints nothing, ever. Once it printed, a slow (loaded) host gets the longer limit.
     let timer = setTimeout(() => {
@@ -153,7 +152,24 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
         Math.max(0, limit - (Date.now() - t0)),
       );
     }, silentLimit);
-    child.on('exit', () => judge(true));
-    child.on('error', (e) => finish({ usable: false, reason: `cannot run ${probe.binary}: ${e.message}` }));
+    const exited = start(
+      (d) => {
+        // Only the tail matters: the verdict lines come last.
+        out = (out + d).slice(-65536);
+        judge(false);
+      },
+      (d) => {
+        stderr += d;
+        judge(false);
+      },
+    );
+    void exited.then((end) =>
+      end instanceof Error
+        ? finish({ usable: false, reason: `cannot run ${probe.binary}: ${cause(end)}` })
+        : judge(true),
+    );
   });
 }
+
+/** What node:child_process said when QEMU could not start ("spawn qemu-system-x86_64 ENOENT"). */
+const cause = (e: Error) => (e.cause instanceof Error ? e.cause.message : e.message);

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
+import { runProcess } from '@stack/internal';
 
 /** Where each group of trusted certificates came from, for error messages and `--verbose`. */
 export interface TrustStore {
@@ -21,7 +21,7 @@ export interface TrustOptions {
   platform?: NodeJS.Platform;
   /** @default fs.promises.readFile as UTF-8, undefined when unreadable */
   readText?: (path: string) => Promise<string | undefined>;
-  /** Runs a command and resolves its stdout, undefined on failure (the macOS keychain). */
+  /** Runs a command and resolves its stdout, undefined on failure (the macOS keychain). @default runProcess, 5 s */
   run?: (command: string, args: string[]) => Promise<string | undefined>;
 }
 
@@ -50,9 +50,10 @@ export function splitPem(text: string): string[] {
 
 const defaultReadText = (path: string) => readFile(path, 'utf8').catch(() => undefined);
 const defaultRun = (command: string, args: string[]) =>
-  new Promise<string | undefined>((resolve) => {
-    execFile(command, args, { timeout: 5000, maxBuffer: 16 << 20 }, (err, stdout) => resolve(err ? undefined : stdout));
-  });
+  runProcess(command, args, { timeout: 5000 }).then(
+    (r) => r.stdout,
+    () => undefined,
+  );
 
 /**
  * Everything an https connection of this package trusts. Node's own default is its bundled Mozilla

@@ -1,7 +1,6 @@
 import { CodedError, errorGuard } from '@stack/internal';
 
 export type SnapshotErrorCode =
-  | 'SNAPSHOT_LOCK_BUSY'
   | 'SNAPSHOT_CORRUPT'
   | 'SNAPSHOT_NOT_FOUND'
   | 'SNAPSHOT_TOOL_FAILED'
@@ -14,15 +13,6 @@ export class SnapshotError extends CodedError<SnapshotErrorCode> {}
 
 /** True for this package's errors, also from another copy of it (a brand, not `instanceof`). */
 export const isSnapshotError = errorGuard(SnapshotError, '@stack/snapshot-cache');
-
-/** Another process holds the lock; `holder` says which. */
-export class LockBusyError extends SnapshotError {
-  readonly holder: { pid: number; command: string; since: string };
-  constructor(path: string, holder: { pid: number; command: string; since: string }) {
-    super('SNAPSHOT_LOCK_BUSY', `${path} is held by pid ${holder.pid} (${holder.command}, since ${holder.since})`);
-    this.holder = holder;
-  }
-}
 
 /** A snapshot file failed its size or digest check; it must not be resumed. */
 export class SnapshotCorruptError extends SnapshotError {

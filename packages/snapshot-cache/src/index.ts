@@ -11,7 +11,8 @@ export {
   type CompatibilityKey,
   type KeyDifference,
 } from './key.js';
-export { acquireLock, type Lock, type LockHolder } from './lock.js';
+// The instance lock is @stack/internal's; re-exported for the callers that took it from here.
+export { acquireLock, LockBusyError, type Lock, type LockHolder } from '@stack/internal';
 export { backingNameOf, createOverlay, rebaseOverlay, type OverlayOptions } from './overlay.js';
 export { linkOrCopy } from './link-or-copy.js';
 export { SessionStore, type SessionSizes, type SessionStoreOptions } from './session-store.js';
@@ -19,11 +20,5 @@ export type { SessionMeta } from './session-meta.js';
 export type { RamLease } from './ram-lease.js';
 export { ramMismatch, type SessionRam } from './session-ram.js';
 export type { Fsync } from './fsync.js';
-export {
-  LockBusyError,
-  SnapshotCorruptError,
-  SnapshotError,
-  isSnapshotError,
-  type SnapshotErrorCode,
-} from './errors.js';
+export { SnapshotCorruptError, SnapshotError, isSnapshotError, type SnapshotErrorCode } from './errors.js';
 export { runTool, type RunTool } from './run-tool.js';

@@ -15,14 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
-import {
-  acquireLock,
-  type CompatibilityKey,
-  createOverlay,
-  LockBusyError,
-  SnapshotCache,
-  SnapshotCorruptError,
-} from '../../src/index.js';
+import { type CompatibilityKey, createOverlay, SnapshotCache, SnapshotCorruptError } from '../../src/index.js';
 import { runNode } from './child-node.js';
 
 const ok = hasTools('zstd', 'qemu-img');
@@ -167,45 +160,6 @@ describe.skipIf(!ok)('SnapshotCache with real zstd', () => {
     expect(await cache.lookup(key())).toMatchObject({ hit: false });
     expect(await cache.sweep()).toHaveLength(1);
     expect(readdirSync(root)).toEqual([]);
-  });
-});
-
-describe('instance lock', () => {
-  it('lets only one of several racing processes in at a time', async () => {
-    const lock = join(work, 'race.lock');
-    const log = join(work, 'race.log');
-    writeFileSync(log, '');
-    const script = `import { acquireLock } from ${JSON.stringify(dist)};
-      import { appendFileSync } from 'node:fs';
-      const l = await acquireLock(${JSON.stringify(lock)}, { command: 'race', timeout: 60000, pollInterval: 5 });
-      appendFileSync(${JSON.stringify(log)}, 'enter ' + process.pid + '\\n');
-      await new Promise((r) => setTimeout(r, 100));
-      appendFileSync(${JSON.stringify(log)}, 'leave ' + process.pid + '\\n');
-      await l.release();`;
-    const results = await Promise.all(Array.from({ length: 4 }, () => runNode(script)));
-    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
-    const lines = readFileSync(log, 'utf8').trim().split('\n');
-    expect(lines).toHaveLength(8);
-    for (let i = 0; i < lines.length; i += 2) {
-      expect(lines[i]!.startsWith('enter')).toBe(true);
-      expect(lines[i + 1]).toBe(lines[i]!.replace('enter', 'leave'));
-    }
-    expect(existsSync(lock)).toBe(false);
-  });
-
-  it('clears a lock left by a dead process, and names a live holder', async () => {
-    const lock = join(work, 'stale.lock');
-    const dead = await runNode('console.log(process.pid)');
-    writeFileSync(
-      lock,
-      JSON.stringify({ pid: Number(dead.stdout.trim()), command: 'start', since: '2026-01-01T00:00:00Z' }),
-    );
-    const l = await acquireLock(lock, { command: 'test' });
-    const err = await acquireLock(lock, { command: 'second', timeout: 100 }).catch((e) => e);
-    expect(err).toBeInstanceOf(LockBusyError);
-    expect(err.holder.pid).toBe(process.pid);
-    expect(err.message).toContain(`held by pid ${process.pid} (test`);
-    await l.release();
   });
 });
 
