@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { sha256File } from '@stack/internal';
+import { type Arch, sha256File } from '@stack/internal';
 import { buildArgv, defaultCpuCount, ensureSocketDir, socketDirFor } from '@stack/qemu-argv';
 import { loadAppliance } from './appliance.js';
 import { ensureBaseImage, rootfsKernel } from './base-image.js';
@@ -9,9 +9,9 @@ import { buildFirmware, chooseBuildAccelerator } from './build-accelerator.js';
 import { writeBuildDisks } from './build-disks.js';
 import { BuildError } from './errors.js';
 import { runProvisioningBoot } from './provisioning-boot.js';
+import { publishImage } from './publish-image.js';
 import { run } from './run.js';
 import { cacheDir } from './cache-dir.js';
-import type { Arch } from '@stack/internal';
 
 export interface BuildApplianceOptions {
   applianceDir: string;
@@ -98,8 +98,7 @@ export async function buildAppliance(options: BuildApplianceOptions): Promise<Bu
     const tmpOut = `${output}.tmp-${process.pid}`;
     await run('qemu-img', ['convert', '-q', '-c', '-O', 'qcow2', join(work, 'disk.qcow2'), tmpOut], { log });
     const digest = await sha256File(tmpOut);
-    renameSync(tmpOut, output);
-    writeFileSync(`${output}.sha256`, `${digest}  ${basename(output)}\n`);
+    await publishImage(tmpOut, output, digest);
     return { output, boot, sha256: digest, log: `${output}.log`, accel, baseCached: base.cached };
   } finally {
     // Keep the full logs beside the output, whatever happened.

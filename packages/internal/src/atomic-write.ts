@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { syncPath } from './durable-rename.js';
 
 export interface AtomicWriteOptions {
   /** File mode, applied when the temp file is created (not by a later chmod). @default 0o644 */
@@ -49,15 +50,5 @@ export async function writeFileAtomic(
     await rm(tmp, { force: true });
     throw e;
   }
-  if (options.fsync !== false) await syncDirectory(dirname(path));
-}
-
-/** fsync of a directory: the entries it holds (a rename into it) reach the disk. */
-async function syncDirectory(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  if (options.fsync !== false) await syncPath(dirname(path));
 }

@@ -4,6 +4,7 @@ export { connectUnixSocket, type Connector, type Transport } from './unix-socket
 export { LineDecoder, type LineItem } from './line-decoder.js';
 export { sha256File } from './sha256-file.js';
 export { tempPathFor, writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js';
+export { fsRenameOps, renameDurably, syncPath, type DurableRenameOps } from './durable-rename.js';
 export {
   isProvenProcess,
   isSameProcess,
