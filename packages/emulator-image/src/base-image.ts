@@ -10,7 +10,7 @@ import { run } from './run.js';
 import { type Arch, renameDurably } from '@stack/internal';
 
 /** Bump when the way the base image is made changes: it is part of the cache key. */
-const RECIPE = 9;
+const RECIPE = 10;
 
 export interface BaseImage {
   /** The bootable qcow2 (Debian 13, kernel, systemd, cloud-init, qemu-guest-agent, systemd-boot). */
