@@ -1,7 +1,9 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect } from 'node:net';
+import { QmpClient } from '@stack/qmp-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPortBase } from '../../../../tools/testing/ports.js';
+import { startMachineNone } from '../../../../tools/testing/qemu.js';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import { runInGuest } from '../../../../tools/testing/test-guest.js';
 import { buildArgv, type VmSpecInput } from '../../src/index.js';
@@ -42,6 +44,26 @@ if timeout 20 wget -q -O /tmp/loopback http://10.0.2.2:${hostLoopbackPort}/ 2>/d
 if timeout 15 nslookup localhost 10.0.2.3 >/dev/null 2>&1; then echo "dns: answered"; else echo "dns: silent"; fi
 wait $listener && echo "forward: served" || echo "forward: not served"
 `;
+
+describe.skipIf(!hasTools('qemu-system-x86_64'))('the network mode as QEMU reports it', () => {
+  it('restrict=on for isolated, restrict=off for outbound (info network of the -netdev buildArgv makes)', async () => {
+    for (const network of ['isolated', 'outbound'] as const) {
+      // No guest and no NIC: the backend alone, as QEMU parsed it.
+      const qemu = await startMachineNone(['-netdev', netdev(network)]);
+      const qmp = await QmpClient.connect(qemu.qmpPath);
+      try {
+        const info = await qmp.execute<string>('human-monitor-command', { 'command-line': 'info network' });
+        // net/slirp.c: "net=%s,restrict=%s" is the backend's info string.
+        expect(info).toMatch(
+          new RegExp(`net0: index=0,type=user,net=10\\.0\\.2\\.0,restrict=${network === 'isolated' ? 'on' : 'off'}`),
+        );
+      } finally {
+        await qmp.close();
+        await qemu.dispose();
+      }
+    }
+  });
+});
 
 let server: Server;
 let requests = 0;
