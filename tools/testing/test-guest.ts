@@ -92,13 +92,15 @@ export interface GuestRun {
 
 /**
  * Boots the guest with `disks` as read-only virtio disks (/dev/vda, /dev/vdb, ...), runs `script` with
- * busybox sh and returns what it printed and its exit status.
+ * busybox sh and returns what it printed and its exit status. `qemuArgs` go on QEMU's command line
+ * after the disks (a NIC, say: its driver then belongs in `modules`).
  */
 export async function runInGuest(options: {
   disks: string[];
   script: string;
   modules: string[];
   timeoutMs?: number;
+  qemuArgs?: string[];
 }): Promise<GuestRun> {
   const g = ensureTestGuest();
   const mods = moduleClosure(g.moduleRoot, ['virtio_pci', 'virtio_blk', ...options.modules]);
@@ -144,6 +146,7 @@ export async function runInGuest(options: {
     'console=ttyS0 quiet loglevel=1 panic=-1',
   ];
   for (const d of options.disks) args.push('-drive', `file=${d},format=raw,if=virtio,readonly=on`);
+  args.push(...(options.qemuArgs ?? []));
   try {
     return await new Promise<GuestRun>((resolve, reject) => {
       const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });

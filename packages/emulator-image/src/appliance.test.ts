@@ -6,7 +6,7 @@ import { entriesFromDirectory } from '@stack/iso9660';
 import { loadAppliance } from './appliance.js';
 import { isBuildError } from './errors.js';
 import { applianceDigest } from './appliance-cache.js';
-import { mergeEntries } from './provision.js';
+import { mergeEntries } from './build-disks.js';
 
 function appliance(files: Record<string, string>, bundle = false): string {
   const d = mkdtempSync(join(tmpdir(), 'appliance-'));

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pruneCache } from './cache-prune.js';
 import { cacheDir } from './cache-dir.js';
 import { BASE_PACKAGES, buildRootfs, hostMirror, kernelPackage } from './debian-rootfs.js';
 import { withBuildLock } from './build-lock.js';
 import { makeBootableDisk, ROOT_GIB } from './disk-image.js';
-import type { Arch } from '@stack/internal';
+import { run } from './run.js';
+import { type Arch, renameDurably } from '@stack/internal';
 
 /** Bump when the way the base image is made changes: it is part of the cache key. */
-const RECIPE = 9;
+const RECIPE = 10;
 
 export interface BaseImage {
   /** The bootable qcow2 (Debian 13, kernel, systemd, cloud-init, qemu-guest-agent, systemd-boot). */
@@ -89,8 +90,12 @@ async function buildBase(
     });
     rmSync(join(tmp, 'work'), { recursive: true, force: true });
     writeFileSync(join(tmp, 'inputs.json'), `${JSON.stringify(inputs, null, 2)}\n`);
+    // inputs.json marks the base as built: everything is on the disk before the directory is named,
+    // or a power cut could leave a cached base with a torn disk or chroot, used forever after. The
+    // chroot's thousands of files take one syncfs (`sync -f`; base builds are Linux-only).
+    await run('sync', ['-f', tmp], { log });
     rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
+    await renameDurably(tmp, dir);
     pruneCache(dirname(dir), new RegExp(`^debian-${suite}-${options.arch}-[0-9a-f]{16}$`));
   } catch (e) {
     const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '';

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { renameDurably } from '@stack/internal';
 import { join } from 'node:path';
 import { defaultEntryName, findEspInGpt, GPT_HEAD_BYTES, parseLoaderEntry } from './esp-layout.js';
 import { BuildError } from './errors.js';
@@ -43,7 +44,7 @@ const espPath = (p: string) => `::/${p.replace(/\\/g, '/').replace(/^\/+/, '')}`
 
 /**
  * Copies out of an image the kernel and initrd its systemd-boot entry names, with the entry's command
- * line, into `dest` (normally `bootFilesDir(image)`; written to a temp directory and renamed). Reads the image through
+ * line, into `dest` (normally `bootFilesDir(image)`; written to a temp directory, synced and renamed). Reads the image through
  * `qemu-img dd` and the ESP with mtools: no mount, no loop device. Fails with a clear message for an
  * image without a GPT, an ESP or a loader entry (a GRUB image, say): boot such an image with firmware.
  */
@@ -100,7 +101,9 @@ export async function extractBootFiles(
       await run('mcopy', ['-n', '-i', espImage, espPath(entry.initrd), join(tmp, 'initrd.img')], { log });
     writeFileSync(join(tmp, 'boot.json'), `${JSON.stringify({ append: entry.options }, null, 2)}\n`);
     rmSync(dest, { recursive: true, force: true });
-    renameSync(tmp, dest);
+    // Synced before it is named: after a power cut, boot files that are there are whole (a torn kernel
+    // would be booted, not rebuilt; missing ones are taken out of the image again).
+    await renameDurably(tmp, dest);
     return filesIn(dest)!;
   } finally {
     rmSync(espImage, { force: true });

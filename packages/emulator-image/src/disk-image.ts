@@ -1,7 +1,8 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARM64_FIRMWARE_CANDIDATES } from '@stack/qemu-argv';
-import { ROOT_PARTUUID } from './debian-rootfs.js';
+import { ROOT_PARTUUID } from './rootfs-config.js';
+import { kernelCommandLine } from './kernel-cmdline.js';
 import { run } from './run.js';
 import type { Arch } from '@stack/internal';
 
@@ -31,19 +32,13 @@ export async function makeBootableDisk(
     'usr/lib/systemd/boot/efi',
     arch === 'amd64' ? 'systemd-bootx64.efi' : 'systemd-bootaa64.efi',
   );
-  const console = arch === 'amd64' ? 'ttyS0' : 'ttyAMA0';
   const esp = join(work, 'esp.img');
   const root = join(work, 'root.img');
   const disk = join(work, 'disk.raw');
   writeFileSync(join(work, 'loader.conf'), 'timeout 0\ndefault stack.conf\neditor no\n');
-  // net.ifnames=0: the NIC stays eth0 (stack-net configures it before udev could rename it).
-  // mitigations=off: the guest runs only the appliance's own code, and under TCG the retpolines and
-  // barriers are paid in emulated instructions on every indirect call and user copy.
-  // cryptomgr.notests: the kernel's self-tests of its crypto algorithms ran for 0.6-1.5 s of a TCG
-  // boot (initcall_debug: crypto_kdf108_init, init_encrypted, crypto_algapi_init).
   writeFileSync(
     join(work, 'stack.conf'),
-    `title Stack emulator\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=PARTUUID=${ROOT_PARTUUID} ro console=${console},115200 quiet loglevel=3 systemd.show_status=false net.ifnames=0 mitigations=off cryptomgr.notests\n`,
+    `title Stack emulator\nlinux /vmlinuz\ninitrd /initrd.img\noptions ${kernelCommandLine(arch)}\n`,
   );
   rmSync(esp, { force: true });
   await run('mkfs.vfat', ['-C', '-F', '32', '-n', 'ESP', '-i', '5354414b', esp, String(ESP_MIB * 1024)], { log });

@@ -1,5 +1,6 @@
 export { loadAppliance, type Appliance } from './appliance.js';
-export { buildAppliance, chooseBuildAccelerator, type BuildApplianceOptions, type BuildResult } from './provision.js';
+export { buildAppliance, type BuildApplianceOptions, type BuildResult } from './provision.js';
+export { chooseBuildAccelerator } from './build-accelerator.js';
 export { cachedBaseKernel, ensureBaseImage, type BaseImage, type BaseImageOptions } from './base-image.js';
 export { MarkerScanner, MARKERS, type MarkerEvent } from './markers.js';
 export { cacheDir } from './cache-dir.js';

@@ -18,19 +18,20 @@ export interface BootedVm {
 }
 
 /**
- * Boots an appliance image on a fresh overlay with a plain command line in the contract's layout:
- * its kernel directly when `boot` is given (as the emulator does), else through UEFI firmware.
+ * Boots an appliance image on a fresh overlay (or on `disk`, an overlay the caller keeps, to boot it
+ * again) with a plain command line in the contract's layout: its kernel directly when `boot` is given
+ * (as the emulator does), else through UEFI firmware.
  */
 export async function bootAppliance(
   image: string,
-  options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg'; cpus?: number; boot?: BootFiles },
+  options: { layout: 'cold' | 'snapshot'; accel?: 'kvm' | 'tcg'; cpus?: number; boot?: BootFiles; disk?: string },
 ): Promise<BootedVm> {
   const accel = options.accel ?? 'tcg';
   const dir = mkdtempSync(join(tmpdir(), 'boot-'));
   const base = testPortBase(4);
   const ports = { dashboard: base, backend: base + 1, minio: base + 2, inbucket: base + 3 };
-  const overlay = join(dir, 'disk.qcow2');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', overlay]);
+  const overlay = options.disk ?? join(dir, 'disk.qcow2');
+  if (!options.disk) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', overlay]);
   for (const f of ['seed.phantom', 'bundle.phantom']) writeFileSync(join(dir, f), Buffer.alloc(1 << 20));
   const runtime = 'STACK_EMULATOR_PORT_PREFIX=81\nSTACK_EMULATOR_VM_DIR_HOST=\n';
   writeFileSync(

@@ -16,12 +16,15 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-/** fsync of a directory: the entries it holds (a rename into it) reach the disk. POSIX keeps them in its data. */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
+/** fsync of a file or a directory: its data, or the entries it holds (a rename into it), reach the disk. */
+export async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
   try {
-    await d.sync();
+    await handle.sync();
   } finally {
-    await d.close();
+    await handle.close();
   }
 }
+
+/** fsync of a directory: the entries it holds (a rename into it) reach the disk. POSIX keeps them in its data. */
+export const fsyncDirectory = syncPath;

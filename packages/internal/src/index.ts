@@ -4,7 +4,8 @@ export { connectUnixSocket, type Connector, type Transport } from './unix-socket
 export { LineDecoder, type LineItem } from './line-decoder.js';
 export { sha256File } from './sha256-file.js';
 export { tempPathFor, writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js';
-export { fsyncDirectory, fsyncFile } from './fsync.js';
+export { fsyncDirectory, fsyncFile, syncPath } from './fsync.js';
+export { fsRenameOps, renameDurably, type DurableRenameOps } from './durable-rename.js';
 export {
   isProvenProcess,
   isSameProcess,

@@ -145,6 +145,29 @@ describe('buildArgv', () => {
   });
 });
 
+describe('guest network reach', () => {
+  const netdev = (argv: string[]) => argv[argv.indexOf('-netdev') + 1]!;
+
+  it('isolated by default: restrict=on, and the forwards still bound to 127.0.0.1', () => {
+    const value = netdev(buildArgv(base()).argv);
+    expect(value).toMatch(/^user,id=net0,restrict=on,hostfwd=tcp:127\.0\.0\.1:26700-:8101,/);
+    expect(value.match(/hostfwd=tcp:127\.0\.0\.1:\d+-:\d+/g)).toHaveLength(5);
+    expect(netdev(buildArgv(base({ network: 'isolated', forwards: [] })).argv)).toBe('user,id=net0,restrict=on');
+  });
+
+  it('outbound, when asked: restrict=off, said explicitly', () => {
+    expect(netdev(buildArgv(base({ network: 'outbound', forwards: [] })).argv)).toBe('user,id=net0,restrict=off');
+  });
+
+  it('host-side only: the fingerprint is the same either way (a snapshot resumes under both)', () => {
+    expect(buildArgv(base({ network: 'outbound' })).fingerprint).toBe(buildArgv(base()).fingerprint);
+  });
+
+  it('refuses an unknown mode', () => {
+    expect(() => buildArgv(base({ network: 'open' as 'outbound' }))).toThrow(/invalid VM spec \(network: /);
+  });
+});
+
 describe('shares', () => {
   it('one fsdev per shared directory, all host-only; more shares than slots is refused', () => {
     const { argv } = buildArgv(base({ shares: ['/a', '/b,c'] }));

@@ -133,8 +133,13 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
   }
   args.push(...drive('config', spec.drives.config, 'raw', true));
   const fwd = spec.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`).join('');
+  // restrict=on (spec.network): the guest's own connections go nowhere, while the forwards, whose
+  // sockets the host side opens, still work (libslirp tcp_input drops only segments with no socket).
+  // Not in the fingerprint: the guest sees the same NIC and addresses, and libslirp's migration
+  // state (guestfwd sockets, IP id, DHCP leases) holds no trace of it, so a stream loads either way.
+  const restrict = spec.network === 'isolated' ? 'on' : 'off';
   args.push(
-    { flag: '-netdev', value: `user,id=net0${fwd}` },
+    { flag: '-netdev', value: `user,id=net0,restrict=${restrict}${fwd}` },
     { flag: '-device', value: 'virtio-net-pci,netdev=net0,id=net0-dev', guest: 'virtio-net-pci net0' },
   );
   args.push(

@@ -27,6 +27,16 @@ export {
   type QemuVersion,
 } from './qemu-version.js';
 export { verifyAccelerator, type AccelCheck } from './verify-accel.js';
+export {
+  BOOT_FAILED_PREFIX,
+  BOOT_MARKERS,
+  BOOT_STAGE_PREFIX,
+  BOOT_STAGES,
+  bootProgress,
+  bootStage,
+  type BootProgress,
+  type BootStage,
+} from './boot-stage.js';
 export { defaultCpuCount } from './cpu-count.js';
 export {
   checkSocketPath,

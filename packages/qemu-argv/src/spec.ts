@@ -70,6 +70,20 @@ export const vmSpecSchema = z.object({
   }),
   /** Host ports forwarded to guest ports; host side always bound to 127.0.0.1. */
   forwards: z.array(z.object({ name: z.string(), hostPort: port, guestPort: port })).default([]),
+  /**
+   * What the guest may reach through QEMU's user-mode network (slirp). The `forwards` reach the guest
+   * either way.
+   * - `isolated` (`restrict=on`): the guest reaches nothing: not the host's loopback services through
+   *   the gateway 10.0.2.2, not the internet, and the DNS address 10.0.2.3 does not answer (libslirp
+   *   drops the guest's UDP but DHCP and TFTP, and resets the TCP connections it opens).
+   * - `outbound` (`restrict=off`, QEMU's own default): the guest reaches the internet, and also every
+   *   service listening on the host's loopback, through 10.0.2.2 (databases, dev servers, a Docker
+   *   daemon on TCP...). For a backend that must call real OAuth providers, SMTP servers, or webhooks
+   *   on the host.
+   * Host-side only (the slirp backend, not the device tree or the migration stream): not in the
+   * fingerprint, so a snapshot resumes under either. @default "isolated"
+   */
+  network: z.enum(['isolated', 'outbound']).default('isolated'),
   qmpSocket: z.string().min(1),
   agentSocket: z.string().min(1),
   serialLog: z.string().min(1),

@@ -32,7 +32,9 @@ const BOOTED = /Kernel panic - not syncing|VFS: Unable to mount root|Run \/init 
 
 /**
  * Sans-I/O verdict on a kernel boot from its console text: `booted`, `failed` (with QEMU's reason) or
- * `pending`. `exited` says whether QEMU has ended.
+ * `pending`. `exited` says whether QEMU has ended. For a whole appliance (whose boot is quiet), see
+ * `bootStage` (boot-stage.ts): a boot marker on its console says the guest is alive under the
+ * accelerator, however long its boot takes.
  */
 export function judgeKernelBoot(
   consoleText: string,

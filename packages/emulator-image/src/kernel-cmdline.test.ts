@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { kernelCommandLine } from './kernel-cmdline.js';
+import { ROOT_PARTUUID } from './rootfs-config.js';
+
+describe('kernelCommandLine', () => {
+  it('amd64: the root by PARTUUID, read-only, checked and repaired at boot without asking, quiet on ttyS0', () => {
+    expect(kernelCommandLine('amd64')).toBe(
+      `root=PARTUUID=${ROOT_PARTUUID} ro fsck.mode=auto fsck.repair=yes console=ttyS0,115200 quiet loglevel=3 systemd.show_status=false net.ifnames=0 mitigations=off cryptomgr.notests`,
+    );
+  });
+
+  it('arm64: the same on the PL011 console', () => {
+    expect(kernelCommandLine('arm64')).toBe(kernelCommandLine('amd64').replace('console=ttyS0', 'console=ttyAMA0'));
+  });
+});
