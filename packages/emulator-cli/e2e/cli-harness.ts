@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { expect } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { afterEach, expect } from 'vitest';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,6 +157,29 @@ export interface StartJson {
   persistence?: { kind: string };
 }
 
+const RESULTS = new URL('../../../tmp/test-results/e2e-evidence/', import.meta.url).pathname;
+
+/**
+ * What a failed test leaves for whoever reads the CI log: the guest console, QEMU's log, the last
+ * command's trace and the state file, copied out of the home (which the suite then deletes) into
+ * tmp/test-results/e2e-evidence/<test file>/<test>/.
+ */
+export function keepEvidence(home: string, file: string, test: string): string {
+  const dir = join(RESULTS, file.replace(/[^\w.-]+/g, '_'), test.replace(/[^\w.-]+/g, '_').slice(0, 80));
+  mkdirSync(dir, { recursive: true });
+  for (const [from, name] of [
+    ['run/vm/serial.log', 'console.log'],
+    ['run/vm/qemu.log', 'qemu.log'],
+    ['run/trace.log', 'trace.log'],
+    ['run/state.json', 'state.json'],
+    ['session/meta.json', 'session-meta.json'],
+  ] as const) {
+    const src = join(home, from);
+    if (existsSync(src)) copyFileSync(src, join(dir, name));
+  }
+  return dir;
+}
+
 /**
  * `image` is read at each start (suites build theirs in beforeAll). @default 'reference'
  */
@@ -176,6 +199,13 @@ export function testInstance(options: { home?: string; env?: Record<string, stri
     ...options.env,
   };
   const pckFile = join(home, 'run', 'vm', 'internal-pck');
+  // A failed test keeps its console, QEMU log and trace: the suite deletes the home afterwards.
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') {
+      const dir = keepEvidence(home, ctx.task.file.name, ctx.task.name);
+      process.stderr.write(`e2e evidence of "${ctx.task.name}": ${dir}\n`);
+    }
+  });
   return {
     home,
     ports,

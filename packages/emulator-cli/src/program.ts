@@ -8,6 +8,7 @@ import { execCommand } from './commands/exec.js';
 import { logsCommand } from './commands/logs.js';
 import { VERBOSE_HELP } from './commands/shared.js';
 import { listReleasesCommand } from './commands/list-releases.js';
+import { pruneCommand } from './commands/prune.js';
 import { pullCommand } from './commands/pull.js';
 import { resetCommand } from './commands/reset.js';
 import { runCommand } from './commands/run.js';
@@ -30,6 +31,7 @@ export function emulatorCommands(): Command[] {
     pullCommand(),
     listReleasesCommand(),
     resetCommand(),
+    pruneCommand(),
     captureCommand(),
     benchCommand(),
     doctorCommand(),

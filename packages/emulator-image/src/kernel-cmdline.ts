@@ -2,7 +2,7 @@ import { ROOT_PARTUUID } from './rootfs-config.js';
 import type { Arch } from '@stack/internal';
 
 /** The serial console of each arch's QEMU machine: the 16550 of q35, the PL011 of virt. */
-export function serialConsole(arch: Arch): string {
+function serialConsole(arch: Arch): string {
   return arch === 'amd64' ? 'ttyS0' : 'ttyAMA0';
 }
 

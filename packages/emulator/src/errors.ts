@@ -22,26 +22,11 @@ export type EmulatorErrorCode =
   | 'HOST_SHARE_FAILED'
   | 'PULL_FAILED'
   | 'SESSION_IMAGE_MISMATCH'
+  | 'ACCEL_UNUSABLE'
+  | 'DISK_FULL'
   | 'INTERRUPTED';
 
-/**
- * The exit code of each error: 2 for input the user must fix, 3 for "not running", 4 for "another
- * command holds the instance", 130 for an interrupt, 1 for everything else.
- */
-const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
-  CONFIG_INVALID: 2,
-  CONFIG_FILE_NOT_FOUND: 2,
-  PORT_BUSY: 2,
-  HOST_UNSUPPORTED: 2,
-  IMAGE_MISSING: 2,
-  BASE_ENV_MISSING: 2,
-  SESSION_IMAGE_MISMATCH: 2,
-  NOT_RUNNING: 3,
-  LOCK_BUSY: 4,
-  INTERRUPTED: 130,
-};
-
-/** Base error of the CLI and its lifecycle; `code` is stable, `hint` says what to do. */
+/** Base error of the runtime; `code` is stable, `hint` says what to do. */
 export class EmulatorError extends CodedError<EmulatorErrorCode> {
   readonly hint: string | undefined;
   /** True when the failure may not repeat (a timeout under load), as opposed to a broken input. */
@@ -54,10 +39,6 @@ export class EmulatorError extends CodedError<EmulatorErrorCode> {
     super(code, message, { cause: options.cause });
     this.hint = options.hint;
     this.transient = options.transient ?? false;
-  }
-
-  get exitCode(): number {
-    return EXIT_CODES[this.code] ?? 1;
   }
 }
 

@@ -10,6 +10,7 @@ import type { LogOptions, FollowLogOptions } from './api/logs.js';
 import type { StatusReport } from './instance/status.js';
 import type { StopResult } from './instance/stop.js';
 import type { ResetResult } from './instance/reset.js';
+import type { PruneItem, PruneResult } from './instance/prune.js';
 import type { Credentials } from './instance/credentials.js';
 import type { GuestCommand } from './guest/guest-command.js';
 import type { ExecResult } from '@stack/qga-protocol';
@@ -30,6 +31,8 @@ export type {
   GuestCommand,
   FollowLogOptions,
   LogOptions,
+  PruneItem,
+  PruneResult,
   PullOptions,
   PullResult,
   ReleaseSummary,
@@ -66,6 +69,9 @@ export const exec = async (options: CommonOptions & GuestCommand): Promise<ExecR
 /** Discards the saved session (and with `snapshots`, every snapshot). */
 export const reset = async (options?: CommonOptions & { snapshots?: boolean }): Promise<ResetResult> =>
   (await import('./api/home-ops.js')).reset(options);
+/** Removes what nothing will use again (or lists it, with `dryRun`). */
+export const prune = async (options?: CommonOptions & { dryRun?: boolean }): Promise<PruneResult> =>
+  (await import('./api/home-ops.js')).prune(options);
 /** Captures a new golden snapshot. */
 export const capture = async (
   options?: CommonOptions & StartFlagsOptions,
@@ -88,5 +94,5 @@ export const readLog = async (options: LogOptions): Promise<{ path: string; text
 /** Follows a log until `signal` aborts. */
 export const followLog = async (options: FollowLogOptions): Promise<void> =>
   (await import('./api/logs.js')).followLog(options);
-// The process's trace, until each operation takes its own (a step of the restructuring).
-export { trace, formatTraceEvent, type TraceEvent } from './trace/trace.js';
+// One per operation: pass it in to see (or keep) what the operation did.
+export { Trace, formatTraceEvent, type TraceEvent, type TraceOptions } from './trace/trace.js';

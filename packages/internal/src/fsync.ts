@@ -27,4 +27,6 @@ export async function syncPath(path: string): Promise<void> {
 }
 
 /** fsync of a directory: the entries it holds (a rename into it) reach the disk. POSIX keeps them in its data. */
-export const fsyncDirectory = syncPath;
+export async function fsyncDirectory(dir: string): Promise<void> {
+  await syncPath(dir);
+}

@@ -26,6 +26,7 @@ export {
 } from './commands.js';
 export {
   migrate,
+  migrateCancel,
   migrateIncoming,
   queryMigrate,
   queryMigrationCapabilities,

@@ -142,3 +142,11 @@ export async function migrateIncoming(
   );
   return waitForMigration(qmp, `migrate-incoming from ${uri}`, options);
 }
+
+/**
+ * `migrate_cancel`: ends an outgoing migration in progress (the guest stays paused if it was; `cont`
+ * runs it again). Harmless when none runs.
+ */
+export async function migrateCancel(qmp: QmpClient, options: CallOptions = {}): Promise<void> {
+  await qmp.execute('migrate_cancel', undefined, options);
+}

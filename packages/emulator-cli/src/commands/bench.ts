@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { EmulatorError, type Scenario, SCENARIOS } from '@stack/emulator';
-import { action, interruptible, type StartFlags, startFlags } from './shared.js';
+import { type Scenario, SCENARIOS } from '@stack/emulator';
+import { action, interruptible, type StartFlags, startFlags, type CommandIo } from './shared.js';
 
 const TARGETS: Record<string, Partial<Record<Scenario, number>>> = {
   // Under TCG on the 2-core CI VM (issue targets): golden resume with and without rotation, the saved
@@ -26,57 +26,57 @@ export function benchCommand(): Command {
       '\nThe emulator must be stopped; the bench stops it after each run. Figures never make the command fail.',
     )
     .action(
-      action(async (opts: StartFlags & { runs: string; scenarios: string; output?: string; json?: boolean }) => {
-        const [{ writeFileAtomic }, { bench }, { formatTimings, formatStopTimings }] = await Promise.all([
-          import('@stack/internal'),
-          import('@stack/emulator'),
-          import('../ui/format.js'),
-        ]);
-        const runs = Number(opts.runs);
-        if (!Number.isInteger(runs) || runs < 1 || runs > 1000)
-          throw new EmulatorError('CONFIG_INVALID', `--runs ${opts.runs}: give an integer from 1 to 1000`);
-        const scenarios = opts.scenarios.split(',').map((s) => s.trim()) as Scenario[];
-        for (const s of scenarios)
-          if (!SCENARIOS.includes(s))
-            throw new EmulatorError('CONFIG_INVALID', `--scenarios: unknown scenario ${s}`, {
-              hint: `use some of ${SCENARIOS.join(', ')}`,
-            });
-        const results = await interruptible((signal) =>
-          bench({
-            ...startFlags(opts),
-            runs,
-            scenarios,
-            signal,
-            onRun: (s, i, ms) => process.stderr.write(`${s} #${i + 1}: ${(ms / 1000).toFixed(2)} s\n`),
-          }),
-        );
-        const report = {
-          name: 'emulator-lifecycle',
-          date: new Date().toISOString(),
-          host: { platform: process.platform, arch: process.arch },
-          results: results.map((r) => ({ ...r, targetMs: TARGETS[r.accel]?.[r.scenario] })),
-        };
-        if (opts.output) await writeFileAtomic(opts.output, `${JSON.stringify(report, null, 2)}\n`);
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-          return;
-        }
-        for (const r of report.results) {
-          const target = r.targetMs
-            ? ` (target <= ${(r.targetMs / 1000).toFixed(2)} s: ${r.medianMs <= r.targetMs ? 'met' : 'NOT met'})`
-            : '';
-          const launch =
-            r.split.running !== undefined && r.split.qemuLaunched !== undefined
-              ? `  launch -> running ${((r.split.running - r.split.qemuLaunched) / 1000).toFixed(3)} s (${r.snapshotFormat ?? 'no snapshot'})\n`
-              : '';
-          const mib = (k: number) => `${Math.round(k / 1024)} MiB`;
-          const memory = r.memory
-            ? `  QEMU memory after the start: RSS ${mib(r.memory.rssKiB)}${r.memory.pssKiB !== undefined ? `, PSS ${mib(r.memory.pssKiB)}` : ''}\n`
-            : '';
-          process.stdout.write(
-            `${r.scenario.padEnd(16)} ${r.accel} ${r.boot}  median ${(r.medianMs / 1000).toFixed(2)} s over ${r.runs} runs${target}\n  split: ${r.scenario.startsWith('stop') ? formatStopTimings(r.split) : formatTimings(r.split)}\n${launch}${memory}`,
+      action(
+        async (
+          opts: StartFlags & { runs: string; scenarios: string; output?: string; json?: boolean },
+          io: CommandIo,
+        ) => {
+          const [{ writeFileAtomic }, { bench }, { formatTimings, formatStopTimings }, { benchFlags, parseFlags }] =
+            await Promise.all([
+              import('@stack/internal'),
+              import('@stack/emulator'),
+              import('../ui/format.js'),
+              import('./flags.js'),
+            ]);
+          const { runs, scenarios } = parseFlags(benchFlags, opts);
+          const results = await interruptible((signal) =>
+            bench({
+              ...startFlags(opts),
+              signal,
+              trace: io.trace,
+              runs,
+              scenarios,
+              onRun: (s, i, ms) => process.stderr.write(`${s} #${i + 1}: ${(ms / 1000).toFixed(2)} s\n`),
+            }),
           );
-        }
-      }),
+          const report = {
+            name: 'emulator-lifecycle',
+            date: new Date().toISOString(),
+            host: { platform: process.platform, arch: process.arch },
+            results: results.map((r) => ({ ...r, targetMs: TARGETS[r.accel]?.[r.scenario] })),
+          };
+          if (opts.output) await writeFileAtomic(opts.output, `${JSON.stringify(report, null, 2)}\n`);
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+            return;
+          }
+          for (const r of report.results) {
+            const target = r.targetMs
+              ? ` (target <= ${(r.targetMs / 1000).toFixed(2)} s: ${r.medianMs <= r.targetMs ? 'met' : 'NOT met'})`
+              : '';
+            const launch =
+              r.split.running !== undefined && r.split.qemuLaunched !== undefined
+                ? `  launch -> running ${((r.split.running - r.split.qemuLaunched) / 1000).toFixed(3)} s (${r.snapshotFormat ?? 'no snapshot'})\n`
+                : '';
+            const mib = (k: number) => `${Math.round(k / 1024)} MiB`;
+            const memory = r.memory
+              ? `  QEMU memory after the start: RSS ${mib(r.memory.rssKiB)}${r.memory.pssKiB !== undefined ? `, PSS ${mib(r.memory.pssKiB)}` : ''}\n`
+              : '';
+            process.stdout.write(
+              `${r.scenario.padEnd(16)} ${r.accel} ${r.boot}  median ${(r.medianMs / 1000).toFixed(2)} s over ${r.runs} runs${target}\n  split: ${r.scenario.startsWith('stop') ? formatStopTimings(r.split) : formatTimings(r.split)}\n${launch}${memory}`,
+            );
+          }
+        },
+      ),
     );
 }

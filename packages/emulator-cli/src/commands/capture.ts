@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, interruptible, type StartFlags, startFlags } from './shared.js';
+import { action, interruptible, type StartFlags, startFlags, type CommandIo } from './shared.js';
 
 export function captureCommand(): Command {
   return new Command('capture')
@@ -8,13 +8,13 @@ export function captureCommand(): Command {
     .option('--arch <arch>', 'guest architecture: amd64 or arm64')
     .option('--json', 'print the result as JSON')
     .action(
-      action(async (opts: StartFlags & { json?: boolean }) => {
+      action(async (opts: StartFlags & { json?: boolean }, io: CommandIo) => {
         const [{ capture }, { createReporter }] = await Promise.all([
           import('@stack/emulator'),
           import('../ui/reporter.js'),
         ]);
-        const reporter = await createReporter();
-        const r = await interruptible((signal) => capture({ ...startFlags(opts), reporter, signal }));
+        const reporter = await createReporter(io.trace);
+        const r = await interruptible((signal) => capture({ ...startFlags(opts), reporter, signal, trace: io.trace }));
         process.stdout.write(
           opts.json
             ? `${JSON.stringify({ ok: true, ...r }, null, 2)}\n`

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action } from './shared.js';
+import { action, type CommandIo } from './shared.js';
 
 export function doctorCommand(): Command {
   return new Command('doctor')
@@ -11,9 +11,9 @@ export function doctorCommand(): Command {
       '\nExit codes: 0 the emulator can run here, 1 something stops every start (see the failed checks).',
     )
     .action(
-      action(async (opts: { arch?: string; json?: boolean }) => {
+      action(async (opts: { arch?: string; json?: boolean }, io: CommandIo) => {
         const { doctor } = await import('@stack/emulator');
-        const r = await doctor({ arch: opts.arch as 'amd64' | 'arm64' | undefined });
+        const r = await doctor({ arch: opts.arch as 'amd64' | 'arm64' | undefined, trace: io.trace });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else
           for (const f of r.findings)

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { action } from './shared.js';
+import { action, type CommandIo } from './shared.js';
 
 const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
 
@@ -9,9 +9,9 @@ export function envCommand(): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['env', 'json']).default('env'))
     .option('--config-file <path>', 'credentials of the project for this config file instead of the internal project')
     .action(
-      action(async (opts: { format: 'env' | 'json'; configFile?: string }) => {
+      action(async (opts: { format: 'env' | 'json'; configFile?: string }, io: CommandIo) => {
         const { credentialsEnv } = await import('@stack/emulator');
-        const env = await credentialsEnv({ configFile: opts.configFile });
+        const env = await credentialsEnv({ configFile: opts.configFile, trace: io.trace });
         process.stdout.write(
           opts.format === 'json'
             ? `${JSON.stringify(env, null, 2)}\n`

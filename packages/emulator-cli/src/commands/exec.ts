@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { EmulatorError } from '@stack/emulator';
-import { action, interruptible } from './shared.js';
+import { action, interruptible, type CommandIo } from './shared.js';
 
 const collect = (v: string, all: string[]) => [...all, v];
 const MAX_INPUT = 16 << 20;
@@ -19,20 +19,12 @@ export function execCommand(): Command {
       "\nExample: stack-emulator exec -- runuser -u postgres -- psql -d stack -c 'select 1'\nOutput arrives when the command ends (at most 16 MiB per stream: the agent's limit); it has no terminal.\nExit codes: the command's (128 + N when signal N ended it), 3 not running.",
     )
     .action(
-      action(async (argv: string[], opts: { env: string[]; timeout: string }) => {
-        const { exec } = await import('@stack/emulator');
-        const timeoutMs = Number(opts.timeout) * 1000;
-        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 86_400_000)
-          throw new EmulatorError(
-            'CONFIG_INVALID',
-            `--timeout ${opts.timeout}: give a number of seconds from 1 to 86400`,
-          );
-        const env: Record<string, string> = {};
-        for (const kv of opts.env) {
-          const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(kv);
-          if (!m) throw new EmulatorError('CONFIG_INVALID', `--env ${kv}: give KEY=VALUE`);
-          env[m[1]!] = m[2]!;
-        }
+      action(async (argv: string[], opts: { env: string[]; timeout: string }, io: CommandIo) => {
+        const [{ exec }, { execFlags, parseFlags }] = await Promise.all([
+          import('@stack/emulator'),
+          import('./flags.js'),
+        ]);
+        const { timeout: timeoutMs, env } = parseFlags(execFlags, opts);
         // stdin when something is piped in; a terminal's is left alone (nothing to forward).
         const input = process.stdin.isTTY ? undefined : await readAll(process.stdin);
         // It travels inline in one agent message, as base64.
@@ -42,7 +34,9 @@ export function execCommand(): Command {
             `stdin is ${(input.length / 1048576).toFixed(1)} MiB; exec passes at most ${MAX_INPUT / 1048576} MiB`,
             { hint: 'copy large files through a shared project directory (/host<dir> in the guest) instead' },
           );
-        const r = await interruptible((signal) => exec({ argv, env, ...(input ? { input } : {}), timeoutMs, signal }));
+        const r = await interruptible((signal) =>
+          exec({ argv, env, ...(input ? { input } : {}), timeoutMs, signal, trace: io.trace }),
+        );
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);
         if (r.truncated) process.stderr.write("stack-emulator: the output was cut at the guest agent's 16 MiB limit\n");

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action } from './shared.js';
+import { action, type CommandIo } from './shared.js';
 
 export function listReleasesCommand(): Command {
   return new Command('list-releases')
@@ -7,9 +7,9 @@ export function listReleasesCommand(): Command {
     .option('--repo <owner/name>', 'GitHub repository', 'stack-auth/stack-auth')
     .option('--json', 'print JSON')
     .action(
-      action(async (opts: { repo: string; json?: boolean }) => {
+      action(async (opts: { repo: string; json?: boolean }, io: CommandIo) => {
         const { listReleases } = await import('@stack/emulator');
-        const rows = await listReleases({ repo: opts.repo });
+        const rows = await listReleases({ repo: opts.repo, trace: io.trace });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import { EmulatorError } from '@stack/emulator';
-import { action, INTERRUPT_SIGNALS } from './shared.js';
+import { action, INTERRUPT_SIGNALS, type CommandIo } from './shared.js';
 
 export function logsCommand(): Command {
   return new Command('logs')
@@ -14,25 +13,31 @@ export function logsCommand(): Command {
       '\nThe trace is written by start, stop, run, exec, reset, capture and pull (each replaces it); --verbose prints it as it happens.',
     )
     .action(
-      action(async (opts: { source: 'console' | 'qemu' | 'trace'; lines: string; follow?: boolean; raw?: boolean }) => {
-        const { readLog, followLog } = await import('@stack/emulator');
-        const lines = Number(opts.lines);
-        if (!Number.isInteger(lines) || lines < 0 || lines > 1_000_000)
-          throw new EmulatorError('CONFIG_INVALID', `--lines ${opts.lines}: give an integer from 0 to 1000000`);
-        const log = await readLog({ source: opts.source, lines, raw: opts.raw });
-        if (log.text) process.stdout.write(`${log.text}\n`);
-        if (!opts.follow) return;
-        const ac = new AbortController();
-        const stop = () => ac.abort();
-        for (const s of INTERRUPT_SIGNALS) process.once(s, stop);
-        await followLog({
-          source: opts.source,
-          raw: opts.raw,
-          path: log.path,
-          offset: log.size,
-          signal: ac.signal,
-          onData: (text) => void process.stdout.write(text),
-        });
-      }),
+      action(
+        async (
+          opts: { source: 'console' | 'qemu' | 'trace'; lines: string; follow?: boolean; raw?: boolean },
+          io: CommandIo,
+        ) => {
+          const [{ readLog, followLog }, { logsFlags, parseFlags }] = await Promise.all([
+            import('@stack/emulator'),
+            import('./flags.js'),
+          ]);
+          const { lines } = parseFlags(logsFlags, opts);
+          const log = await readLog({ source: opts.source, lines, raw: opts.raw, trace: io.trace });
+          if (log.text) process.stdout.write(`${log.text}\n`);
+          if (!opts.follow) return;
+          const ac = new AbortController();
+          const stop = () => ac.abort();
+          for (const s of INTERRUPT_SIGNALS) process.once(s, stop);
+          await followLog({
+            source: opts.source,
+            raw: opts.raw,
+            path: log.path,
+            offset: log.size,
+            signal: ac.signal,
+            onData: (text) => void process.stdout.write(text),
+          });
+        },
+      ),
     );
 }

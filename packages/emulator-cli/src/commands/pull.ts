@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { PullOptions } from '@stack/emulator';
-import { action, interruptible } from './shared.js';
+import { action, interruptible, type CommandIo } from './shared.js';
 
 export function pullCommand(): Command {
   return new Command('pull')
@@ -30,37 +30,43 @@ export function pullCommand(): Command {
       "\nGITHUB_TOKEN (or `gh auth token`) is used for GitHub; artifacts need it. HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA (e.g. a corporate proxy's). The current image and its snapshots stay usable until the new image is verified.",
     )
     .action(
-      action(async (opts: Omit<PullOptions, 'arch'> & { arch?: string; skipSnapshot?: boolean; json?: boolean }) => {
-        const [{ pull, capture }, { createReporter }] = await Promise.all([
-          import('@stack/emulator'),
-          import('../ui/reporter.js'),
-        ]);
-        const branchGiven =
-          opts.tag !== undefined ||
-          opts.pr !== undefined ||
-          opts.run !== undefined ||
-          opts.url !== undefined ||
-          opts.image !== undefined;
-        const arch = opts.arch as PullOptions['arch'];
-        const reporter = await createReporter();
-        const r = await interruptible((signal) =>
-          pull({ ...opts, arch, branch: branchGiven ? undefined : opts.branch, reporter, signal }),
-        );
-        reporter.info(
-          `${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`,
-        );
-        if (r.droppedSnapshots) reporter.info(`removed ${r.droppedSnapshots} snapshot(s) of the replaced image`);
-        if (r.session) reporter.info(r.session);
-        if ('from' in r.baseEnv) reporter.info(`base environment: ${r.baseEnv.from}`);
-        else reporter.warn(`no base environment beside the image yet: ${r.baseEnv.missing}`);
-        let snapshotId: string | undefined;
-        if (!opts.skipSnapshot) {
-          snapshotId = (await interruptible((signal) => capture({ arch, image: 'stack', reporter, signal })))
-            .snapshotId;
-        } else {
-          reporter.info('snapshot not captured (--skip-snapshot): the first start captures it');
-        }
-        if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, ...r, snapshotId }, null, 2)}\n`);
-      }),
+      action(
+        async (
+          opts: Omit<PullOptions, 'arch'> & { arch?: string; skipSnapshot?: boolean; json?: boolean },
+          io: CommandIo,
+        ) => {
+          const [{ pull, capture }, { createReporter }] = await Promise.all([
+            import('@stack/emulator'),
+            import('../ui/reporter.js'),
+          ]);
+          const branchGiven =
+            opts.tag !== undefined ||
+            opts.pr !== undefined ||
+            opts.run !== undefined ||
+            opts.url !== undefined ||
+            opts.image !== undefined;
+          const arch = opts.arch as PullOptions['arch'];
+          const reporter = await createReporter(io.trace);
+          const r = await interruptible((signal) =>
+            pull({ ...opts, arch, branch: branchGiven ? undefined : opts.branch, reporter, signal, trace: io.trace }),
+          );
+          reporter.info(
+            `${r.unchanged ? 'unchanged' : 'installed'}: ${r.path} (sha256 ${r.sha256.slice(0, 12)}…, verified by ${r.verifiedBy}${r.resumedFrom ? `, resumed at ${r.resumedFrom} bytes` : ''})`,
+          );
+          if (r.droppedSnapshots) reporter.info(`removed ${r.droppedSnapshots} snapshot(s) of the replaced image`);
+          if (r.session) reporter.info(r.session);
+          if ('from' in r.baseEnv) reporter.info(`base environment: ${r.baseEnv.from}`);
+          else reporter.warn(`no base environment beside the image yet: ${r.baseEnv.missing}`);
+          let snapshotId: string | undefined;
+          if (!opts.skipSnapshot) {
+            snapshotId = (
+              await interruptible((signal) => capture({ arch, image: 'stack', reporter, signal, trace: io.trace }))
+            ).snapshotId;
+          } else {
+            reporter.info('snapshot not captured (--skip-snapshot): the first start captures it');
+          }
+          if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, ...r, snapshotId }, null, 2)}\n`);
+        },
+      ),
     );
 }

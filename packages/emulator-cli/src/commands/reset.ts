@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action } from './shared.js';
+import { action, type CommandIo } from './shared.js';
 
 export function resetCommand(): Command {
   return new Command('reset')
@@ -9,13 +9,13 @@ export function resetCommand(): Command {
     .option('--snapshots', 'also delete every snapshot (the next start captures a new one)')
     .option('--json', 'print the result as JSON')
     .action(
-      action(async (opts: { snapshots?: boolean; json?: boolean }) => {
+      action(async (opts: { snapshots?: boolean; json?: boolean }, io: CommandIo) => {
         const [{ reset }, { createReporter }] = await Promise.all([
           import('@stack/emulator'),
           import('../ui/reporter.js'),
         ]);
-        const reporter = await createReporter();
-        const r = await reset({ snapshots: opts.snapshots === true });
+        const reporter = await createReporter(io.trace);
+        const r = await reset({ snapshots: opts.snapshots === true, trace: io.trace });
         if (r.stopped.wasRunning) reporter.info(`stopped (${r.stopped.how})`);
         reporter.info(
           `reset: ${r.sessionDiscarded ? 'the saved session (its disk, RAM state and data) is discarded; ' : ''}the next start begins from the golden snapshot with fresh secrets${r.snapshotsDeleted ? ', captured anew' : ''}`,

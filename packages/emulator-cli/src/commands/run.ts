@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { Command } from 'commander';
-import { action, interruptible, type StartFlags, startFlags, withStartFlags } from './shared.js';
+import {
+  action,
+  type CommandIo,
+  INTERRUPT_SIGNALS,
+  interruptible,
+  type StartFlags,
+  startFlags,
+  withStartFlags,
+} from './shared.js';
 
 /** Runs the child with the credentials; resolves with its exit code (128 + signal when killed). */
 function runChild(argv: string[], env: Record<string, string>): Promise<number> {
@@ -10,17 +18,16 @@ function runChild(argv: string[], env: Record<string, string>): Promise<number> 
     argv.length === 1
       ? spawn(argv[0]!, { shell: true, stdio: 'inherit', env: { ...process.env, ...env } })
       : spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
+  // The child gets the interrupt (and decides); this process stays to stop the emulator afterwards.
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
+  for (const s of INTERRUPT_SIGNALS) process.on(s, forward);
   return new Promise((resolve) => {
     child.once('error', (e) => {
       process.stderr.write(`Error: cannot run ${argv[0]}: ${e.message}\n`);
       resolve(127);
     });
     child.once('close', (code, signal) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
+      for (const s of INTERRUPT_SIGNALS) process.off(s, forward);
       resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1));
     });
   });
@@ -38,13 +45,13 @@ export function runCommand(): Command {
       "\nWith --config-file, the project's credentials are injected: STACK_PROJECT_ID, STACK_PUBLISHABLE_CLIENT_KEY, STACK_API_URL (also with NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_ prefixes) and STACK_SECRET_SERVER_KEY; without it the environment is left as it is.\nThe exit code is the command's (128 + N when it died of signal N).",
     )
     .action(
-      action(async (argv: string[], opts: StartFlags) => {
+      action(async (argv: string[], opts: StartFlags, io: CommandIo) => {
         const [{ start }, { createReporter }] = await Promise.all([
           import('@stack/emulator'),
           import('../ui/reporter.js'),
         ]);
-        const reporter = await createReporter();
-        const em = await interruptible((signal) => start({ ...startFlags(opts), reporter, signal }));
+        const reporter = await createReporter(io.trace);
+        const em = await interruptible((signal) => start({ ...startFlags(opts), reporter, signal, trace: io.trace }));
         const { state, alreadyRunning, reshared } = em;
         reporter.info(
           alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`,
@@ -58,7 +65,9 @@ export function runCommand(): Command {
           // An emulator that was running before (also one resumed to share this project) stays running.
           if (!alreadyRunning && !reshared) {
             reporter.info('stopping the emulator (this command started it)');
-            await em.stop().catch((e: Error) => reporter.warn(`failed to stop the emulator cleanly: ${e.message}`));
+            await interruptible((signal) => em.stop({ signal })).catch((e: Error) =>
+              reporter.warn(`failed to stop the emulator cleanly: ${e.message}`),
+            );
           }
         }
       }),

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { describeError, EmulatorError, isEmulatorError, type StartFlagsOptions, trace } from '@stack/emulator';
+import {
+  describeError,
+  EmulatorError,
+  type EmulatorErrorCode,
+  isEmulatorError,
+  type StartFlagsOptions,
+  Trace,
+} from '@stack/emulator';
 
 /** Adds the flags of commands that may start the emulator. */
 export function withStartFlags(cmd: Command): Command {
@@ -56,9 +63,10 @@ export function startFlags(opts: StartFlags): StartFlagsOptions {
 export const INTERRUPT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
- * Runs `work` with an AbortSignal tied to SIGINT/SIGTERM/SIGHUP: the lifecycle stops what it started
- * (no QEMU left behind, no half-written file) and the command exits 130. Without SIGHUP, closing the
- * terminal killed the CLI mid-start and left its QEMU (its own process group) running, unrecorded.
+ * Runs `work` with an AbortSignal tied to SIGINT/SIGTERM/SIGHUP: the library stops what it started
+ * (no QEMU left behind, no half-written file), its error is INTERRUPTED (converted there, once) and
+ * the command exits 130. Without SIGHUP, closing the terminal killed the CLI mid-start and left its
+ * QEMU (its own process group) running, unrecorded.
  */
 export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
@@ -72,19 +80,38 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
   for (const sig of INTERRUPT_SIGNALS) process.on(sig, onSignal);
   try {
     return await work(ac.signal);
-  } catch (e) {
-    if (ac.signal.aborted && !(isEmulatorError(e) && e.code === 'INTERRUPTED'))
-      throw new EmulatorError('INTERRUPTED', 'interrupted', { cause: e });
-    throw e;
   } finally {
     for (const sig of INTERRUPT_SIGNALS) process.off(sig, onSignal);
   }
 }
 
+/**
+ * The exit code of each error: 2 for input the user must fix, 3 for "not running", 4 for "another
+ * command holds the instance", 130 for an interrupt, 1 for everything else.
+ */
+const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
+  CONFIG_INVALID: 2,
+  CONFIG_FILE_NOT_FOUND: 2,
+  PORT_BUSY: 2,
+  HOST_UNSUPPORTED: 2,
+  IMAGE_MISSING: 2,
+  BASE_ENV_MISSING: 2,
+  SESSION_IMAGE_MISMATCH: 2,
+  NOT_RUNNING: 3,
+  LOCK_BUSY: 4,
+  INTERRUPTED: 130,
+};
+
+export const exitCodeOf = (e: unknown): number => (isEmulatorError(e) ? (EXIT_CODES[e.code] ?? 1) : 1);
+
+/** What every command gets besides its arguments: its trace (passed to each library call). */
+export interface CommandIo {
+  trace: Trace;
+}
+
 /** Prints an error (and its hint) to stderr, or as JSON on stdout with `--json`; returns the exit code. */
-export function reportError(e: unknown, json: boolean): number {
+export function reportError(e: unknown, json: boolean, trace?: Trace): number {
   const code = isEmulatorError(e) ? e.code : 'INTERNAL';
-  const exit = isEmulatorError(e) ? e.exitCode : 1;
   const message = describeError(e);
   const hint = isEmulatorError(e) ? e.hint : undefined;
   if (json)
@@ -92,28 +119,35 @@ export function reportError(e: unknown, json: boolean): number {
       `${JSON.stringify({ ok: false, error: { code, message, ...(hint ? { hint } : {}) } }, null, 2)}\n`,
     );
   // With --verbose --json the error is the trace's last line; stderr stays JSON.
-  if (!trace.jsonLines) process.stderr.write(`Error: ${message}\n${hint ? `  fix: ${hint}\n` : ''}`);
-  return exit;
+  if (!trace?.jsonLines) process.stderr.write(`Error: ${message}\n${hint ? `  fix: ${hint}\n` : ''}`);
+  return exitCodeOf(e);
 }
 
-/** Wraps a command action: errors become a message and a meaningful exit code. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
+/**
+ * Wraps a command action: a trace of its own (printed with --verbose or STACK_EMULATOR_DEBUG=1) is
+ * passed last, in place of commander's Command; errors become a message and a meaningful exit code.
+ */
+export function action<A extends unknown[]>(
+  fn: (...args: [...A, CommandIo]) => Promise<number | void>,
+): (...args: [...A, Command]) => Promise<void> {
+  return async (...args: [...A, Command]) => {
     const cmd = args.at(-1) as Command;
     const opts = cmd.opts() as { json?: boolean; verbose?: boolean };
     const json = Boolean(opts.json);
-    trace.configure({ verbose: opts.verbose === true || process.env.STACK_EMULATOR_DEBUG === '1', json });
+    const trace = new Trace({ verbose: opts.verbose === true || process.env.STACK_EMULATOR_DEBUG === '1', json });
     trace.event('command', { name: cmd.name(), args: cmd.args });
     try {
-      const code = await fn(...args);
+      const code = await fn(...(args.slice(0, -1) as A), { trace });
       process.exitCode = code ?? 0;
     } catch (e) {
-      trace.event('error', {
-        code: isEmulatorError(e) ? e.code : 'INTERNAL',
-        message: describeError(e),
-        ...(isEmulatorError(e) && e.hint ? { hint: e.hint } : {}),
-      });
-      process.exitCode = reportError(e, json);
+      // The library traced its own errors; one of the CLI's (a bad flag) is traced here.
+      if (trace.events.at(-1)?.kind !== 'error')
+        trace.event('error', {
+          code: isEmulatorError(e) ? e.code : 'INTERNAL',
+          message: describeError(e),
+          ...(isEmulatorError(e) && e.hint ? { hint: e.hint } : {}),
+        });
+      process.exitCode = reportError(e, json, trace);
     }
   };
 }

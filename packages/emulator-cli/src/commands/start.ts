@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, interruptible, type StartFlags, startFlags, withStartFlags } from './shared.js';
+import { action, interruptible, type StartFlags, startFlags, withStartFlags, type CommandIo } from './shared.js';
 
 export function startCommand(): Command {
   return withStartFlags(new Command('start'))
@@ -12,14 +12,14 @@ export function startCommand(): Command {
       '\nWith --config-file, stdout carries only the project credentials as JSON; all progress goes to stderr.\nExit codes: 0 started or already running, 1 failed, 2 bad input or busy port, 4 another command holds the instance, 130 interrupted.',
     )
     .action(
-      action(async (opts: StartFlags & { json?: boolean }) => {
+      action(async (opts: StartFlags & { json?: boolean }, io: CommandIo) => {
         const [{ start }, { formatStartSummary }, { createReporter }] = await Promise.all([
           import('@stack/emulator'),
           import('../ui/format.js'),
           import('../ui/reporter.js'),
         ]);
-        const reporter = await createReporter();
-        const em = await interruptible((signal) => start({ ...startFlags(opts), reporter, signal }));
+        const reporter = await createReporter(io.trace);
+        const em = await interruptible((signal) => start({ ...startFlags(opts), reporter, signal, trace: io.trace }));
         const { state, alreadyRunning, internalPckFile } = em;
         if (em.configFile) {
           const c = await em.credentials();

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action } from './shared.js';
+import { action, type CommandIo } from './shared.js';
 
 export function statusCommand(): Command {
   return new Command('status')
@@ -7,12 +7,12 @@ export function statusCommand(): Command {
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExit codes: 0 running and healthy, 1 running but unhealthy, or crashed, 3 stopped.')
     .action(
-      action(async (opts: { json?: boolean }) => {
+      action(async (opts: { json?: boolean }, io: CommandIo) => {
         const [{ status }, { formatStatus }] = await Promise.all([
           import('@stack/emulator'),
           import('../ui/format.js'),
         ]);
-        const r = await status();
+        const r = await status({ trace: io.trace });
         process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatStatus(r)}\n`);
         return r.vm === 'stopped' ? 3 : r.healthy ? 0 : 1;
       }),

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { EmulatorError } from '@stack/emulator';
-import { action } from './shared.js';
+import { action, interruptible, type CommandIo } from './shared.js';
 
 export function stopCommand(): Command {
   return new Command('stop')
@@ -10,23 +9,18 @@ export function stopCommand(): Command {
     .option('--json', 'print the result as JSON')
     .option('--timeout <seconds>', 'how long the guest gets to power off before QEMU is told to quit')
     .action(
-      action(async (opts: { json?: boolean; timeout?: string }) => {
+      action(async (opts: { json?: boolean; timeout?: string }, io: CommandIo) => {
         const [{ stop }, { createReporter }] = await Promise.all([
           import('@stack/emulator'),
           import('../ui/reporter.js'),
         ]);
-        let timeoutMs: number | undefined;
-        if (opts.timeout !== undefined) {
-          timeoutMs = Number(opts.timeout) * 1000;
-          if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > 86_400_000)
-            throw new EmulatorError(
-              'CONFIG_INVALID',
-              `--timeout ${opts.timeout}: give a number of seconds from 0 to 86400`,
-            );
-        }
-        const reporter = await createReporter();
+        const { parseFlags, stopFlags } = await import('./flags.js');
+        const { timeout: timeoutMs } = parseFlags(stopFlags, opts);
+        const reporter = await createReporter(io.trace);
         const step = reporter.step('stopping');
-        const r = await stop({ timeoutMs, onPhase: (t) => step.update(t) });
+        const r = await interruptible((signal) =>
+          stop({ timeoutMs, onPhase: (t) => step.update(t), signal, trace: io.trace }),
+        );
         if (r.saveFailed)
           reporter.warn(
             `the session could not be saved (${r.saveFailed}); its disk is kept and the next start cold-boots it`,

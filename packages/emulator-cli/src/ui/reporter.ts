@@ -1,5 +1,5 @@
 import type { Ora } from 'ora';
-import { type Reporter, silentReporter, trace } from '@stack/emulator';
+import { type Reporter, silentReporter, type Trace } from '@stack/emulator';
 import { progressRenderer } from './progress-bar.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
@@ -9,15 +9,19 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
  * elapsed time when it is a TTY, otherwise one line per step start and end with elapsed times.
  */
 export async function createReporter(
+  trace: Trace,
   stream: NodeJS.WriteStream = process.stderr,
   options: { tty?: boolean } = {},
 ): Promise<Reporter> {
   // --verbose --json: stderr is one JSON object per line, and the trace has every step and message.
-  return traced(trace.jsonLines ? silentReporter : await plainOrSpinner(stream, options));
+  return traced(
+    trace,
+    trace.jsonLines ? silentReporter : await plainOrSpinner(stream, { verbose: trace.verbose, ...options }),
+  );
 }
 
 /** The same reporter, its messages also in the command's trace. */
-function traced(r: Reporter): Reporter {
+function traced(trace: Trace, r: Reporter): Reporter {
   return {
     step(text) {
       trace.event('step-start', { text });
@@ -34,10 +38,14 @@ function traced(r: Reporter): Reporter {
   };
 }
 
-async function plainOrSpinner(stream: NodeJS.WriteStream, options: { tty?: boolean }): Promise<Reporter> {
+async function plainOrSpinner(
+  stream: NodeJS.WriteStream,
+  options: { tty?: boolean; verbose: boolean },
+): Promise<Reporter> {
   // A terminal that reports 0 columns (e.g. a pty nobody sized) sends ora into an endless line-clearing
   // loop: spinners only where the width is known; and none under --verbose, whose lines they would overwrite.
-  const tty = options.tty ?? (stream.isTTY === true && (stream.columns ?? 0) > 0 && !process.env.CI && !trace.verbose);
+  const tty =
+    options.tty ?? (stream.isTTY === true && (stream.columns ?? 0) > 0 && !process.env.CI && !options.verbose);
   const t0 = Date.now();
   const line = (s: string) => stream.write(`${s}\n`);
   if (!tty) {

@@ -5,20 +5,30 @@ import { captureOnly } from '../boot/start.js';
 import { doctor as doctorOf, type DoctorReport } from '../host/doctor.js';
 import { gitHubToken, pullError, pullImage, type PullFlags, type PullResult } from '../image/pull.js';
 import { resetEmulator, type ResetResult } from '../instance/reset.js';
-import { checkOptions, type CommonOptions, runtimeFor, type StartFlagsOptions } from './options.js';
+import { pruneHome, type PruneResult } from '../instance/prune.js';
+import { checkOptions, type CommonOptions, openOp, runOp, type StartFlagsOptions } from './options.js';
 
 /** Discards the saved session and run state (under one lock); images and snapshots stay unless `snapshots`. */
 export async function reset(options: CommonOptions & { snapshots?: boolean } = {}): Promise<ResetResult> {
-  const { config } = runtimeFor(checkOptions(options));
-  return resetEmulator(config, { snapshots: options.snapshots === true });
+  const op = openOp(checkOptions(options));
+  return runOp(op, true, () => resetEmulator(op, { snapshots: options.snapshots === true }));
+}
+
+/**
+ * Removes what nothing will use again (quarantined or stale snapshots, sessions set aside, older
+ * appliance builds, the original tool's snapshot files), with what each frees; `dryRun` only lists.
+ */
+export async function prune(options: CommonOptions & { dryRun?: boolean } = {}): Promise<PruneResult> {
+  const op = openOp(checkOptions(options));
+  return runOp(op, true, () => pruneHome(op, { dryRun: options.dryRun === true }));
 }
 
 /** Captures a new snapshot for the configuration (replaces an existing or quarantined one). */
 export async function capture(
   options: CommonOptions & StartFlagsOptions = {},
 ): Promise<{ snapshotId: string; elapsedMs: number }> {
-  const rt = runtimeFor(checkOptions({ ...options, forceCapture: true }, true));
-  return captureOnly(rt.config, { reporter: rt.reporter, signal: rt.signal });
+  const op = openOp(checkOptions({ ...options, forceCapture: true }, true));
+  return runOp(op, true, () => captureOnly(op));
 }
 
 export type PullOptions = CommonOptions & PullFlags & { arch?: 'amd64' | 'arm64' };
@@ -26,15 +36,18 @@ export type PullOptions = CommonOptions & PullFlags & { arch?: 'amd64' | 'arm64'
 /** Downloads the Stack image into place (resumable, verified); the current one stays usable until then. */
 export async function pull(options: PullOptions = {}): Promise<PullResult> {
   checkOptions(options);
-  const { env, home, host, reporter, signal, arch } = options;
+  const { env, home, host, reporter, signal, arch, trace } = options;
   // Only the common options: `image` and `baseEnv` are the pull's own (a local source, a base.env to keep).
-  const rt = runtimeFor({ env, home, host, reporter, signal, arch });
-  return pullImage(rt.config, options, {
-    signal: rt.signal,
-    ...(rt.reporter.progress ? { onProgress: (p) => rt.reporter.progress!(p) } : {}),
-    onPhase: (t) => rt.reporter.info(t),
-    onRetry: (e, n, at) => rt.reporter.warn(`${e.message}; retrying (attempt ${n + 1}) from byte ${at}`),
-  });
+  const op = openOp({ env, home, host, reporter, signal, arch, trace });
+  const r = op.reporter;
+  return runOp(op, true, () =>
+    pullImage(op, options, {
+      signal: op.signal,
+      ...(r.progress ? { onProgress: (p) => r.progress!(p) } : {}),
+      onPhase: (t) => r.info(t),
+      onRetry: (e, n, at) => r.warn(`${e.message}; retrying (attempt ${n + 1}) from byte ${at}`),
+    }),
+  );
 }
 
 export interface ReleaseSummary {
@@ -46,12 +59,13 @@ export interface ReleaseSummary {
 
 /** The newest 20 emulator releases of a GitHub repository. */
 export async function listReleases(options: CommonOptions & { repo: string }): Promise<ReleaseSummary[]> {
-  const { config } = runtimeFor(checkOptions(options));
-  const all = await listGitHubReleases(options.repo, { token: await gitHubToken(), apiBase: config.githubApi }).catch(
-    (e: unknown) => {
-      throw isFetchError(e) ? pullError(e) : e;
-    },
-  );
+  const { config } = openOp(checkOptions(options));
+  const all = await listGitHubReleases(options.repo, {
+    token: await gitHubToken(config.env),
+    apiBase: config.githubApi,
+  }).catch((e: unknown) => {
+    throw isFetchError(e) ? pullError(e) : e;
+  });
   return all
     .filter((r) => `${r.tag_name} ${r.name ?? ''}`.toLowerCase().includes('emulator'))
     .slice(0, 20)
@@ -65,7 +79,7 @@ export async function listReleases(options: CommonOptions & { repo: string }): P
 
 /** Checks this host (QEMU, accelerator, firmware, shares, snapshot format, tools); starts nothing. */
 export async function doctor(options: CommonOptions & { arch?: 'amd64' | 'arm64' } = {}): Promise<DoctorReport> {
-  return doctorOf(runtimeFor(checkOptions(options)).config);
+  return doctorOf(openOp(checkOptions(options)).config);
 }
 
 export interface BenchOptions extends CommonOptions, StartFlagsOptions {
@@ -78,11 +92,12 @@ export interface BenchOptions extends CommonOptions, StartFlagsOptions {
 
 /** Medians (with the split) of start and stop scenarios; the emulator must be stopped. */
 export async function bench(options: BenchOptions): Promise<ScenarioResult[]> {
-  const rt = runtimeFor(checkOptions(options, true));
-  return runBench(rt.config, {
-    runs: options.runs,
-    scenarios: options.scenarios,
-    ...(options.onRun ? { onRun: options.onRun } : {}),
-    ...(rt.signal ? { signal: rt.signal } : {}),
-  });
+  const op = openOp(checkOptions(options, true));
+  return runOp(op, false, () =>
+    runBench(op, {
+      runs: options.runs,
+      scenarios: options.scenarios,
+      ...(options.onRun ? { onRun: options.onRun } : {}),
+    }),
+  );
 }

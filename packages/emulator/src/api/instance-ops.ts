@@ -6,11 +6,12 @@ import { credentialEnv, credentials as credentialsOf, type Credentials } from '.
 import { runningInstance } from '../instance/instance.js';
 import { emulatorStatus, type StatusReport } from '../instance/status.js';
 import { stopEmulator, type StopResult } from '../instance/stop.js';
-import { checkOptions, type CommonOptions, runtimeFor } from './options.js';
+import { checkOptions, type CommonOptions, openOp, runOp } from './options.js';
 
 /** VM state, each service's health, the session and notes about the home. */
 export async function status(options: CommonOptions = {}): Promise<StatusReport> {
-  return emulatorStatus(runtimeFor(checkOptions(options)).config);
+  const op = openOp(checkOptions(options));
+  return runOp(op, false, () => emulatorStatus(op));
 }
 
 export interface StopOptions extends CommonOptions {
@@ -20,24 +21,31 @@ export interface StopOptions extends CommonOptions {
   onPhase?: (text: string) => void;
 }
 
-/** Stops the emulator: saves the session, else powers the guest off; not running is not an error. */
+/**
+ * Stops the emulator: saves the session, else powers the guest off; not running is not an error. An
+ * interrupt during the save cancels it: the VM runs on as it was.
+ */
 export async function stop(options: StopOptions = {}): Promise<StopResult> {
-  const rt = runtimeFor(checkOptions(options));
-  return stopEmulator(rt.config, {
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.onPhase ? { onPhase: options.onPhase } : {}),
-  });
+  const op = openOp(checkOptions(options));
+  return runOp(op, true, () =>
+    stopEmulator(op, {
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.onPhase ? { onPhase: options.onPhase } : {}),
+    }),
+  );
 }
 
 /** Credentials of the running emulator: the internal project's, or `configFile`'s project's. */
 export async function credentials(options: CommonOptions & { configFile?: string } = {}): Promise<Credentials> {
-  const { config } = runtimeFor(checkOptions(options));
-  const state = await runningInstance(config);
-  if (!state)
-    throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
-      hint: 'start it with `stack-emulator start`',
-    });
-  return credentialsOf(config, state, options.configFile ? resolve(options.configFile) : undefined);
+  const op = openOp(checkOptions(options));
+  return runOp(op, false, async () => {
+    const state = await runningInstance(op);
+    if (!state)
+      throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
+        hint: 'start it with `stack-emulator start`',
+      });
+    return credentialsOf(op, state, options.configFile ? resolve(options.configFile) : undefined);
+  });
 }
 
 /** {@link credentials} as the environment variables the CLI's `run` injects. */
@@ -49,6 +57,6 @@ export async function credentialsEnv(
 
 /** Runs a command in the running guest (as root) through its agent. */
 export async function exec(options: CommonOptions & GuestCommand): Promise<ExecResult> {
-  const rt = runtimeFor(checkOptions(options));
-  return execInGuest(rt.config, { ...options, signal: options.signal });
+  const op = openOp(checkOptions(options));
+  return runOp(op, true, () => execInGuest(op, { ...options, signal: options.signal }));
 }

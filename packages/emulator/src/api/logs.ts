@@ -1,5 +1,5 @@
 import { cleanConsole, followFile, formatTraceLines, type LogSource, readLog as readLogOf } from '../instance/logs.js';
-import { checkOptions, type CommonOptions, runtimeFor } from './options.js';
+import { checkOptions, type CommonOptions, openOp } from './options.js';
 
 export type { LogSource };
 
@@ -17,7 +17,7 @@ const readable = (source: LogSource, raw: boolean | undefined) => (text: string)
 
 /** The last `lines` lines of a log, and where it ends (for {@link followLog}). */
 export async function readLog(options: LogOptions): Promise<{ path: string; text: string; size: number }> {
-  const { config } = runtimeFor(checkOptions(options));
+  const { config } = openOp(checkOptions(options));
   const log = await readLogOf(config, options.source, options.lines);
   return { ...log, text: log.text ? readable(options.source, options.raw)(log.text) : '' };
 }

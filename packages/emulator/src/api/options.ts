@@ -1,8 +1,13 @@
 import { z } from 'zod';
-import { type EmulatorConfig, resolveConfig, type StartFlags } from '../config/resolve-config.js';
+import { resolveConfig, type StartFlags } from '../config/resolve-config.js';
 import type { HostInfo } from '../config/host-info.js';
-import { EmulatorError } from '../errors.js';
+import type { Op } from '../context/op.js';
+import { describeError, EmulatorError, isEmulatorError } from '../errors.js';
+import { diskFull, isDiskFull } from '../instance/disk-full.js';
 import { type Reporter, silentReporter } from '../report/reporter.js';
+import { realSeams } from '../seams/real-seams.js';
+import type { Seams } from '../seams/seams.js';
+import { Trace } from '../trace/trace.js';
 
 /** Options every operation takes. */
 export interface CommonOptions {
@@ -19,6 +24,11 @@ export interface CommonOptions {
   reporter?: Reporter;
   /** Ends the operation early: what it started is stopped, nothing half-written is kept. */
   signal?: AbortSignal;
+  /**
+   * Records every step, QEMU's command line and every QMP and agent message (secrets redacted);
+   * operations that change the instance write it to `run/trace.log`. @default a quiet one per call
+   */
+  trace?: Trace;
 }
 
 /** The flags of the operations that may start a VM, as the CLI's `start` has them. */
@@ -49,6 +59,7 @@ const common = z.object({
   host: z.any().optional(),
   reporter: z.any().optional(),
   signal: z.instanceof(AbortSignal).optional(),
+  trace: z.instanceof(Trace).optional(),
 });
 
 const startFlags = z.object({
@@ -74,15 +85,11 @@ export function checkOptions<T>(options: T, withStartFlags = false): T {
   return options;
 }
 
-/** What an operation works with: the frozen configuration, where it reports, and its signal. */
-export interface Runtime {
-  config: EmulatorConfig;
-  reporter: Reporter;
-  signal: AbortSignal | undefined;
-}
-
-/** Resolves the configuration of one operation (flags > env > defaults). */
-export function runtimeFor(options: CommonOptions & StartFlagsOptions = {}): Runtime {
+/**
+ * The operation's world: configuration resolved once (flags > env > defaults), its reporter, trace,
+ * signal and the seams (the real ones unless a test passes its own).
+ */
+export function openOp(options: CommonOptions & StartFlagsOptions = {}, seams: Seams = realSeams): Op {
   const env = { ...(options.env ?? process.env), ...(options.home ? { STACK_EMULATOR_HOME: options.home } : {}) };
   const flags: StartFlags = {
     image: options.image,
@@ -98,6 +105,38 @@ export function runtimeFor(options: CommonOptions & StartFlagsOptions = {}): Run
   return {
     config: resolveConfig(flags, env, options.host),
     reporter: options.reporter ?? silentReporter,
+    trace: options.trace ?? new Trace(),
     signal: options.signal,
+    seams,
   };
+}
+
+/**
+ * Runs one operation: an interrupt becomes INTERRUPTED and a full file system DISK_FULL (naming the
+ * directory, what holds the space and the way out; converted here, once), the error is
+ * the trace's last event, and operations that change the instance (`persist`) leave their trace in
+ * `run/trace.log` however they end.
+ */
+export async function runOp<T>(op: Op, persist: boolean, work: (op: Op) => Promise<T>): Promise<T> {
+  try {
+    return await work(op);
+  } catch (e) {
+    const reason: unknown = op.signal?.reason;
+    const err =
+      op.signal?.aborted && !(isEmulatorError(e) && e.code === 'INTERRUPTED')
+        ? isEmulatorError(reason) && reason.code === 'INTERRUPTED'
+          ? new EmulatorError('INTERRUPTED', reason.message, { cause: e })
+          : new EmulatorError('INTERRUPTED', 'interrupted', { cause: e })
+        : isDiskFull(e)
+          ? await diskFull(op.config, e)
+          : e;
+    op.trace.event('error', {
+      code: isEmulatorError(err) ? err.code : 'INTERNAL',
+      message: describeError(err),
+      ...(isEmulatorError(err) && err.hint ? { hint: err.hint } : {}),
+    });
+    throw err;
+  } finally {
+    if (persist) op.trace.writeTo(op.config.paths.trace);
+  }
 }

@@ -4,7 +4,7 @@ import { credentialEnv, credentials, type Credentials } from '../instance/creden
 import type { InstanceState } from '../instance/state.js';
 import { stopEmulator, type StopResult } from '../instance/stop.js';
 import { execInGuest, type GuestCommand } from '../guest/guest-command.js';
-import { checkOptions, type CommonOptions, runtimeFor, type StartFlagsOptions } from './options.js';
+import { checkOptions, type CommonOptions, openOp, runOp, type StartFlagsOptions } from './options.js';
 
 export type StartOptions = CommonOptions & StartFlagsOptions;
 
@@ -40,10 +40,9 @@ export interface Emulator {
  * (captured the first time), else cold-boots; fresh secrets unless the session keeps its own.
  */
 export async function start(options: StartOptions = {}): Promise<Emulator> {
-  checkOptions(options, true);
-  const rt = runtimeFor(options);
-  const { config } = rt;
-  const r = await startEmulator(config, { reporter: rt.reporter, signal: rt.signal });
+  const op = openOp(checkOptions(options, true));
+  const { config } = op;
+  const r = await runOp(op, true, () => startEmulator(op));
   const { state } = r;
   const url = (port: number) => `http://127.0.0.1:${port}`;
   return {
@@ -58,9 +57,15 @@ export async function start(options: StartOptions = {}): Promise<Emulator> {
     },
     internalPckFile: config.paths.internalPck,
     configFile: config.configFile,
-    credentials: (o = {}) => credentials(config, state, o.configFile ?? config.configFile),
-    env: async (o = {}) => credentialEnv(await credentials(config, state, o.configFile ?? config.configFile)),
-    exec: (cmd) => execInGuest(config, { timeoutMs: 600_000, ...cmd }),
-    stop: (o = {}) => stopEmulator(config, o),
+    credentials: (o = {}) => credentials(op, state, o.configFile ?? config.configFile),
+    env: async (o = {}) => credentialEnv(await credentials(op, state, o.configFile ?? config.configFile)),
+    exec: (cmd) => {
+      const sub = { ...op, signal: cmd.signal };
+      return runOp(sub, true, () => execInGuest(sub, { timeoutMs: 600_000, ...cmd }));
+    },
+    stop: (o = {}) => {
+      const sub = { ...op, signal: o.signal };
+      return runOp(sub, true, () => stopEmulator(sub, o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}));
+    },
   };
 }

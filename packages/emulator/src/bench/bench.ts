@@ -1,5 +1,6 @@
 import { processMemory } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Op } from '../context/op.js';
 import { silentReporter } from '../report/reporter.js';
 import { sessionStore } from '../session/session.js';
 import { startEmulator } from '../boot/start.js';
@@ -37,15 +38,16 @@ const median = (xs: number[]) => {
 const isStop = (s: Scenario) => s === 'stop-with-save' || s === 'stop-acpi';
 const isSession = (s: Scenario) => s === 'session-resume' || s === 'stop-with-save';
 
-function variant(config: EmulatorConfig, scenario: Scenario): EmulatorConfig {
-  return Object.freeze({
-    ...config,
+function variant(op: Op, scenario: Scenario): Op {
+  const config: EmulatorConfig = Object.freeze({
+    ...op.config,
     snapshot: scenario !== 'cold',
     rotation: scenario !== 'resume',
     ephemeral: !isSession(scenario),
     forceCapture: false,
     forceRotate: false,
   });
+  return { ...op, config, reporter: silentReporter };
 }
 
 const expectedMode: Record<Scenario, StartMode> = {
@@ -63,30 +65,30 @@ const expectedMode: Record<Scenario, StartMode> = {
  * when there is none, and for the session scenarios one that saves a session (begun afresh).
  */
 export async function runBench(
-  config: EmulatorConfig,
+  op: Op,
   options: {
     runs: number;
     scenarios: Scenario[];
     onRun?: (scenario: Scenario, i: number, ms: number) => void;
-    signal?: AbortSignal;
   },
 ): Promise<ScenarioResult[]> {
+  const { config } = op;
   const out: ScenarioResult[] = [];
-  const stop = (c: EmulatorConfig, scenario: Scenario) =>
-    stopEmulator(c, { timeoutMs: scenario === 'cold' || scenario === 'stop-acpi' ? c.stopTimeoutMs : 0 });
+  const stop = (c: Op, scenario: Scenario) =>
+    stopEmulator(c, { timeoutMs: scenario === 'cold' || scenario === 'stop-acpi' ? c.config.stopTimeoutMs : 0 });
   if (options.scenarios.some((s) => s !== 'cold')) {
-    const warm = variant(config, 'resume');
-    await startEmulator(warm, { reporter: silentReporter, signal: options.signal });
+    const warm = variant(op, 'resume');
+    await startEmulator(warm);
     await stop(warm, 'resume');
   }
   if (options.scenarios.some(isSession)) {
     await sessionStore(config).drop();
-    const warm = variant(config, 'session-resume');
-    await startEmulator(warm, { reporter: silentReporter, signal: options.signal });
+    const warm = variant(op, 'session-resume');
+    await startEmulator(warm);
     await stop(warm, 'session-resume');
   }
   for (const scenario of options.scenarios) {
-    const c = variant(config, scenario);
+    const c = variant(op, scenario);
     const all: number[] = [];
     const timings: Timings[] = [];
     let accel = '';
@@ -95,8 +97,7 @@ export async function runBench(
     const rss: number[] = [];
     const pss: number[] = [];
     for (let i = 0; i < options.runs; i++) {
-      const t0 = Date.now();
-      const { state } = await startEmulator(c, { reporter: silentReporter, signal: options.signal, t0 });
+      const { state } = await startEmulator(c);
       const mem = processMemory(state.pid, { platform: config.host.platform });
       if (mem) rss.push(mem.rssKiB);
       if (mem?.pssKiB !== undefined) pss.push(mem.pssKiB);

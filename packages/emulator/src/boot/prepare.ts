@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
-
-import type { Reporter } from '../report/reporter.js';
+import type { Op } from '../context/op.js';
 import { chooseHostAccelerator, probeQemu } from '../host/accel.js';
-import { type BootContext, mark } from './boot-context.js';
+import { type BootEnv, mark } from './boot-env.js';
 import { guestBoot, knownImageDigest, type ResolvedImage, resolveImage } from '../image/image.js';
 import { describeOriginalSnapshots } from '../session/legacy-home.js';
 import { openSession, pinnedImage, type Session } from '../session/session.js';
@@ -15,14 +14,10 @@ import { checkHostShare } from '../host/host-share.js';
 import { gitHubToken, stackImagePath } from '../image/pull.js';
 import { assertPortsFree } from '../host/ports.js';
 import { chooseSnapshotFormat } from '../host/snapshot-support.js';
-import { trace } from '../trace/trace.js';
 
 /** Host probe, accelerator, free ports and the image: everything before a VM is launched. */
-export async function prepareBoot(
-  config: EmulatorConfig,
-  options: { reporter: Reporter; signal?: AbortSignal; t0: number },
-): Promise<BootContext> {
-  const { reporter, signal } = options;
+export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
+  const { config, reporter, signal, trace } = op;
   await mkdir(config.paths.vm, { recursive: true, mode: 0o700 });
   await new SnapshotCache(config.paths.snapshots).sweep();
   if (config.host.rosetta)
@@ -38,6 +33,10 @@ export async function prepareBoot(
       qemu: probe.binary,
     });
   const session = config.ephemeral ? undefined : await openSession(config);
+  if (!config.ephemeral && !session && existsSync(config.paths.session))
+    reporter.warn(
+      `the session in ${config.paths.session} cannot be used (its meta.json or disk is missing or garbled): it is set aside as ${config.paths.session}.unreadable-<time>, its files kept there (\`stack-emulator prune\` removes it), and a new session begins`,
+    );
   let image: ResolvedImage;
   if (session) {
     image = await pinnedImage(config, session, signal);
@@ -47,7 +46,7 @@ export async function prepareBoot(
     );
   } else {
     const step = reporter.step('image');
-    image = await resolveImage(config, {
+    image = await resolveImage(op, {
       signal,
       onPhase: (t) => step.update(`image: ${t}`),
       ...(reporter.progress ? { onProgress: (p) => reporter.progress!(p) } : {}),
@@ -78,33 +77,30 @@ export async function prepareBoot(
     accel: host.accel,
     reason: host.reason,
   });
-  const ctx: BootContext = {
-    config,
+  const env: BootEnv = {
+    op,
     host,
     accel: host.accel,
     cpus: vcpuCount(config.cpus, host.accel),
     image,
     boot: guestBoot(config.arch, image, host.probe.firmware),
     shares: config.shareRoot ? [config.shareRoot] : [],
-    ...(session ? { session } : {}),
     snapshots: await chooseSnapshotFormat(config, probe),
     baseEnv,
-    reporter,
-    signal,
-    t0: options.t0,
+    t0,
     // Building or pulling the image is this start's one-time cost, told apart from the start itself.
-    timings: image.prepared ? { imageReady: Date.now() - options.t0 } : {},
+    timings: image.prepared ? { imageReady: op.seams.clock.now() - t0 } : {},
   };
   trace.event('plan', {
     image: image.path,
     digest: image.digest,
-    boot: ctx.boot,
-    snapshots: ctx.snapshots,
+    boot: env.boot,
+    snapshots: env.snapshots,
     session: session ? { origin: session.meta.origin, ram: Boolean(session.meta.ram) } : undefined,
     baseEnv: baseEnv.from,
   });
-  mark(ctx, 'probed');
-  return ctx;
+  mark(env, 'probed');
+  return env;
 }
 
 /** A note when the image the session's choice names has changed since the session began (pull, rebuild). */
@@ -123,5 +119,5 @@ async function newerImage(config: EmulatorConfig, s: Session): Promise<string | 
 
 /** A GitHub token, asked for only when the Stack image has no base environment yet (gh is a spawn). */
 async function gitHubTokenIfNeeded(config: EmulatorConfig, image: string): Promise<string | undefined> {
-  return config.baseEnvFile || existsSync(baseEnvSidecar(image)) ? undefined : gitHubToken();
+  return config.baseEnvFile || existsSync(baseEnvSidecar(image)) ? undefined : gitHubToken(config.env);
 }

@@ -1,135 +1,128 @@
-import { isQgaError } from '@stack/qga-protocol';
-import { isQmpError } from '@stack/qmp-protocol';
 import { SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
-import type { BootContext } from './boot-context.js';
-import { secretsFor } from './cold-boot.js';
-import { launchGuest } from '../vm/launch.js';
-import type { Session } from '../session/session.js';
+import { secretsFor } from '../guest/secrets.js';
 import { type SecretsState, settleGuest } from '../guest/settle.js';
-import type { VmProcess } from '../vm/vm-process.js';
+import type { Session } from '../session/session.js';
+import type { Vm } from '../seams/vm.js';
+import { launchGuest } from '../vm/launch.js';
+import type { BootEnv } from './boot-env.js';
+import type { Launching, OnLaunched } from './booted.js';
 
-/**
- * Timeouts (agent, health, QMP or agent calls) can come from a host under load rather than from a
- * broken snapshot; corrupt files and errors QEMU or the guest report cannot.
- */
-export function isTimeout(e: unknown): boolean {
-  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 6; cur = cur.cause, depth++) {
-    if ((isQmpError(cur) && cur.code === 'QMP_TIMEOUT') || (isQgaError(cur) && cur.code === 'QGA_TIMEOUT')) return true;
-    if (cur instanceof EmulatorError && (cur.code === 'NOT_HEALTHY' || cur.transient)) return true;
-  }
-  return false;
-}
-
-export interface BootedVm {
-  vm: VmProcess;
-  secrets: SecretsState;
-}
-
-/** QEMU is killed, and the error becomes SNAPSHOT_FAILED (the caller falls back); a share problem stays HOST_SHARE_FAILED. */
-function resumeFailure(ctx: BootContext, e: unknown, what: string): EmulatorError {
-  if (ctx.signal?.aborted) return new EmulatorError('INTERRUPTED', `interrupted during ${what}`, { cause: e });
-  // The share is the host's business, not the snapshot's: never a reason to quarantine it.
-  if (e instanceof EmulatorError && e.code === 'HOST_SHARE_FAILED') return e;
-  return new EmulatorError('SNAPSHOT_FAILED', (e as Error).message, { cause: e, transient: isTimeout(e) });
+export interface GoldenTarget {
+  /** The disk the VM writes: a new session's (already an overlay on the frozen disk), or made now. */
+  disk: string;
+  /** Make `disk` a fresh overlay on the snapshot's frozen disk first (ephemeral). */
+  fresh: boolean;
+  /** The image and boot files QEMU runs. @default the start's */
+  target?: Pick<BootEnv, 'image' | 'boot'>;
+  /**
+   * A template's RAM for this VM alone (a session's): makes the file, returns its path; the VM maps
+   * it shared. @default the template itself, mapped privately
+   */
+  ownMemory?: () => Promise<string>;
+  shares: readonly string[];
+  launching: Launching;
 }
 
 /**
- * Resumes a golden snapshot: its verified state file, on `disk` (a new session's disk, already an
- * overlay on the frozen disk; or with `fresh`, made one now), and then the shares, fresh secrets (its
- * guest holds the placeholders) and the health probes (never probed before `cont`: a SYN sent to a
- * paused guest is lost and costs a 1 s retransmit).
+ * Resumes a golden snapshot: its verified state file, on the target disk, and then the shares, fresh
+ * secrets (its guest holds the placeholders) and the health probes (never probed before `cont`: a
+ * SYN sent to a paused guest is lost and costs a 1 s retransmit). QEMU is killed when it fails.
  */
-export async function resumeSnapshot(
-  ctx: BootContext,
+export async function resumeGolden(
+  env: BootEnv,
   entry: SnapshotEntry,
-  target: {
-    disk: string;
-    fresh: boolean;
-    /**
-     * A template's RAM for this VM alone (a session's): makes the file, returns its path; the VM maps
-     * it shared. @default the template itself, mapped privately
-     */
-    ownMemory?: () => Promise<string>;
-  },
-): Promise<BootedVm> {
-  const p = ctx.config.paths;
-  let vm: VmProcess | undefined;
+  t: GoldenTarget,
+  onLaunched: OnLaunched,
+): Promise<{ vm: Vm; secrets: SecretsState }> {
+  const { config, signal } = env.op;
+  const raw = await new SnapshotCache(config.paths.snapshots).prepareResume(entry, { signal });
+  if (!entry.diskPath) throw new EmulatorError('SNAPSHOT_FAILED', `snapshot ${entry.id} has no frozen disk`);
+  const template = entry.meta.key.format === 'template-ram';
+  if (template && !entry.ramPath)
+    throw new EmulatorError('SNAPSHOT_FAILED', `template snapshot ${entry.id} has no RAM file`);
+  const memoryFile = !template
+    ? undefined
+    : t.ownMemory
+      ? { path: await t.ownMemory(), mode: 'shared' as const }
+      : { path: entry.ramPath!, mode: 'private' as const };
+  const launched = await launchGuest(env, {
+    layout: 'snapshot',
+    disk: t.disk,
+    ...(t.fresh ? { newOverlayOn: entry.diskPath } : {}),
+    ...(t.target ? { boot: t.target.boot } : {}),
+    configIso: config.paths.configIso,
+    configValues: entry.meta.key.configDisk,
+    incoming: { path: raw, format: entry.meta.key.format },
+    // Either way pages load on first touch; mapped privately, the template is never written.
+    ...(memoryFile ? { memoryFile } : {}),
+    shares: t.shares,
+    agentTimeoutMs: 30_000,
+    onLaunched: (vm) => onLaunched(vm, t.launching),
+  });
   try {
-    const raw = await new SnapshotCache(p.snapshots).prepareResume(entry, { signal: ctx.signal });
-    if (!entry.diskPath) throw new EmulatorError('SNAPSHOT_FAILED', `snapshot ${entry.id} has no frozen disk`);
-    const template = entry.meta.key.format === 'template-ram';
-    if (template && !entry.ramPath)
-      throw new EmulatorError('SNAPSHOT_FAILED', `template snapshot ${entry.id} has no RAM file`);
-    const memoryFile = !template
-      ? undefined
-      : target.ownMemory
-        ? { path: await target.ownMemory(), mode: 'shared' as const }
-        : { path: entry.ramPath!, mode: 'private' as const };
-    const launched = await launchGuest(ctx, {
-      layout: 'snapshot',
-      disk: target.disk,
-      ...(target.fresh ? { newOverlayOn: entry.diskPath } : {}),
-      configIso: p.configIso,
-      configValues: entry.meta.key.configDisk,
-      incoming: { path: raw, format: entry.meta.key.format },
-      // Either way pages load on first touch; mapped privately, the template is never written.
-      ...(memoryFile ? { memoryFile } : {}),
-      shares: ctx.shares,
-      agentTimeoutMs: 30_000,
-    });
-    vm = launched.vm;
-    const secrets = await settleGuest(ctx, launched, {
+    const secrets = await settleGuest(env, launched, {
       syncClock: true,
-      secrets: ctx.config.rotation ? 'rotate' : 'placeholders',
+      secrets: config.rotation ? 'rotate' : 'placeholders',
       rotationTimeoutMs: 60_000,
-      healthTimeoutMs: ctx.config.snapshotReadyTimeoutMs,
+      healthTimeoutMs: config.snapshotReadyTimeoutMs,
+      shares: t.shares,
     });
-    return { vm, secrets };
+    return { vm: launched.vm, secrets };
   } catch (e) {
-    await vm?.kill();
-    throw resumeFailure(ctx, e, 'resume');
+    await launched.vm.kill();
+    throw e;
   }
 }
 
 /**
- * Resumes the saved session: its RAM state is taken (consumed: a VM that dies from here on leaves a
- * session the next start cold-boots) and loaded against the session's disk, with the share devices it
- * had. The session keeps its secrets (the key handed out before stays valid) unless `--rotate`.
+ * Resumes the saved session: its RAM state is loaded against the session's disk, with the share
+ * devices it had, and consumed right before the guest runs (from then on the disk moves on); a
+ * failure or a kill before that leaves it where it was. The session keeps its secrets (the key handed out before stays valid)
+ * unless `--rotate`. QEMU is killed when it fails.
  */
-export async function resumeSession(ctx: BootContext, s: Session): Promise<BootedVm> {
-  const p = ctx.config.paths;
+export async function resumeSession(
+  env: BootEnv,
+  s: Session,
+  shares: readonly string[],
+  launching: Launching,
+  onLaunched: OnLaunched,
+): Promise<{ vm: Vm; secrets: SecretsState }> {
+  const { config } = env.op;
   const ram = s.meta.ram;
   if (!ram) throw new EmulatorError('SNAPSHOT_FAILED', 'the session has no saved RAM state');
-  let vm: VmProcess | undefined;
+  const lease = await s.store.leaseRam();
+  let launched: Awaited<ReturnType<typeof launchGuest>> | undefined;
   try {
-    const path = await s.store.takeRam();
-    const launched = await launchGuest(ctx, {
+    launched = await launchGuest(env, {
       layout: 'snapshot',
       disk: s.store.disk,
-      configIso: p.configIso,
+      configIso: config.paths.configIso,
       configValues: ram.key.configDisk,
-      incoming: { path, format: ram.key.format },
+      incoming: { path: lease.path, format: ram.key.format },
       // The session's own RAM file, as its VM left it when it saved the device state.
       ...(ram.memory ? { memoryFile: { path: s.store.memoryPath, mode: 'shared' as const } } : {}),
-      shares: ctx.shares,
+      shares,
       pluggedShares: ram.plugged.length,
       agentTimeoutMs: 30_000,
+      onLaunched: (vm) => onLaunched(vm, launching),
+      onLoaded: () => lease.consume(),
     });
-    vm = launched.vm;
-    const secrets = await secretsFor(ctx, launched.qga, s.meta.clientKey);
-    const state = await settleGuest(ctx, launched, {
+    const secrets = await secretsFor(env, launched.agent, s.meta.clientKey);
+    const state = await settleGuest(env, launched, {
       syncClock: true,
       ...secrets,
       rotationTimeoutMs: 60_000,
-      healthTimeoutMs: ctx.config.snapshotReadyTimeoutMs,
+      healthTimeoutMs: config.snapshotReadyTimeoutMs,
+      shares,
     });
-    return { vm, secrets: state };
+    return { vm: launched.vm, secrets: state };
   } catch (e) {
-    await vm?.kill();
-    throw resumeFailure(ctx, e, 'the session resume');
+    await launched?.vm.kill();
+    throw e;
   } finally {
-    // Resumed or not, this RAM state is spent: the disk has moved on.
-    await s.store.discardRam().catch(() => {});
+    // Not consumed (a Ctrl-C, a spawn failure, a refused load before the guest ran): the saved state
+    // stays as it was. Consumed: its file goes.
+    await lease.release().catch(() => {});
   }
 }

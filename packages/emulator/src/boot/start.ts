@@ -1,17 +1,17 @@
-import { formatQemuVersion } from '@stack/qemu-argv';
-import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
-import type { Reporter } from '../report/reporter.js';
-import { rememberUnusable } from '../host/accel.js';
-import { accelFailure, compatibilityKey } from './boot-context.js';
-import { bootEphemeral, bootSession } from './boot-paths.js';
-import { captureSnapshot } from './capture.js';
-import { keyInFile } from './cold-boot.js';
-import { originalInstance } from '../session/legacy-home.js';
-import { prepareBoot } from './prepare.js';
+import { cleanupRunFiles, isOrphan, lockInstance, runningInstance } from '../instance/instance.js';
+import type { InstanceState } from '../instance/state.js';
 import { stopHeld } from '../instance/stop.js';
-import { cleanupRunFiles, lockInstance, runningInstance } from '../instance/instance.js';
-import { type InstanceState, type Persistence, writeState } from '../instance/state.js';
+import { originalInstance } from '../session/legacy-home.js';
+import { sessionStore } from '../session/store.js';
+import { compatibilityKey } from '../vm/vm-spec.js';
+import type { BootEnv } from './boot-env.js';
+import { captureSnapshot } from './capture.js';
+import { executeStart } from './execute.js';
+import { prepareBoot } from './prepare.js';
+import { clearLaunch, recordCapture, recordStarted } from './record.js';
 
 export interface StartResult {
   /** True when an instance was already running: nothing was touched. */
@@ -35,129 +35,91 @@ function assertNoOriginalInstance(config: EmulatorConfig): void {
     throw new EmulatorError(
       'ALREADY_RUNNING',
       `an emulator started by the original stack-emulator is running on ${config.paths.home} (QEMU pid ${orig.pid}); its ports and disk are in use`,
-      {
-        hint: 'run `stack-emulator stop` (it stops that one too; its disk is kept and adopted at the next start)',
-      },
+      { hint: 'run `stack-emulator stop` (it stops that one too; its disk is kept and adopted at the next start)' },
     );
   }
 }
 
 /**
- * The flow of `start` (docs/ARCHITECTURE.md): lock, host probe, ports, image, then one of the boot paths
- * (boot-paths.ts), recorded in run/state.json; on an accelerator that cannot run the guest, the same
- * again under TCG.
+ * What runs already, made ready for a new start: an orphan (a QEMU whose start was killed before it
+ * finished) is ended, its session left marked as not stopped cleanly; a running instance without a
+ * share the config file needs is saved, to be resumed with it.
+ */
+async function settleExisting(op: Op): Promise<{ running?: InstanceState; reshared: boolean }> {
+  const { config, reporter } = op;
+  const existing = await runningInstance(op);
+  if (!existing) return { reshared: false };
+  if (isOrphan(op, existing)) {
+    reporter.warn(
+      `a QEMU (pid ${existing.pid}) whose start was interrupted is still running; ending it (its disk is kept, and boots as after a power cut)`,
+    );
+    await stopHeld(op, { discard: true });
+    return { reshared: false };
+  }
+  if (!lacksShare(config, existing)) return { running: existing, reshared: false };
+  // A share is fixed at QEMU's launch (no fsdev hot-plug): a saved session is resumed with it.
+  if (existing.persistence?.kind !== 'session' || !existing.persistence.save) {
+    throw new EmulatorError(
+      'HOST_SHARE_FAILED',
+      `the running emulator does not share ${config.shareRoot}, and it cannot be saved and resumed with it (${existing.persistence?.kind === 'session' ? 'it runs without snapshots' : 'it is ephemeral'})`,
+      { hint: `stop it, then start again with --config-file ${config.configFile}` },
+    );
+  }
+  reporter.info(
+    `sharing ${config.shareRoot} with the running emulator: saving its session and resuming it with the new share`,
+  );
+  const r = await stopHeld(op);
+  if (r.how !== 'saved')
+    reporter.warn(`the session could not be saved (${r.saveFailed ?? r.how}); it cold-boots with the new share`);
+  return { reshared: true };
+}
+
+/**
+ * First thing after a crash: the RAM file of a session whose VM died without saving holds nothing the
+ * disk can use (the cold boot would delete it), and on a full disk it is what holds the space.
+ */
+async function freeCrashLeftovers(op: Op): Promise<void> {
+  if (op.config.ephemeral) return;
+  const store = sessionStore(op.config);
+  const meta = await store.read();
+  if (meta && !meta.ram) await store.discardMemory();
+}
+
+/**
+ * The flow of `start` (docs/ARCHITECTURE.md): lock, what runs already, host probe, ports, image, then
+ * the plan's attempts (execute.ts), recorded in run/state.json from the moment QEMU exists.
  */
 export async function startEmulator(
-  config: EmulatorConfig,
-  options: { reporter: Reporter; signal?: AbortSignal; t0?: number },
+  op: Op,
+  options: {
+    /** When the command started. @default now */
+    t0?: number;
+    /** Resolves the host, image and accelerator. @default prepareBoot (tests give a prepared environment) */
+    prepare?: (op: Op, t0: number) => Promise<BootEnv>;
+  } = {},
 ): Promise<StartResult> {
-  const t0 = options.t0 ?? Date.now();
-  const { reporter, signal } = options;
-  const lock = await lockInstance(config, 'start');
+  const t0 = options.t0 ?? op.seams.clock.now();
+  const { config } = op;
+  const lock = await lockInstance(op, 'start');
   try {
-    const existing = await runningInstance(config);
-    let reshared = false;
-    if (existing && !lacksShare(config, existing)) return { alreadyRunning: true, state: existing };
-    if (existing) {
-      // A share is fixed at QEMU's launch (no fsdev hot-plug): a saved session is resumed with it.
-      if (existing.persistence?.kind !== 'session' || !existing.persistence.save) {
-        throw new EmulatorError(
-          'HOST_SHARE_FAILED',
-          `the running emulator does not share ${config.shareRoot}, and it cannot be saved and resumed with it (${existing.persistence?.kind === 'session' ? 'it runs without snapshots' : 'it is ephemeral'})`,
-          { hint: `stop it, then start again with --config-file ${config.configFile}` },
-        );
-      }
-      reporter.info(
-        `sharing ${config.shareRoot} with the running emulator: saving its session and resuming it with the new share`,
-      );
-      const r = await stopHeld(config);
-      if (r.how !== 'saved')
-        reporter.warn(`the session could not be saved (${r.saveFailed ?? r.how}); it cold-boots with the new share`);
-      reshared = true;
-    }
+    const { running, reshared } = await settleExisting(op);
+    if (running) return { alreadyRunning: true, state: running };
     assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
-    const ctx = await prepareBoot(config, { reporter, signal, t0 });
-    const host = ctx.host;
-
-    for (;;) {
-      try {
-        const booted = config.ephemeral ? await bootEphemeral(ctx) : await bootSession(ctx);
-        const image = ctx.image;
-        const persistence: Persistence = config.ephemeral
-          ? { kind: 'ephemeral' }
-          : booted.layout === 'snapshot' && booted.format
-            ? {
-                kind: 'session',
-                save: {
-                  key: compatibilityKey(ctx, booted.format),
-                  format: booted.format,
-                  cpus: ctx.cpus,
-                  qemuVersion: ctx.host.probe.version,
-                },
-              }
-            : { kind: 'session' };
-        const state: InstanceState = {
-          version: 1,
-          pid: booted.vm.pid,
-          pidStartTime: booted.vm.pidStartTime,
-          arch: config.arch,
-          accel: ctx.accel,
-          accelReason: ctx.host.reason,
-          boot: ctx.boot.kernel ? 'direct-kernel' : ctx.boot.firmware ? 'firmware' : 'bios',
-          mode: booted.mode,
-          qemuVersion: formatQemuVersion(ctx.host.probe.version),
-          ...(booted.mode !== 'cold' && booted.format ? { snapshotFormat: booted.format } : {}),
-          ...(booted.coldReason ? { coldReason: booted.coldReason } : {}),
-          ...(booted.snapshotId ? { snapshotId: booted.snapshotId } : {}),
-          image: image.path,
-          ports: config.ports,
-          portPrefix: config.portPrefix,
-          ...(ctx.shares.length ? { shares: ctx.shares } : {}),
-          ...(config.configFile ? { configFile: config.configFile } : {}),
-          rotated: booted.secrets === 'fresh',
-          secrets: booted.secrets,
-          startedAt: new Date(t0).toISOString(),
-          timings: ctx.timings,
-          persistence,
-        };
-        try {
-          signal?.throwIfAborted();
-          if (ctx.session) {
-            const clientKey = await keyInFile(config.paths.internalPck);
-            ctx.session.meta = await ctx.session.store.update(({ lastStop: _l, ...m }) => ({
-              ...m,
-              running: { since: state.startedAt, pid: state.pid },
-              secrets: booted.secrets,
-              ...(clientKey ? { clientKey } : {}),
-            }));
-          }
-          await writeState(config.paths.state, state);
-        } catch (e) {
-          // Without its state file nothing could find or stop this VM: never leave it running.
-          await booted.vm.kill();
-          throw signal?.aborted ? new EmulatorError('INTERRUPTED', 'interrupted', { cause: e }) : e;
-        }
-        await booted.vm.qmp.close();
-        booted.vm.detach();
-        return { alreadyRunning: false, ...(reshared ? { reshared } : {}), state };
-      } catch (e) {
-        // A hardware accelerator that exists but cannot run this guest shows up at the first boot.
-        const why = accelFailure(ctx);
-        if (!why) throw e;
-        await rememberUnusable(config, host.probe, ctx.accel, why);
-        reporter.warn(`${ctx.accel} cannot run the guest on this host (${why}); retrying with tcg`);
-        ctx.accel = 'tcg';
-        ctx.cpus = vcpuCount(config.cpus, 'tcg');
-        ctx.host = { ...host, accel: 'tcg', reason: `${host.accel} cannot run the guest on this host (${why})` };
-        // A session this attempt made holds no data yet: the retry makes its own for TCG.
-        if (ctx.session && ctx.sessionCreated) {
-          await ctx.session.store.drop();
-          ctx.session = undefined;
-          ctx.sessionCreated = false;
-        }
-      }
+    await freeCrashLeftovers(op);
+    const { env, booted } = await executeStart(await (options.prepare ?? prepareBoot)(op, t0));
+    let state: InstanceState;
+    try {
+      op.signal?.throwIfAborted();
+      state = await recordStarted(env, booted);
+    } catch (e) {
+      // Without its state file nothing could find or stop this VM: never leave it running.
+      await booted.vm.kill();
+      throw e;
     }
+    await booted.vm.control.close();
+    booted.vm.detach();
+    return { alreadyRunning: false, ...(reshared ? { reshared } : {}), state };
   } catch (e) {
     await cleanupRunFiles(config).catch(() => {});
     throw e;
@@ -167,14 +129,16 @@ export async function startEmulator(
 }
 
 /** `capture`: a new snapshot for the current configuration, replacing any (also a quarantined one). */
-export async function captureOnly(
-  config: EmulatorConfig,
-  options: { reporter: Reporter; signal?: AbortSignal },
-): Promise<{ snapshotId: string; elapsedMs: number }> {
-  const t0 = Date.now();
-  const lock = await lockInstance(config, 'capture');
+export async function captureOnly(op: Op): Promise<{ snapshotId: string; elapsedMs: number }> {
+  const { config, seams } = op;
+  const t0 = seams.clock.now();
+  const lock = await lockInstance(op, 'capture');
   try {
-    const existing = await runningInstance(config);
+    let existing = await runningInstance(op);
+    if (existing && isOrphan(op, existing)) {
+      await stopHeld(op, { discard: true });
+      existing = undefined;
+    }
     if (existing)
       throw new EmulatorError(
         'ALREADY_RUNNING',
@@ -184,13 +148,13 @@ export async function captureOnly(
     assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
     // A capture is of the image as it is now, not a session's pinned one.
-    const ctx = await prepareBoot(
-      { ...config, ephemeral: true },
-      { reporter: options.reporter, signal: options.signal, t0 },
+    const env = await prepareBoot({ ...op, config: Object.freeze({ ...config, ephemeral: true }) }, t0);
+    if (env.snapshots.format === undefined) throw new EmulatorError('SNAPSHOT_UNSUPPORTED', env.snapshots.reason);
+    const entry = await captureSnapshot(env, compatibilityKey(env, env.snapshots.format), (vm) =>
+      recordCapture(env, vm),
     );
-    if (ctx.snapshots.format === undefined) throw new EmulatorError('SNAPSHOT_UNSUPPORTED', ctx.snapshots.reason);
-    const entry = await captureSnapshot(ctx, compatibilityKey(ctx, ctx.snapshots.format));
-    return { snapshotId: entry.id, elapsedMs: Date.now() - t0 };
+    await clearLaunch(env);
+    return { snapshotId: entry.id, elapsedMs: seams.clock.now() - t0 };
   } finally {
     await cleanupRunFiles(config).catch(() => {});
     await lock.release();

@@ -14,6 +14,19 @@ describe('parseEnv', () => {
     expect(env.EMULATOR_CPUS).toBeUndefined(); // decided with the accelerator (vcpuCount)
   });
 
+  // Regression (issue 29, 13): an http:// API base sent the GitHub token in clear.
+  it('refuses a GitHub API base over plain http, except on this machine', () => {
+    expect(() => parseEnv({ STACK_EMULATOR_GITHUB_API: 'http://ghe.example.com/api/v3' })).toThrow(
+      /must use https:\/\/ \(the GitHub token is sent with every request/,
+    );
+    expect(parseEnv({ STACK_EMULATOR_GITHUB_API: 'https://ghe.example.com/api/v3' }).STACK_EMULATOR_GITHUB_API).toBe(
+      'https://ghe.example.com/api/v3',
+    );
+    for (const local of ['http://127.0.0.1:9', 'http://localhost:8080/api', 'http://[::1]:3000'])
+      expect(parseEnv({ STACK_EMULATOR_GITHUB_API: local }).STACK_EMULATOR_GITHUB_API).toBe(local);
+    expect(() => parseEnv({ STACK_EMULATOR_GITHUB_API: 'http://127.0.0.1.evil.example/' })).toThrow(/https/);
+  });
+
   it('treats empty values as unset', () => {
     expect(parseEnv({ EMULATOR_BACKEND_PORT: '', PORT_PREFIX: '' })).toMatchObject({
       EMULATOR_BACKEND_PORT: 26701,

@@ -65,7 +65,7 @@ const MAX_CPUS = 255;
 const MAX_RAM_MIB = 1_048_576;
 
 /** Every environment variable the CLI reads, validated once. */
-export const envSchema = z.object({
+const envSchema = z.object({
   STACK_EMULATOR_HOME: z.preprocess(
     emptyAsUnset,
     z
@@ -76,10 +76,19 @@ export const envSchema = z.object({
       )
       .optional(),
   ),
-  /** GitHub API base URL (GitHub Enterprise, or a local server in tests). */
+  /**
+   * GitHub API base URL (GitHub Enterprise, or a local server in tests). The token goes with every
+   * request: plain http only to this machine's loopback, never over a network.
+   */
   STACK_EMULATOR_GITHUB_API: z.preprocess(
     emptyAsUnset,
-    z.url({ protocol: /^https?$/, message: 'STACK_EMULATOR_GITHUB_API must be an http(s) URL' }).optional(),
+    z
+      .url({ protocol: /^https?$/, message: 'STACK_EMULATOR_GITHUB_API must be an http(s) URL' })
+      .refine((u) => !u.startsWith('http:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(u), {
+        message:
+          'STACK_EMULATOR_GITHUB_API must use https:// (the GitHub token is sent with every request; plain http only to 127.0.0.1, localhost or [::1])',
+      })
+      .optional(),
   ),
   PORT_PREFIX: z.preprocess(
     emptyAsUnset,
@@ -120,6 +129,17 @@ export const envSchema = z.object({
         message: 'EMULATOR_SNAPSHOT_FORMAT must be auto, template-ram, mapped-ram or stream',
       })
       .default('auto'),
+  ),
+  /**
+   * What the guest may reach: `isolated` (only what the host forwards to it; the contract's services
+   * need nothing else) or `outbound` (the internet, for a backend that must reach real OAuth providers
+   * or SMTP; this also opens every service on the host's loopback to the guest, through 10.0.2.2).
+   */
+  EMULATOR_GUEST_NETWORK: z.preprocess(
+    emptyAsUnset,
+    z
+      .enum(['isolated', 'outbound'], { message: 'EMULATOR_GUEST_NETWORK must be isolated or outbound' })
+      .default('isolated'),
   ),
   EMULATOR_NO_SNAPSHOT: flag('EMULATOR_NO_SNAPSHOT'),
   EMULATOR_NO_ROTATION: flag('EMULATOR_NO_ROTATION'),

@@ -1,6 +1,5 @@
 import { availableParallelism, totalmem } from 'node:os';
-import type { Arch } from './resolve-config.js';
-import { readSysctl } from '@stack/internal';
+import { type Arch, readSysctl } from '@stack/internal';
 
 /** The machine the CLI runs on, read once (injectable, so every platform branch is tested anywhere). */
 export interface HostInfo {

@@ -49,7 +49,7 @@ export function defaultHome(): string {
   return join(homedir(), '.stack', 'emulator');
 }
 
-export function homeLayout(home: string, env: NodeJS.ProcessEnv = process.env): HomeLayout {
+export function homeLayout(home: string, env: Readonly<Record<string, string | undefined>>): HomeLayout {
   const h = resolve(home);
   const run = join(h, 'run');
   const vm = join(run, 'vm');

@@ -35,7 +35,6 @@ describe('resolveConfig', () => {
     })();
     expect(err).toBeInstanceOf(EmulatorError);
     expect(err!.code).toBe('CONFIG_INVALID');
-    expect(err!.exitCode).toBe(2);
     expect(err!.message).toContain('EMULATOR_MINIO_PORT="70000"');
   });
 
@@ -79,7 +78,6 @@ describe('vcpuCount', () => {
     it("refuses more RAM or CPUs than the host has, not the default's 4096 MiB on a smaller host", () => {
       expect(refused({ EMULATOR_RAM: '16384' })).toMatchObject({
         code: 'CONFIG_INVALID',
-        exitCode: 2,
         message: "EMULATOR_RAM=16384 (MiB) is more than this host's memory (8192 MiB)",
       });
       expect(refused({ EMULATOR_CPUS: '4' })).toMatchObject({

@@ -8,7 +8,6 @@ import { detectHost, type HostInfo } from './host-info.js';
 import { defaultHome, type HomeLayout, homeLayout } from './paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
 
-export type { Arch } from '@stack/internal';
 import type { Accel, Arch } from '@stack/internal';
 export type ImageChoice = { kind: 'stack' } | { kind: 'reference' } | { kind: 'path'; path: string };
 
@@ -35,7 +34,9 @@ export interface EmulatorConfig {
   ports: Ports;
   image: ImageChoice;
   snapshot: boolean;
-  /** EMULATOR_SNAPSHOT_FORMAT: `auto` or the one format to capture (see lifecycle/snapshot-support.ts). */
+  /** EMULATOR_GUEST_NETWORK: what the guest may reach (see docs/guest-contract.md, "Network"). */
+  guestNetwork: 'isolated' | 'outbound';
+  /** EMULATOR_SNAPSHOT_FORMAT: `auto` or the one format to capture (see host/snapshot-support.ts). */
   snapshotFormat: 'auto' | 'template-ram' | 'mapped-ram' | 'stream';
   /** `--ephemeral` / EMULATOR_EPHEMERAL=1: no session (golden every start, nothing saved at stop). */
   ephemeral: boolean;
@@ -54,6 +55,11 @@ export interface EmulatorConfig {
   stopTimeoutMs: number;
   /** STACK_EMULATOR_GITHUB_API; undefined: api.github.com. */
   githubApi: string | undefined;
+  /**
+   * The environment this configuration was resolved from: what the later steps read (GITHUB_TOKEN,
+   * STACK_EMULATOR_REFERENCE_APPLIANCE, CI) comes from here, never from process.env.
+   */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Flags common to the commands that may start the emulator. */
@@ -176,6 +182,7 @@ export function resolveConfig(
     // commander's --no-snapshot sets snapshot=false; the environment can only turn things off.
     snapshot: flags.snapshot !== false && !env.EMULATOR_NO_SNAPSHOT,
     snapshotFormat: env.EMULATOR_SNAPSHOT_FORMAT,
+    guestNetwork: env.EMULATOR_GUEST_NETWORK,
     ephemeral: flags.ephemeral === true || env.EMULATOR_EPHEMERAL,
     rotation: flags.rotation !== false && !env.EMULATOR_NO_ROTATION,
     forceRotate: flags.rotate === true,
@@ -188,10 +195,11 @@ export function resolveConfig(
     snapshotReadyTimeoutMs: env.EMULATOR_SNAPSHOT_READY_TIMEOUT * 1000,
     stopTimeoutMs: env.EMULATOR_STOP_TIMEOUT * 1000,
     githubApi: env.STACK_EMULATOR_GITHUB_API,
+    env: Object.freeze({ ...rawEnv }),
   };
   config.configFile = resolveConfigFile(flags.configFile);
   config.shareRoot = config.configFile
-    ? shareRootFor(config.configFile, { home: rawEnv.HOME || homedir() })
+    ? shareRootFor(config.configFile, { home: rawEnv.HOME || homedir(), platform: host.platform })
     : undefined;
   const seen = new Map<number, string>();
   for (const [name, port] of Object.entries(config.ports)) {

@@ -1,9 +1,7 @@
-import { exec, type ExecResult, isQgaError } from '@stack/qga-protocol';
-import type { EmulatorConfig } from '../config/resolve-config.js';
+import { type ExecResult, isQgaError } from '@stack/qga-protocol';
+import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
-import { waitForAgent } from './guest.js';
 import { runningInstance } from '../instance/instance.js';
-import { trace } from '../trace/trace.js';
 
 export interface GuestCommand {
   /** The program and its arguments; the program is looked up in the guest's PATH. */
@@ -29,21 +27,25 @@ const BASE_ENV = {
  * streaming). It runs in a session of its own (setsid), so an interrupt or a timeout can end it with
  * everything it started (SIGTERM to its process group) instead of leaving it running in the guest.
  */
-export async function execInGuest(config: EmulatorConfig, cmd: GuestCommand): Promise<ExecResult> {
+export async function execInGuest(op: Op, cmd: GuestCommand): Promise<ExecResult> {
+  const { config } = op;
   if (cmd.argv.length === 0)
     throw new EmulatorError('CONFIG_INVALID', 'exec: no command given', {
       hint: 'stack-emulator exec -- <command> [args...]',
     });
-  const state = await runningInstance(config);
+  const state = await runningInstance(op);
   if (!state)
     throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
       hint: 'start it with `stack-emulator start`',
     });
-  trace.persistTo(config.paths.trace);
-  const qga = await waitForAgent(config.paths.agentSocket, { timeoutMs: 15_000, signal: cmd.signal });
+  const agent = await op.seams.guests.connect(config.paths.agentSocket, {
+    timeoutMs: 15_000,
+    signal: cmd.signal,
+    trace: op.trace,
+  });
   let pid: number | undefined;
   try {
-    return await exec(qga, {
+    return await agent.run({
       // `exec "$@"` in sh: the guest's PATH finds the program, whatever the agent's own lookup does.
       path: '/usr/bin/setsid',
       args: ['/bin/sh', '-c', 'exec "$@"', 'stack-emulator-exec', ...cmd.argv],
@@ -57,11 +59,13 @@ export async function execInGuest(config: EmulatorConfig, cmd: GuestCommand): Pr
   } catch (e) {
     if (pid !== undefined) {
       // Interrupted or out of time: end it in the guest too (its process group: setsid made it the leader).
-      await exec(qga, {
-        path: '/bin/sh',
-        args: ['-c', 'kill -TERM -- "-$1" 2>/dev/null', 'sh', String(pid)],
-        timeout: 10_000,
-      }).catch(() => {});
+      await agent
+        .run({
+          path: '/bin/sh',
+          args: ['-c', 'kill -TERM -- "-$1" 2>/dev/null', 'sh', String(pid)],
+          timeout: 10_000,
+        })
+        .catch(() => {});
     }
     if (cmd.signal?.aborted)
       throw new EmulatorError('INTERRUPTED', `interrupted; the command (guest pid ${pid ?? '?'}) was sent SIGTERM`, {
@@ -79,6 +83,6 @@ export async function execInGuest(config: EmulatorConfig, cmd: GuestCommand): Pr
       { cause: e },
     );
   } finally {
-    await qga.close().catch(() => {});
+    await agent.close().catch(() => {});
   }
 }

@@ -1,10 +1,8 @@
-import { generateSecrets, PLACEHOLDERS, writeClientKeyFile } from '@stack/secret-rotation';
+import { generateSecrets, PLACEHOLDERS, type SecretSet, writeClientKeyFile } from '@stack/secret-rotation';
+import { type BootEnv, mark } from '../boot/boot-env.js';
 import { EmulatorError } from '../errors.js';
-import { type BootContext, mark } from '../boot/boot-context.js';
-import { mountShares, plugShares, rotate, syncGuestClock } from './guest.js';
-import { describeUnhealthy, waitHealthy } from './health.js';
 import type { Launched } from '../vm/launch.js';
-import { loopbackRequest } from './loopback-http.js';
+import { describeUnhealthy } from './health.js';
 
 /** What the instance's secrets are after a start: fresh ones, the public placeholders, or kept from before. */
 export type SecretsState = 'fresh' | 'placeholders' | 'kept';
@@ -18,7 +16,7 @@ export interface SettlePlan {
   /**
    * A booted guest (not a resumed one) may have reset its secrets on the way up: the original's
    * image renders the placeholders at every boot. Check that the kept key is accepted, and rotate
-   * when it is not (where rotation is on). @default false
+   * when it is not. @default false
    */
   verifyKept?: boolean;
   /** Wait this long for the services before rotating (a booting guest: the hook talks to them). @default no wait */
@@ -28,11 +26,19 @@ export interface SettlePlan {
   healthTimeoutMs: number;
 }
 
+/** Pushes fresh secrets (or `secrets`) and publishes the client key for the host (0600). */
+async function rotate(env: BootEnv, { agent }: Launched, timeoutMs: number, secrets?: SecretSet): Promise<void> {
+  const set = await agent.rotate({ timeout: timeoutMs, signal: env.op.signal, ...(secrets ? { secrets } : {}) });
+  await writeClientKeyFile(env.op.config.paths.internalPck, set.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
+}
+
 /** Whether the backend accepts `key` as the internal project's client key, once it is healthy. */
-async function keyAccepted(ctx: BootContext, key: string, timeoutMs: number): Promise<boolean> {
-  const health = await waitHealthy(ctx.config.ports, { timeoutMs, signal: ctx.signal });
-  if (!health.healthy) return true; // the health check below reports it
-  const r = await loopbackRequest(ctx.config.ports.backend, '/api/v1/projects/current', {
+async function keyAccepted(env: BootEnv, key: string, timeoutMs: number): Promise<boolean> {
+  const { services } = env.op.seams;
+  const ports = env.op.config.ports;
+  const health = await services.waitHealthy(ports, { timeoutMs, signal: env.op.signal });
+  if (!health.healthy) return true; // the health check after it reports it
+  const r = await services.request(ports.backend, '/api/v1/projects/current', {
     headers: { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': key },
     timeout: 10_000,
   });
@@ -47,11 +53,14 @@ async function keyAccepted(ctx: BootContext, key: string, timeoutMs: number): Pr
  * slow the agent down instead). Closes the agent connection; the caller owns the VM.
  */
 export async function settleGuest(
-  ctx: BootContext,
-  { vm, qga, pluggedShares }: Launched,
-  plan: SettlePlan,
+  env: BootEnv,
+  launched: Launched,
+  plan: SettlePlan & { shares: readonly string[] },
 ): Promise<SecretsState> {
-  const p = ctx.config.paths;
+  const { op } = env;
+  const { vm, agent, pluggedShares } = launched;
+  const p = op.config.paths;
+  const { services, clock } = op.seams;
   let warm: AbortController | undefined;
   let warming: Promise<unknown> | undefined;
   let clockDone: Promise<void> = Promise.resolve();
@@ -59,34 +68,33 @@ export async function settleGuest(
   // The first process the agent spawns after a resume costs ~0.2 s of TCG translating the kernel's
   // fork and exec paths and the C library again (measured: guest-exec took 0.22 s to return a pid,
   // the next one 0.05 s). The agent runs one command at a time, so the step that decides when the
-  // guest is ready (the share mount, else the rotation) is spawned first, and `date` right behind
+  // guest is ready (the share mount, else the rotation) is spawned first, and the clock right behind
   // it, to run beside it (golden resume with rotation: 0.88 s -> 0.77 s to all-healthy, TCG).
   let clockStarted = false;
-  // Once, right after the first guest command of this start is sent (or before a wait that sends none).
   const startClock = () => {
     if (!plan.syncClock || clockStarted) return;
     clockStarted = true;
-    clockDone = syncGuestClock(qga, ctx.signal).then((warning) => {
-      if (warning) ctx.reporter.warn(warning);
-      mark(ctx, 'clockSet');
+    clockDone = agent.setClock(clock.now(), { signal: op.signal }).then((warning) => {
+      if (warning) op.reporter.warn(warning);
+      mark(env, 'clockSet');
     });
     clockDone.catch(() => {}); // awaited below; an abort rejects it while another step also fails
   };
   try {
-    if (ctx.shares.length > 0) {
-      await plugShares(vm.qmp, pluggedShares, ctx.shares.length, ctx.signal);
-      const mounting = mountShares(
-        qga,
-        ctx.shares.map((dir, slot) => ({ slot, dir })).filter((s) => s.dir !== p.emptyShare),
-        ctx.signal,
+    if (plan.shares.length > 0) {
+      for (let slot = pluggedShares; slot < plan.shares.length; slot++)
+        await vm.control.plugShare(slot, { signal: op.signal });
+      const mounting = agent.mountShares(
+        plan.shares.map((dir, slot) => ({ slot, dir })).filter((s) => s.dir !== p.emptyShare),
+        { signal: op.signal },
       );
       startClock();
       await mounting;
-      mark(ctx, 'shareMounted');
+      mark(env, 'shareMounted');
     }
     if (plan.healthyFirstMs !== undefined && plan.secrets === 'rotate') {
       startClock();
-      const first = await waitHealthy(ctx.config.ports, { timeoutMs: plan.healthyFirstMs, signal: ctx.signal });
+      const first = await services.waitHealthy(op.config.ports, { timeoutMs: plan.healthyFirstMs, signal: op.signal });
       if (!first.healthy)
         throw new EmulatorError(
           'NOT_HEALTHY',
@@ -95,35 +103,34 @@ export async function settleGuest(
         );
     } else if (plan.syncClock) {
       warm = new AbortController();
-      warming = waitHealthy(ctx.config.ports, { timeoutMs: plan.healthTimeoutMs, signal: warm.signal }).catch(
-        () => undefined,
-      );
+      warming = services
+        .waitHealthy(op.config.ports, { timeoutMs: plan.healthTimeoutMs, signal: warm.signal })
+        .catch(() => undefined);
     }
     let state: SecretsState;
     try {
       if (plan.secrets === 'rotate') {
-        const rotating = rotate(qga, p.internalPck, { signal: ctx.signal, timeoutMs: plan.rotationTimeoutMs });
-        // rotate() has written its guest-exec by now (before its first await): the clock queues behind it.
+        const rotating = rotate(env, launched, plan.rotationTimeoutMs);
+        // The rotation's guest-exec is written by now (before its first await): the clock queues behind it.
         startClock();
         await rotating;
-        mark(ctx, 'rotated');
+        mark(env, 'rotated');
         state = 'fresh';
       } else {
         startClock();
         if (plan.secrets === 'keep' && plan.keptKey) {
-          if (plan.verifyKept && !(await keyAccepted(ctx, plan.keptKey, plan.healthTimeoutMs))) {
+          if (plan.verifyKept && !(await keyAccepted(env, plan.keptKey, plan.healthTimeoutMs))) {
             // The original's image renders its placeholders at every boot while its built JavaScript keeps
             // the key of its first rotation (its hook replaces only the placeholder there): the disk's own
             // client key goes back in, with fresh server-side secrets, so both agree again.
-            ctx.reporter.warn(
+            op.reporter.warn(
               'the guest came up without the secrets of its last start (its image resets them at boot): putting its client key back, with fresh server-side secrets',
             );
-            await rotate(qga, p.internalPck, {
-              signal: ctx.signal,
-              timeoutMs: plan.rotationTimeoutMs,
-              secrets: { ...generateSecrets(), STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY: plan.keptKey },
+            await rotate(env, launched, plan.rotationTimeoutMs, {
+              ...generateSecrets(),
+              STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY: plan.keptKey,
             });
-            mark(ctx, 'rotated');
+            mark(env, 'rotated');
           } else {
             await writeClientKeyFile(p.internalPck, plan.keptKey);
           }
@@ -140,13 +147,13 @@ export async function settleGuest(
     // The final probes run while the clock is still being set (without a rotation it is the only guest
     // work left); the start is healthy once both are done.
     probe = new AbortController();
-    const probing = waitHealthy(ctx.config.ports, {
+    const probing = services.waitHealthy(op.config.ports, {
       timeoutMs: plan.healthTimeoutMs,
-      signal: ctx.signal ? AbortSignal.any([ctx.signal, probe.signal]) : probe.signal,
+      signal: op.signal ? AbortSignal.any([op.signal, probe.signal]) : probe.signal,
     });
     probing.catch(() => {});
     await clockDone;
-    await qga.close();
+    await agent.close();
     const health = await probing;
     if (!health.healthy) {
       throw new EmulatorError(
@@ -155,13 +162,13 @@ export async function settleGuest(
         { hint: `guest console: ${p.serialLog}` },
       );
     }
-    mark(ctx, 'healthy');
+    mark(env, 'healthy');
     return state;
   } catch (e) {
     warm?.abort();
     probe?.abort();
     await warming;
-    await qga.close().catch(() => {});
+    await agent.close().catch(() => {});
     throw e;
   }
 }

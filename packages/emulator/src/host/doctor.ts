@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { runProcess } from '@stack/internal';
 import { cacheDir } from '@stack/emulator-image';
 import {
   chooseAccelerator,
@@ -25,7 +25,11 @@ export interface DoctorReport {
   findings: Finding[];
 }
 
-const has = (cmd: string) => new Promise<boolean>((r) => execFile(cmd, ['--version'], { timeout: 5000 }, (e) => r(!e)));
+const has = (cmd: string) =>
+  runProcess(cmd, ['--version'], { timeout: 5000 }).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The host probe without starting anything: QEMU and its version, the accelerator the next start

@@ -1,13 +1,25 @@
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { EmulatorError } from '../errors.js';
 
 export interface ShareRootOptions {
   /** The user's home: never shared whole. @default os.homedir() */
   home: string;
+  /** Case-insensitive file names (macOS's default APFS): `~/Code` and `~/code` are one directory. */
+  platform: NodeJS.Platform;
   /** @default fs.existsSync */
   exists?: (path: string) => boolean;
+  /** The path with every symlink resolved (a path that does not exist is returned as it is). @default fs.realpathSync */
+  realpath?: (path: string) => string;
 }
+
+const realOrSelf = (realpath: (p: string) => string, p: string) => {
+  try {
+    return realpath(p);
+  } catch {
+    return p;
+  }
+};
 
 /**
  * The directory to share with the guest for a project's config file: its project directory, the
@@ -18,9 +30,13 @@ export interface ShareRootOptions {
  */
 export function shareRootFor(configFile: string, options: ShareRootOptions): string {
   const exists = options.exists ?? existsSync;
-  const home = resolve(options.home);
-  const start = dirname(resolve(configFile));
-  const forbidden = (d: string) => d === '/' || d === home;
+  const real = (p: string) => realOrSelf(options.realpath ?? realpathSync, resolve(p));
+  // Compared as the file system sees them: a home reached through a symlink (or, on macOS, spelled
+  // in another case) is still the home.
+  const fold = (p: string) => (options.platform === 'darwin' ? p.toLowerCase() : p);
+  const home = fold(real(options.home));
+  const start = dirname(real(configFile));
+  const forbidden = (d: string) => d === '/' || fold(d) === home;
   for (let d = start; !forbidden(d); d = dirname(d)) {
     if (exists(join(d, 'package.json')) || exists(join(d, '.git'))) return d;
     if (dirname(d) === d) break;

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { runProcess } from '@stack/internal';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { EmulatorError } from '../errors.js';
@@ -87,15 +87,14 @@ function holderFromProc(port: number): string | undefined {
 }
 
 /** macOS and others: ask lsof. */
-function holderFromLsof(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], { timeout: 3000 }, (err, stdout) => {
-      if (err) return resolve(undefined);
-      const pid = /^p(\d+)/m.exec(stdout)?.[1];
-      const cmd = /^c(.+)$/m.exec(stdout)?.[1];
-      resolve(pid ? `pid ${pid} (${cmd ?? '?'})` : undefined);
-    });
-  });
+async function holderFromLsof(port: number): Promise<string | undefined> {
+  const r = await runProcess('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], { timeout: 3000 }).catch(
+    () => undefined,
+  );
+  if (!r) return undefined;
+  const pid = /^p(\d+)/m.exec(r.stdout)?.[1];
+  const cmd = /^c(.+)$/m.exec(r.stdout)?.[1];
+  return pid ? `pid ${pid} (${cmd ?? '?'})` : undefined;
 }
 
 /** Who holds `port`, as "pid N (command)", or undefined when it cannot be told. */

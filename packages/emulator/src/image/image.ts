@@ -14,6 +14,7 @@ import type { VmSpecInput } from '@stack/qemu-argv';
 import { type Arch, sha256File, writeFileAtomic } from '@stack/internal';
 import { parseSha256Sidecar, type Progress } from '@stack/release-fetcher';
 import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
 import { pullImage, stackImagePath } from './pull.js';
 
@@ -35,7 +36,7 @@ export interface ResolvedImage {
  * The reference appliance definition: `STACK_EMULATOR_REFERENCE_APPLIANCE`, else `images/reference`
  * of the repository this package runs from.
  */
-function referenceApplianceDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+function referenceApplianceDir(env: Readonly<Record<string, string | undefined>>): string | undefined {
   if (env.STACK_EMULATOR_REFERENCE_APPLIANCE) return resolve(env.STACK_EMULATOR_REFERENCE_APPLIANCE);
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
@@ -69,7 +70,7 @@ const digestId = (path: string, st: { size: number; mtimeMs: number; ino: number
  * The image's sha256: from a `.sha256` sidecar no older than the image, else computed once and
  * remembered in `images/digests.json` under its path, size, mtime and inode.
  */
-async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortSignal): Promise<string> {
+export async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortSignal): Promise<string> {
   const known = await knownImageDigest(config, path);
   if (known) return known;
   // Callers hold the instance lock, so the file is read once and rewritten whole.
@@ -84,15 +85,16 @@ async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortS
 
 /** Finds (or, for the reference appliance, builds) the image to run and its digest. */
 export async function resolveImage(
-  config: EmulatorConfig,
+  op: Op,
   options: { signal?: AbortSignal; onPhase?: (text: string) => void; onProgress?: (p: Progress) => void } = {},
 ): Promise<ResolvedImage> {
+  const { config } = op;
   const choice = config.image;
   let path: string;
   let boot: BootFiles | undefined;
   let prepared: ResolvedImage['prepared'];
   if (choice.kind === 'reference') {
-    const dir = referenceApplianceDir();
+    const dir = referenceApplianceDir(config.env);
     if (!dir)
       throw new EmulatorError(
         'IMAGE_MISSING',
@@ -116,7 +118,7 @@ export async function resolveImage(
       options.onPhase?.('no Stack image yet: pulling the latest release');
       try {
         await pullImage(
-          config,
+          op,
           {},
           { locked: true, signal: options.signal, onPhase: options.onPhase, onProgress: options.onProgress },
         );

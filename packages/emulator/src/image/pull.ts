@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { runProcess } from '@stack/internal';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -17,8 +17,9 @@ import {
   releaseTag,
 } from '@stack/release-fetcher';
 import { SnapshotCache } from '@stack/snapshot-cache';
-import { sessionStore } from '../session/session.js';
+import { sessionStore } from '../session/store.js';
 import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
 import { fetchStackBaseEnv, saveBaseEnv } from './base-env.js';
 import { lockInstance, runningInstance } from '../instance/instance.js';
@@ -41,13 +42,10 @@ export interface PullFlags {
 }
 
 /** GITHUB_TOKEN, else `gh auth token` when gh is installed and logged in, else anonymous. */
-export async function gitHubToken(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function gitHubToken(env: Readonly<Record<string, string | undefined>>): Promise<string | undefined> {
   if (env.GITHUB_TOKEN) return env.GITHUB_TOKEN;
-  return new Promise((resolve) => {
-    execFile('gh', ['auth', 'token'], { timeout: 5000 }, (err, stdout) =>
-      resolve(err ? undefined : stdout.trim() || undefined),
-    );
-  });
+  const r = await runProcess('gh', ['auth', 'token'], { timeout: 5000 }).catch(() => undefined);
+  return r?.stdout.trim() || undefined;
 }
 
 /** Default location of the pulled Stack image (the original's file name). */
@@ -171,7 +169,7 @@ async function pullBaseEnv(
  * one is verified and renamed over it; only then are snapshots keyed to the old image deleted.
  */
 export async function pullImage(
-  config: EmulatorConfig,
+  op: Op,
   flags: PullFlags,
   options: {
     onProgress?: (p: Progress) => void;
@@ -181,9 +179,10 @@ export async function pullImage(
     locked?: boolean;
   },
 ): Promise<PullResult> {
-  const lock = options.locked ? undefined : await lockInstance(config, 'pull');
+  const { config } = op;
+  const lock = options.locked ? undefined : await lockInstance(op, 'pull');
   try {
-    const running = await runningInstance(config);
+    const running = await runningInstance(op);
     if (running)
       throw new EmulatorError('ALREADY_RUNNING', `the emulator is running (pid ${running.pid}) on the current image`, {
         hint: 'run `stack-emulator stop` first',
@@ -197,7 +196,7 @@ export async function pullImage(
     try {
       const source = pullSource(config, flags);
       // Only GitHub sources need a token; asking `gh` for one costs a process spawn.
-      const token = source.kind === 'url' || source.kind === 'local' ? undefined : await gitHubToken();
+      const token = source.kind === 'url' || source.kind === 'local' ? undefined : await gitHubToken(config.env);
       result = await fetchImage({
         source,
         dest,
@@ -217,7 +216,7 @@ export async function pullImage(
       throw e;
     }
     const baseEnv = await pullBaseEnv(dest, pullSource(config, flags), flags, {
-      token: await gitHubToken(),
+      token: await gitHubToken(config.env),
       apiBase: config.githubApi,
       signal: options.signal,
       repo: flags.repo ?? DEFAULT_REPO,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
-import { loopbackRequest } from '../guest/loopback-http.js';
 import type { InstanceState } from './state.js';
 
 export interface Credentials {
@@ -27,11 +27,8 @@ async function internalPck(config: EmulatorConfig): Promise<string> {
  * or, with a config file, the project the backend initialises for it (as the original's
  * `/api/v1/internal/local-emulator/project`, authenticated with the internal client key).
  */
-export async function credentials(
-  config: EmulatorConfig,
-  state: InstanceState,
-  configFile?: string,
-): Promise<Credentials> {
+export async function credentials(op: Op, state: InstanceState, configFile?: string): Promise<Credentials> {
+  const { config } = op;
   const apiUrl = `http://127.0.0.1:${state.ports.backend}`;
   const dashboardUrl = `http://127.0.0.1:${state.ports.dashboard}`;
   const pck = await internalPck(config);
@@ -45,7 +42,7 @@ export async function credentials(
     );
   }
   const post = () =>
-    loopbackRequest(state.ports.backend, '/api/v1/internal/local-emulator/project', {
+    op.seams.services.request(state.ports.backend, '/api/v1/internal/local-emulator/project', {
       method: 'POST',
       headers: {
         'x-stack-project-id': 'internal',
@@ -60,7 +57,7 @@ export async function credentials(
   // (see loopback-http.ts). The endpoint returns the same project for the same file, so a retry is safe.
   let r = await post();
   if (r.status === 0 && r.code === 'ECONNRESET') {
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await op.seams.clock.sleep(200);
     r = await post();
   }
   if (r.status === 0)

@@ -1,16 +1,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { acquireLock, type Lock, LockBusyError } from '@stack/snapshot-cache';
-import { isSameProcess } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
-import { trace } from '../trace/trace.js';
 import { clearState, type InstanceState, readState } from './state.js';
 
 /** Takes the instance lock, or says who holds it. */
-export async function lockInstance(config: EmulatorConfig, command: string): Promise<Lock> {
+export async function lockInstance(op: Op, command: string): Promise<Lock> {
+  const { config } = op;
   await mkdir(config.paths.run, { recursive: true, mode: 0o700 });
-  // Every command that works on the instance leaves its trace (`logs --source trace`).
-  trace.persistTo(config.paths.trace);
   try {
     return await acquireLock(config.paths.lock, { command });
   } catch (e) {
@@ -25,10 +23,19 @@ export async function lockInstance(config: EmulatorConfig, command: string): Pro
   }
 }
 
-/** The running instance, if its QEMU is alive. */
-export async function runningInstance(config: EmulatorConfig): Promise<InstanceState | undefined> {
-  const state = await readState(config.paths.state);
-  return state && isSameProcess(state.pid, state.pidStartTime) ? state : undefined;
+/** The recorded instance, if its QEMU is alive (whatever its phase). */
+export async function runningInstance(op: Op): Promise<InstanceState | undefined> {
+  const state = await readState(op.config.paths.state);
+  return state && op.seams.processes.alive(state.pid, state.pidStartTime) ? state : undefined;
+}
+
+/**
+ * A QEMU whose start never finished and whose starting command is gone (killed, or the host's OOM
+ * killer): nothing will settle it, and its guest may hold half-rotated secrets.
+ */
+export function isOrphan(op: Op, state: InstanceState): boolean {
+  if (!state.phase || state.phase === 'running') return false;
+  return !state.starter || !op.seams.processes.alive(state.starter.pid, state.starter.startTime);
 }
 
 /**

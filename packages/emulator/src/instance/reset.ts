@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { Op } from '../context/op.js';
 import { sessionStore } from '../session/session.js';
 import { lockInstance } from './instance.js';
 import { stopHeld, type StopResult } from './stop.js';
@@ -17,13 +17,11 @@ export interface ResetResult {
  * directory removed, all under one hold of the instance lock, so no start can slip in between and
  * have its session dropped under a running VM. Images and snapshots stay (`snapshots`: those too).
  */
-export async function resetEmulator(
-  config: EmulatorConfig,
-  options: { snapshots?: boolean } = {},
-): Promise<ResetResult> {
-  const lock = await lockInstance(config, 'reset');
+export async function resetEmulator(op: Op, options: { snapshots?: boolean } = {}): Promise<ResetResult> {
+  const { config } = op;
+  const lock = await lockInstance(op, 'reset');
   try {
-    const stopped = await stopHeld(config, { discard: true });
+    const stopped = await stopHeld(op, { discard: true });
     const sessionDiscarded = await sessionStore(config).drop();
     await rm(config.paths.vm, { recursive: true, force: true });
     if (options.snapshots) await rm(config.paths.snapshots, { recursive: true, force: true });

@@ -1,13 +1,12 @@
-import { QmpClient, queryStatus } from '@stack/qmp-protocol';
 import { type SessionMeta, type SessionSizes } from '@stack/snapshot-cache';
-import { isSameProcess } from '@stack/internal';
+import type { Op } from '../context/op.js';
 import { describeOriginalSnapshots, originalInstance } from '../session/legacy-home.js';
 import { sessionStore } from '../session/session.js';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { probeServices, type ServiceHealth } from '../guest/health.js';
 import { type InstanceState, readState } from './state.js';
-import { tail } from '../vm/vm-process.js';
-import { trace } from '../trace/trace.js';
+import { tail } from '../vm/logs-tail.js';
+import { isOrphan } from './instance.js';
 
 export interface StatusReport {
   /** `running`: QEMU is alive; `stopped`: no instance; `crashed`: QEMU died without `stop`. */
@@ -57,8 +56,9 @@ async function sessionReport(config: EmulatorConfig): Promise<SessionReport | un
 }
 
 /** VM state, each service's health, the session and notes about the home. */
-export async function emulatorStatus(config: EmulatorConfig): Promise<StatusReport> {
-  const [vm, session] = await Promise.all([vmStatus(config), sessionReport(config)]);
+export async function emulatorStatus(op: Op): Promise<StatusReport> {
+  const { config } = op;
+  const [vm, session] = await Promise.all([vmStatus(op), sessionReport(config)]);
   const leftovers = describeOriginalSnapshots(config);
   const orig = vm.vm === 'stopped' ? originalInstance(config) : undefined;
   const notes = [...(leftovers ? [leftovers] : [])];
@@ -82,7 +82,8 @@ function serviceUrls(ports: InstanceState['ports']): NonNullable<StatusReport['u
 }
 
 /** VM state and each service's health, kept apart: "running" does not mean "healthy". */
-async function vmStatus(config: EmulatorConfig): Promise<StatusReport> {
+async function vmStatus(op: Op): Promise<StatusReport> {
+  const { config, seams } = op;
   const state = await readState(config.paths.state);
   if (!state) return { vm: 'stopped', healthy: false, services: [] };
   const instance = {
@@ -102,7 +103,7 @@ async function vmStatus(config: EmulatorConfig): Promise<StatusReport> {
     ...(state.secrets ? { secrets: state.secrets } : {}),
     ...(state.shares ? { shares: state.shares } : {}),
   };
-  if (!isSameProcess(state.pid, state.pidStartTime)) {
+  if (!seams.processes.alive(state.pid, state.pidStartTime)) {
     const last = tail(config.paths.qemuLog, 3).trim();
     return {
       vm: 'crashed',
@@ -114,23 +115,35 @@ async function vmStatus(config: EmulatorConfig): Promise<StatusReport> {
   }
   let runState: string | undefined;
   let reason: string | undefined;
-  const qmp = await QmpClient.connect(config.paths.qmpSocket, {
-    timeout: 2000,
-    trace: trace.protocol('qmp', config.paths.qmpSocket),
-  }).catch((e: Error) => {
-    reason = `QEMU's monitor did not answer: ${e.message}`;
-    return undefined;
-  });
-  if (qmp) {
-    runState = await queryStatus(qmp, { timeout: 2000 }).then(
+  const control = await seams.vms.attach(config.paths.qmpSocket, { trace: op.trace, timeout: 2000 });
+  if (control) {
+    runState = await control.status({ timeout: 2000 }).then(
       (s) => s.status,
       () => undefined,
     );
-    await qmp.close().catch(() => {});
+    await control.close().catch(() => {});
+  } else {
+    reason = "QEMU's monitor did not answer";
+  }
+  if (state.phase === 'starting' || state.phase === 'capturing') {
+    const what = state.phase === 'starting' ? 'starting' : 'capturing a snapshot';
+    reason = isOrphan(op, state)
+      ? `its start was interrupted (the command that was ${what} is gone): the next \`stack-emulator start\` ends it, or \`stack-emulator stop\``
+      : `${what} (pid ${state.starter?.pid ?? '?'})`;
   }
   // Probing a paused guest only loses SYNs; report it as it is.
   const services = runState === undefined || runState === 'running' ? await probeServices(state.ports) : [];
   const healthy = runState === 'running' && services.length > 0 && services.every((s) => s.healthy);
+  if (state.phase && state.phase !== 'running')
+    return {
+      vm: 'running',
+      ...(runState ? { runState } : {}),
+      healthy: false,
+      reason: reason!,
+      services,
+      instance,
+      urls: serviceUrls(state.ports),
+    };
   if (!reason && runState !== 'running') reason = `the VM is ${runState ?? 'unknown'}`;
   if (!reason && !healthy)
     reason = `unhealthy: ${services

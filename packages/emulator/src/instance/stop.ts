@@ -1,20 +1,17 @@
-import { QmpClient, quit, systemPowerdown } from '@stack/qmp-protocol';
-import { isProvenProcess, isSameProcess } from '@stack/internal';
-import type { EmulatorConfig } from '../config/resolve-config.js';
-import { EmulatorError } from '../errors.js';
-import { unmountShares, waitForAgent } from '../guest/guest.js';
-import { cleanupRunFiles, lockInstance } from './instance.js';
+import { migrationUri } from '@stack/qemu-argv';
+import type { Op } from '../context/op.js';
 import { originalInstance, stopOriginal } from '../session/legacy-home.js';
-import { saveRam } from '../vm/save-ram.js';
 import { sessionStore } from '../session/session.js';
+import type { VmControl } from '../seams/vm.js';
+import { endQemu, type EndedHow, waitForExit } from '../vm/end-qemu.js';
+import { migrationSettings } from '../vm/migration-settings.js';
+import { cleanupRunFiles, lockInstance } from './instance.js';
 import { type InstanceState, readState, type Timings } from './state.js';
-import { waitForExit } from '../vm/vm-process.js';
-import { trace } from '../trace/trace.js';
 
 export interface StopResult {
   wasRunning: boolean;
   /** How QEMU ended: its session saved, the guest powered off, QEMU told to quit, or signals. */
-  how: 'not-running' | 'saved' | 'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill';
+  how: 'not-running' | 'saved' | EndedHow;
   /** Why a session that could have been saved was not (it was powered off instead; its disk is kept). */
   saveFailed?: string;
   /** The instance was started by the original stack-emulator. */
@@ -35,92 +32,110 @@ export interface StopOptions {
 /**
  * Stops the instance. A session in the snapshot layout is saved: shares unmounted, guest paused, RAM
  * to the session, QEMU quit (its disk flushed), RAM state committed; the next start resumes it. When
- * that fails, or there is nothing to save, the guest gets an ACPI power-down (it shuts its services
- * down cleanly) through one QMP session, then `quit` after `timeoutMs`, then SIGTERM, then SIGKILL.
- * Sockets and the state file are removed; disks, logs and the published key stay.
+ * that fails, or there is nothing to save, the guest gets an ACPI power-down through one monitor
+ * connection, then `quit` after `timeoutMs`, then SIGTERM, then SIGKILL. An interrupt during the save
+ * cancels it and leaves the VM running as it was (recorded, `stop` again works). Sockets and the
+ * state file are removed; disks, logs and the published key stay.
  */
-export async function stopEmulator(config: EmulatorConfig, options: StopOptions = {}): Promise<StopResult> {
-  const lock = await lockInstance(config, 'stop');
+export async function stopEmulator(op: Op, options: StopOptions = {}): Promise<StopResult> {
+  const lock = await lockInstance(op, 'stop');
   try {
-    return await stopHeld(config, options);
+    return await stopHeld(op, options);
   } finally {
     await lock.release();
   }
 }
 
-/** {@link stopEmulator} for a caller that holds the instance lock (start, sharing a new directory). */
-export async function stopHeld(config: EmulatorConfig, options: StopOptions = {}): Promise<StopResult> {
-  const t0 = Date.now();
+/** {@link stopEmulator} for a caller that holds the instance lock (start, reset). */
+export async function stopHeld(op: Op, options: StopOptions = {}): Promise<StopResult> {
+  const { config, seams } = op;
+  const t0 = seams.clock.now();
   const timings: Timings = {};
-  const mark = (step: string) => (timings[step] = Date.now() - t0);
+  const mark = (step: string) => (timings[step] = seams.clock.now() - t0);
+  const timeoutMs = options.timeoutMs ?? config.stopTimeoutMs;
   const state = await readState(config.paths.state);
-  if (!state || !isSameProcess(state.pid, state.pidStartTime)) {
+  if (!state || !seams.processes.alive(state.pid, state.pidStartTime)) {
     await cleanupRunFiles(config);
     const orig = originalInstance(config);
     if (orig) {
-      const how = await stopOriginal(config, orig, {
-        timeoutMs: options.timeoutMs ?? config.stopTimeoutMs,
-        onPhase: options.onPhase,
-      });
-      return { wasRunning: true, how, original: true, elapsedMs: Date.now() - t0, timings };
+      const how = await stopOriginal(op, orig, { timeoutMs, onPhase: options.onPhase });
+      return { wasRunning: true, how, original: true, elapsedMs: seams.clock.now() - t0, timings };
     }
     // A session whose QEMU died stays marked running: the next start says it did not stop cleanly.
-    return { wasRunning: false, how: 'not-running', elapsedMs: Date.now() - t0, timings };
+    return { wasRunning: false, how: 'not-running', elapsedMs: seams.clock.now() - t0, timings };
   }
-  const qmp = await QmpClient.connect(config.paths.qmpSocket, {
+  const save = state.persistence?.kind === 'session' ? state.persistence.save : undefined;
+  const control = await seams.vms.attach(config.paths.qmpSocket, {
+    trace: op.trace,
     timeout: 3000,
-    trace: trace.protocol('qmp', config.paths.qmpSocket),
-  }).catch(() => undefined);
+    ...(save ? { qemuVersion: save.qemuVersion } : {}),
+  });
   let how: StopResult['how'] | undefined;
   let saveFailed: string | undefined;
   try {
-    const save = state.persistence?.kind === 'session' ? state.persistence.save : undefined;
-    if (qmp && save && !options.discard) {
+    // A VM whose start never finished is not saved: its guest may hold half-rotated secrets.
+    const settled = !state.phase || state.phase === 'running';
+    if (control && save && settled && !options.discard) {
       options.onPhase?.('saving the session');
-      saveFailed = await saveSession(config, state, qmp, save, mark);
+      saveFailed = await saveSession(op, state, control, save, mark);
       if (!saveFailed) how = 'saved';
       else
         options.onPhase?.(
           `could not save the session (${saveFailed}); powering the guest off instead (its disk is kept)`,
         );
     }
-    how ??= await endQemu(config, state, qmp, { ...options, quick: options.discard === true });
+    how ??= await endQemu(
+      op,
+      { pid: state.pid, startTime: state.pidStartTime, proof: ['qemu-system', config.paths.vm], control },
+      { timeoutMs, quick: options.discard === true || !settled, onPhase: options.onPhase },
+    );
   } finally {
-    await qmp?.close().catch(() => {});
+    await control?.close().catch(() => {});
   }
-  if (how !== 'saved') await markSessionStopped(config, state, false);
+  if (how !== 'saved') await markSessionStopped(op, state, false);
   await cleanupRunFiles(config);
   mark('stopped');
-  return { wasRunning: true, how, ...(saveFailed ? { saveFailed } : {}), elapsedMs: Date.now() - t0, timings };
+  return { wasRunning: true, how, ...(saveFailed ? { saveFailed } : {}), elapsedMs: seams.clock.now() - t0, timings };
 }
 
 type SavePlan = NonNullable<Extract<NonNullable<InstanceState['persistence']>, { kind: 'session' }>['save']>;
 
-/** Saves the session; returns why it could not (the guest then runs on, for a power-down). */
+/**
+ * Saves the session; returns why it could not (the guest then runs on, for a power-down). An
+ * interrupt cancels the migration, runs the guest again and is rethrown: the VM stays as it was.
+ */
 async function saveSession(
-  config: EmulatorConfig,
+  op: Op,
   state: InstanceState,
-  qmp: QmpClient,
+  control: VmControl,
   save: SavePlan,
   mark: (step: string) => void,
 ): Promise<string | undefined> {
+  const { config, signal, seams } = op;
   const store = sessionStore(config);
   try {
     if (state.shares?.length) {
       // QEMU refuses to migrate while a 9p export is mounted.
-      const qga = await waitForAgent(config.paths.agentSocket, { timeoutMs: 10_000 });
+      const agent = await seams.guests.connect(config.paths.agentSocket, {
+        timeoutMs: 10_000,
+        signal,
+        trace: op.trace,
+      });
       try {
-        const busy = await unmountShares(qga);
+        const busy = await agent.unmountShares({ signal });
         if (busy) return `a shared directory is still in use in the guest: ${busy}`;
       } finally {
-        await qga.close().catch(() => {});
+        await agent.close().catch(() => {});
       }
       mark('sharesUnmounted');
     }
-    await saveRam(qmp, { path: store.ramTempPath, format: save.format, version: save.qemuVersion });
+    await control.saveState(migrationUri(save.qemuVersion, 'out', store.ramTempPath), migrationSettings(save.format), {
+      format: save.format,
+      ...(signal ? { signal } : {}),
+    });
     mark('ramSaved');
-    await quit(qmp, { timeout: 3000 }).catch(() => {});
-    if (!(await waitForExit(state.pid, state.pidStartTime, 30_000))) return 'QEMU did not exit after saving';
+    await control.quit().catch(() => {});
+    if (!(await waitForExit(op, state.pid, state.pidStartTime, 30_000))) return 'QEMU did not exit after saving';
     mark('qemuExited');
     // Only now, with QEMU gone and its disk flushed, does the RAM state belong to the disk.
     await store.commitRam({ key: save.key, plugged: state.shares ?? [] });
@@ -128,70 +143,37 @@ async function saveSession(
     return undefined;
   } catch (e) {
     await store.discardRam().catch(() => {});
+    if (signal?.aborted) {
+      // The guest runs on (the save was cancelled): give it its shares back.
+      await remountShares(op, state).catch(() => {});
+      throw e;
+    }
     return (e as Error).message;
   }
 }
 
-/** Power-down (or quit, when `quick`), then signals, only to a process proven to be this home's QEMU. */
-async function endQemu(
-  config: EmulatorConfig,
-  state: InstanceState,
-  qmp: QmpClient | undefined,
-  options: StopOptions & { quick: boolean },
-): Promise<StopResult['how']> {
-  const { pid, pidStartTime } = state;
-  if (!isSameProcess(pid, pidStartTime)) return 'qmp-quit';
-  let how: StopResult['how'] = options.quick ? 'qmp-quit' : 'acpi-poweroff';
-  const timeoutMs = options.timeoutMs ?? config.stopTimeoutMs;
-  if (qmp) {
-    if (!options.quick) {
-      options.onPhase?.('asking the guest to power off (ACPI)');
-      await systemPowerdown(qmp, { timeout: 3000 }).catch(() => {});
-    }
-    if (options.quick || !(await waitForExit(pid, pidStartTime, timeoutMs))) {
-      how = 'qmp-quit';
-      if (!options.quick) options.onPhase?.(`guest still running after ${timeoutMs / 1000} s; telling QEMU to quit`);
-      await quit(qmp, { timeout: 3000 }).catch(() => {});
-    }
+async function remountShares(op: Op, state: InstanceState): Promise<void> {
+  const shares = (state.shares ?? [])
+    .map((dir, slot) => ({ slot, dir }))
+    .filter((s) => s.dir !== op.config.paths.emptyShare);
+  if (shares.length === 0) return;
+  const agent = await op.seams.guests.connect(op.config.paths.agentSocket, { timeoutMs: 10_000, trace: op.trace });
+  try {
+    await agent.mountShares(shares);
+  } finally {
+    await agent.close().catch(() => {});
   }
-  if (isSameProcess(pid, pidStartTime) && !(await waitForExit(pid, pidStartTime, 3000))) {
-    // Signals only for a process proven to be this home's QEMU: its recorded start time, and a
-    // command line naming QEMU and this home's VM directory. A pid reused by another program, or
-    // a state file of an older version without a start time, is never signalled.
-    if (!isProvenProcess(pid, pidStartTime, ['qemu-system', config.paths.vm])) {
-      throw new EmulatorError(
-        'STOP_REFUSED',
-        `pid ${pid} did not stop through QEMU's monitor, and it cannot be proven to be this emulator's QEMU (${pidStartTime ? 'its start time or command line differs' : 'no start time was recorded'}): not signalling it`,
-        {
-          hint: `if it is a QEMU of ${config.paths.home}, stop it yourself (kill ${pid}), then run \`stack-emulator stop\` again`,
-        },
-      );
-    }
-    how = 'sigterm';
-    process.kill(pid, 'SIGTERM');
-    if (!(await waitForExit(pid, pidStartTime, 3000))) {
-      how = 'sigkill';
-      process.kill(pid, 'SIGKILL');
-      await waitForExit(pid, pidStartTime, 5000);
-    }
-  }
-  return how;
 }
 
 /** Records a stop without saved RAM in the session (its disk is kept); nothing for an ephemeral instance. */
-async function markSessionStopped(
-  config: EmulatorConfig,
-  state: InstanceState | undefined,
-  saved: boolean,
-): Promise<void> {
-  if (state?.persistence?.kind !== 'session') return;
-  const store = sessionStore(config);
+async function markSessionStopped(op: Op, state: InstanceState, saved: boolean): Promise<void> {
+  if (state.persistence?.kind !== 'session') return;
+  const store = sessionStore(op.config);
   if (!(await store.read())) return;
+  const at = new Date(op.seams.clock.now()).toISOString();
   await store
     .update(({ running, ...m }) =>
-      running?.pid === state.pid
-        ? { ...m, lastStop: { at: new Date().toISOString(), saved } }
-        : { ...m, ...(running ? { running } : {}) },
+      running?.pid === state.pid ? { ...m, lastStop: { at, saved } } : { ...m, ...(running ? { running } : {}) },
     )
     .catch(() => {});
 }

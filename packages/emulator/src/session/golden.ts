@@ -1,75 +1,60 @@
 import { SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
-import { EmulatorError } from '../errors.js';
-import { accelFailure, type BootContext, compatibilityKey, mark } from '../boot/boot-context.js';
-import { captureSnapshot } from '../boot/capture.js';
-import { rememberRefusedFormat } from '../host/snapshot-support.js';
+import type { BootEnv } from '../boot/boot-env.js';
+import type { GoldenFacts } from '../plan/attempt.js';
+import type { GoldenVerdict } from '../plan/failure.js';
+import { compatibilityKey } from '../vm/vm-spec.js';
 
 /** Failed resumes in a row (timeouts) after which a snapshot is quarantined. */
 const QUARANTINE_AFTER = 2;
 
-export type Golden = { entry: SnapshotEntry } | { entry: undefined; reason: string };
-
-/**
- * The golden snapshot of this start's configuration, captured first when there is none (or when
- * forced); or why there is none, for the cold boot that replaces it. A quarantined snapshot is not
- * re-captured on its own: that costs minutes, the user asks for it with `capture`.
- */
-export async function goldenSnapshot(ctx: BootContext): Promise<Golden> {
-  const { config, reporter } = ctx;
-  if (!config.snapshot)
-    return { entry: undefined, reason: 'snapshots disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)' };
-  if (ctx.snapshots.format === undefined) return { entry: undefined, reason: ctx.snapshots.reason };
-  const key = compatibilityKey(ctx, ctx.snapshots.format);
-  const found = await new SnapshotCache(config.paths.snapshots).lookup(key);
-  if (found.hit && !config.forceCapture) return { entry: found.entry };
-  if (!found.hit && found.quarantined && !config.forceCapture)
-    return { entry: undefined, reason: `${found.reason}; run \`stack-emulator capture\` to take a new one` };
-  reporter.info(
-    config.forceCapture
-      ? 'capturing a new snapshot (forced)'
-      : `no usable snapshot: ${found.hit ? '' : found.reason}; capturing one (one time)`,
+/** The golden snapshot of this start's configuration, as the plan sees it, and its entry on a hit. */
+export async function lookupGolden(env: BootEnv): Promise<{ facts: GoldenFacts; entry?: SnapshotEntry }> {
+  if (env.snapshots.format === undefined) return { facts: { kind: 'missing', reason: env.snapshots.reason } };
+  const found = await new SnapshotCache(env.op.config.paths.snapshots).lookup(
+    compatibilityKey(env, env.snapshots.format),
   );
-  try {
-    const entry = await captureSnapshot(ctx, key);
-    mark(ctx, 'captured');
-    return { entry };
-  } catch (e) {
-    if (e instanceof EmulatorError && e.code === 'INTERRUPTED') throw e;
-    if (accelFailure(ctx)) throw e;
-    let reason = `snapshot capture failed: ${(e as Error).message}`;
-    if (e instanceof EmulatorError && e.code === 'SNAPSHOT_UNSUPPORTED') {
-      await rememberRefusedFormat(config, ctx.host.probe, key.format, e.message);
-      reason += ' (remembered for this QEMU: the next start will not try this format again)';
-    }
-    reporter.warn(reason);
-    return { entry: undefined, reason };
-  }
+  if (found.hit) return { facts: { kind: 'hit' }, entry: found.entry };
+  return {
+    facts: found.quarantined
+      ? { kind: 'quarantined', reason: found.reason }
+      : { kind: 'missing', reason: found.reason },
+  };
 }
 
 /**
  * After a golden resume failed: a broken snapshot is quarantined at once; a timeout (maybe a loaded
- * host) only the second time in a row, so one slow moment does not cost the snapshot. Returns the
- * reason for the cold boot that follows (already reported).
+ * host) only the second time in a row, so one slow moment does not cost the snapshot; a failure of
+ * the host's leaves it alone. Reports what it did.
  */
-export async function goldenFailed(ctx: BootContext, entry: SnapshotEntry, e: unknown): Promise<string> {
-  const cache = new SnapshotCache(ctx.config.paths.snapshots);
-  const reason = `resume failed: ${(e as Error).message}`;
+export async function afterGoldenFailure(
+  env: BootEnv,
+  entry: SnapshotEntry,
+  verdict: GoldenVerdict,
+  message: string,
+): Promise<void> {
+  const cache = new SnapshotCache(env.op.config.paths.snapshots);
+  const reason = `resume failed: ${message}`;
   const failures =
-    e instanceof EmulatorError && e.transient
-      ? await cache.recordFailure(entry, (e as Error).message)
-      : QUARANTINE_AFTER;
+    verdict === 'count-timeout'
+      ? await cache.recordFailure(entry, message)
+      : verdict === 'quarantine'
+        ? QUARANTINE_AFTER
+        : 0;
   if (failures >= QUARANTINE_AFTER) {
-    const where = await cache.quarantine(entry, (e as Error).message);
-    ctx.reporter.warn(`${reason}; snapshot quarantined (${where}); falling back to a cold boot`);
-  } else {
-    ctx.reporter.warn(
+    const where = await cache.quarantine(entry, message);
+    env.op.reporter.warn(`${reason}; snapshot quarantined (${where}); falling back to a cold boot`);
+  } else if (verdict === 'count-timeout') {
+    env.op.reporter.warn(
       `${reason}; the snapshot is kept (a timeout; a second one in a row quarantines it); falling back to a cold boot`,
     );
+  } else {
+    env.op.reporter.warn(
+      `${reason}; the snapshot is kept (the host's failure, not the snapshot's); falling back to a cold boot`,
+    );
   }
-  return reason;
 }
 
 /** A successful resume ends a run of failures. */
-export async function goldenResumed(ctx: BootContext, entry: SnapshotEntry): Promise<void> {
-  await new SnapshotCache(ctx.config.paths.snapshots).clearFailures(entry);
+export async function goldenResumed(env: BootEnv, entry: SnapshotEntry): Promise<void> {
+  await new SnapshotCache(env.op.config.paths.snapshots).clearFailures(entry);
 }

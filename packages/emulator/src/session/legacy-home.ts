@@ -2,12 +2,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { shellQuote } from '@stack/qemu-argv';
-import { QmpClient, quit, systemPowerdown } from '@stack/qmp-protocol';
 import { backingNameOf } from '@stack/snapshot-cache';
-import { type IdentityOptions, isProvenProcess, processIdentity } from '@stack/internal';
+import { type IdentityOptions, processIdentity } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
-import { waitForExit } from '../vm/vm-process.js';
-import { trace } from '../trace/trace.js';
+import type { Op } from '../context/op.js';
+import { endQemu, type EndedHow } from '../vm/end-qemu.js';
 
 /**
  * What the original stack-emulator (the shell tool we replace) leaves in a home: `run/vm/` with its
@@ -48,38 +47,29 @@ export function originalInstance(config: EmulatorConfig, options: IdentityOption
  * Its pid file and sockets are removed once it is gone; its disk and key file stay.
  */
 export async function stopOriginal(
-  config: EmulatorConfig,
+  op: Op,
   inst: OriginalInstance,
   options: { timeoutMs: number; onPhase?: (t: string) => void },
-): Promise<'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill'> {
-  let how: 'acpi-poweroff' | 'qmp-quit' | 'sigterm' | 'sigkill' = 'acpi-poweroff';
-  const qmp = await QmpClient.connect(inst.monitor, {
-    timeout: 3000,
-    trace: trace.protocol('qmp', inst.monitor),
-  }).catch(() => undefined);
+): Promise<EndedHow> {
+  const control = await op.seams.vms.attach(inst.monitor, { trace: op.trace, timeout: 3000 });
+  let how: EndedHow;
   try {
-    if (qmp) {
-      options.onPhase?.(`asking the original stack-emulator's guest (pid ${inst.pid}) to power off`);
-      await systemPowerdown(qmp, { timeout: 3000 }).catch(() => {});
-      if (!(await waitForExit(inst.pid, inst.startTime, options.timeoutMs))) {
-        how = 'qmp-quit';
-        await quit(qmp, { timeout: 3000 }).catch(() => {});
-      }
-    }
-    const marks = ['qemu-system', `${config.paths.vm}/`];
-    if (!(await waitForExit(inst.pid, inst.startTime, 3000)) && isProvenProcess(inst.pid, inst.startTime, marks)) {
-      how = 'sigterm';
-      process.kill(inst.pid, 'SIGTERM');
-      if (!(await waitForExit(inst.pid, inst.startTime, 3000)) && isProvenProcess(inst.pid, inst.startTime, marks)) {
-        how = 'sigkill';
-        process.kill(inst.pid, 'SIGKILL');
-        await waitForExit(inst.pid, inst.startTime, 5000);
-      }
-    }
+    how = await endQemu(
+      op,
+      { pid: inst.pid, startTime: inst.startTime, proof: ['qemu-system', `${op.config.paths.vm}/`], control },
+      {
+        timeoutMs: options.timeoutMs,
+        quick: false,
+        onPhase: options.onPhase,
+        who: `the original stack-emulator's guest (pid ${inst.pid})`,
+      },
+    );
   } finally {
-    await qmp?.close().catch(() => {});
+    await control?.close().catch(() => {});
   }
-  await Promise.all(['qemu.pid', 'monitor.sock', 'qga.sock'].map((f) => rm(join(config.paths.vm, f), { force: true })));
+  await Promise.all(
+    ['qemu.pid', 'monitor.sock', 'qga.sock'].map((f) => rm(join(op.config.paths.vm, f), { force: true })),
+  );
   return how;
 }
 
@@ -124,7 +114,7 @@ export async function forgetEarlierDisk(config: EmulatorConfig): Promise<void> {
 }
 
 /** The original's snapshot files under images/ (gigabytes we never read), with their sizes. */
-function originalSnapshotFiles(config: EmulatorConfig): Array<{ path: string; bytes: number }> {
+export function originalSnapshotFiles(config: EmulatorConfig): Array<{ path: string; bytes: number }> {
   const names = (() => {
     try {
       return readdirSync(config.paths.images);

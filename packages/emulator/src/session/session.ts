@@ -1,12 +1,16 @@
 import { existsSync } from 'node:fs';
 import { bootFilesDir, readBootFiles } from '@stack/emulator-image';
-import { ramMismatch, type SessionMeta, SessionStore, type SnapshotEntry } from '@stack/snapshot-cache';
+import { ramMismatch, type SessionMeta, type SessionStore, type SnapshotEntry } from '@stack/snapshot-cache';
 import { processIdentity } from '@stack/internal';
 import type { EmulatorConfig, ImageChoice } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
-import { type BootContext, compatibilityKey } from '../boot/boot-context.js';
+import type { BootEnv } from '../boot/boot-env.js';
+import { compatibilityKey } from '../vm/vm-spec.js';
 import { baseEnvSidecar } from '../image/base-env.js';
-import { cachedBootMode, type ResolvedImage } from '../image/image.js';
+import { sessionStore } from './store.js';
+
+export { sessionStore };
+import { cachedBootMode, guestBoot, type ResolvedImage } from '../image/image.js';
 
 /** The saved session of a home, when there is one (see snapshot-cache SessionStore). */
 export interface Session {
@@ -16,10 +20,6 @@ export interface Session {
 
 /** How a session names the image choice it was made with: `stack`, `reference` or `path:<file>`. */
 export const imageChoiceId = (c: ImageChoice): string => (c.kind === 'path' ? `path:${c.path}` : c.kind);
-
-export function sessionStore(config: EmulatorConfig): SessionStore {
-  return new SessionStore(config.paths.session, { platform: config.host.platform });
-}
 
 /** The home's session, after clearing what a killed command left beside it. */
 export async function openSession(config: EmulatorConfig): Promise<Session | undefined> {
@@ -53,8 +53,7 @@ export async function pinnedImage(config: EmulatorConfig, s: Session, signal?: A
 }
 
 /** Why the session's saved RAM state cannot be resumed by this start, or undefined when it can. */
-export function ramProblem(ctx: BootContext, s: Session): string | undefined {
-  const { meta } = s;
+export function ramProblem(env: BootEnv, meta: SessionMeta): string | undefined {
   if (!meta.ram) {
     if (meta.running)
       return `the last session did not stop cleanly (QEMU was killed or the host went down since ${meta.running.since}): its disk boots as after a power cut`;
@@ -62,30 +61,38 @@ export function ramProblem(ctx: BootContext, s: Session): string | undefined {
       ? 'the session was stopped without saving its RAM state'
       : 'the session has no saved RAM state';
   }
-  if (!ctx.config.snapshot) return 'snapshots are disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)';
-  if (ctx.snapshots.format === undefined) return ctx.snapshots.reason;
-  const m = ramMismatch(meta.ram, compatibilityKey(ctx, meta.ram.key.format));
+  const config = env.op.config;
+  if (!config.snapshot) return 'snapshots are disabled (--no-snapshot or EMULATOR_NO_SNAPSHOT=1)';
+  if (env.snapshots.format === undefined) return env.snapshots.reason;
+  const m = ramMismatch(meta.ram, compatibilityKey(env, meta.ram.key.format));
   return m ? `the saved session does not fit this start (${m})` : undefined;
+}
+
+/** The image as a session pins it (its link inside the session, with its boot files). */
+export function pinnedTarget(env: BootEnv, store: SessionStore): Pick<BootEnv, 'image' | 'boot'> {
+  const image = { ...env.image, path: store.image, boot: readBootFiles(store.image) };
+  return { image, boot: guestBoot(env.op.config.arch, image, env.host.probe.firmware) };
 }
 
 /**
  * Makes the session for this start: on a golden snapshot's frozen disk, or fresh on the image. The
- * image, its boot files and its base environment are pinned inside it, and the context switches to
- * the pinned copy, so the VM never depends on files `pull` replaces.
+ * image, its boot files and its base environment are pinned inside it, so the VM never depends on
+ * files `pull` replaces.
  */
-export async function createSession(ctx: BootContext, options: { golden?: SnapshotEntry } = {}): Promise<Session> {
-  const store = sessionStore(ctx.config);
-  const img = ctx.image.path;
-  const files: Record<string, string> = ctx.baseEnv.text ? { [baseEnvSidecar('image.qcow2')]: ctx.baseEnv.text } : {};
+export async function createSession(env: BootEnv, options: { golden?: SnapshotEntry } = {}): Promise<Session> {
+  const { config } = env.op;
+  const store = sessionStore(config);
+  const img = env.image.path;
+  const files: Record<string, string> = env.baseEnv.text ? { [baseEnvSidecar('image.qcow2')]: env.baseEnv.text } : {};
   const meta = await store.create({
     image: img,
     bootDir: existsSync(bootFilesDir(img)) ? bootFilesDir(img) : undefined,
     golden: options.golden?.diskPath,
     files,
-    signal: ctx.signal,
+    signal: env.op.signal,
     meta: {
       origin: options.golden ? 'golden' : 'image',
-      image: { digest: ctx.image.digest, choice: imageChoiceId(ctx.config.image) },
+      image: { digest: env.image.digest, choice: imageChoiceId(config.image) },
       ...(options.golden ? { snapshotId: options.golden.id } : {}),
     },
   });

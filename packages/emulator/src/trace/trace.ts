@@ -50,47 +50,58 @@ const describe = (e: TraceEvent) => {
 /** How a trace line reads: `[trace    1.234s] qmp → {...}`. */
 export const formatTraceEvent = describe;
 
-/**
- * The trace of this command: lifecycle steps with their times, QEMU's command line, the probe's
- * verdicts, every QMP and guest-agent message (redacted). Kept in memory and written to
- * `run/trace.log` at exit by the commands that change the instance (`logs --source trace` shows the
- * last one); printed on stderr as it happens with `--verbose` (one JSON object per line with `--json`).
- */
-class Trace {
-  #t0 = Date.now();
-  #verbose = false;
-  #json = false;
-  #file: string | undefined;
-  readonly #events: TraceEvent[] = [];
-  #hooked = false;
+export interface TraceOptions {
+  /** Print each event on `stream` as it happens. @default false: recorded only */
+  verbose?: boolean;
+  /** Printed events are JSON lines (`{"trace": ...}`) instead of text. @default false */
+  json?: boolean;
+  /** Where printed events go. @default process.stderr */
+  stream?: { write(text: string): unknown };
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+}
 
-  /** @default quiet: recorded, not printed */
-  configure(options: { verbose?: boolean; json?: boolean }): void {
+/**
+ * The trace of one operation: lifecycle steps with their times, QEMU's command line, the probe's
+ * verdicts, every QMP and guest-agent message (redacted). Kept in memory; the operations that change
+ * the instance write it to `run/trace.log` when they end (`logs --source trace` shows the last one);
+ * printed as it happens when `verbose` (one JSON object per line with `json`). One per operation: no
+ * global, nothing hooked on the process.
+ */
+export class Trace {
+  readonly #now: () => number;
+  readonly #t0: number;
+  readonly #verbose: boolean;
+  readonly #json: boolean;
+  readonly #stream: { write(text: string): unknown };
+  readonly #events: TraceEvent[] = [];
+
+  constructor(options: TraceOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#t0 = this.#now();
     this.#verbose = options.verbose ?? false;
     this.#json = options.json ?? false;
+    this.#stream = options.stream ?? process.stderr;
   }
 
   get verbose(): boolean {
     return this.#verbose;
   }
 
-  /** Printing JSON lines: then stderr carries nothing else (progress is in the trace already). */
+  /** Printing JSON lines: then the stream carries nothing else (progress is in the trace already). */
   get jsonLines(): boolean {
     return this.#verbose && this.#json;
   }
 
-  /** Writes the trace to `file` when the process exits. */
-  persistTo(file: string): void {
-    this.#file = file;
-    if (this.#hooked) return;
-    this.#hooked = true;
-    process.once('exit', () => this.flush());
+  /** What was recorded so far. */
+  get events(): readonly TraceEvent[] {
+    return this.#events;
   }
 
   event(kind: string, fields: Record<string, unknown> = {}): void {
-    const e: TraceEvent = { t: (Date.now() - this.#t0) / 1000, kind, ...(redact(fields) as Record<string, unknown>) };
+    const e: TraceEvent = { t: (this.#now() - this.#t0) / 1000, kind, ...(redact(fields) as Record<string, unknown>) };
     this.#events.push(e);
-    if (this.#verbose) process.stderr.write(`${this.#json ? JSON.stringify({ trace: e }) : describe(e)}\n`);
+    if (this.#verbose) this.#stream.write(`${this.#json ? JSON.stringify({ trace: e }) : describe(e)}\n`);
   }
 
   /** A hook for one protocol connection (qmp-protocol and qga-protocol `trace` option). */
@@ -99,21 +110,15 @@ class Trace {
     return (direction, message) => this.event(kind, { direction, message });
   }
 
-  /** Writes what was recorded (one JSON object per line); never throws. */
-  flush(): void {
-    if (!this.#file) return;
+  /** Writes what was recorded to `file` (one JSON object per line, mode 0600); never throws. */
+  writeTo(file: string): void {
     try {
-      mkdirSync(dirname(this.#file), { recursive: true, mode: 0o700 });
-      writeFileSync(
-        this.#file,
-        this.#events.map((e) => JSON.stringify(e)).join('\n') + (this.#events.length ? '\n' : ''),
-        { mode: 0o600 },
-      );
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, this.#events.map((e) => JSON.stringify(e)).join('\n') + (this.#events.length ? '\n' : ''), {
+        mode: 0o600,
+      });
     } catch {
-      // A trace that cannot be written must not change how the command ends.
+      // A trace that cannot be written must not change how the operation ends.
     }
   }
 }
-
-/** The process's trace: one command runs per process. */
-export const trace = new Trace();

@@ -1,0 +1,41 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readJsonFile } from './read-json-file.js';
+
+const numberSchema = {
+  safeParse: (v: unknown) =>
+    typeof (v as { n?: unknown })?.n === 'number'
+      ? { success: true as const, data: v as { n: number } }
+      : { success: false as const, error: { message: 'n: expected a number' } },
+};
+
+describe('readJsonFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'read-json-'));
+
+  it('tells a missing file, a valid one and an invalid one apart', async () => {
+    expect(await readJsonFile(join(dir, 'none.json'), numberSchema)).toEqual({ kind: 'missing' });
+    writeFileSync(join(dir, 'ok.json'), '{"n": 3}');
+    expect(await readJsonFile(join(dir, 'ok.json'), numberSchema)).toEqual({ kind: 'ok', value: { n: 3 } });
+    writeFileSync(join(dir, 'bad.json'), '{"n": "3"}');
+    expect(await readJsonFile(join(dir, 'bad.json'), numberSchema)).toEqual({
+      kind: 'invalid',
+      reason: 'n: expected a number',
+    });
+    writeFileSync(join(dir, 'torn.json'), '{"n": 3');
+    expect((await readJsonFile(join(dir, 'torn.json'), numberSchema)).kind).toBe('invalid');
+  });
+
+  it('throws when the file cannot be read for another reason, rather than calling it invalid', async () => {
+    const f = join(dir, 'locked.json');
+    writeFileSync(f, '{"n": 1}');
+    chmodSync(f, 0);
+    if (process.getuid?.() === 0) {
+      // root reads any file: use a directory instead (EISDIR is not "missing" either)
+      await expect(readJsonFile(dir, numberSchema)).rejects.toMatchObject({ code: 'EISDIR' });
+    } else {
+      await expect(readJsonFile(f, numberSchema)).rejects.toMatchObject({ code: 'EACCES' });
+    }
+  });
+});

@@ -1,0 +1,34 @@
+import { readFile } from 'node:fs/promises';
+
+/** What a zod schema offers (structurally, so this package needs no zod of its own). */
+export interface JsonSchema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { message: string } };
+}
+
+/** A persisted JSON file: absent, valid, or present but not what it should be (with why). */
+export type JsonFile<T> = { kind: 'missing' } | { kind: 'ok'; value: T } | { kind: 'invalid'; reason: string };
+
+/**
+ * Reads a persisted JSON file through its schema: the one way every package reads its state files.
+ * A missing file and a file that does not parse or validate are told apart; a read that fails for
+ * another reason (EIO, EACCES, EMFILE: maybe passing) throws, so a caller never mistakes a host's
+ * trouble for a bad file and sets good data aside.
+ */
+export async function readJsonFile<T>(path: string, schema: JsonSchema<T>): Promise<JsonFile<T>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return { kind: 'missing' };
+    throw e;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return { kind: 'invalid', reason: `not JSON (${(e as Error).message})` };
+  }
+  const r = schema.safeParse(raw);
+  return r.success ? { kind: 'ok', value: r.data } : { kind: 'invalid', reason: r.error.message };
+}
