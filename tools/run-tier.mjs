@@ -14,6 +14,8 @@ const tiers = {
   // (a slow machine must never fail a test) and one file at a time so two VMs never fight for 2 cores.
   integration: { dir: 'test/integration/', testTimeout: 300_000, extra: ['--maxWorkers=2'] },
   e2e: { dir: 'e2e/', testTimeout: 1_200_000, extra: ['--no-file-parallelism'] },
+  // Fault injection (kill -9, SIGINT, full disks, races) through the built CLI on real VMs.
+  faults: { dir: 'faults/', testTimeout: 1_200_000, extra: ['--no-file-parallelism'] },
 };
 
 const [tier, ...rest] = process.argv.slice(2);

@@ -12,6 +12,9 @@ let failed = 0;
 let skipped = 0;
 let brokenSuites = 0;
 let failedRuns = 0;
+// The fault suite's tier: each of its tests injects one fault (packages/emulator-cli/faults).
+let faultsRun = 0;
+let faultsPassed = 0;
 const failedNames = [];
 let files = [];
 try {
@@ -20,6 +23,10 @@ try {
 for (const file of files) {
   const r = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   passed += r.numPassedTests ?? 0;
+  if (file.endsWith('-faults.json')) {
+    faultsRun += (r.numPassedTests ?? 0) + (r.numFailedTests ?? 0);
+    faultsPassed += r.numPassedTests ?? 0;
+  }
   failed += r.numFailedTests ?? 0;
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   // A file that failed to load (syntax error, failing beforeAll) has no failed tests but is a failure.
@@ -47,6 +54,7 @@ for (const file of files) {
 }
 for (const name of failedNames) console.log(`test-summary: failed: ${name}`);
 if (brokenSuites > 0) console.log(`test-summary: ${brokenSuites} test file(s) failed outside any test`);
+if (faultsRun > 0) console.log(`faults: ${faultsRun} injected, ${faultsPassed} passed`);
 const failures = failed + brokenSuites + failedRuns;
 console.log(`tests: ${passed} passed, ${failures} failed, ${skipped} skipped`);
 process.exit(failures > 0 ? 1 : 0);

@@ -102,6 +102,8 @@ export class FakeWorld {
     },
   };
 
+  /** The run state a running QEMU reports to a later command (`postmigrate`: a stop killed mid-save). */
+  attachedStatus = 'running';
   /** Called when a save begins (e.g. to interrupt it). */
   onSave: (() => void) | undefined;
   /** QEMU ignores quit and power-down (a hung QEMU): only signals end it. */
@@ -225,7 +227,7 @@ export class FakeWorld {
     attach: async () => {
       const pid = [...this.#alive.keys()].at(-1);
       if (pid === undefined) return undefined;
-      return this.#vmControl(pid, { status: 'running' }, () => this.#alive.delete(pid));
+      return this.#vmControl(pid, { status: this.attachedStatus }, () => this.#alive.delete(pid));
     },
   };
 

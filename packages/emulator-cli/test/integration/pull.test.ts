@@ -130,7 +130,20 @@ describe('stack-emulator pull / list-releases', () => {
     mkdirSync(snap, { recursive: true });
     writeFileSync(
       join(snap, 'meta.json'),
-      JSON.stringify({ version: 1, key: { imageDigest: sha }, createdAt: '', state: {} }),
+      // A whole snapshot's meta.json (the cache reads only what matches its schema).
+      JSON.stringify({
+        version: 1,
+        key: {
+          imageDigest: sha,
+          qemuVersion: '10.0.2',
+          accel: 'tcg',
+          layoutFingerprint: 'f',
+          configDisk: {},
+          format: 'stream',
+        },
+        createdAt: new Date().toISOString(),
+        state: { size: 0, sha256: '0'.repeat(64), edgeSha256: '0'.repeat(64) },
+      }),
     );
     const r = await cli(['pull', '--arch', 'amd64', '--skip-snapshot', '--sha256', '0'.repeat(64)]);
     expect(r.code).toBe(1);

@@ -5,10 +5,11 @@ import { type CompatibilityKey, SnapshotCache, type SnapshotEntry } from '@stack
 import { encodeEnvLines, PLACEHOLDERS, ROTATE_HOOK } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
 import { describeUnhealthy } from '../guest/health.js';
+import { roomFor } from '../host/free-space.js';
 import type { Vm } from '../seams/vm.js';
 import { launchGuest } from '../vm/launch.js';
 import { migrationSettings } from '../vm/migration-settings.js';
-import type { BootEnv } from './boot-env.js';
+import { type BootEnv, mark } from './boot-env.js';
 
 /**
  * Captures a golden snapshot: a cold boot of the image in the snapshot layout on a fresh overlay (no
@@ -22,6 +23,19 @@ export async function captureSnapshot(
 ): Promise<SnapshotEntry> {
   const { op } = env;
   const cache = new SnapshotCache(op.config.paths.snapshots);
+  if (key.format === 'template-ram') {
+    // The guest writes its RAM straight into the template's file: on a file system that fills up, a
+    // write into a hole is SIGBUS and QEMU dies mid-boot. So the whole RAM must fit first.
+    const bytes = op.config.memoryMiB * 1024 * 1024;
+    const { fits, free } = await roomFor(op.seams.disk, op.config.paths.home, bytes);
+    if (!fits)
+      throw Object.assign(
+        new Error(
+          `capturing a template snapshot needs room for the guest's whole RAM (${(bytes / 1e9).toFixed(1)} GB and some headroom) in ${op.config.paths.snapshots}; ${((free ?? 0) / 1e9).toFixed(1)} GB are free`,
+        ),
+        { code: 'ENOSPC' },
+      );
+  }
   const capture = await cache.beginCapture(key);
   let vm: Vm | undefined;
   const step = op.reporter.step('capturing a snapshot: cold boot in the snapshot layout');
@@ -89,6 +103,7 @@ export async function captureSnapshot(
       migrationSettings(key.format),
       { format: key.format, ...(op.signal ? { signal: op.signal } : {}) },
     );
+    mark(env, 'stateSaved');
     await vm.control.quit().catch(() => {});
     await Promise.race([vm.exited, op.seams.clock.sleep(10_000).catch(() => {})]);
     await vm.kill();

@@ -157,6 +157,23 @@ describe('executeStart: the plan carried out, every fallback, without a VM', () 
     expect(second.state.mode).toBe('cold');
   });
 
+  it('a session whose first start was killed before it became healthy is begun anew, not cold-booted', async () => {
+    const w = world();
+    const op = testOp(w);
+    const image = w.image();
+    const prepare = async (o: Op) => testEnv(o, image);
+    const first = await executeStart(testEnv(op, image));
+    await first.booted.vm.kill();
+    // As a start killed with kill -9 at its rotation leaves it: marked running, never given its secrets.
+    await sessionStore(op.config).update(({ secrets: _s, clientKey: _k, ...m }) => ({
+      ...m,
+      running: { since: new Date().toISOString(), pid: first.booted.vm.pid },
+    }));
+    const r = await startEmulator(op, { prepare });
+    expect(r.state.mode).toBe('resumed');
+    expect(op.reporter.lines.some((l) => l.includes('before its session was ever used'))).toBe(true);
+  });
+
   it('a running instance that finished its start is left alone (already running)', async () => {
     const w = world();
     const op = testOp(w);
@@ -181,6 +198,18 @@ describe('executeStart: the plan carried out, every fallback, without a VM', () 
     expect(quarantined(w.home)).toEqual([]);
   });
 
+  it('a template capture that could not hold the whole guest RAM is refused at once as a full disk', async () => {
+    const w = world();
+    const op = testOp(w);
+    w.free = 2e9;
+    const err = await runOp(op, false, () => executeStart(testEnv(op, w.image(), 'tcg', 'template-ram'))).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'DISK_FULL' });
+    expect(String((err as Error).cause)).toContain("room for the guest's whole RAM");
+    expect(w.launches).toEqual([]);
+  });
+
   describe('template RAM (issue 29, 7: a session RAM file filling a full disk killed QEMU with SIGBUS)', () => {
     it('a session gets its own RAM file where it can grow to the whole guest RAM', async () => {
       const w = world();
@@ -197,8 +226,11 @@ describe('executeStart: the plan carried out, every fallback, without a VM', () 
     it('where it could not, the session maps the template privately, says why, and is saved whole at stop', async () => {
       const w = world();
       const op = testOp(w);
+      const image = w.image();
+      await executeStart(testEnv(op, image, 'tcg', 'template-ram')).then((r) => r.booted.vm.kill());
+      await sessionStore(op.config).drop();
       w.free = 2e9; // less than 4 GiB of guest RAM and the headroom
-      const { booted } = await executeStart(testEnv(op, w.image(), 'tcg', 'template-ram'));
+      const { booted } = await executeStart(testEnv(op, image, 'tcg', 'template-ram'));
       expect(existsSync(booted.session!.store.memoryPath)).toBe(false);
       expect(w.launches.at(-1)!.spec.memoryFile).toMatchObject({ mode: 'private' });
       expect(booted).toMatchObject({ format: 'mapped-ram', resumedFrom: 'template-ram' });

@@ -56,6 +56,16 @@ async function settleExisting(op: Op): Promise<{ running?: InstanceState; reshar
     await stopHeld(op, { discard: true });
     return { reshared: false };
   }
+  // A VM left paused by a stop that was killed mid-save: nothing will resume it; that stop is finished
+  // (the save again, else QEMU quits at once), and this start goes on as after a stop.
+  const control = await op.seams.vms.attach(config.paths.qmpSocket, { trace: op.trace, timeout: 2000 });
+  const run = await control?.status().catch(() => undefined);
+  await control?.close().catch(() => {});
+  if (run && !run.running && ['paused', 'postmigrate', 'finish-migrate'].includes(run.status)) {
+    reporter.warn(`the running emulator is ${run.status} (a stop was interrupted): finishing that stop first`);
+    await stopHeld(op, { timeoutMs: 0 });
+    return { reshared: false };
+  }
   if (!lacksShare(config, existing)) return { running: existing, reshared: false };
   // A share is fixed at QEMU's launch (no fsdev hot-plug): a saved session is resumed with it.
   if (existing.persistence?.kind !== 'session' || !existing.persistence.save) {
@@ -76,13 +86,22 @@ async function settleExisting(op: Op): Promise<{ running?: InstanceState; reshar
 
 /**
  * First thing after a crash: the RAM file of a session whose VM died without saving holds nothing the
- * disk can use (the cold boot would delete it), and on a full disk it is what holds the space.
+ * disk can use (the cold boot would delete it), and on a full disk it is what holds the space; a
+ * session that never started is dropped.
  */
 async function freeCrashLeftovers(op: Op): Promise<void> {
   if (op.config.ephemeral) return;
   const store = sessionStore(op.config);
   const meta = await store.read();
-  if (meta && !meta.ram) await store.discardMemory();
+  if (!meta) return;
+  // A session whose first start never became healthy holds nothing of the user's (no key was ever
+  // handed out): a new one from the golden snapshot is better than a cold boot of its disk.
+  if (!meta.secrets && !meta.lastStop && meta.origin !== 'adopted') {
+    op.reporter.info('the last start was interrupted before its session was ever used: beginning a new one');
+    await store.drop();
+    return;
+  }
+  if (!meta.ram) await store.discardMemory();
 }
 
 /**

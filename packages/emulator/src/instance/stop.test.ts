@@ -73,6 +73,19 @@ describe('stop, without a VM', () => {
   });
 });
 
+describe('a stop killed mid-save', () => {
+  it('leaves a paused VM that the next start finishes stopping (saved), then resumes', async () => {
+    const w = new FakeWorld();
+    const { op, prepare, state } = await started(w);
+    w.attachedStatus = 'postmigrate';
+    const r = await startEmulator(op, { prepare });
+    expect(r.alreadyRunning).toBe(false);
+    expect(w.alive(state.pid)).toBe(false);
+    expect(r.state.mode).toBe('session');
+    expect(op.reporter.lines.some((l) => l.includes('a stop was interrupted'))).toBe(true);
+  });
+});
+
 describe('reset, without a VM', () => {
   // Regression (issue 29, 2): reset took the lock twice (to stop, then to drop); a start in between
   // had its session dropped and run/vm removed under its running VM.

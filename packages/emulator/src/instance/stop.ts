@@ -51,7 +51,10 @@ export async function stopHeld(op: Op, options: StopOptions = {}): Promise<StopR
   const { config, seams } = op;
   const t0 = seams.clock.now();
   const timings: Timings = {};
-  const mark = (step: string) => (timings[step] = seams.clock.now() - t0);
+  const mark = (step: string) => {
+    timings[step] = seams.clock.now() - t0;
+    op.trace.event('step', { step, ms: timings[step] });
+  };
   const timeoutMs = options.timeoutMs ?? config.stopTimeoutMs;
   const state = await readState(config.paths.state);
   if (!state || !seams.processes.alive(state.pid, state.pidStartTime)) {
@@ -113,6 +116,7 @@ async function saveSession(
 ): Promise<string | undefined> {
   const { config, signal, seams } = op;
   const store = sessionStore(config);
+  mark('saving');
   try {
     if (state.shares?.length) {
       // QEMU refuses to migrate while a 9p export is mounted.
