@@ -59,7 +59,13 @@ describe('processIdentity (platform injected)', () => {
   it('on this host: a real child, then gone', async () => {
     const child = spawn('sleep', ['30']);
     await new Promise((r) => child.once('spawn', r));
-    const id = processIdentity(child.pid!);
+    // Right after the spawn, /proc/<pid>/cmdline can still be empty (seen under load in CI): the
+    // identity is the one the process settles on.
+    let id = processIdentity(child.pid!);
+    for (let i = 0; i < 100 && id?.command !== 'sleep 30'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      id = processIdentity(child.pid!);
+    }
     expect(id?.alive).toBe(true);
     expect(id?.command).toBe('sleep 30');
     expect(isProvenProcess(child.pid!, id!.startTime, ['sleep 30'])).toBe(true);
