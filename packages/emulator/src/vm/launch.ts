@@ -61,8 +61,11 @@ export async function launchGuest(env: BootEnv, plan: LaunchPlan): Promise<Launc
       vmSpec(env, { ...plan, system: plan.disk, config: plan.configIso, incoming: Boolean(plan.incoming) }),
       { qemuLog: p.qemuLog, signal: op.signal, trace: op.trace, qemuVersion: env.host.probe.version },
     );
-    mark(env, 'qemuLaunched');
+    // Recorded before the step is named: a command killed at `qemuLaunched` leaves a QEMU that
+    // run/state.json names (the fault suite kills it right there). What is left is the few
+    // milliseconds between the spawn and that write.
     await plan.onLaunched(vm);
+    mark(env, 'qemuLaunched');
     if (plan.incoming) {
       mark(env, 'loading');
       // Where QEMU can stay up on a stream it cannot load, it does, so the user reads its reason.
