@@ -18,6 +18,11 @@ export interface CommonOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** The emulator home; wins over `env.STACK_EMULATOR_HOME`. @default `~/.stack/emulator` */
   home?: string;
+  /**
+   * Which instance of the home: each has its own run directory, session, lock and ports; images and
+   * snapshots are shared. A lowercase slug. @default `env.STACK_EMULATOR_INSTANCE`, else `default`
+   */
+  instance?: string;
   /** The machine (platform, architecture, cores, memory). @default detected once */
   host?: HostInfo;
   /** Where progress goes. @default nothing is reported */
@@ -49,6 +54,11 @@ export interface StartFlagsOptions {
   ephemeral?: boolean;
   /** Capture a new snapshot first. @default false */
   forceCapture?: boolean;
+  /**
+   * `auto`: free host ports, chosen at the first start and kept; `fixed`: the port variables.
+   * @default `auto` for an instance other than `default` whose port variables are unset, else `fixed`
+   */
+  ports?: 'auto' | 'fixed';
   /** The config disk's base.env. @default the image's */
   baseEnv?: string;
 }
@@ -56,6 +66,7 @@ export interface StartFlagsOptions {
 const common = z.object({
   env: z.record(z.string(), z.string().optional()).optional(),
   home: z.string().min(1).optional(),
+  instance: z.string().optional(),
   host: z.any().optional(),
   reporter: z.any().optional(),
   signal: z.instanceof(AbortSignal).optional(),
@@ -72,6 +83,7 @@ const startFlags = z.object({
   ephemeral: z.boolean().optional(),
   forceCapture: z.boolean().optional(),
   baseEnv: z.string().min(1).optional(),
+  ports: z.string().optional(),
 });
 
 /** Validates an operation's options at the package boundary: a wrong type is CONFIG_INVALID naming the field. */
@@ -92,6 +104,8 @@ export function checkOptions<T>(options: T, withStartFlags = false): T {
 export function openOp(options: CommonOptions & StartFlagsOptions = {}, seams: Seams = realSeams): Op {
   const env = { ...(options.env ?? process.env), ...(options.home ? { STACK_EMULATOR_HOME: options.home } : {}) };
   const flags: StartFlags = {
+    instance: options.instance,
+    ports: options.ports,
     image: options.image,
     arch: options.arch,
     configFile: options.configFile,

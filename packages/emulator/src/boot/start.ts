@@ -4,6 +4,8 @@ import { EmulatorError } from '../errors.js';
 import { cleanupRunFiles, isOrphan, lockInstance, runningInstance } from '../instance/instance.js';
 import type { InstanceState } from '../instance/state.js';
 import { stopHeld } from '../instance/stop.js';
+import { instancePorts } from '../host/instance-ports.js';
+import { portIsFree } from '../host/ports.js';
 import { originalInstance } from '../session/legacy-home.js';
 import { sessionStore } from '../session/store.js';
 import { compatibilityKey } from '../vm/vm-spec.js';
@@ -104,6 +106,18 @@ async function freeCrashLeftovers(op: Op): Promise<void> {
   if (!meta.ram) await store.discardMemory();
 }
 
+/** The operation on this start's host ports: the instance's kept or newly chosen ones under `--ports auto`. */
+async function withInstancePorts(op: Op): Promise<Op> {
+  const { ports, chosen } = await instancePorts(op.config, (port) => portIsFree(port));
+  if (op.config.portsMode === 'auto')
+    op.reporter.info(
+      `${chosen ? 'chose' : 'kept'} host ports for instance ${op.config.instance}: ${Object.entries(ports)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  return ports === op.config.ports ? op : { ...op, config: Object.freeze({ ...op.config, ports }) };
+}
+
 /**
  * The flow of `start` (docs/ARCHITECTURE.md): lock, what runs already, host probe, ports, image, then
  * the plan's attempts (execute.ts), recorded in run/state.json from the moment QEMU exists.
@@ -126,7 +140,8 @@ export async function startEmulator(
     assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
     await freeCrashLeftovers(op);
-    const { env, booted } = await executeStart(await (options.prepare ?? prepareBoot)(op, t0));
+    const withPorts = await withInstancePorts(op);
+    const { env, booted } = await executeStart(await (options.prepare ?? prepareBoot)(withPorts, t0));
     let state: InstanceState;
     try {
       op.signal?.throwIfAborted();
@@ -167,7 +182,8 @@ export async function captureOnly(op: Op): Promise<{ snapshotId: string; elapsed
     assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
     // A capture is of the image as it is now, not a session's pinned one.
-    const env = await prepareBoot({ ...op, config: Object.freeze({ ...config, ephemeral: true }) }, t0);
+    const ported = await withInstancePorts(op);
+    const env = await prepareBoot({ ...ported, config: Object.freeze({ ...ported.config, ephemeral: true }) }, t0);
     if (env.snapshots.format === undefined) throw new EmulatorError('SNAPSHOT_UNSUPPORTED', env.snapshots.reason);
     const entry = await captureSnapshot(env, compatibilityKey(env, env.snapshots.format), (vm) =>
       recordCapture(env, vm),

@@ -90,6 +90,8 @@ const envSchema = z.object({
       })
       .optional(),
   ),
+  /** Which instance of the home a command works on (see --instance). @default default */
+  STACK_EMULATOR_INSTANCE: z.preprocess(emptyAsUnset, z.string().optional()),
   PORT_PREFIX: z.preprocess(
     emptyAsUnset,
     z

@@ -9,6 +9,16 @@ import { socketDirFor } from '@stack/qemu-argv';
  */
 export interface HomeLayout {
   home: string;
+  /** The instance these paths are of (`default`, or a name given with --instance). */
+  instance: string;
+  /** Where the instance's own files live: the home itself for `default`, else `instances/<name>`. */
+  instanceRoot: string;
+  /** The directory of every instance but `default`. */
+  instances: string;
+  /** The host ports chosen for the instance (`--ports auto`, or any instance but `default`): kept across starts. */
+  ports: string;
+  /** What each image (by digest) was seen to offer: e.g. that it takes other host ports when it settles. */
+  imageCapabilities: string;
   images: string;
   snapshots: string;
   /** Remembered accelerator verdicts of this host. */
@@ -49,19 +59,38 @@ export function defaultHome(): string {
   return join(homedir(), '.stack', 'emulator');
 }
 
-export function homeLayout(home: string, env: Readonly<Record<string, string | undefined>>): HomeLayout {
+/** The instance every home has, on the paths of the versions before instances (and of the original). */
+export const DEFAULT_INSTANCE = 'default';
+
+/**
+ * The files of `instance` in the home: images, snapshots and the host's verdicts are shared by every
+ * instance; each has its own run directory (lock, state, logs, sockets, config disk) and session. The
+ * instance `default` keeps the paths of the versions before instances (`run/`, `session/`,
+ * `run/vm/internal-pck`); another lives under `instances/<name>/`.
+ */
+export function homeLayout(
+  home: string,
+  env: Readonly<Record<string, string | undefined>>,
+  instance: string = DEFAULT_INSTANCE,
+): HomeLayout {
   const h = resolve(home);
-  const run = join(h, 'run');
+  const root = instance === DEFAULT_INSTANCE ? h : join(h, 'instances', instance);
+  const run = join(root, 'run');
   const vm = join(run, 'vm');
-  const sockets = socketDirFor(h, { env });
+  const sockets = socketDirFor(root, { env });
   return {
     home: h,
+    instance,
+    instanceRoot: root,
+    instances: join(h, 'instances'),
+    ports: join(root, 'ports.json'),
+    imageCapabilities: join(h, 'images', 'capabilities.json'),
     images: join(h, 'images'),
     snapshots: join(h, 'snapshots'),
     accelVerdicts: join(h, 'host', 'accel-verdicts.json'),
     snapshotVerdicts: join(h, 'host', 'snapshot-verdicts.json'),
     imageDigests: join(h, 'images', 'digests.json'),
-    session: join(h, 'session'),
+    session: join(root, 'session'),
     emptyShare: join(run, 'empty-share'),
     run,
     lock: join(run, 'lock'),

@@ -5,7 +5,7 @@ import { defaultCpuCount } from '@stack/qemu-argv';
 import { EmulatorError } from '../errors.js';
 import { shareRootFor } from '../host/host-share.js';
 import { detectHost, type HostInfo } from './host-info.js';
-import { defaultHome, type HomeLayout, homeLayout } from './paths.js';
+import { DEFAULT_INSTANCE, defaultHome, type HomeLayout, homeLayout } from './paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
 
 import type { Accel, Arch } from '@stack/internal';
@@ -23,6 +23,13 @@ export interface Ports {
 /** Everything a command needs, resolved once (flags > environment > defaults) and frozen. */
 export interface EmulatorConfig {
   paths: HomeLayout;
+  /** The instance (`--instance`, STACK_EMULATOR_INSTANCE): its own lock, run directory, session, ports. */
+  instance: string;
+  /**
+   * `fixed`: the port variables (or their defaults); `auto`: free host ports chosen at the first start
+   * and kept (`--ports auto`, and any instance but `default` whose ports were not given).
+   */
+  portsMode: 'fixed' | 'auto';
   /** The machine (platform, architecture, Rosetta), read once. */
   host: HostInfo;
   arch: Arch;
@@ -64,6 +71,8 @@ export interface EmulatorConfig {
 
 /** Flags common to the commands that may start the emulator. */
 export interface StartFlags {
+  instance?: string;
+  ports?: string;
   image?: string;
   arch?: string;
   configFile?: string;
@@ -148,6 +157,42 @@ function alias(
   return a ?? b;
 }
 
+/** Instance names: short lowercase slugs (they name a directory, and a user types them). */
+const INSTANCE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+function resolveInstance(flag: string | undefined, env: EmulatorEnv): string {
+  const name = flag ?? env.STACK_EMULATOR_INSTANCE ?? DEFAULT_INSTANCE;
+  if (!INSTANCE_NAME.test(name))
+    throw new EmulatorError('CONFIG_INVALID', `--instance ${JSON.stringify(name)} is not an instance name`, {
+      hint: 'use a lowercase letter, then up to 30 lowercase letters, digits or dashes (e.g. worker-1)',
+    });
+  return name;
+}
+
+/** The variables that set a host port: a user who gives any of them chose the ports. */
+const PORT_VARIABLES = [
+  'EMULATOR_DASHBOARD_PORT',
+  'EMULATOR_BACKEND_PORT',
+  'EMULATOR_MINIO_PORT',
+  'EMULATOR_INBUCKET_PORT',
+  'EMULATOR_MOCK_OAUTH_PORT',
+  'STACK_EMULATOR_DASHBOARD_PORT',
+  'STACK_EMULATOR_BACKEND_PORT',
+  'STACK_EMULATOR_MINIO_PORT',
+  'STACK_EMULATOR_INBUCKET_PORT',
+  'STACK_EMULATOR_MOCK_OAUTH_PORT',
+];
+
+function resolvePortsMode(flag: string | undefined, instance: string, rawEnv: NodeJS.ProcessEnv): 'fixed' | 'auto' {
+  if (flag !== undefined && flag !== 'auto' && flag !== 'fixed')
+    throw new EmulatorError('CONFIG_INVALID', `--ports ${flag}: give auto or fixed`, {
+      hint: '--ports auto chooses free host ports (kept across starts); fixed uses the port variables',
+    });
+  if (flag) return flag;
+  const given = PORT_VARIABLES.some((v) => rawEnv[v] !== undefined && rawEnv[v] !== '');
+  return instance !== DEFAULT_INSTANCE && !given ? 'auto' : 'fixed';
+}
+
 /** Resolves and validates the configuration; bad values throw {@link EmulatorError} `CONFIG_INVALID`. */
 export function resolveConfig(
   flags: StartFlags = {},
@@ -163,8 +208,11 @@ export function resolveConfig(
     });
   }
   const ram = alias(env, 'EMULATOR_RAM', 'EMULATOR_SNAPSHOT_RAM');
+  const instance = resolveInstance(flags.instance, env);
   const config: EmulatorConfig = {
-    paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv),
+    paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv, instance),
+    instance,
+    portsMode: resolvePortsMode(flags.ports, instance, rawEnv),
     host,
     arch: resolveArch(flags.arch, env, host),
     accelOverride: env.EMULATOR_ACCEL,
