@@ -36,11 +36,14 @@ function netdev(network: 'isolated' | 'outbound'): string {
 
 // The guest: configures eth0 as the base image's stack-net does, serves one connection on 8102 through
 // the forward, and tries the host's loopback through the gateway and the DNS address.
+// The test guest's initramfs has no /tmp: without it wget's -O failed in both modes, so "unreachable"
+// was said for the wrong reason; wget's own error is printed to tell the two apart.
 const script = `
+mkdir -p /tmp
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 || echo "net: setup failed"
 timeout 120 nc -l -p 8102 -e /bin/echo guest-answered &
 listener=$!
-if timeout 20 wget -q -O /tmp/loopback http://10.0.2.2:${hostLoopbackPort}/ 2>/dev/null; then echo "loopback: $(cat /tmp/loopback)"; else echo "loopback: unreachable"; fi
+if timeout 20 wget -q -O /tmp/loopback http://10.0.2.2:${hostLoopbackPort}/ 2>/tmp/wget.err; then echo "loopback: $(cat /tmp/loopback)"; else echo "loopback: unreachable ($(cat /tmp/wget.err))"; fi
 if timeout 15 nslookup localhost 10.0.2.3 >/dev/null 2>&1; then echo "dns: answered"; else echo "dns: silent"; fi
 wait $listener && echo "forward: served" || echo "forward: not served"
 `;
@@ -76,7 +79,10 @@ async function pollForward(done: Promise<unknown>): Promise<string> {
     const answer = await new Promise<string>((resolve) => {
       let data = '';
       const s = connect(forwardPort, '127.0.0.1');
-      s.setTimeout(3000, () => s.destroy());
+      // Before the guest listens, slirp's connect to it is refused and the host side closes at once; once
+      // it listens, the answer can take seconds under TCG on a loaded host (a 3 s idle limit dropped it
+      // in CI, the listener's one connection spent): wait for it rather than give up early.
+      s.setTimeout(60_000, () => s.destroy());
       s.on('data', (d) => (data += d));
       s.on('close', () => resolve(data));
       s.on('error', () => resolve(''));
