@@ -112,7 +112,9 @@ export class FakeWorld {
   /** Bytes free on the home's file system, as the fake reports it. @default plenty */
   free = 1e12;
 
-  readonly disk: DiskSpace = { freeBytes: async () => this.free };
+  /** Whether the home's file system allocates on a read of a hole (tmpfs). @default false */
+  holesFillOnRead = false;
+  readonly disk: DiskSpace = { freeBytes: async () => this.free, fillsHolesOnRead: async () => this.holesFillOnRead };
 
   readonly services: Services = {
     waitHealthy: async (ports, options) => {

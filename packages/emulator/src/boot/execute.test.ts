@@ -236,5 +236,25 @@ describe('executeStart: the plan carried out, every fallback, without a VM', () 
       expect(booted).toMatchObject({ format: 'mapped-ram', resumedFrom: 'template-ram' });
       expect(op.reporter.lines.some((l) => l.includes('only 2.0 GB free'))).toBe(true);
     });
+
+    it('on a tmpfs without that room it is refused as a full disk (a private mapping allocates there too: SIGBUS)', async () => {
+      const w = world();
+      const op = testOp(w);
+      const image = w.image();
+      await executeStart(testEnv(op, image, 'tcg', 'template-ram')).then((r) => r.booted.vm.kill());
+      await sessionStore(op.config).drop();
+      const launched = w.launches.length;
+      w.free = 2e9;
+      w.holesFillOnRead = true;
+      const err = await runOp(op, false, () => executeStart(testEnv(op, image, 'tcg', 'template-ram'))).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'DISK_FULL' });
+      expect(String((err as Error).cause)).toMatch(
+        /a tmpfs, where even the template's pages read privately take space; 2\.0 GB are free/,
+      );
+      expect(w.launches.length).toBe(launched);
+      expect(existsSync(sessionStore(op.config).dir)).toBe(false);
+    });
   });
 });

@@ -13,15 +13,26 @@ import { resumeGolden } from './resume.js';
  * Whether a session resumed from a template can have its own RAM file (mapped shared: a saving stop
  * writes the device state only). The file fills as the guest touches memory: where it could not grow
  * to the guest's whole RAM, a write into a hole would be SIGBUS and QEMU would die, so the session
- * maps the template privately instead, and says why.
+ * maps the template privately instead, and says why. On a tmpfs that is no way out: there a read of a
+ * hole of the privately mapped template allocates too (the save at stop reads every page), and QEMU
+ * died of SIGBUS in the fault suite; so there the start is refused as a full disk.
  */
 async function ownRamFits(env: BootEnv, dir: string): Promise<boolean> {
-  const { fits, free } = await roomFor(env.op.seams.disk, dir, env.op.config.memoryMiB * 1024 * 1024);
-  if (!fits)
-    env.op.reporter.info(
-      `only ${((free ?? 0) / 1e9).toFixed(1)} GB free in ${dir}: the session's RAM stays in memory (saved whole at stop) rather than in a file that could fill the disk`,
+  const bytes = env.op.config.memoryMiB * 1024 * 1024;
+  const { fits, free } = await roomFor(env.op.seams.disk, dir, bytes);
+  if (fits) return true;
+  const freeText = `${((free ?? 0) / 1e9).toFixed(1)} GB`;
+  if (await env.op.seams.disk.fillsHolesOnRead(dir))
+    throw Object.assign(
+      new Error(
+        `a session resumed from the template needs room for the guest's whole RAM (${(bytes / 1e9).toFixed(1)} GB and some headroom) in ${dir}, a tmpfs, where even the template's pages read privately take space; ${freeText} are free`,
+      ),
+      { code: 'ENOSPC' },
     );
-  return fits;
+  env.op.reporter.info(
+    `only ${freeText} free in ${dir}: the session's RAM stays in memory (saved whole at stop) rather than in a file that could fill the disk`,
+  );
+  return false;
 }
 
 /** Runs `work` on a session made for it; a failure drops the session again (it holds nothing yet). */

@@ -7,6 +7,15 @@ export async function freeBytes(dir: string): Promise<number | undefined> {
   return fs ? fs.bavail * fs.bsize : undefined;
 }
 
+/** statfs f_type of tmpfs (include/uapi/linux/magic.h, TMPFS_MAGIC). */
+const TMPFS_MAGIC = 0x01021994;
+
+/** Whether `dir` is on a tmpfs, where a hole read through a private mapping allocates (DiskSpace.fillsHolesOnRead). */
+export async function fillsHolesOnRead(dir: string): Promise<boolean> {
+  const fs = await statfs(dir).catch(() => undefined);
+  return fs?.type === TMPFS_MAGIC;
+}
+
 /** Room kept free beyond what a file may grow to: the rest of the home (logs, the disk overlay) needs some too. */
 const HEADROOM = 512 * 1024 * 1024;
 

@@ -42,4 +42,10 @@ export interface Services {
 export interface DiskSpace {
   /** Bytes free to this user on the file system of `dir`, or undefined when it cannot be asked. */
   freeBytes(dir: string): Promise<number | undefined>;
+  /**
+   * Whether reading a hole of a file mapped privately allocates a page of the file system of `dir`
+   * (tmpfs: mm/shmem.c, shmem_fault), so that the read is SIGBUS once it is full. Elsewhere a hole
+   * reads as the shared zero page and takes no space.
+   */
+  fillsHolesOnRead(dir: string): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 import { isProvenProcess, isSameProcess, processStartTime, sleep } from '@stack/internal';
 import { qgaConnector } from '../guest/agent-connector.js';
-import { freeBytes } from '../host/free-space.js';
+import { fillsHolesOnRead, freeBytes } from '../host/free-space.js';
 import { waitHealthy } from '../guest/health.js';
 import { loopbackRequest } from '../guest/loopback-http.js';
 import { qemuLauncher } from '../vm/qemu-launcher.js';
@@ -12,7 +12,7 @@ export const realSeams: Seams = {
   vms: qemuLauncher,
   guests: qgaConnector,
   services: { waitHealthy, request: loopbackRequest },
-  disk: { freeBytes },
+  disk: { freeBytes, fillsHolesOnRead },
   processes: {
     self: process.pid,
     startTime: (pid) => processStartTime(pid),
