@@ -96,6 +96,58 @@ describe('published packages', () => {
     expect(read.stdout).toBe('hello from the release test\n');
   }, 600_000);
 
+  it('@stack/emulator from a clean directory: imports in node, validates before starting anything, type-checks with tsc', () => {
+    const dir = mkdtempSync(join(work, 'lib-'));
+    const home = join(dir, 'home');
+    writeFileSync(join(dir, 'package.json'), '{"name":"consumer","private":true,"type":"module"}');
+    // The compiler and Node's types at the repository's versions, as a user's project would have them.
+    const devDeps = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies;
+    const deps = ['@stack/emulator', `typescript@${devDeps.typescript}`, `@types/node@${devDeps['@types/node']}`];
+    const i = run('npm', ['install', ...deps], dir);
+    expect(i.status, i.stderr).toBe(0);
+    // An instance name that is not one: CONFIG_INVALID from the options' check, before any file or VM.
+    const script = `import { start, isEmulatorError } from '@stack/emulator';
+      try { await start({ instance: 'Not A Name', env: { STACK_EMULATOR_HOME: ${JSON.stringify(home)} } }); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, branded: isEmulatorError(e), hint: e.hint })); }`;
+    const n = run(process.execPath, ['--input-type=module', '-e', script], dir);
+    expect(n.status, n.stderr).toBe(0);
+    expect(JSON.parse(n.stdout)).toMatchObject({ code: 'CONFIG_INVALID', branded: true, hint: expect.any(String) });
+    expect(existsSync(home)).toBe(false);
+    const tsconfig = {
+      compilerOptions: {
+        module: 'nodenext',
+        target: 'es2023',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ['node'],
+      },
+    };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
+    writeFileSync(
+      join(dir, 'use.ts'),
+      `import { type Emulator, type StartOptions, isEmulatorError, start, status } from '@stack/emulator';
+      const options: StartOptions = { image: 'reference', ephemeral: true, env: {} };
+      export async function use(): Promise<string> {
+        const emulator: Emulator = await start(options);
+        const r = await emulator.exec({ argv: ['true'] });
+        await emulator.stop();
+        return \`\${emulator.urls.api} \${r.exitCode} \${r.stdout.length} \${(await status()).vm}\`;
+      }
+      export const invalid = (e: unknown) => isEmulatorError(e) && e.code === 'CONFIG_INVALID';\n`,
+    );
+    const tsc = run('npx', ['tsc', '-p', '.'], dir);
+    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+    // The same check fails on an option start does not take: the published types are not `any`.
+    writeFileSync(
+      join(dir, 'wrong.ts'),
+      "import { start } from '@stack/emulator';\nawait start({ notAnOption: true });\n",
+    );
+    const wrong = run('npx', ['tsc', '-p', '.'], dir);
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stdout).toMatch(/wrong\.ts.*notAnOption/);
+  }, 600_000);
+
   it('a package whose files omit dist is caught', async () => {
     const broken = join(work, 'broken');
     cpSync(join(root, 'packages', 'iso9660'), broken, {
