@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EmulatorError } from '../errors.js';
+import type { EmulatorError } from '../errors.js';
 import { withCompatDirs } from './compat-dirs.js';
 import { homeLayout } from './paths.js';
 import { resolveConfig } from './resolve-config.js';

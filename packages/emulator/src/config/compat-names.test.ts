@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EmulatorError } from '../errors.js';
+import type { EmulatorError } from '../errors.js';
 import { portVariable, withCompatPortNames } from './compat-names.js';
 import { resolveConfig } from './resolve-config.js';
 

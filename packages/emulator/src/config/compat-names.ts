@@ -6,7 +6,7 @@
  */
 
 /** Each service's first-read name and the name read when it is unset. */
-export const PORT_NAMES = [
+const PORT_NAMES = [
   { service: 'dashboard', first: 'STACK_EMULATOR_DASHBOARD_PORT', then: 'EMULATOR_DASHBOARD_PORT' },
   { service: 'backend', first: 'STACK_EMULATOR_BACKEND_PORT', then: 'EMULATOR_BACKEND_PORT' },
   { service: 'minio', first: 'STACK_EMULATOR_MINIO_PORT', then: 'EMULATOR_MINIO_PORT' },

@@ -2,7 +2,7 @@
 export type PortHolderKind = 'ours' | 'original' | 'successor-dashboard' | 'other';
 
 /** The successor's local dashboard (the `stack` CLI after the original emulator was removed) listens here by default. */
-export const SUCCESSOR_DASHBOARD_PORT = 26700;
+const SUCCESSOR_DASHBOARD_PORT = 26700;
 
 /** Our QEMU's monitor lives in a private socket directory (qemu-argv socketDirFor), never in a run directory. */
 const OUR_SOCKETS = /\/stack-emulator(?:-\d+)?\/[0-9a-f]{12}\/(?:monitor|qga)\.sock\b/;

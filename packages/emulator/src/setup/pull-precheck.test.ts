@@ -26,7 +26,7 @@ describe('pull checks the host tools before any download', () => {
       expect(e).toMatchObject({ code: 'HOST_UNSUPPORTED', hint: expect.stringContaining('stack-emulator setup') });
       expect((e as Error).message).toContain('nothing was downloaded');
     }
-    expect((await pull(options, hostWith([])).catch((x: Error) => x)).message).toMatch(
+    expect(((await pull(options, hostWith([])).catch((x: unknown) => x)) as Error).message).toMatch(
       /^QEMU \(qemu-system for amd64\) and qemu-img are not installed/,
     );
     expect(readdirSync(home)).toEqual([]);

@@ -24,7 +24,7 @@ export interface SetupOutcome {
 }
 
 const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
-export const commandText = (argv: readonly string[]) => argv.map(quote).join(' ');
+const commandText = (argv: readonly string[]) => argv.map(quote).join(' ');
 
 /** The plan as lines: what is missing (and what for), and the commands, or why there are none. */
 export function describePlan(plan: SetupPlan): string[] {

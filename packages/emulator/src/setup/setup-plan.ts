@@ -1,7 +1,7 @@
 import type { Arch } from '@stack/internal';
 
 /** The host tools `stack-emulator setup` checks (the runtime's; tools/setup-host adds the build's and tests'). */
-export type SetupTool = 'qemu-system' | 'qemu-img' | 'firmware' | 'zstd' | 'socat';
+type SetupTool = 'qemu-system' | 'qemu-img' | 'firmware' | 'zstd' | 'socat';
 
 /** What the plan is made from: all read by setup-probe.ts, or given by a test. */
 export interface SetupFacts {
