@@ -3,7 +3,7 @@ import { runBench, type ScenarioResult } from '../bench/bench.js';
 import type { Scenario } from '../bench/bench-scenarios.js';
 import { captureOnly } from '../boot/start.js';
 import { doctor as doctorOf, type DoctorReport } from '../host/doctor.js';
-import { gitHubToken, pullError, pullImage, type PullFlags, type PullResult } from '../image/pull.js';
+import { checkPullFlags, gitHubToken, pullError, pullImage, type PullFlags, type PullResult } from '../image/pull.js';
 import { resetEmulator, type ResetResult } from '../instance/reset.js';
 import { pruneHome, type PruneResult } from '../instance/prune.js';
 import { checkOptions, type CommonOptions, openOp, runOp, type StartFlagsOptions } from './options.js';
@@ -46,7 +46,8 @@ export async function pull(
   const { env, home, host, reporter, signal, arch, trace } = options;
   // Only the common options: `image` and `baseEnv` are the pull's own (a local source, a base.env to keep).
   const op = openOp({ env, home, host, reporter, signal, arch, trace });
-  // Before any download: without QEMU and qemu-img the image cannot run here (names `setup`).
+  // Before any download: without QEMU and qemu-img the image cannot run here (names `setup`). Bad flags first.
+  checkPullFlags(op.config, options);
   assertToolsForPull(probeSetupFacts(op.config.arch, probe(op.config)));
   const r = op.reporter;
   return runOp(op, true, () =>

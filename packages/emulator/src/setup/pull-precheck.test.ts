@@ -15,10 +15,11 @@ const hostWith = (tools: string[]) => (): ProbeDeps => ({
   isRoot: false,
   isTerminal: false,
 });
+const tempHome = () => mkdtempSync(join(tmpdir(), 'pull-precheck-'));
 
 describe('pull checks the host tools before any download', () => {
   it('QEMU or qemu-img missing: stops naming `stack-emulator setup`, writes nothing, fetches nothing', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'pull-precheck-'));
+    const home = tempHome();
     // An address that would fail if it were fetched: the error must come first.
     const options = { env: { STACK_EMULATOR_HOME: home }, arch: 'amd64' as const, url: 'https://127.0.0.1:9/x.qcow2' };
     for (const tools of [['qemu-img'], ['qemu-system-x86_64'], []]) {
@@ -32,11 +33,21 @@ describe('pull checks the host tools before any download', () => {
     expect(readdirSync(home)).toEqual([]);
   });
 
-  it('both present (zstd and socat need not be): the pull goes on to its own checks', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'pull-precheck-'));
+  it('both present (zstd and socat need not be): the pull goes on (here to a local file that is not there)', async () => {
+    const home = tempHome();
     const e = await pull(
-      { env: { STACK_EMULATOR_HOME: home }, arch: 'amd64', url: 'ftp://example.invalid/x' },
+      { env: { STACK_EMULATOR_HOME: home }, arch: 'amd64', image: join(home, 'absent.qcow2') },
       hostWith(['qemu-system-x86_64', 'qemu-img']),
+    ).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as { code?: string }).code).not.toBe('HOST_UNSUPPORTED');
+    expect((e as Error).message).toContain('absent.qcow2');
+  });
+
+  it('bad flags are reported as such first, whatever the host has', async () => {
+    const e = await pull(
+      { env: { STACK_EMULATOR_HOME: tempHome() }, arch: 'amd64', url: 'ftp://x/y' },
+      hostWith([]),
     ).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('--url ftp://') });
   });
