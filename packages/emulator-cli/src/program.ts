@@ -12,6 +12,7 @@ import { pruneCommand } from './commands/prune.js';
 import { pullCommand } from './commands/pull.js';
 import { resetCommand } from './commands/reset.js';
 import { runCommand } from './commands/run.js';
+import { setupCommand } from './commands/setup.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { stopCommand } from './commands/stop.js';
@@ -35,6 +36,7 @@ export function emulatorCommands(): Command[] {
     captureCommand(),
     benchCommand(),
     doctorCommand(),
+    setupCommand(),
   ];
   for (const c of all) c.option('--verbose', VERBOSE_HELP);
   return all;

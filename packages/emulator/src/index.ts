@@ -17,6 +17,9 @@ import type { ExecResult } from '@stack/qga-protocol';
 import type { PullResult } from './image/pull.js';
 import type { DoctorReport } from './host/doctor.js';
 import type { ScenarioResult } from './bench/bench.js';
+import type { SetupOptions } from './api/setup.js';
+import type { SetupIo, SetupOutcome } from './setup/setup-flow.js';
+import type { MissingTool, SetupPlan } from './setup/setup-plan.js';
 
 export { EmulatorError, isEmulatorError, describeError, type EmulatorErrorCode } from './errors.js';
 export { silentReporter, type Reporter, type ReporterStep } from './report/reporter.js';
@@ -38,6 +41,11 @@ export type {
   ReleaseSummary,
   ResetResult,
   ScenarioResult,
+  SetupIo,
+  SetupOptions,
+  SetupOutcome,
+  SetupPlan,
+  MissingTool,
   StartFlagsOptions,
   StartOptions,
   StatusReport,
@@ -85,6 +93,9 @@ export const listReleases = async (options: CommonOptions & { repo: string }): P
 /** Checks this host. */
 export const doctor = async (options?: CommonOptions & { arch?: 'amd64' | 'arm64' }): Promise<DoctorReport> =>
   (await import('./api/home-ops.js')).doctor(options);
+/** The host tools the emulator needs: what is missing, the install commands, and (at a terminal, with consent) their run. */
+export const setup = async (options: SetupOptions): Promise<SetupOutcome> =>
+  (await import('./api/setup.js')).setup(options);
 /** Start/stop benchmarks. */
 export const bench = async (options: BenchOptions): Promise<ScenarioResult[]> =>
   (await import('./api/home-ops.js')).bench(options);

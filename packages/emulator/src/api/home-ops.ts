@@ -3,10 +3,14 @@ import { runBench, type ScenarioResult } from '../bench/bench.js';
 import type { Scenario } from '../bench/bench-scenarios.js';
 import { captureOnly } from '../boot/start.js';
 import { doctor as doctorOf, type DoctorReport } from '../host/doctor.js';
-import { gitHubToken, pullError, pullImage, type PullFlags, type PullResult } from '../image/pull.js';
+import { checkPullFlags, gitHubToken, pullError, pullImage, type PullFlags, type PullResult } from '../image/pull.js';
 import { resetEmulator, type ResetResult } from '../instance/reset.js';
 import { pruneHome, type PruneResult } from '../instance/prune.js';
 import { checkOptions, type CommonOptions, openOp, runOp, type StartFlagsOptions } from './options.js';
+import type { EmulatorConfig } from '../config/resolve-config.js';
+import { assertToolsForPull } from '../setup/pull-precheck.js';
+import { type ProbeDeps, probeSetupFacts } from '../setup/setup-probe.js';
+import { realSetupProbe } from './setup.js';
 
 /** Discards the saved session and run state (under one lock); images and snapshots stay unless `snapshots`. */
 export async function reset(options: CommonOptions & { snapshots?: boolean } = {}): Promise<ResetResult> {
@@ -34,11 +38,17 @@ export async function capture(
 export type PullOptions = CommonOptions & PullFlags & { arch?: 'amd64' | 'arm64' };
 
 /** Downloads the Stack image into place (resumable, verified); the current one stays usable until then. */
-export async function pull(options: PullOptions = {}): Promise<PullResult> {
+export async function pull(
+  options: PullOptions = {},
+  probe: (config: EmulatorConfig) => ProbeDeps = realSetupProbe,
+): Promise<PullResult> {
   checkOptions(options);
   const { env, home, host, reporter, signal, arch, trace } = options;
   // Only the common options: `image` and `baseEnv` are the pull's own (a local source, a base.env to keep).
   const op = openOp({ env, home, host, reporter, signal, arch, trace });
+  // Before any download: without QEMU and qemu-img the image cannot run here (names `setup`). Bad flags first.
+  checkPullFlags(op.config, options);
+  assertToolsForPull(probeSetupFacts(op.config.arch, probe(op.config)));
   const r = op.reporter;
   return runOp(op, true, () =>
     pullImage(op, options, {

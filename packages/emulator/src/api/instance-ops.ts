@@ -2,7 +2,12 @@ import { resolve } from 'node:path';
 import type { ExecResult } from '@stack/qga-protocol';
 import { EmulatorError } from '../errors.js';
 import { execInGuest, type GuestCommand } from '../guest/guest-command.js';
-import { credentialEnv, credentials as credentialsOf, type Credentials } from '../instance/credentials.js';
+import {
+  credentialEnv,
+  credentials as credentialsOf,
+  type Credentials,
+  emulatorUrlEnv,
+} from '../instance/credentials.js';
 import { runningInstance } from '../instance/instance.js';
 import { emulatorStatus, type StatusReport } from '../instance/status.js';
 import { stopEmulator, type StopResult } from '../instance/stop.js';
@@ -48,11 +53,15 @@ export async function credentials(options: CommonOptions & { configFile?: string
   });
 }
 
-/** {@link credentials} as the environment variables the CLI's `run` injects. */
+/**
+ * {@link credentials} as the environment variables the CLI's `run` injects, and the emulator's URLs
+ * under the names the original's tools read (`STACK_EMULATOR_API_URL`, `STACK_EMULATOR_DASHBOARD_URL`).
+ */
 export async function credentialsEnv(
   options: CommonOptions & { configFile?: string } = {},
 ): Promise<Record<string, string>> {
-  return credentialEnv(await credentials(options));
+  const c = await credentials(options);
+  return { ...credentialEnv(c), ...emulatorUrlEnv(c) };
 }
 
 /** Runs a command in the running guest (as root) through its agent. */

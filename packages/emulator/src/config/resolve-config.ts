@@ -7,6 +7,8 @@ import { shareRootFor } from '../host/host-share.js';
 import { detectHost, type HostInfo } from './host-info.js';
 import { DEFAULT_INSTANCE, defaultHome, type HomeLayout, homeLayout } from './paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
+import { withCompatPortNames } from './compat-names.js';
+import { withCompatDirs } from './compat-dirs.js';
 
 import type { Accel, Arch } from '@stack/internal';
 export type ImageChoice = { kind: 'stack' } | { kind: 'reference' } | { kind: 'path'; path: string };
@@ -201,7 +203,7 @@ export function resolveConfig(
 ): EmulatorConfig {
   let env: EmulatorEnv;
   try {
-    env = parseEnv(rawEnv);
+    env = parseEnv(withCompatPortNames(rawEnv));
   } catch (e) {
     throw new EmulatorError('CONFIG_INVALID', (e as Error).message, {
       hint: 'fix or unset the environment variables named above',
@@ -210,7 +212,7 @@ export function resolveConfig(
   const ram = alias(env, 'EMULATOR_RAM', 'EMULATOR_SNAPSHOT_RAM');
   const instance = resolveInstance(flags.instance, env);
   const config: EmulatorConfig = {
-    paths: homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv, instance),
+    paths: withCompatDirs(homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv, instance), rawEnv),
     instance,
     portsMode: resolvePortsMode(flags.ports, instance, rawEnv),
     host,

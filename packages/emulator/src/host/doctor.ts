@@ -3,6 +3,7 @@ import { cacheDir } from '@stack/emulator-image';
 import {
   chooseAccelerator,
   formatQemuVersion,
+  isQemuArgvError,
   loadVerdicts,
   probeHost,
   qemuHasDevice,
@@ -24,6 +25,9 @@ export interface DoctorReport {
   arch: EmulatorConfig['arch'];
   findings: Finding[];
 }
+
+/** What a failed tool check adds: the command that installs what is missing. */
+const SETUP = '; `stack-emulator setup` installs it';
 
 const has = (cmd: string) =>
   runProcess(cmd, ['--version'], { timeout: 5000 }).then(
@@ -48,7 +52,11 @@ export async function doctor(config: EmulatorConfig): Promise<DoctorReport> {
   try {
     probe = await probeHost(config.arch);
   } catch (e) {
-    add('qemu', 'fail', (e as Error).message);
+    add(
+      'qemu',
+      'fail',
+      `${(e as Error).message}${isQemuArgvError(e) && e.code === 'ARGV_QEMU_NOT_FOUND' ? SETUP : ''}`,
+    );
   }
   if (probe) {
     const v = probe.version;
@@ -81,7 +89,7 @@ export async function doctor(config: EmulatorConfig): Promise<DoctorReport> {
         'firmware',
         probe.firmware ? 'ok' : 'fail',
         probe.firmware ??
-          'no aarch64 UEFI firmware (Debian/Ubuntu: apt install qemu-efi-aarch64; macOS: brew install qemu)',
+          `no aarch64 UEFI firmware (Debian/Ubuntu: apt install qemu-efi-aarch64; macOS: brew install qemu)${SETUP}`,
       );
     add(
       'host share (9p)',
@@ -96,7 +104,8 @@ export async function doctor(config: EmulatorConfig): Promise<DoctorReport> {
     (await has('zstd')) ? 'ok' : 'warn',
     'compresses snapshots for storage (without it they stay uncompressed)',
   );
-  add('qemu-img', (await has('qemu-img')) ? 'ok' : 'fail', 'creates the disk overlays');
+  const qemuImg = await has('qemu-img');
+  add('qemu-img', qemuImg ? 'ok' : 'fail', `creates the disk overlays${qemuImg ? '' : SETUP}`);
   add('paths', 'ok', `home ${config.paths.home}; sockets ${config.paths.sockets}; image cache ${cacheDir()}`);
   return { ok: findings.every((x) => x.level !== 'fail'), host: config.host, arch: config.arch, findings };
 }

@@ -29,6 +29,13 @@ describe('ports', () => {
     });
   });
 
+  it('the hint names the variable that moves the busy port', async () => {
+    const port = await listen();
+    await expect(assertPortsFree({ backend: port })).rejects.toMatchObject({
+      hint: expect.stringContaining(`STACK_EMULATOR_BACKEND_PORT=${port + 10}`),
+    });
+  });
+
   it('names a holder of several ports once', async () => {
     const port = await listen();
     const error = await assertPortsFree({ dashboard: port, backend: port }).catch((e: Error) => e);

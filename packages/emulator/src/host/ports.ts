@@ -1,7 +1,9 @@
 import { runProcess } from '@stack/internal';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { portVariable, type PortService } from '../config/compat-names.js';
 import { EmulatorError } from '../errors.js';
+import { portBusyHint } from './port-busy-hint.js';
 
 /**
  * The addresses a listener may hold a port on. QEMU's hostfwd binds 127.0.0.1 only, and a bind there
@@ -53,18 +55,26 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-function commandLine(pid: string): string {
+function commandLine(pid: string): string | undefined {
   try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const text = argv.join(' ');
-    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
   } catch {
-    return '?';
+    return undefined;
   }
 }
 
+/** A process holding a port: its pid and whole command line (undefined: another user's, or unknown). */
+interface Holder {
+  pid?: string;
+  commandLine?: string;
+}
+
+const shortText = (text: string) => (text.length > 120 ? `${text.slice(0, 117)}...` : text);
+const describeHolder = (h: Holder) =>
+  h.pid ? `pid ${h.pid} (${shortText(h.commandLine ?? '?')})` : 'a process of another user';
+
 /** Linux: the process listening on `port`, found through /proc (no lsof needed). */
-function holderFromProc(port: number): string | undefined {
+function holderFromProc(port: number): Holder | undefined {
   const inodes = listeningInodes(port);
   if (inodes.size === 0) return undefined;
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
@@ -77,24 +87,30 @@ function holderFromProc(port: number): string | undefined {
     for (const fd of fds) {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) return `pid ${pid} (${commandLine(pid)})`;
+        if (m && inodes.has(m[1]!)) return { pid, commandLine: commandLine(pid) };
       } catch {
         // fd closed meanwhile
       }
     }
   }
-  return 'a process of another user';
+  return {};
 }
 
-/** macOS and others: ask lsof. */
-async function holderFromLsof(port: number): Promise<string | undefined> {
+/** macOS and others: ask lsof, then ps for the whole command line (lsof gives the name only). */
+async function holderFromLsof(port: number): Promise<Holder | undefined> {
   const r = await runProcess('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], { timeout: 3000 }).catch(
     () => undefined,
   );
   if (!r) return undefined;
   const pid = /^p(\d+)/m.exec(r.stdout)?.[1];
   const cmd = /^c(.+)$/m.exec(r.stdout)?.[1];
-  return pid ? `pid ${pid} (${cmd ?? '?'})` : undefined;
+  if (!pid) return undefined;
+  const ps = await runProcess('ps', ['-o', 'command=', '-p', pid], { timeout: 3000 }).catch(() => undefined);
+  return { pid, commandLine: ps?.stdout.trim() || cmd };
+}
+
+async function findHolder(port: number, platform: NodeJS.Platform): Promise<Holder | undefined> {
+  return platform === 'linux' ? holderFromProc(port) : holderFromLsof(port);
 }
 
 /** Who holds `port`, as "pid N (command)", or undefined when it cannot be told. */
@@ -102,33 +118,43 @@ export async function portHolder(
   port: number,
   platform: NodeJS.Platform = process.platform,
 ): Promise<string | undefined> {
-  if (platform === 'linux') return holderFromProc(port);
-  return holderFromLsof(port);
+  const h = await findHolder(port, platform);
+  return h ? describeHolder(h) : undefined;
 }
 
 /**
  * Checks that every host port is free; throws `PORT_BUSY` naming each busy port, its service and the
- * process holding it. (QEMU binds them a moment later: a race remains, and QEMU's own error is
- * reported if it loses it.)
+ * process holding it, and a hint that recognises the usual holders (see port-busy-hint.ts) and names
+ * the variable that moves each port. (QEMU binds them a moment later: a race remains, and QEMU's own
+ * error is reported if it loses it.)
  */
 export async function assertPortsFree(
-  ports: Record<string, number>,
+  ports: Partial<Record<PortService, number>>,
   options: { platform?: NodeJS.Platform } = {},
 ): Promise<void> {
   // Grouped by holder: a stray emulator holds all five, and one line says so.
-  const byHolder = new Map<string, string[]>();
-  for (const [name, port] of Object.entries(ports)) {
+  const byHolder = new Map<
+    string,
+    { holder: Holder | undefined; busy: Array<{ port: number; service: PortService }> }
+  >();
+  for (const [service, port] of Object.entries(ports) as Array<[PortService, number]>) {
     if (await portIsFree(port)) continue;
-    const holder = (await portHolder(port, options.platform)) ?? '';
-    byHolder.set(holder, [...(byHolder.get(holder) ?? []), `${port} (${name})`]);
+    const holder = await findHolder(port, options.platform ?? process.platform);
+    const key = holder ? describeHolder(holder) : '';
+    const group = byHolder.get(key) ?? { holder, busy: [] };
+    group.busy.push({ port, service });
+    byHolder.set(key, group);
   }
+  if (byHolder.size === 0) return;
   const busy = [...byHolder].map(
-    ([holder, list]) =>
-      `${list.length === 1 ? `port ${list[0]} is` : `ports ${list.join(', ')} are`} in use${holder ? ` by ${holder}` : ''}`,
+    ([key, { busy: list }]) =>
+      `${list.length === 1 ? 'port' : 'ports'} ${list.map((b) => `${b.port} (${b.service})`).join(', ')} ${list.length === 1 ? 'is' : 'are'} in use${key ? ` by ${key}` : ''}`,
   );
-  if (busy.length > 0) {
-    throw new EmulatorError('PORT_BUSY', busy.join('; '), {
-      hint: 'stop that process, or choose other ports with EMULATOR_DASHBOARD_PORT, EMULATOR_BACKEND_PORT, EMULATOR_MINIO_PORT, EMULATOR_INBUCKET_PORT, EMULATOR_MOCK_OAUTH_PORT',
-    });
-  }
+  const hints = [...byHolder.values()].map(({ holder, busy: list }) =>
+    portBusyHint(
+      holder?.commandLine,
+      list.map((b) => ({ port: b.port, variable: portVariable(b.service) })),
+    ),
+  );
+  throw new EmulatorError('PORT_BUSY', busy.join('; '), { hint: hints.join('; ') });
 }

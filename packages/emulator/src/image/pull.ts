@@ -104,6 +104,12 @@ function stallWindow(raw: string | undefined): { windowMs: number } | undefined 
   return { windowMs: Number(raw) * 1000 };
 }
 
+/** Checks the pull's flags (one source, numbers that are numbers) without touching anything: bad input is reported before the host or the network is. */
+export function checkPullFlags(config: EmulatorConfig, flags: PullFlags): void {
+  pullSource(config, flags);
+  stallWindow(flags.timeout);
+}
+
 export interface PullResult extends FetchImageResult {
   /** Snapshots keyed to the replaced image, deleted after the swap. */
   droppedSnapshots: number;

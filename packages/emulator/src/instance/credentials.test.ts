@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { credentialEnv } from './credentials.js';
+import { credentialEnv, emulatorUrlEnv } from './credentials.js';
 
 describe('credentialEnv', () => {
   it('sets the variables the original run injects, in every framework spelling, under both brands (STACK_*, HEXCLAVE_*)', () => {
@@ -20,5 +20,22 @@ describe('credentialEnv', () => {
       expect(env[`NEXT_PUBLIC_${brand}_SECRET_SERVER_KEY`]).toBeUndefined();
     }
     expect(Object.keys(env)).toHaveLength(26);
+  });
+});
+
+describe('emulatorUrlEnv', () => {
+  it("names the API and dashboard URLs as the original's tools read them", () => {
+    const c = {
+      projectId: 'p',
+      publishableClientKey: 'k',
+      apiUrl: 'http://127.0.0.1:27701',
+      dashboardUrl: 'http://127.0.0.1:27700',
+    };
+    expect(emulatorUrlEnv(c)).toEqual({
+      STACK_EMULATOR_API_URL: 'http://127.0.0.1:27701',
+      STACK_EMULATOR_DASHBOARD_URL: 'http://127.0.0.1:27700',
+    });
+    // Not among what `run` injects.
+    expect(credentialEnv(c).STACK_EMULATOR_API_URL).toBeUndefined();
   });
 });

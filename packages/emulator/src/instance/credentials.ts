@@ -96,3 +96,12 @@ export function credentialEnv(c: Credentials): Record<string, string> {
   }
   return env;
 }
+
+/**
+ * What `env` prints besides {@link credentialEnv}: the URLs the original's newer tools read to find a
+ * running emulator (`STACK_EMULATOR_API_URL`, `STACK_EMULATOR_DASHBOARD_URL`). Not injected by `run`,
+ * whose environment stays as the original's.
+ */
+export function emulatorUrlEnv(c: Credentials): Record<string, string> {
+  return { STACK_EMULATOR_API_URL: c.apiUrl, STACK_EMULATOR_DASHBOARD_URL: c.dashboardUrl };
+}
