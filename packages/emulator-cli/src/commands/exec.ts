@@ -35,7 +35,7 @@ export function execCommand(): Command {
             { hint: 'copy large files through a shared project directory (/host<dir> in the guest) instead' },
           );
         const r = await interruptible((signal) =>
-          exec({ argv, env, ...(input ? { input } : {}), timeoutMs, signal, trace: io.trace }),
+          exec({ argv, vars: env, ...(input ? { input } : {}), timeoutMs, signal, trace: io.trace }),
         );
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);

@@ -6,8 +6,12 @@ import { runningInstance } from '../instance/instance.js';
 export interface GuestCommand {
   /** The program and its arguments; the program is looked up in the guest's PATH. */
   argv: readonly string[];
-  /** Variables on top of PATH, HOME=/root and LANG=C.UTF-8. @default none */
-  env?: Readonly<Record<string, string>>;
+  /**
+   * Variables on top of PATH, HOME=/root and LANG=C.UTF-8. @default none
+   * (Not `env`: the top-level `exec` also takes the common options, whose `env` is where the
+   * configuration is read; one name for both sent the CLI's `exec` to the default home.)
+   */
+  vars?: Readonly<Record<string, string>>;
   /** The program's stdin. @default empty */
   input?: Uint8Array;
   /** How long it may run. */
@@ -49,7 +53,7 @@ export async function execInGuest(op: Op, cmd: GuestCommand): Promise<ExecResult
       // `exec "$@"` in sh: the guest's PATH finds the program, whatever the agent's own lookup does.
       path: '/usr/bin/setsid',
       args: ['/bin/sh', '-c', 'exec "$@"', 'stack-emulator-exec', ...cmd.argv],
-      env: { ...BASE_ENV, ...cmd.env },
+      env: { ...BASE_ENV, ...cmd.vars },
       ...(cmd.input?.length ? { input: cmd.input } : {}),
       timeout: cmd.timeoutMs,
       signal: cmd.signal,
