@@ -108,7 +108,10 @@ async function freeCrashLeftovers(op: Op): Promise<void> {
 
 /** The operation on this start's host ports: the instance's kept or newly chosen ones under `--ports auto`. */
 async function withInstancePorts(op: Op): Promise<Op> {
-  const { ports, chosen } = await instancePorts(op.config, (port) => portIsFree(port));
+  const { ports, chosen } = await instancePorts(op.config, {
+    isFree: (port) => portIsFree(port),
+    warn: (text) => op.reporter.warn(text),
+  });
   if (op.config.portsMode === 'auto')
     op.reporter.info(
       `${chosen ? 'chose' : 'kept'} host ports for instance ${op.config.instance}: ${Object.entries(ports)
