@@ -12,7 +12,8 @@ import type { VmSpecInput } from '@stack/qemu-argv';
 import { generateSecrets } from '@stack/secret-rotation';
 import { EmulatorError } from '../src/errors.js';
 import type { GuestAgent, GuestConnector } from '../src/seams/guest.js';
-import type { Clock, DiskSpace, Processes, Services } from '../src/seams/host.js';
+import type { Clock, DiskSpace, MemoryInfo, Processes, Services } from '../src/seams/host.js';
+import type { ProcessMemory } from '@stack/internal';
 import type { Seams } from '../src/seams/seams.js';
 import type { Vm, VmControl, VmLauncher } from '../src/seams/vm.js';
 
@@ -115,6 +116,16 @@ export class FakeWorld {
   /** Whether the home's file system allocates on a read of a hole (tmpfs). @default false */
   holesFillOnRead = false;
   readonly disk: DiskSpace = { freeBytes: async () => this.free, fillsHolesOnRead: async () => this.holesFillOnRead };
+
+  /** MiB the host has available, as the fake reports it. @default plenty */
+  availableMiB: number | undefined = 1_000_000;
+  /** QEMU's memory, as the fake reports it for any pid. */
+  qemuMemory: ProcessMemory | undefined = { rssKiB: 300_000, pssKiB: 200_000 };
+
+  readonly memory: MemoryInfo = {
+    availableMiB: () => this.availableMiB,
+    processMemory: () => this.qemuMemory,
+  };
 
   readonly services: Services = {
     waitHealthy: async (ports, options) => {
@@ -275,6 +286,7 @@ export class FakeWorld {
       services: this.services,
       processes: this.processes,
       disk: this.disk,
+      memory: this.memory,
     };
   }
 }
