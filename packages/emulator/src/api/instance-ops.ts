@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { ExecResult } from '@stack/qga-protocol';
-import { EmulatorError } from '../errors.js';
+import { describeError, EmulatorError, isEmulatorError } from '../errors.js';
 import { execInGuest, type GuestCommand } from '../guest/guest-command.js';
 import {
   credentialEnv,
@@ -11,6 +11,7 @@ import {
 import { runningInstance } from '../instance/instance.js';
 import { emulatorStatus, type StatusReport } from '../instance/status.js';
 import { stopEmulator, type StopResult } from '../instance/stop.js';
+import { instanceNames, type InstanceSummary, summarizeInstance } from '../instance/instances.js';
 import { checkOptions, type CommonOptions, openOp, runOp } from './options.js';
 
 /** VM state, each service's health, the session and notes about the home. */
@@ -68,4 +69,48 @@ export async function credentialsEnv(
 export async function exec(options: CommonOptions & GuestCommand): Promise<ExecResult> {
   const op = openOp(checkOptions(options));
   return runOp(op, true, () => execInGuest(op, { ...options, signal: options.signal }));
+}
+
+/** Every instance of the home (`default` first): state, mode, ports, uptime, session size, QEMU's memory. */
+export async function list(options: CommonOptions = {}): Promise<InstanceSummary[]> {
+  const op = openOp(checkOptions(options));
+  return runOp(op, false, async () => {
+    const out: InstanceSummary[] = [];
+    for (const name of await instanceNames(op.config.paths))
+      out.push(await summarizeInstance(openOp({ ...options, instance: name })));
+    return out;
+  });
+}
+
+/** What {@link stopAll} did to one instance. */
+export interface StopAllItem {
+  instance: string;
+  /** The stop's result, when it stopped. */
+  result?: StopResult;
+  /** Why it could not be stopped (the others are stopped all the same). */
+  error?: { code: string; message: string };
+}
+
+/**
+ * Stops every running instance of the home, one after another (each saves its session); one that
+ * fails does not keep the others running. Instances that are not running are not listed.
+ */
+export async function stopAll(options: Omit<StopOptions, 'instance'> = {}): Promise<StopAllItem[]> {
+  const op = openOp(checkOptions(options));
+  return runOp(op, false, async () => {
+    const out: StopAllItem[] = [];
+    for (const name of await instanceNames(op.config.paths)) {
+      const one = openOp({ ...options, instance: name });
+      if (!(await runningInstance(one))) continue;
+      try {
+        out.push({ instance: name, result: await stop({ ...options, instance: name }) });
+      } catch (e) {
+        out.push({
+          instance: name,
+          error: { code: isEmulatorError(e) ? e.code : 'INTERNAL', message: describeError(e) },
+        });
+      }
+    }
+    return out;
+  });
 }

@@ -5,6 +5,7 @@ import { cleanupRunFiles, isOrphan, lockInstance, runningInstance } from '../ins
 import type { InstanceState } from '../instance/state.js';
 import { stopHeld } from '../instance/stop.js';
 import { instancePorts } from '../host/instance-ports.js';
+import { checkMemory } from '../instance/memory-check.js';
 import { portIsFree } from '../host/ports.js';
 import { originalInstance } from '../session/legacy-home.js';
 import { sessionStore } from '../session/store.js';
@@ -143,6 +144,7 @@ export async function startEmulator(
     assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
     await freeCrashLeftovers(op);
+    await checkMemory(op);
     const withPorts = await withInstancePorts(op);
     const { env, booted } = await executeStart(await (options.prepare ?? prepareBoot)(withPorts, t0));
     let state: InstanceState;
