@@ -4,8 +4,7 @@ import { EmulatorError } from '../errors.js';
 const INSTANCE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 /** The rule of {@link INSTANCE_NAME}, as a user reads it. */
-export const INSTANCE_NAME_RULE =
-  'a lowercase letter, then up to 30 lowercase letters, digits or dashes (e.g. worker-1)';
+const INSTANCE_NAME_RULE = 'a lowercase letter, then up to 30 lowercase letters, digits or dashes (e.g. worker-1)';
 
 /** True when `name` is a valid instance name (a directory under instances/ that is not one is ignored). */
 export function isInstanceName(name: string): boolean {

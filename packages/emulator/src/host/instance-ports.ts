@@ -8,7 +8,7 @@ import { EmulatorError } from '../errors.js';
 
 const port = z.number().int().min(1).max(65535);
 /** ports.json: the host ports an instance chose at its first `--ports auto` start. */
-export const keptPortsSchema = z.strictObject({
+const keptPortsSchema = z.strictObject({
   dashboard: port,
   backend: port,
   minio: port,
