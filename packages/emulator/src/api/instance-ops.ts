@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { ExecResult } from '@stack/qga-protocol';
-import { describeError, EmulatorError, isEmulatorError } from '../errors.js';
+import { describeError, isEmulatorError } from '../errors.js';
 import { execInGuest, type GuestCommand } from '../guest/guest-command.js';
 import {
   credentialEnv,
@@ -8,7 +8,7 @@ import {
   type Credentials,
   emulatorUrlEnv,
 } from '../instance/credentials.js';
-import { runningInstance } from '../instance/instance.js';
+import { notRunning, runningInstance } from '../instance/instance.js';
 import { emulatorStatus, type StatusReport } from '../instance/status.js';
 import { stopEmulator, type StopResult } from '../instance/stop.js';
 import { instanceNames, type InstanceSummary, summarizeInstance } from '../instance/instances.js';
@@ -46,10 +46,7 @@ export async function credentials(options: CommonOptions & { configFile?: string
   const op = openOp(checkOptions(options));
   return runOp(op, false, async () => {
     const state = await runningInstance(op);
-    if (!state)
-      throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
-        hint: 'start it with `stack-emulator start`',
-      });
+    if (!state) throw notRunning(op.config);
     return credentialsOf(op, state, options.configFile ? resolve(options.configFile) : undefined);
   });
 }

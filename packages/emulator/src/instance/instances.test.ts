@@ -6,6 +6,7 @@ import { testEnv, testOp } from '../../test/boot-env.js';
 import type { Op } from '../context/op.js';
 import { startEmulator } from '../boot/start.js';
 import { instanceNames, runningOthers, summarizeInstance } from './instances.js';
+import { notRunning } from './instance.js';
 
 describe('instances of a home', () => {
   it('lists default first, then valid names under instances/, ignoring anything else', async () => {
@@ -41,5 +42,20 @@ describe('instances of a home', () => {
     expect(dflt).toMatchObject({ name: 'default', state: 'stopped', portsMode: 'fixed', mode: undefined });
     expect(await runningOthers(testOp(w))).toEqual(['ci-1']);
     expect(await runningOthers(named)).toEqual([]);
+  });
+});
+
+describe('notRunning', () => {
+  it('reads as before for the default instance and names a named one with its flag', () => {
+    const w = new FakeWorld();
+    expect(notRunning(testOp(w).config)).toMatchObject({
+      code: 'NOT_RUNNING',
+      message: 'the emulator is not running',
+      hint: 'start it with `stack-emulator start`',
+    });
+    expect(notRunning(testOp(w, { flags: { instance: 'ci-1' } }).config)).toMatchObject({
+      message: 'instance ci-1 is not running',
+      hint: 'start it with `stack-emulator start --instance ci-1`',
+    });
   });
 });
