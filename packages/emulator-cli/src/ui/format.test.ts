@@ -32,6 +32,15 @@ describe('the start summary', () => {
     );
   });
 
+  it('names a named instance and reads as before for the default one', () => {
+    const s = state({ mode: 'session', timings: { probed: 40, healthy: 500 } });
+    expect(formatStartSummary(s, false, '/pck', 'ci-1').split('\n')[0]).toBe(
+      'Instance ci-1 resumed the saved session in 0.50s (tcg).',
+    );
+    expect(formatStartSummary(s, true, '/pck', 'ci-1').split('\n')[0]).toMatch(/^Instance ci-1 already running/);
+    expect(formatStartSummary(s, false, '/pck', 'default')).toBe(formatStartSummary(s, false, '/pck'));
+  });
+
   it('says only the start when there was nothing else', () => {
     expect(
       formatStartSummary(state({ mode: 'session', timings: { probed: 40, healthy: 500 } }), false, '/pck').split(
