@@ -188,6 +188,9 @@ export class FakeWorld {
     };
   }
 
+  /** The pid of the QEMU last launched on each monitor socket. */
+  readonly #bySocket = new Map<string, number>();
+
   readonly vms: VmLauncher = {
     launch: async (spec, options) => {
       const script = this.scripts.shift() ?? {};
@@ -213,6 +216,7 @@ export class FakeWorld {
       writeFileSync(options.qemuLog, '');
       const start = `t${pid}`;
       this.#alive.set(pid, start);
+      this.#bySocket.set(spec.qmpSocket, pid);
       let resolveExit!: () => void;
       const exited = new Promise<void>((r) => (resolveExit = r));
       const exit = () => {
@@ -237,9 +241,10 @@ export class FakeWorld {
       if (script.at?.point === 'launched') script.at.run();
       return vm;
     },
-    attach: async () => {
-      const pid = [...this.#alive.keys()].at(-1);
-      if (pid === undefined) return undefined;
+    attach: async (socket) => {
+      // The QEMU launched on that monitor socket (one per instance), as the real attach connects to it.
+      const pid = this.#bySocket.get(socket);
+      if (pid === undefined || !this.#alive.has(pid)) return undefined;
       return this.#vmControl(pid, { status: this.attachedStatus }, () => this.#alive.delete(pid));
     },
   };

@@ -13,6 +13,8 @@ import { emulatorStatus, type StatusReport } from '../instance/status.js';
 import { stopEmulator, type StopResult } from '../instance/stop.js';
 import { instanceNames, type InstanceSummary, summarizeInstance } from '../instance/instances.js';
 import { checkOptions, type CommonOptions, openOp, runOp } from './options.js';
+import { realSeams } from '../seams/real-seams.js';
+import type { Seams } from '../seams/seams.js';
 
 /** VM state, each service's health, the session and notes about the home. */
 export async function status(options: CommonOptions = {}): Promise<StatusReport> {
@@ -69,12 +71,12 @@ export async function exec(options: CommonOptions & GuestCommand): Promise<ExecR
 }
 
 /** Every instance of the home (`default` first): state, mode, ports, uptime, session size, QEMU's memory. */
-export async function list(options: CommonOptions = {}): Promise<InstanceSummary[]> {
-  const op = openOp(checkOptions(options));
+export async function list(options: CommonOptions = {}, seams: Seams = realSeams): Promise<InstanceSummary[]> {
+  const op = openOp(checkOptions(options), seams);
   return runOp(op, false, async () => {
     const out: InstanceSummary[] = [];
     for (const name of await instanceNames(op.config.paths))
-      out.push(await summarizeInstance(openOp({ ...options, instance: name })));
+      out.push(await summarizeInstance(openOp({ ...options, instance: name }, seams)));
     return out;
   });
 }
@@ -92,16 +94,27 @@ export interface StopAllItem {
  * Stops every running instance of the home, one after another (each saves its session); one that
  * fails does not keep the others running. Instances that are not running are not listed.
  */
-export async function stopAll(options: Omit<StopOptions, 'instance'> = {}): Promise<StopAllItem[]> {
-  const op = openOp(checkOptions(options));
+export async function stopAll(
+  options: Omit<StopOptions, 'instance'> = {},
+  seams: Seams = realSeams,
+): Promise<StopAllItem[]> {
+  const op = openOp(checkOptions(options), seams);
   return runOp(op, false, async () => {
     const out: StopAllItem[] = [];
     for (const name of await instanceNames(op.config.paths)) {
-      const one = openOp({ ...options, instance: name });
+      const one = openOp({ ...options, instance: name }, seams);
       if (!(await runningInstance(one))) continue;
       try {
-        out.push({ instance: name, result: await stop({ ...options, instance: name }) });
+        const result = await runOp(one, true, () =>
+          stopEmulator(one, {
+            ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+            ...(options.onPhase ? { onPhase: options.onPhase } : {}),
+          }),
+        );
+        out.push({ instance: name, result });
       } catch (e) {
+        // An interrupt ends the whole command; another failure only this instance's stop.
+        if (options.signal?.aborted) throw e;
         out.push({
           instance: name,
           error: { code: isEmulatorError(e) ? e.code : 'INTERNAL', message: describeError(e) },
