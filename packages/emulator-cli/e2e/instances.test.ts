@@ -12,7 +12,8 @@ const emu = testInstance();
 const { env } = emu;
 const T = 900_000;
 const NAME = 'e2e-n1';
-// The suite's env gives the default instance its fixed test ports; the named one is told to choose.
+// The suite's env gives the default instance its fixed test ports (EMULATOR_*_PORT), which would make
+// a named instance take them too (`fixed`): every start of the named one passes --ports auto.
 const named = (...args: string[]) => cli([...args, '--instance', NAME], env);
 
 afterAll(async () => {
@@ -157,7 +158,7 @@ describe.skipIf(!ok)('named instances: two backends at once from one home (refer
       expect(JSON.parse(reset.stdout)).toMatchObject({ sessionDiscarded: true });
       const st = JSON.parse((await named('status', '--json')).stdout) as StatusReport;
       expect(st.session).toBeDefined();
-      const again = await named('start', '--image', 'reference', '--json');
+      const again = await named('start', '--image', 'reference', '--json', '--ports', 'auto');
       expect(again.code, again.stderr).toBe(0);
       expect((JSON.parse(again.stdout) as StartJson).mode).toBe('session');
       // Same kept ports, same data.
