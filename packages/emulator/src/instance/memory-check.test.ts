@@ -21,6 +21,17 @@ describe('memoryVerdict', () => {
   });
 });
 
+describe('STACK_EMULATOR_TEST_MEM_AVAILABLE_MIB', () => {
+  it('is read through the resolved env, validated like every variable', () => {
+    const w = new FakeWorld();
+    expect(testOp(w).config.testMemAvailableMiB).toBeUndefined();
+    expect(testOp(w, { env: { STACK_EMULATOR_TEST_MEM_AVAILABLE_MIB: '100' } }).config.testMemAvailableMiB).toBe(100);
+    expect(() => testOp(w, { env: { STACK_EMULATOR_TEST_MEM_AVAILABLE_MIB: 'lots' } })).toThrow(
+      /STACK_EMULATOR_TEST_MEM_AVAILABLE_MIB="lots"/,
+    );
+  });
+});
+
 describe('the memory check of a start', () => {
   const image = (w: FakeWorld) => {
     const path = w.image();
