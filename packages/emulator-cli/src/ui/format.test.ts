@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceState } from '@stack/emulator';
-import { formatStartSummary } from './format.js';
+import { formatStartSummary, formatStatus } from './format.js';
 
 const state = (over: Partial<InstanceState>): InstanceState => ({
   version: 1,
@@ -47,5 +47,13 @@ describe('the start summary', () => {
         '\n',
       )[0],
     ).toBe('Emulator resumed the saved session in 0.50s (tcg).');
+  });
+});
+
+describe('the status', () => {
+  it('names a named instance first, and reads as before for the default one', () => {
+    const stopped = { vm: 'stopped' as const, healthy: false, services: [] };
+    expect(formatStatus({ name: 'default', ...stopped })).toBe('VM: ○ stopped');
+    expect(formatStatus({ name: 'ci-1', ...stopped })).toBe('Instance: ci-1\nVM: ○ stopped');
   });
 });

@@ -96,6 +96,8 @@ export function formatStatus(r: StatusReport): string {
   const lines = [
     `VM: ${dot(r.vm === 'running')} ${r.vm}${r.runState && r.runState !== 'running' ? ` (${r.runState})` : ''}${r.instance ? `, pid ${r.instance.pid}, ${r.instance.mode}, ${r.instance.accel}` : ''}`,
   ];
+  // A named instance is named; the default one reads as it always did.
+  if (r.name !== 'default') lines.unshift(`Instance: ${r.name}`);
   if (r.reason) lines.push(`  ${r.reason}`);
   if (r.session) {
     const x = r.session;
