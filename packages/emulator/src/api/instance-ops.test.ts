@@ -35,4 +35,20 @@ describe('list and stopAll over the instances of a home', () => {
     ]);
     expect((await list(options, w.seams)).every((i) => i.state === 'stopped')).toBe(true);
   });
+
+  it("lists named instances also where EMULATOR_RUN_DIR moves the default one's run directory", async () => {
+    const w = new FakeWorld();
+    const path = w.image();
+    const prepare = async (o: Op) => testEnv(o, path);
+    const runDir = `${w.home}/legacy-run`;
+    const dflt = await startEmulator(testOp(w, { env: { EMULATOR_RUN_DIR: runDir } }), { prepare });
+    await startEmulator(testOp(w, { flags: { instance: 'a' } }), { prepare });
+    const env = { STACK_EMULATOR_HOME: `${w.home}/home`, XDG_RUNTIME_DIR: `${w.home}/run`, HOME: w.home };
+    const host = detectHost({ platform: 'linux', arch: 'x64', cores: 2, memoryMiB: 8192 });
+    const all = await list({ env: { ...env, EMULATOR_RUN_DIR: runDir }, host }, w.seams);
+    expect(all.map((i) => [i.name, i.state, i.pid])).toEqual([
+      ['default', 'running', dflt.state.pid],
+      ['a', 'running', expect.any(Number)],
+    ]);
+  });
 });

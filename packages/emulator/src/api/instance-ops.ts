@@ -14,6 +14,7 @@ import { stopEmulator, type StopResult } from '../instance/stop.js';
 import { instanceNames, type InstanceSummary, summarizeInstance } from '../instance/instances.js';
 import { checkOptions, type CommonOptions, openOp, runOp } from './options.js';
 import { realSeams } from '../seams/real-seams.js';
+import { DEFAULT_INSTANCE } from '../config/paths.js';
 import type { Seams } from '../seams/seams.js';
 
 /** VM state, each service's health, the session and notes about the home. */
@@ -70,13 +71,23 @@ export async function exec(options: CommonOptions & GuestCommand): Promise<ExecR
   return runOp(op, true, () => execInGuest(op, { ...options, signal: options.signal }));
 }
 
+/**
+ * `options` for one instance of the home. EMULATOR_RUN_DIR is the default instance's run directory
+ * (a named one refuses it), so the op of another instance is opened without it.
+ */
+function forInstance<T extends CommonOptions>(options: T, name: string): T {
+  if (name === DEFAULT_INSTANCE) return { ...options, instance: name };
+  const { EMULATOR_RUN_DIR: _runDir, ...env } = options.env ?? process.env;
+  return { ...options, instance: name, env };
+}
+
 /** Every instance of the home (`default` first): state, mode, ports, uptime, session size, QEMU's memory. */
 export async function list(options: CommonOptions = {}, seams: Seams = realSeams): Promise<InstanceSummary[]> {
   const op = openOp(checkOptions(options), seams);
   return runOp(op, false, async () => {
     const out: InstanceSummary[] = [];
     for (const name of await instanceNames(op.config.paths))
-      out.push(await summarizeInstance(openOp({ ...options, instance: name }, seams)));
+      out.push(await summarizeInstance(openOp(forInstance(options, name), seams)));
     return out;
   });
 }
@@ -102,7 +113,7 @@ export async function stopAll(
   return runOp(op, false, async () => {
     const out: StopAllItem[] = [];
     for (const name of await instanceNames(op.config.paths)) {
-      const one = openOp({ ...options, instance: name }, seams);
+      const one = openOp(forInstance(options, name), seams);
       if (!(await runningInstance(one))) continue;
       try {
         const result = await runOp(one, true, () =>
