@@ -43,7 +43,7 @@ export async function checkMemory(op: Op): Promise<void> {
       others.length === 0 ? undefined : (config.testMemAvailableMiB ?? seams.memory.availableMiB(config.host.platform)),
   });
   // Traced only when checked: a start of one instance alone traces what it always did.
-  if (verdict.kind !== 'skip' || others.length > 0) op.trace.event('memoryCheck', { ...verdict, others });
+  if (others.length > 0) op.trace.event('memoryCheck', { ...verdict, others });
   if (verdict.kind !== 'short') return;
   const who = config.instance === DEFAULT_INSTANCE ? 'the emulator' : `instance ${config.instance}`;
   const message =
