@@ -7,6 +7,7 @@ import { envCommand } from './commands/env.js';
 import { execCommand } from './commands/exec.js';
 import { logsCommand } from './commands/logs.js';
 import { VERBOSE_HELP } from './commands/shared.js';
+import { listCommand } from './commands/list.js';
 import { listReleasesCommand } from './commands/list-releases.js';
 import { pruneCommand } from './commands/prune.js';
 import { pullCommand } from './commands/pull.js';
@@ -25,6 +26,7 @@ export function emulatorCommands(): Command[] {
     startCommand(),
     stopCommand(),
     statusCommand(),
+    listCommand(),
     envCommand(),
     runCommand(),
     execCommand(),

@@ -24,6 +24,7 @@ export type EmulatorErrorCode =
   | 'SESSION_IMAGE_MISMATCH'
   | 'ACCEL_UNUSABLE'
   | 'DISK_FULL'
+  | 'INSUFFICIENT_MEMORY'
   | 'INTERRUPTED';
 
 /** Base error of the runtime; `code` is stable, `hint` says what to do. */

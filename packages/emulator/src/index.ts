@@ -3,7 +3,8 @@
  * a program (the CLI) that calls one of them pays only for that one.
  */
 import type { Emulator, StartOptions } from './api/start.js';
-import type { StopOptions } from './api/instance-ops.js';
+import type { StopAllItem, StopOptions } from './api/instance-ops.js';
+import type { InstanceSummary } from './instance/instances.js';
 import type { BenchOptions, PullOptions, ReleaseSummary } from './api/home-ops.js';
 import type { CommonOptions, StartFlagsOptions } from './api/options.js';
 import type { LogOptions, FollowLogOptions } from './api/logs.js';
@@ -49,8 +50,10 @@ export type {
   StartFlagsOptions,
   StartOptions,
   StatusReport,
+  StopAllItem,
   StopOptions,
   StopResult,
+  InstanceSummary,
 };
 export type { InstanceState, Timings } from './instance/state.js';
 export type { LogSource } from './instance/logs.js';
@@ -61,7 +64,16 @@ export const start = async (options?: StartOptions): Promise<Emulator> =>
 /** Stops the emulator, saving its session. */
 export const stop = async (options?: StopOptions): Promise<StopResult> =>
   (await import('./api/instance-ops.js')).stop(options);
-/** VM state, each service's health, the session. */
+/**
+ * Every instance of the home (`default` first, then those under instances/): its state, start mode,
+ * ports and how they are chosen, QEMU's pid, uptime and memory (RSS; PSS on Linux), its session's size.
+ */
+export const list = async (options?: CommonOptions): Promise<InstanceSummary[]> =>
+  (await import('./api/instance-ops.js')).list(options);
+/** Stops every running instance of the home (each saves its session); one failing does not keep the others running. */
+export const stopAll = async (options?: Omit<StopOptions, 'instance'>): Promise<StopAllItem[]> =>
+  (await import('./api/instance-ops.js')).stopAll(options);
+/** VM state, each service's health, the session; `name` is the instance's. */
 export const status = async (options?: CommonOptions): Promise<StatusReport> =>
   (await import('./api/instance-ops.js')).status(options);
 /** Credentials of the running emulator (the internal project's, or a config file's project's). */

@@ -12,7 +12,8 @@ import type { VmSpecInput } from '@stack/qemu-argv';
 import { generateSecrets } from '@stack/secret-rotation';
 import { EmulatorError } from '../src/errors.js';
 import type { GuestAgent, GuestConnector } from '../src/seams/guest.js';
-import type { Clock, DiskSpace, Processes, Services } from '../src/seams/host.js';
+import type { Clock, DiskSpace, MemoryInfo, Processes, Services } from '../src/seams/host.js';
+import type { ProcessMemory } from '@stack/internal';
 import type { Seams } from '../src/seams/seams.js';
 import type { Vm, VmControl, VmLauncher } from '../src/seams/vm.js';
 
@@ -116,6 +117,16 @@ export class FakeWorld {
   holesFillOnRead = false;
   readonly disk: DiskSpace = { freeBytes: async () => this.free, fillsHolesOnRead: async () => this.holesFillOnRead };
 
+  /** MiB the host has available, as the fake reports it. @default plenty */
+  availableMiB: number | undefined = 1_000_000;
+  /** QEMU's memory, as the fake reports it for any pid. */
+  qemuMemory: ProcessMemory | undefined = { rssKiB: 300_000, pssKiB: 200_000 };
+
+  readonly memory: MemoryInfo = {
+    availableMiB: () => this.availableMiB,
+    processMemory: () => this.qemuMemory,
+  };
+
   readonly services: Services = {
     waitHealthy: async (ports, options) => {
       options.signal?.throwIfAborted();
@@ -177,6 +188,9 @@ export class FakeWorld {
     };
   }
 
+  /** The pid of the QEMU last launched on each monitor socket. */
+  readonly #bySocket = new Map<string, number>();
+
   readonly vms: VmLauncher = {
     launch: async (spec, options) => {
       const script = this.scripts.shift() ?? {};
@@ -202,6 +216,7 @@ export class FakeWorld {
       writeFileSync(options.qemuLog, '');
       const start = `t${pid}`;
       this.#alive.set(pid, start);
+      this.#bySocket.set(spec.qmpSocket, pid);
       let resolveExit!: () => void;
       const exited = new Promise<void>((r) => (resolveExit = r));
       const exit = () => {
@@ -226,9 +241,10 @@ export class FakeWorld {
       if (script.at?.point === 'launched') script.at.run();
       return vm;
     },
-    attach: async () => {
-      const pid = [...this.#alive.keys()].at(-1);
-      if (pid === undefined) return undefined;
+    attach: async (socket) => {
+      // The QEMU launched on that monitor socket (one per instance), as the real attach connects to it.
+      const pid = this.#bySocket.get(socket);
+      if (pid === undefined || !this.#alive.has(pid)) return undefined;
       return this.#vmControl(pid, { status: this.attachedStatus }, () => this.#alive.delete(pid));
     },
   };
@@ -275,6 +291,7 @@ export class FakeWorld {
       services: this.services,
       processes: this.processes,
       disk: this.disk,
+      memory: this.memory,
     };
   }
 }

@@ -1,8 +1,16 @@
 import { Command } from 'commander';
-import { action, interruptible, type StartFlags, startFlags, type CommandIo } from './shared.js';
+import {
+  action,
+  interruptible,
+  type StartFlags,
+  startFlags,
+  type CommandIo,
+  withInstance,
+  withPortsFlag,
+} from './shared.js';
 
 export function captureCommand(): Command {
-  return new Command('capture')
+  return withPortsFlag(withInstance(new Command('capture')))
     .description('capture a new snapshot for the current configuration (replaces an existing or quarantined one)')
     .option('--image <image>', 'stack, reference, or a qcow2 path', 'stack')
     .option('--arch <arch>', 'guest architecture: amd64 or arm64')

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import { EmulatorError } from '@stack/emulator';
-import { action, interruptible, type CommandIo } from './shared.js';
+import { action, interruptible, type CommandIo, withInstance } from './shared.js';
 
 const collect = (v: string, all: string[]) => [...all, v];
 const MAX_INPUT = 16 << 20;
 
 export function execCommand(): Command {
-  return new Command('exec')
+  return withInstance(new Command('exec'))
     .description(
       "run a command in the guest (as root) through its agent: stdin, stdout, stderr and the exit code are the command's",
     )
@@ -19,7 +19,7 @@ export function execCommand(): Command {
       "\nExample: stack-emulator exec -- runuser -u postgres -- psql -d stack -c 'select 1'\nOutput arrives when the command ends (at most 16 MiB per stream: the agent's limit); it has no terminal.\nExit codes: the command's (128 + N when signal N ended it), 3 not running.",
     )
     .action(
-      action(async (argv: string[], opts: { env: string[]; timeout: string }, io: CommandIo) => {
+      action(async (argv: string[], opts: { env: string[]; timeout: string; instance?: string }, io: CommandIo) => {
         const [{ exec }, { execFlags, parseFlags }] = await Promise.all([
           import('@stack/emulator'),
           import('./flags.js'),
@@ -35,7 +35,15 @@ export function execCommand(): Command {
             { hint: 'copy large files through a shared project directory (/host<dir> in the guest) instead' },
           );
         const r = await interruptible((signal) =>
-          exec({ argv, vars: env, ...(input ? { input } : {}), timeoutMs, signal, trace: io.trace }),
+          exec({
+            instance: opts.instance,
+            argv,
+            vars: env,
+            ...(input ? { input } : {}),
+            timeoutMs,
+            signal,
+            trace: io.trace,
+          }),
         );
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { exitCodeOf } from './shared.js';
 
 describe('exit codes (CLI README, "Exit codes")', () => {
-  it('2 for input to fix, 3 not running, 4 busy, 130 interrupted, 1 for the rest', () => {
+  it('2 for input to fix, 3 not running, 4 busy, 5 short of memory, 130 interrupted, 1 for the rest', () => {
     for (const code of [
       'CONFIG_INVALID',
       'CONFIG_FILE_NOT_FOUND',
@@ -16,6 +16,7 @@ describe('exit codes (CLI README, "Exit codes")', () => {
       expect(exitCodeOf(new EmulatorError(code, 'x'))).toBe(2);
     expect(exitCodeOf(new EmulatorError('NOT_RUNNING', 'x'))).toBe(3);
     expect(exitCodeOf(new EmulatorError('LOCK_BUSY', 'x'))).toBe(4);
+    expect(exitCodeOf(new EmulatorError('INSUFFICIENT_MEMORY', 'x'))).toBe(5);
     expect(exitCodeOf(new EmulatorError('INTERRUPTED', 'x'))).toBe(130);
     for (const code of ['QEMU_FAILED', 'DISK_FULL', 'NOT_HEALTHY', 'STOP_REFUSED'] as const)
       expect(exitCodeOf(new EmulatorError(code, 'x'))).toBe(1);

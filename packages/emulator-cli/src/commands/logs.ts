@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { action, INTERRUPT_SIGNALS, type CommandIo } from './shared.js';
+import { action, INTERRUPT_SIGNALS, type CommandIo, withInstance } from './shared.js';
 
 export function logsCommand(): Command {
-  return new Command('logs')
+  return withInstance(new Command('logs'))
     .description("print the guest's console, QEMU's log, or the last command's trace")
     .addOption(new Option('--source <source>', 'which log').choices(['console', 'qemu', 'trace']).default('console'))
     .option('-n, --lines <n>', 'how many of the last lines', '100')
@@ -15,7 +15,13 @@ export function logsCommand(): Command {
     .action(
       action(
         async (
-          opts: { source: 'console' | 'qemu' | 'trace'; lines: string; follow?: boolean; raw?: boolean },
+          opts: {
+            source: 'console' | 'qemu' | 'trace';
+            lines: string;
+            follow?: boolean;
+            raw?: boolean;
+            instance?: string;
+          },
           io: CommandIo,
         ) => {
           const [{ readLog, followLog }, { logsFlags, parseFlags }] = await Promise.all([
@@ -23,13 +29,20 @@ export function logsCommand(): Command {
             import('./flags.js'),
           ]);
           const { lines } = parseFlags(logsFlags, opts);
-          const log = await readLog({ source: opts.source, lines, raw: opts.raw, trace: io.trace });
+          const log = await readLog({
+            instance: opts.instance,
+            source: opts.source,
+            lines,
+            raw: opts.raw,
+            trace: io.trace,
+          });
           if (log.text) process.stdout.write(`${log.text}\n`);
           if (!opts.follow) return;
           const ac = new AbortController();
           const stop = () => ac.abort();
           for (const s of INTERRUPT_SIGNALS) process.once(s, stop);
           await followLog({
+            instance: opts.instance,
             source: opts.source,
             raw: opts.raw,
             path: log.path,

@@ -1,24 +1,26 @@
 import { Command } from 'commander';
-import { action, type CommandIo } from './shared.js';
+import { action, type CommandIo, namedInstance, withInstance } from './shared.js';
 
 export function resetCommand(): Command {
-  return new Command('reset')
+  return withInstance(new Command('reset'))
     .description(
       'stop the emulator and discard the saved session (its data) and run state; images and snapshots are kept',
     )
     .option('--snapshots', 'also delete every snapshot (the next start captures a new one)')
     .option('--json', 'print the result as JSON')
     .action(
-      action(async (opts: { snapshots?: boolean; json?: boolean }, io: CommandIo) => {
+      action(async (opts: { snapshots?: boolean; json?: boolean; instance?: string }, io: CommandIo) => {
         const [{ reset }, { createReporter }] = await Promise.all([
           import('@stack/emulator'),
           import('../ui/reporter.js'),
         ]);
         const reporter = await createReporter(io.trace);
-        const r = await reset({ snapshots: opts.snapshots === true, trace: io.trace });
-        if (r.stopped.wasRunning) reporter.info(`stopped (${r.stopped.how})`);
+        const r = await reset({ instance: opts.instance, snapshots: opts.snapshots === true, trace: io.trace });
+        const named = namedInstance(opts);
+        const who = named ? `instance ${named} ` : '';
+        if (r.stopped.wasRunning) reporter.info(`${who}stopped (${r.stopped.how})`);
         reporter.info(
-          `reset: ${r.sessionDiscarded ? 'the saved session (its disk, RAM state and data) is discarded; ' : ''}the next start begins from the golden snapshot with fresh secrets${r.snapshotsDeleted ? ', captured anew' : ''}`,
+          `${who}reset: ${r.sessionDiscarded ? 'the saved session (its disk, RAM state and data) is discarded; ' : ''}the next start begins from the golden snapshot with fresh secrets${r.snapshotsDeleted ? ', captured anew' : ''}`,
         );
         if (opts.json)
           process.stdout.write(

@@ -53,8 +53,9 @@ export function runCommand(): Command {
         const reporter = await createReporter(io.trace);
         const em = await interruptible((signal) => start({ ...startFlags(opts), reporter, signal, trace: io.trace }));
         const { state, alreadyRunning, reshared } = em;
+        const who = em.instance === 'default' ? 'emulator' : `instance ${em.instance}`;
         reporter.info(
-          alreadyRunning ? `reusing the running emulator (pid ${state.pid})` : `emulator started (${state.mode})`,
+          alreadyRunning ? `reusing the running ${who} (pid ${state.pid})` : `${who} started (${state.mode})`,
         );
         try {
           // As the original: credentials only for a project (--config-file); a command configured by its
@@ -64,9 +65,9 @@ export function runCommand(): Command {
         } finally {
           // An emulator that was running before (also one resumed to share this project) stays running.
           if (!alreadyRunning && !reshared) {
-            reporter.info('stopping the emulator (this command started it)');
+            reporter.info(`stopping the ${who} (this command started it)`);
             await interruptible((signal) => em.stop({ signal })).catch((e: Error) =>
-              reporter.warn(`failed to stop the emulator cleanly: ${e.message}`),
+              reporter.warn(`failed to stop the ${who} cleanly: ${e.message}`),
             );
           }
         }

@@ -8,9 +8,34 @@ import {
   Trace,
 } from '@stack/emulator';
 
+/** Adds `--instance <name>` (commands that touch one instance's VM or data). */
+export function withInstance(cmd: Command): Command {
+  return cmd.option(
+    '--instance <name>',
+    'which instance of the home: a lowercase slug (default: STACK_EMULATOR_INSTANCE, else default)',
+  );
+}
+
+/** Adds `--ports auto|fixed` (commands that may start a VM). */
+export function withPortsFlag(cmd: Command): Command {
+  return cmd.option(
+    '--ports <mode>',
+    'auto: free host ports, chosen once and kept; fixed: the EMULATOR_*_PORT variables (default: auto for a named instance without them, else fixed)',
+  );
+}
+
+/**
+ * The instance a command works on, for its messages: a named one is named ("instance ci-1 started"),
+ * the default one reads as before (undefined).
+ */
+export function namedInstance(opts: { instance?: string }): string | undefined {
+  const name = opts.instance ?? process.env.STACK_EMULATOR_INSTANCE;
+  return name && name !== 'default' ? name : undefined;
+}
+
 /** Adds the flags of commands that may start the emulator. */
 export function withStartFlags(cmd: Command): Command {
-  return cmd
+  return withPortsFlag(withInstance(cmd))
     .option('--image <image>', 'stack (pulled release), reference (built locally), or a qcow2 path', 'stack')
     .option('--arch <arch>', 'guest architecture: amd64 or arm64 (default: EMULATOR_ARCH, else the host)')
     .option(
@@ -33,6 +58,8 @@ export function withStartFlags(cmd: Command): Command {
 
 /** The commander options of {@link withStartFlags} as the library's start flags. */
 export interface StartFlags {
+  instance?: string;
+  ports?: string;
   image?: string;
   arch?: string;
   configFile?: string;
@@ -45,8 +72,10 @@ export interface StartFlags {
 }
 
 /** Picks the start flags out of a command's options (the library validates them, --arch included). */
-export function startFlags(opts: StartFlags): StartFlagsOptions {
+export function startFlags(opts: StartFlags): StartFlagsOptions & { instance?: string } {
   return {
+    instance: opts.instance,
+    ports: opts.ports as StartFlagsOptions['ports'],
     image: opts.image,
     arch: opts.arch as StartFlagsOptions['arch'],
     configFile: opts.configFile,
@@ -87,7 +116,7 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
 
 /**
  * The exit code of each error: 2 for input the user must fix, 3 for "not running", 4 for "another
- * command holds the instance", 130 for an interrupt, 1 for everything else.
+ * command holds the instance", 5 for "not enough memory for another instance", 130 for an interrupt, 1 for everything else.
  */
 const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
   CONFIG_INVALID: 2,
@@ -99,6 +128,7 @@ const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
   SESSION_IMAGE_MISMATCH: 2,
   NOT_RUNNING: 3,
   LOCK_BUSY: 4,
+  INSUFFICIENT_MEMORY: 5,
   INTERRUPTED: 130,
 };
 

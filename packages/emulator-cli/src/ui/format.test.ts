@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceState } from '@stack/emulator';
-import { formatStartSummary } from './format.js';
+import { formatStartSummary, formatStatus } from './format.js';
 
 const state = (over: Partial<InstanceState>): InstanceState => ({
   version: 1,
@@ -32,11 +32,28 @@ describe('the start summary', () => {
     );
   });
 
+  it('names a named instance and reads as before for the default one', () => {
+    const s = state({ mode: 'session', timings: { probed: 40, healthy: 500 } });
+    expect(formatStartSummary(s, false, '/pck', 'ci-1').split('\n')[0]).toBe(
+      'Instance ci-1 resumed the saved session in 0.50s (tcg).',
+    );
+    expect(formatStartSummary(s, true, '/pck', 'ci-1').split('\n')[0]).toMatch(/^Instance ci-1 already running/);
+    expect(formatStartSummary(s, false, '/pck', 'default')).toBe(formatStartSummary(s, false, '/pck'));
+  });
+
   it('says only the start when there was nothing else', () => {
     expect(
       formatStartSummary(state({ mode: 'session', timings: { probed: 40, healthy: 500 } }), false, '/pck').split(
         '\n',
       )[0],
     ).toBe('Emulator resumed the saved session in 0.50s (tcg).');
+  });
+});
+
+describe('the status', () => {
+  it('names a named instance first, and reads as before for the default one', () => {
+    const stopped = { vm: 'stopped' as const, healthy: false, services: [] };
+    expect(formatStatus({ name: 'default', ...stopped })).toBe('VM: ○ stopped');
+    expect(formatStatus({ name: 'ci-1', ...stopped })).toBe('Instance: ci-1\nVM: ○ stopped');
   });
 });

@@ -34,11 +34,18 @@ export function formatStopTimings(t: Timings): string {
     .join(' → ');
 }
 
-export function formatStartSummary(state: InstanceState, alreadyRunning: boolean, pckPath: string): string {
+export function formatStartSummary(
+  state: InstanceState,
+  alreadyRunning: boolean,
+  pckPath: string,
+  instance = 'default',
+): string {
+  // A named instance is named; the default one reads as it always did.
+  const who = instance === 'default' ? 'Emulator' : `Instance ${instance}`;
   const lines = [
     alreadyRunning
-      ? `Emulator already running (pid ${state.pid}, ${state.mode}, since ${state.startedAt}); left as it is.`
-      : `Emulator ${MODE_TEXT[state.mode]} in ${s(startOnly(state.timings))} (${state.accel})${oneTime(state.timings)}.`,
+      ? `${who} already running (pid ${state.pid}, ${state.mode}, since ${state.startedAt}); left as it is.`
+      : `${who} ${MODE_TEXT[state.mode]} in ${s(startOnly(state.timings))} (${state.accel})${oneTime(state.timings)}.`,
     `  Dashboard  http://localhost:${state.ports.dashboard}`,
     `  Backend    http://localhost:${state.ports.backend}`,
     `  MinIO      http://localhost:${state.ports.minio}`,
@@ -89,6 +96,8 @@ export function formatStatus(r: StatusReport): string {
   const lines = [
     `VM: ${dot(r.vm === 'running')} ${r.vm}${r.runState && r.runState !== 'running' ? ` (${r.runState})` : ''}${r.instance ? `, pid ${r.instance.pid}, ${r.instance.mode}, ${r.instance.accel}` : ''}`,
   ];
+  // A named instance is named; the default one reads as it always did.
+  if (r.name !== 'default') lines.unshift(`Instance: ${r.name}`);
   if (r.reason) lines.push(`  ${r.reason}`);
   if (r.session) {
     const x = r.session;

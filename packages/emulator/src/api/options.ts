@@ -59,6 +59,11 @@ export interface StartFlagsOptions {
    * @default `auto` for an instance other than `default` whose port variables are unset, else `fixed`
    */
   ports?: 'auto' | 'fixed';
+  /**
+   * Start even when the memory check refuses (another instance of the home runs and the host's
+   * available memory cannot hold this one's RAM and 512 MiB more). @default false
+   */
+  force?: boolean;
   /** The config disk's base.env. @default the image's */
   baseEnv?: string;
 }
@@ -84,6 +89,7 @@ const startFlags = z.object({
   forceCapture: z.boolean().optional(),
   baseEnv: z.string().min(1).optional(),
   ports: z.string().optional(),
+  force: z.boolean().optional(),
 });
 
 /** Validates an operation's options at the package boundary: a wrong type is CONFIG_INVALID naming the field. */
@@ -106,6 +112,7 @@ export function openOp(options: CommonOptions & StartFlagsOptions = {}, seams: S
   const flags: StartFlags = {
     instance: options.instance,
     ports: options.ports,
+    force: options.force,
     image: options.image,
     arch: options.arch,
     configFile: options.configFile,

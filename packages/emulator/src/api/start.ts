@@ -10,6 +10,8 @@ export type StartOptions = CommonOptions & StartFlagsOptions;
 
 /** A running emulator, as {@link start} returns it. */
 export interface Emulator {
+  /** The instance (`default`, or the name given with `instance` / STACK_EMULATOR_INSTANCE). */
+  instance: string;
   /** True when it was already running: nothing was touched. */
   alreadyRunning: boolean;
   /** True when a running emulator was saved and resumed to share the config file's directory. */
@@ -46,6 +48,7 @@ export async function start(options: StartOptions = {}): Promise<Emulator> {
   const { state } = r;
   const url = (port: number) => `http://127.0.0.1:${port}`;
   return {
+    instance: config.instance,
     alreadyRunning: r.alreadyRunning,
     reshared: r.reshared === true,
     state,

@@ -1,4 +1,3 @@
-import { processMemory } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import type { Op } from '../context/op.js';
 import { silentReporter } from '../report/reporter.js';
@@ -98,7 +97,7 @@ export async function runBench(
     const pss: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const { state } = await startEmulator(c);
-      const mem = processMemory(state.pid, { platform: config.host.platform });
+      const mem = c.seams.memory.processMemory(state.pid, config.host.platform);
       if (mem) rss.push(mem.rssKiB);
       if (mem?.pssKiB !== undefined) pss.push(mem.pssKiB);
       format = state.snapshotFormat;

@@ -5,6 +5,7 @@ import { cleanupRunFiles, isOrphan, lockInstance, runningInstance } from '../ins
 import type { InstanceState } from '../instance/state.js';
 import { stopHeld } from '../instance/stop.js';
 import { instancePorts } from '../host/instance-ports.js';
+import { checkMemory } from '../instance/memory-check.js';
 import { portIsFree } from '../host/ports.js';
 import { originalInstance } from '../session/legacy-home.js';
 import { sessionStore } from '../session/store.js';
@@ -108,7 +109,10 @@ async function freeCrashLeftovers(op: Op): Promise<void> {
 
 /** The operation on this start's host ports: the instance's kept or newly chosen ones under `--ports auto`. */
 async function withInstancePorts(op: Op): Promise<Op> {
-  const { ports, chosen } = await instancePorts(op.config, (port) => portIsFree(port));
+  const { ports, chosen } = await instancePorts(op.config, {
+    isFree: (port) => portIsFree(port),
+    warn: (text) => op.reporter.warn(text),
+  });
   if (op.config.portsMode === 'auto')
     op.reporter.info(
       `${chosen ? 'chose' : 'kept'} host ports for instance ${op.config.instance}: ${Object.entries(ports)
@@ -140,6 +144,7 @@ export async function startEmulator(
     assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
     await freeCrashLeftovers(op);
+    await checkMemory(op);
     const withPorts = await withInstancePorts(op);
     const { env, booted } = await executeStart(await (options.prepare ?? prepareBoot)(withPorts, t0));
     let state: InstanceState;

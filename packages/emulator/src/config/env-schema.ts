@@ -92,6 +92,17 @@ const envSchema = z.object({
   ),
   /** Which instance of the home a command works on (see --instance). @default default */
   STACK_EMULATOR_INSTANCE: z.preprocess(emptyAsUnset, z.string().optional()),
+  /**
+   * Tests only: the host's available memory in MiB as the memory check before a start sees it, so an
+   * end-to-end test can make it refuse without exhausting the host. @default the host's own figure
+   */
+  STACK_EMULATOR_TEST_MEM_AVAILABLE_MIB: positiveInt(
+    'STACK_EMULATOR_TEST_MEM_AVAILABLE_MIB',
+    undefined,
+    0,
+    MAX_RAM_MIB,
+    ' (MiB)',
+  ),
   PORT_PREFIX: z.preprocess(
     emptyAsUnset,
     z

@@ -17,6 +17,8 @@ export interface HomeLayout {
   instances: string;
   /** The host ports chosen for the instance (`--ports auto`, or any instance but `default`): kept across starts. */
   ports: string;
+  /** Held while an instance chooses or records its ports (home-wide: the choice reads every instance's). */
+  portsLock: string;
   /** What each image (by digest) was seen to offer: e.g. that it takes other host ports when it settles. */
   imageCapabilities: string;
   images: string;
@@ -84,6 +86,7 @@ export function homeLayout(
     instanceRoot: root,
     instances: join(h, 'instances'),
     ports: join(root, 'ports.json'),
+    portsLock: join(h, 'host', 'ports.lock'),
     imageCapabilities: join(h, 'images', 'capabilities.json'),
     images: join(h, 'images'),
     snapshots: join(h, 'snapshots'),

@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { defaultCpuCount } from '@stack/qemu-argv';
 import { EmulatorError } from '../errors.js';
 import { shareRootFor } from '../host/host-share.js';
+import { checkInstanceName } from './instance-name.js';
 import { detectHost, type HostInfo } from './host-info.js';
 import { DEFAULT_INSTANCE, defaultHome, type HomeLayout, homeLayout } from './paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
@@ -32,6 +33,10 @@ export interface EmulatorConfig {
    * and kept (`--ports auto`, and any instance but `default` whose ports were not given).
    */
   portsMode: 'fixed' | 'auto';
+  /** Start even when the memory check refuses (`--force`). */
+  force: boolean;
+  /** STACK_EMULATOR_TEST_MEM_AVAILABLE_MIB: the available memory the memory check sees, in tests. */
+  testMemAvailableMiB: number | undefined;
   /** The machine (platform, architecture, Rosetta), read once. */
   host: HostInfo;
   arch: Arch;
@@ -75,6 +80,7 @@ export interface EmulatorConfig {
 export interface StartFlags {
   instance?: string;
   ports?: string;
+  force?: boolean;
   image?: string;
   arch?: string;
   configFile?: string;
@@ -159,16 +165,11 @@ function alias(
   return a ?? b;
 }
 
-/** Instance names: short lowercase slugs (they name a directory, and a user types them). */
-const INSTANCE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-
 function resolveInstance(flag: string | undefined, env: EmulatorEnv): string {
-  const name = flag ?? env.STACK_EMULATOR_INSTANCE ?? DEFAULT_INSTANCE;
-  if (!INSTANCE_NAME.test(name))
-    throw new EmulatorError('CONFIG_INVALID', `--instance ${JSON.stringify(name)} is not an instance name`, {
-      hint: 'use a lowercase letter, then up to 30 lowercase letters, digits or dashes (e.g. worker-1)',
-    });
-  return name;
+  if (flag !== undefined) return checkInstanceName(flag, '--instance');
+  if (env.STACK_EMULATOR_INSTANCE !== undefined)
+    return checkInstanceName(env.STACK_EMULATOR_INSTANCE, 'STACK_EMULATOR_INSTANCE');
+  return DEFAULT_INSTANCE;
 }
 
 /** The variables that set a host port: a user who gives any of them chose the ports. */
@@ -215,6 +216,8 @@ export function resolveConfig(
     paths: withCompatDirs(homeLayout(env.STACK_EMULATOR_HOME ?? defaultHome(), rawEnv, instance), rawEnv),
     instance,
     portsMode: resolvePortsMode(flags.ports, instance, rawEnv),
+    force: flags.force === true,
+    testMemAvailableMiB: env.STACK_EMULATOR_TEST_MEM_AVAILABLE_MIB,
     host,
     arch: resolveArch(flags.arch, env, host),
     accelOverride: env.EMULATOR_ACCEL,

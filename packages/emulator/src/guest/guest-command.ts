@@ -1,7 +1,7 @@
 import { type ExecResult, isQgaError } from '@stack/qga-protocol';
 import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
-import { runningInstance } from '../instance/instance.js';
+import { notRunning, runningInstance } from '../instance/instance.js';
 
 export interface GuestCommand {
   /** The program and its arguments; the program is looked up in the guest's PATH. */
@@ -38,10 +38,7 @@ export async function execInGuest(op: Op, cmd: GuestCommand): Promise<ExecResult
       hint: 'stack-emulator exec -- <command> [args...]',
     });
   const state = await runningInstance(op);
-  if (!state)
-    throw new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
-      hint: 'start it with `stack-emulator start`',
-    });
+  if (!state) throw notRunning(config);
   const agent = await op.seams.guests.connect(config.paths.agentSocket, {
     timeoutMs: 15_000,
     signal: cmd.signal,

@@ -3,6 +3,7 @@ import { acquireLock, type Lock, LockBusyError } from '@stack/snapshot-cache';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
+import { DEFAULT_INSTANCE } from '../config/paths.js';
 import { clearState, type InstanceState, readState } from './state.js';
 
 /** Takes the instance lock, or says who holds it. */
@@ -15,12 +16,26 @@ export async function lockInstance(op: Op, command: string): Promise<Lock> {
     if (e instanceof LockBusyError) {
       throw new EmulatorError(
         'LOCK_BUSY',
-        `another stack-emulator command is working on ${config.paths.home}: pid ${e.holder.pid} (${e.holder.command}, since ${e.holder.since})`,
+        `another stack-emulator command is working on ${config.instance === DEFAULT_INSTANCE ? config.paths.home : `instance ${config.instance} of ${config.paths.home}`}: pid ${e.holder.pid} (${e.holder.command}, since ${e.holder.since})`,
         { hint: 'wait for it to finish', cause: e },
       );
     }
     throw e;
   }
+}
+
+/**
+ * NOT_RUNNING for `config`'s instance: the default one reads as it always did ("the emulator is not
+ * running"), a named one is named, with the flag that starts it.
+ */
+export function notRunning(config: EmulatorConfig): EmulatorError {
+  if (config.instance === DEFAULT_INSTANCE)
+    return new EmulatorError('NOT_RUNNING', 'the emulator is not running', {
+      hint: 'start it with `stack-emulator start`',
+    });
+  return new EmulatorError('NOT_RUNNING', `instance ${config.instance} is not running`, {
+    hint: `start it with \`stack-emulator start --instance ${config.instance}\``,
+  });
 }
 
 /** The recorded instance, if its QEMU is alive (whatever its phase). */

@@ -50,3 +50,18 @@ describe('prune (issue 29, 8: the home grew without bound)', () => {
     expect(await findPrunable(op, { qemuVersion })).toEqual([]);
   });
 });
+
+describe('prune with named instances', () => {
+  it("keeps what a named instance's session holds when run on the default instance", async () => {
+    const w = new FakeWorld();
+    const cacheEnv = { EMULATOR_CACHE_DIR: join(w.home, 'cache') };
+    const named = testOp(w, { flags: { instance: 'ci-1' }, env: cacheEnv });
+    const started = await executeStart(testEnv(named, w.image()));
+    await started.booted.vm.kill();
+    const [golden] = await new SnapshotCache(named.config.paths.snapshots).list();
+    expect(await sessionStore(named.config).read()).toBeDefined();
+    // The default instance has no session; the image's only holder is ci-1's session.
+    const found = await findPrunable(testOp(w, { env: cacheEnv }), { qemuVersion });
+    expect(found.map((f) => f.path)).not.toContain(golden!.dir);
+  });
+});

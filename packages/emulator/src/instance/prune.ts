@@ -10,6 +10,8 @@ import { originalSnapshotFiles } from '../session/legacy-home.js';
 import { sessionStore } from '../session/store.js';
 import { allocatedBytes } from './disk-full.js';
 import { lockInstance } from './instance.js';
+import { instanceNames } from './instances.js';
+import { homeLayout } from '../config/paths.js';
 
 /** Something of the home that nothing will use again, and what removing it frees. */
 export interface PruneItem {
@@ -22,12 +24,17 @@ export interface PruneItem {
 
 const short = (id: string) => id.slice(0, 8);
 
-/** The digests of every image still in place: the home's, the built appliances', and the session's. */
+/** The digests of every image still in place: the home's, the built appliances', and every instance's session's. */
 async function liveImageDigests(op: Op): Promise<Set<string>> {
   const { config } = op;
   const digests = new Set<string>();
-  const session = await sessionStore(config).read();
-  if (session) digests.add(session.image.digest);
+  // Every instance's session: a named instance's may be pinned to an image the default one left.
+  for (const name of await instanceNames(config.paths)) {
+    // Only the session's files are read; their paths do not depend on the socket directory (the env).
+    const paths = name === config.instance ? config.paths : homeLayout(config.paths.home, {}, name);
+    const session = await sessionStore({ ...config, paths }).read();
+    if (session) digests.add(session.image.digest);
+  }
   const dirs = [config.paths.images, join(cacheDir(config.env), 'appliances')];
   for (const dir of dirs)
     for (const name of await readdir(dir).catch(() => [] as string[]))

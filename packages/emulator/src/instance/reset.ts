@@ -1,7 +1,9 @@
 import { rm } from 'node:fs/promises';
 import type { Op } from '../context/op.js';
 import { sessionStore } from '../session/session.js';
+import { EmulatorError } from '../errors.js';
 import { lockInstance } from './instance.js';
+import { runningOthers } from './instances.js';
 import { stopHeld, type StopResult } from './stop.js';
 
 export interface ResetResult {
@@ -21,6 +23,16 @@ export async function resetEmulator(op: Op, options: { snapshots?: boolean } = {
   const { config } = op;
   const lock = await lockInstance(op, 'reset');
   try {
+    if (options.snapshots) {
+      // Snapshots are the home's: other instances resume from them and map their RAM templates.
+      const others = await runningOthers(op);
+      if (others.length > 0)
+        throw new EmulatorError(
+          'ALREADY_RUNNING',
+          `reset --snapshots deletes the snapshots every instance shares, and ${others.join(', ')} ${others.length > 1 ? 'run' : 'runs'} from them`,
+          { hint: 'stop them first (`stack-emulator stop --all`), or reset without --snapshots' },
+        );
+    }
     const stopped = await stopHeld(op, { discard: true });
     const sessionDiscarded = await sessionStore(config).drop();
     await rm(config.paths.vm, { recursive: true, force: true });

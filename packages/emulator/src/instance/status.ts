@@ -9,6 +9,8 @@ import { tail } from '../vm/logs-tail.js';
 import { isOrphan } from './instance.js';
 
 export interface StatusReport {
+  /** The instance reported on (`default`, or the name given with --instance). */
+  name: string;
   /** `running`: QEMU is alive; `stopped`: no instance; `crashed`: QEMU died without `stop`. */
   vm: 'running' | 'stopped' | 'crashed';
   /** QEMU's run state (`running`, `paused`, `internal-error`, ...) when it answered. */
@@ -69,7 +71,7 @@ export async function emulatorStatus(op: Op): Promise<StatusReport> {
         reason: `QEMU pid ${orig.pid} was started by the original stack-emulator: \`stack-emulator stop\` stops it`,
       }
     : vm;
-  return { ...base, ...(session ? { session } : {}), ...(notes.length ? { notes } : {}) };
+  return { name: config.instance, ...base, ...(session ? { session } : {}), ...(notes.length ? { notes } : {}) };
 }
 
 function serviceUrls(ports: InstanceState['ports']): NonNullable<StatusReport['urls']> {
@@ -82,7 +84,7 @@ function serviceUrls(ports: InstanceState['ports']): NonNullable<StatusReport['u
 }
 
 /** VM state and each service's health, kept apart: "running" does not mean "healthy". */
-async function vmStatus(op: Op): Promise<StatusReport> {
+async function vmStatus(op: Op): Promise<Omit<StatusReport, 'name'>> {
   const { config, seams } = op;
   const state = await readState(config.paths.state);
   if (!state) return { vm: 'stopped', healthy: false, services: [] };

@@ -1,3 +1,4 @@
+import type { ProcessMemory } from '@stack/internal';
 import type { Ports } from '../config/resolve-config.js';
 import type { ServiceHealth } from '../guest/health.js';
 import type { LoopbackResponse } from '../guest/loopback-http.js';
@@ -48,4 +49,12 @@ export interface DiskSpace {
    * reads as the shared zero page and takes no space.
    */
   fillsHolesOnRead(dir: string): Promise<boolean>;
+}
+
+/** Memory: the host's available memory and a process's (QEMU's) own, on the platform given. */
+export interface MemoryInfo {
+  /** MiB the host can give without swapping (Linux MemAvailable, macOS vm_stat); undefined when unknown. */
+  availableMiB(platform: NodeJS.Platform): number | undefined;
+  /** RSS (and on Linux PSS) of `pid`; undefined when it is gone or unreadable. */
+  processMemory(pid: number, platform: NodeJS.Platform): ProcessMemory | undefined;
 }

@@ -1,6 +1,7 @@
 import { isProvenProcess, isSameProcess, processStartTime, sleep } from '@stack/internal';
 import { qgaConnector } from '../guest/agent-connector.js';
 import { fillsHolesOnRead, freeBytes } from '../host/free-space.js';
+import { availableMemoryMiB, processMemoryOn, realMemoryReaders } from '../host/host-memory.js';
 import { waitHealthy } from '../guest/health.js';
 import { loopbackRequest } from '../guest/loopback-http.js';
 import { qemuLauncher } from '../vm/qemu-launcher.js';
@@ -13,6 +14,10 @@ export const realSeams: Seams = {
   guests: qgaConnector,
   services: { waitHealthy, request: loopbackRequest },
   disk: { freeBytes, fillsHolesOnRead },
+  memory: {
+    availableMiB: (platform) => availableMemoryMiB(platform, realMemoryReaders),
+    processMemory: (pid, platform) => processMemoryOn(pid, platform, realMemoryReaders),
+  },
   processes: {
     self: process.pid,
     startTime: (pid) => processStartTime(pid),

@@ -1,5 +1,5 @@
 import type { GuestConnector } from './guest.js';
-import type { Clock, DiskSpace, Processes, Services } from './host.js';
+import type { Clock, DiskSpace, MemoryInfo, Processes, Services } from './host.js';
 import type { VmLauncher } from './vm.js';
 
 /**
@@ -15,4 +15,5 @@ export interface Seams {
   services: Services;
   processes: Processes;
   disk: DiskSpace;
+  memory: MemoryInfo;
 }
