@@ -26,6 +26,7 @@ function record(
     accelReason: env.host.reason,
     qemuVersion: formatQemuVersion(env.host.probe.version),
     ports: config.ports,
+    portsMode: config.portsMode,
     portPrefix: config.portPrefix,
     ...(shares.length ? { shares: [...shares] } : {}),
     ...(config.configFile ? { configFile: config.configFile } : {}),

@@ -43,6 +43,16 @@ describe('instances of a home', () => {
     expect(await runningOthers(testOp(w))).toEqual(['ci-1']);
     expect(await runningOthers(named)).toEqual([]);
   });
+
+  it("a running instance's ports mode is the one it was started with, not the listing command's", async () => {
+    const w = new FakeWorld();
+    const path = w.image();
+    const started = await startEmulator(testOp(w, { flags: { ports: 'auto' } }), {
+      prepare: async (o: Op) => testEnv(o, path),
+    });
+    const listed = await summarizeInstance(testOp(w)); // as `list` sees it: no --ports of its own
+    expect(listed).toMatchObject({ name: 'default', state: 'running', portsMode: 'auto', ports: started.state.ports });
+  });
 });
 
 describe('notRunning', () => {

@@ -70,7 +70,8 @@ export async function summarizeInstance(op: Op): Promise<InstanceSummary> {
     name: config.instance,
     state: alive ? 'running' : 'stopped',
     mode: alive ? state.mode : undefined,
-    portsMode: config.portsMode,
+    // A running instance's mode is the one it was started with (its start's --ports), not this command's.
+    portsMode: alive ? (state.portsMode ?? config.portsMode) : config.portsMode,
     ports: alive ? state.ports : stoppedPorts,
     pid: alive ? state.pid : undefined,
     uptimeMs: alive && Number.isFinite(started) ? Math.max(0, seams.clock.now() - started) : undefined,

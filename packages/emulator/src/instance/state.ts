@@ -62,6 +62,8 @@ const stateSchema = z
     snapshotId: z.string().optional(),
     image: z.string(),
     ports: portsSchema,
+    /** How the ports were chosen at start (`--ports`); absent in state files of versions before instances. */
+    portsMode: z.enum(['fixed', 'auto']).optional(),
     portPrefix: z.string(),
     /** Host directories shared with the guest, one per slot (mounted at /host<dir>). */
     shares: z.array(z.string()).optional(),
