@@ -16,6 +16,8 @@ const tiers = {
   e2e: { dir: 'e2e/', testTimeout: 1_200_000, extra: ['--no-file-parallelism'] },
   // Fault injection (kill -9, SIGINT, full disks, races) through the built CLI on real VMs.
   faults: { dir: 'faults/', testTimeout: 1_200_000, extra: ['--no-file-parallelism'] },
+  // Long runs of one fault (not in tools/test): e.g. 20 kill -9/cold-boot cycles in a row.
+  soak: { dir: 'soak/', testTimeout: 36_000_000, extra: ['--no-file-parallelism'] },
 };
 
 const [tier, ...rest] = process.argv.slice(2);
