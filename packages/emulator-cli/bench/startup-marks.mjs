@@ -2,6 +2,8 @@
 // performance marks (milliseconds since the process started) as JSON to STARTUP_MARKS_FILE. Kept out of
 // the bin itself so that a user's run pays for nothing but the marks.
 import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 
 const file = process.env.STARTUP_MARKS_FILE;
 // When the preload ran: Node's own bootstrap, before any of the CLI's code.

@@ -8,7 +8,7 @@
 //   runtime  — the action started and the runtime library (@stack/emulator) loaded;
 //   command  — the command's own work, until the process exits.
 // `node -e 0` is measured too: the floor no CLI can go under. Results: tmp/bench/cli-startup.json.
-// Run: npm run bench:startup (or npx nx bench:startup emulator-cli), after a build.
+// Run: npm run bench-startup (or npx nx run emulator-cli:bench-startup), after a build.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -16,21 +16,30 @@ import { join } from 'node:path';
 import { median, writeBenchResult } from '../../../tools/testing/bench.js';
 
 const runs = Number(process.env.STARTUP_RUNS ?? '7');
-// What npm links; STARTUP_BIN measures another build (e.g. a copy of main's bin/, dist/ and package.json).
+// What npm links; STARTUP_BIN measures another build. STARTUP_BASELINE names a second bin (e.g. main's
+// bin/, dist/ and package.json copied under the repository's tmp/, where its packages resolve) run
+// alternately with the first, in the same rounds, so a loaded machine weighs on both alike.
 const bin = process.env.STARTUP_BIN ?? join(import.meta.dirname, '..', 'bin', 'stack-emulator.js');
+const bins: Array<[string, string]> = [
+  ['this', bin],
+  ...(process.env.STARTUP_BASELINE ? [['baseline', process.env.STARTUP_BASELINE] as [string, string]] : []),
+];
 const marksPreload = join(import.meta.dirname, 'startup-marks.mjs');
 const home = mkdtempSync(join(tmpdir(), 'emu-startup-'));
 const marksFile = join(home, 'marks.json');
 const env = { ...process.env, STACK_EMULATOR_HOME: home, STACK_EMULATOR_INSTANCE: '', STACK_EMULATOR_DEBUG: '' };
 
-const COMMANDS: Array<{ name: string; args: string[]; exit: number }> = [
+const CLI_COMMANDS: Array<{ name: string; args: string[]; exit: number }> = [
+  { name: '--version', args: ['--version'], exit: 0 },
+  { name: '--help', args: ['--help'], exit: 0 },
+  { name: 'status', args: ['status'], exit: 3 },
+  { name: 'status --json', args: ['status', '--json'], exit: 3 },
+  { name: 'env', args: ['env'], exit: 3 },
+  { name: 'list --json', args: ['list', '--json'], exit: 0 },
+];
+const COMMANDS: Array<{ build?: string; name: string; args: string[]; exit: number }> = [
   { name: 'node -e 0', args: ['-e', '0'], exit: 0 },
-  { name: '--version', args: [bin, '--version'], exit: 0 },
-  { name: '--help', args: [bin, '--help'], exit: 0 },
-  { name: 'status', args: [bin, 'status'], exit: 3 },
-  { name: 'status --json', args: [bin, 'status', '--json'], exit: 3 },
-  { name: 'env', args: [bin, 'env'], exit: 3 },
-  { name: 'list --json', args: [bin, 'list', '--json'], exit: 0 },
+  ...CLI_COMMANDS.flatMap((c) => bins.map(([build, b]) => ({ build, ...c, args: [b, ...c.args] }))),
 ];
 
 /** One whole process: its wall clock in milliseconds. */
@@ -79,12 +88,13 @@ try {
   for (let i = 0; i < runs; i++)
     COMMANDS.forEach((c, k) => {
       walls[k]!.push(wall(c.args, c.exit));
-      if (c.args[0] === bin) splits[k]!.push(split(c.args));
+      if (c.build) splits[k]!.push(split(c.args));
     });
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
 const results = COMMANDS.map((c, k) => ({
+  ...(bins.length > 1 && c.build ? { build: c.build } : {}),
   command: c.name,
   wallMs: round(median(walls[k]!)),
   phasesMs: Object.fromEntries(
@@ -93,7 +103,7 @@ const results = COMMANDS.map((c, k) => ({
 }));
 const file = writeBenchResult('cli-startup', {
   runs,
-  bin,
+  bins: Object.fromEntries(bins),
   node: process.version,
   cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
   results,

@@ -2,7 +2,7 @@
 import type { CommanderError } from 'commander';
 import { createProgram } from './program.js';
 
-// For `bench:startup` (bench/startup.bench.ts): the static imports above (commander and the command
+// For `bench-startup` (bench/startup.bench.ts): the static imports above (commander and the command
 // tree, not the runtime) are evaluated by now.
 performance.mark('stack-emulator:loaded');
 
