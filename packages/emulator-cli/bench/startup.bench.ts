@@ -6,7 +6,8 @@
 //   load     — the bundle's static imports (commander and the command tree) evaluated;
 //   register — the command tree built;
 //   runtime  — the action started and the runtime library (@stack/emulator) loaded;
-//   command  — the command's own work, until the process exits.
+//   command  — the command's own work, until the process exits;
+// and cpuMs, the process's CPU time (user + system), steadier than the wall clock on a busy machine.
 // `node -e 0` is measured too: the floor no CLI can go under. Results: tmp/bench/cli-startup.json.
 // Run: npm run bench-startup (or npx nx run emulator-cli:bench-startup), after a build.
 import { spawnSync } from 'node:child_process';
@@ -69,6 +70,7 @@ function split(args: string[]): Record<string, number> {
     ['command', m.exit],
   ];
   const phases: Record<string, number> = {};
+  if (m.cpu !== undefined) phases.cpu = m.cpu;
   let last = 0;
   for (const [phase, t] of points) {
     if (t === undefined) continue;
@@ -97,8 +99,11 @@ const results = COMMANDS.map((c, k) => ({
   ...(bins.length > 1 && c.build ? { build: c.build } : {}),
   command: c.name,
   wallMs: round(median(walls[k]!)),
+  ...(splits[k]![0] ? { cpuMs: round(median(splits[k]!.map((s) => s.cpu ?? 0))) } : {}),
   phasesMs: Object.fromEntries(
-    Object.keys(splits[k]![0] ?? {}).map((p) => [p, round(median(splits[k]!.map((s) => s[p] ?? 0)))]),
+    Object.keys(splits[k]![0] ?? {})
+      .filter((p) => p !== 'cpu')
+      .map((p) => [p, round(median(splits[k]!.map((s) => s[p] ?? 0)))]),
   ),
 }));
 const file = writeBenchResult('cli-startup', {
