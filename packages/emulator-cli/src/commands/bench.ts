@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { type Scenario, SCENARIOS } from '@stack/emulator';
+// Its own entry point: the list is printed in --help, and the package's main one is the whole runtime.
+import { type Scenario, SCENARIOS } from '@stack/emulator/bench-scenarios';
 import { action, interruptible, type StartFlags, startFlags, type CommandIo } from './shared.js';
 
 const TARGETS: Record<string, Partial<Record<Scenario, number>>> = {

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { EmulatorError } from '@stack/emulator';
 import { action, interruptible, type CommandIo, withInstance } from './shared.js';
 
 const collect = (v: string, all: string[]) => [...all, v];
@@ -20,7 +19,7 @@ export function execCommand(): Command {
     )
     .action(
       action(async (argv: string[], opts: { env: string[]; timeout: string; instance?: string }, io: CommandIo) => {
-        const [{ exec }, { execFlags, parseFlags }] = await Promise.all([
+        const [{ exec, EmulatorError }, { execFlags, parseFlags }] = await Promise.all([
           import('@stack/emulator'),
           import('./flags.js'),
         ]);

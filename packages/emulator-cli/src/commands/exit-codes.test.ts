@@ -1,6 +1,6 @@
 import { EmulatorError } from '@stack/emulator';
 import { describe, expect, it } from 'vitest';
-import { exitCodeOf } from './shared.js';
+import { exitCodeOf } from './report-error.js';
 
 describe('exit codes (CLI README, "Exit codes")', () => {
   it('2 for input to fix, 3 not running, 4 busy, 5 short of memory, 130 interrupted, 1 for the rest', () => {

@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
-import {
-  describeError,
-  EmulatorError,
-  type EmulatorErrorCode,
-  isEmulatorError,
-  type StartFlagsOptions,
-  Trace,
-} from '@stack/emulator';
+// Types only: this file is loaded to build the command tree, which must not load the runtime (its
+// bundle chunk, zod included, is most of the start-up time); each action loads it when it runs.
+import type { StartFlagsOptions, Trace } from '@stack/emulator';
 
 /** Adds `--instance <name>` (commands that touch one instance's VM or data). */
 export function withInstance(cmd: Command): Command {
@@ -98,6 +93,7 @@ export const INTERRUPT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'
  * QEMU (its own process group) running, unrecorded.
  */
 export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const { EmulatorError } = await import('@stack/emulator');
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) return;
@@ -114,43 +110,9 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
   }
 }
 
-/**
- * The exit code of each error: 2 for input the user must fix, 3 for "not running", 4 for "another
- * command holds the instance", 5 for "not enough memory for another instance", 130 for an interrupt, 1 for everything else.
- */
-const EXIT_CODES: Partial<Record<EmulatorErrorCode, number>> = {
-  CONFIG_INVALID: 2,
-  CONFIG_FILE_NOT_FOUND: 2,
-  PORT_BUSY: 2,
-  HOST_UNSUPPORTED: 2,
-  IMAGE_MISSING: 2,
-  BASE_ENV_MISSING: 2,
-  SESSION_IMAGE_MISMATCH: 2,
-  NOT_RUNNING: 3,
-  LOCK_BUSY: 4,
-  INSUFFICIENT_MEMORY: 5,
-  INTERRUPTED: 130,
-};
-
-export const exitCodeOf = (e: unknown): number => (isEmulatorError(e) ? (EXIT_CODES[e.code] ?? 1) : 1);
-
 /** What every command gets besides its arguments: its trace (passed to each library call). */
 export interface CommandIo {
   trace: Trace;
-}
-
-/** Prints an error (and its hint) to stderr, or as JSON on stdout with `--json`; returns the exit code. */
-export function reportError(e: unknown, json: boolean, trace?: Trace): number {
-  const code = isEmulatorError(e) ? e.code : 'INTERNAL';
-  const message = describeError(e);
-  const hint = isEmulatorError(e) ? e.hint : undefined;
-  if (json)
-    process.stdout.write(
-      `${JSON.stringify({ ok: false, error: { code, message, ...(hint ? { hint } : {}) } }, null, 2)}\n`,
-    );
-  // With --verbose --json the error is the trace's last line; stderr stays JSON.
-  if (!trace?.jsonLines) process.stderr.write(`Error: ${message}\n${hint ? `  fix: ${hint}\n` : ''}`);
-  return exitCodeOf(e);
 }
 
 /**
@@ -164,6 +126,12 @@ export function action<A extends unknown[]>(
     const cmd = args.at(-1) as Command;
     const opts = cmd.opts() as { json?: boolean; verbose?: boolean };
     const json = Boolean(opts.json);
+    performance.mark('stack-emulator:action');
+    const [{ Trace, describeError, isEmulatorError }, { reportError }] = await Promise.all([
+      import('@stack/emulator'),
+      import('./report-error.js'),
+    ]);
+    performance.mark('stack-emulator:runtime');
     const trace = new Trace({ verbose: opts.verbose === true || process.env.STACK_EMULATOR_DEBUG === '1', json });
     trace.event('command', { name: cmd.name(), args: cmd.args });
     try {

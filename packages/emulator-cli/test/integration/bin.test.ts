@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { z as Zod } from 'zod';
 import { runIntoClosedPipe } from '../../../../tools/testing/closed-pipe.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
@@ -33,6 +34,27 @@ describe('stack-emulator bin (built)', () => {
         .map((i) => i.path),
     ).toEqual([]);
     expect(readdirSync(dist).filter((f) => /^cli(-chunk-[\w-]+)?\.js$/.test(f)).length).toBe(outputs.length);
+  });
+  it("bundles zod's English locale only (the others were a third of the runtime chunk), and zod still speaks English", async () => {
+    const dist = join(dirname(bin), '..', 'dist');
+    const meta = JSON.parse(readFileSync(join(dist, 'cli.meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+    const locales = Object.keys(meta.inputs).filter((k) => /zod\/v4\/locales\/(?!en\.js$)/.test(k));
+    expect(locales).toEqual([]);
+    // The chunk that exports zod's namespace: its default messages are English, its locales only en.
+    for (const f of readdirSync(dist).filter((n) => /^cli-chunk-[\w-]+\.js$/.test(n))) {
+      const m = (await import(join(dist, f))) as Record<string, unknown>;
+      const z = Object.values(m).find(
+        (v): v is typeof Zod =>
+          typeof (v as typeof Zod | undefined)?.object === 'function' && Boolean((v as typeof Zod).locales),
+      );
+      if (!z) continue;
+      expect(Object.keys(z.locales)).toEqual(['en']);
+      expect(z.number().safeParse('x').error?.issues[0]?.message).toBe(
+        'Invalid input: expected number, received string',
+      );
+      return;
+    }
+    expect.fail('no chunk exports zod');
   });
   it('is linked by the workspace install (a file of the repository, there before any build)', () => {
     const root = join(dirname(bin), '..', '..', '..');
