@@ -39,8 +39,9 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
     );
   let image: ResolvedImage;
   if (session) {
-    image = await pinnedImage(config, session, signal);
-    const newer = await newerImage(config, session);
+    const warn = (text: string) => reporter.warn(text);
+    image = await pinnedImage(config, session, { signal, warn });
+    const newer = await newerImage(config, session, warn);
     reporter.info(
       `session: saved ${session.meta.lastStop?.at ?? session.meta.createdAt}, on the image it began with (sha256 ${image.digest.slice(0, 12)})${newer ? `; ${newer}` : ''}`,
     );
@@ -104,14 +105,18 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
 }
 
 /** A note when the image the session's choice names has changed since the session began (pull, rebuild). */
-async function newerImage(config: EmulatorConfig, s: Session): Promise<string | undefined> {
+async function newerImage(
+  config: EmulatorConfig,
+  s: Session,
+  warn: (text: string) => void,
+): Promise<string | undefined> {
   const current =
     config.image.kind === 'stack'
       ? stackImagePath(config)
       : config.image.kind === 'path'
         ? config.image.path
         : undefined;
-  const digest = current ? await knownImageDigest(config, current) : undefined;
+  const digest = current ? await knownImageDigest(config, current, { warn }) : undefined;
   return digest && digest !== s.meta.image.digest
     ? `a newer image is in place (${current}): \`stack-emulator reset\` moves to it, discarding the session's data`
     : undefined;
