@@ -68,6 +68,7 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
   const host = await chooseHostAccelerator(config, probe, {
     kernel: image.boot?.path,
     onVerify: (a) => reporter.info(`checking whether ${a} can run guests on this host (once)`),
+    warn: (t) => reporter.warn(t),
   });
   reporter.info(`accelerator: ${host.accel} (${host.reason})`);
   trace.event('host', {
