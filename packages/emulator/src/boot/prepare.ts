@@ -87,7 +87,7 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
     image,
     boot: guestBoot(config.arch, image, host.probe.firmware),
     shares: config.shareRoot ? [config.shareRoot] : [],
-    snapshots: await chooseSnapshotFormat(config, probe),
+    snapshots: await chooseSnapshotFormat(config, probe, { warn: (t) => reporter.warn(t) }),
     baseEnv,
     t0,
     // Building or pulling the image is this start's one-time cost, told apart from the start itself.
