@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeIssues, readJsonFile } from './read-json-file.js';
+import { describeIssues, readJsonFile, readJsonFileSync } from './read-json-file.js';
 
 const numberSchema = {
   safeParse: (v: unknown) =>
@@ -38,6 +38,24 @@ describe('readJsonFile', () => {
     } else {
       await expect(readJsonFile(f, numberSchema)).rejects.toMatchObject({ code: 'EACCES' });
     }
+  });
+});
+
+describe('readJsonFileSync', () => {
+  it('tells the same apart as readJsonFile, and throws on another read failure', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'read-json-sync-'));
+    expect(readJsonFileSync(join(dir, 'none.json'), numberSchema)).toEqual({ kind: 'missing' });
+    expect(readJsonFileSync(join(dir, 'none', 'deeper.json'), numberSchema)).toEqual({ kind: 'missing' });
+    writeFileSync(join(dir, 'ok.json'), '{"n": 3}');
+    expect(readJsonFileSync(join(dir, 'ok.json'), numberSchema)).toEqual({ kind: 'ok', value: { n: 3 } });
+    writeFileSync(join(dir, 'bad.json'), '{"n": "3"}');
+    expect(readJsonFileSync(join(dir, 'bad.json'), numberSchema)).toEqual({
+      kind: 'invalid',
+      reason: 'n: expected a number',
+    });
+    writeFileSync(join(dir, 'torn.json'), '{"n": 3');
+    expect(readJsonFileSync(join(dir, 'torn.json'), numberSchema)).toMatchObject({ kind: 'invalid' });
+    expect(() => readJsonFileSync(dir, numberSchema)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
   });
 });
 

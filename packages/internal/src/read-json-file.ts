@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /** What a zod schema offers (structurally, so this package needs no zod of its own). */
@@ -38,10 +39,28 @@ export async function readJsonFile<T>(path: string, schema: JsonSchema<T>): Prom
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
-      return { kind: 'missing' };
+    if (isMissing(e)) return { kind: 'missing' };
     throw e;
   }
+  return parseJsonText(text, schema);
+}
+
+/** {@link readJsonFile} for the few readers that must stay synchronous (a sync API of their own). */
+export function readJsonFileSync<T>(path: string, schema: JsonSchema<T>): JsonFile<T> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (isMissing(e)) return { kind: 'missing' };
+    throw e;
+  }
+  return parseJsonText(text, schema);
+}
+
+const isMissing = (e: unknown) =>
+  (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
+
+function parseJsonText<T>(text: string, schema: JsonSchema<T>): JsonFile<T> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
