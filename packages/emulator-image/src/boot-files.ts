@@ -29,7 +29,7 @@ export function readBootFiles(image: string): BootFiles | undefined {
 }
 
 /** `<image>.boot/boot.json`: the kernel command line of the image's boot loader entry. */
-export const bootJsonSchema = z.object({ append: z.string() }).loose();
+const bootJsonSchema = z.object({ append: z.string() }).loose();
 
 /**
  * The boot files in `dir`. A boot.json that is missing, not valid or unreadable means none: the image

@@ -41,7 +41,7 @@ export function accelFailureReason(qemuOutput: string): string | undefined {
 
 /** A host's remembered verdict: decided once, keyed by what would change it. */
 /** Whether a hardware accelerator ran a guest on this host, under the key of what it depends on. */
-export const accelVerdictSchema = z
+const accelVerdictSchema = z
   .object({
     key: z.string(),
     accel: z.enum(['kvm', 'hvf', 'tcg']),
@@ -54,7 +54,7 @@ export const accelVerdictSchema = z
 export type AccelVerdict = z.infer<typeof accelVerdictSchema>;
 
 /** The verdicts file: every verdict remembered on this host. */
-export const accelVerdictsSchema = z.array(accelVerdictSchema);
+const accelVerdictsSchema = z.array(accelVerdictSchema);
 
 /** Kernel release, QEMU version and the accelerator device: a change to any of them re-decides. */
 export async function verdictKey(probe: HostProbe, accel: Accel): Promise<string> {

@@ -36,7 +36,7 @@ export function firmwareDescriptorDirs(binaryPath: string | undefined, env: Node
  * The fields of a QEMU firmware descriptor (docs/interop/firmware.json) this reads. Loose: descriptors
  * carry more (description, tags, nvram-template), and a newer QEMU may add fields.
  */
-export const firmwareDescriptorSchema = z
+const firmwareDescriptorSchema = z
   .object({
     'interface-types': z.array(z.string()).optional(),
     mapping: z

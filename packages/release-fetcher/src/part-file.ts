@@ -3,7 +3,7 @@ import { readJsonFile, writeFileAtomic } from '@stack/internal';
 import { z } from 'zod';
 
 /** The resume record beside a partial download (`<part>.json`): continued only for the same URL and remote version. */
-export const partRecordSchema = z
+const partRecordSchema = z
   .object({
     url: z.string(),
     /** A strong ETag (weak ones cannot validate a byte range: RFC 9110, 13.1.5). */

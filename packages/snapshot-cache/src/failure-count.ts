@@ -2,7 +2,7 @@ import { readJsonFile } from '@stack/internal';
 import { z } from 'zod';
 
 /** A snapshot's failures.json: its resumes that failed in a row, the last one's reason and when. */
-export const failuresSchema = z
+const failuresSchema = z
   .object({ count: z.number().int().nonnegative(), last: z.string().optional(), at: z.string().optional() })
   .loose();
 

@@ -7,7 +7,7 @@ import type { EmulatorConfig } from '../config/resolve-config.js';
 export type SnapshotFormat = CompatibilityKey['format'];
 
 /** host/snapshot-verdicts.json: the snapshot formats this QEMU refused here (a capture failed on the host, not the guest). */
-export const formatVerdictsSchema = z.array(
+const formatVerdictsSchema = z.array(
   z
     .object({
       /** QEMU binary and version: another QEMU decides again. */

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 
 /** images/digests.json: an image's sha256, under `<absolute path>|<size>|<mtimeMs>|<inode>`. */
-export const imageDigestsSchema = z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256 in hex'));
+const imageDigestsSchema = z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256 in hex'));
 
 /** images/boot-modes.json: whether a disk boots with BIOS boot code or UEFI only, under its image's sha256. */
-export const bootModesSchema = z.record(z.string(), z.enum(['bios', 'uefi']));
+const bootModesSchema = z.record(z.string(), z.enum(['bios', 'uefi']));
 
 /** One of the caches images/ keeps: where it is, what it holds, and what it says in a warning. */
 export interface ImageCache<T> {

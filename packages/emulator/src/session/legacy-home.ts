@@ -78,7 +78,7 @@ export async function stopOriginal(
  * What our versions before sessions wrote beside their overlay (run/vm/disk.json): the mode it ran in
  * and the image it is backed by. Loose: only these two fields are read, whatever else it held.
  */
-export const legacyDiskMetaSchema = z.object({ mode: z.string(), imageDigest: z.string() }).loose();
+const legacyDiskMetaSchema = z.object({ mode: z.string(), imageDigest: z.string() }).loose();
 
 /**
  * A disk with data that an earlier tool left in run/vm for `image`: the original's overlay (its
