@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { renameDurably } from '@stack/internal';
+import { readJsonFileSync, renameDurably } from '@stack/internal';
+import { z } from 'zod';
 import { join } from 'node:path';
 import { defaultEntryName, findEspInGpt, GPT_HEAD_BYTES, parseLoaderEntry } from './esp-layout.js';
 import { BuildError } from './errors.js';
@@ -27,16 +28,29 @@ export function readBootFiles(image: string): BootFiles | undefined {
   return filesIn(bootFilesDir(image));
 }
 
+/** `<image>.boot/boot.json`: the kernel command line of the image's boot loader entry. */
+const bootJsonSchema = z.object({ append: z.string() }).loose();
+
+/**
+ * The boot files in `dir`. A boot.json that is missing, not valid or unreadable means none: the image
+ * then boots through its firmware and boot loader, as an image without boot files does: slower, but a
+ * kernel booted with a guessed command line might not come up at all.
+ */
 function filesIn(dir: string): BootFiles | undefined {
-  try {
-    const { append } = JSON.parse(readFileSync(join(dir, 'boot.json'), 'utf8')) as { append: unknown };
-    const path = join(dir, 'vmlinuz');
-    const initrd = join(dir, 'initrd.img');
-    if (typeof append !== 'string' || !existsSync(path)) return undefined;
-    return existsSync(initrd) ? { path, initrd, append } : { path, append };
-  } catch {
-    return undefined;
-  }
+  const r = (() => {
+    try {
+      return readJsonFileSync(join(dir, 'boot.json'), bootJsonSchema);
+    } catch (e) {
+      // A read that failed (EACCES, EISDIR): none. Anything else is a bug, not the file's.
+      if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+      return undefined;
+    }
+  })();
+  const path = join(dir, 'vmlinuz');
+  const initrd = join(dir, 'initrd.img');
+  if (r?.kind !== 'ok' || !existsSync(path)) return undefined;
+  const { append } = r.value;
+  return existsSync(initrd) ? { path, initrd, append } : { path, append };
 }
 
 /** `/vmlinuz` of a loader entry as an mtools path; a BLS path uses `/`, the UEFI shell `\`. */

@@ -37,4 +37,11 @@ export {
 export { processMemory, type ProcessMemory } from './process-memory.js';
 export { ARCHES, type Accel, type Arch } from './arch.js';
 export { readSysctl } from './sysctl.js';
-export { readJsonFile, type JsonFile, type JsonSchema } from './read-json-file.js';
+export {
+  describeIssues,
+  readJsonFile,
+  readJsonFileSync,
+  type JsonFile,
+  type JsonIssue,
+  type JsonSchema,
+} from './read-json-file.js';

@@ -1,8 +1,28 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /** What a zod schema offers (structurally, so this package needs no zod of its own). */
 export interface JsonSchema<T> {
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { message: string } };
+  safeParse(
+    value: unknown,
+  ): { success: true; data: T } | { success: false; error: { message: string; issues?: readonly JsonIssue[] } };
+}
+
+/** One problem zod found: where in the value, and what. */
+export interface JsonIssue {
+  path: readonly PropertyKey[];
+  message: string;
+}
+
+/**
+ * One line a user can read: the first issue and where it is. zod's own `message` is its issue
+ * list as pretty-printed JSON, a dump no warning should carry.
+ */
+export function describeIssues(error: { message: string; issues?: readonly JsonIssue[] }): string {
+  const [first, ...rest] = error.issues ?? [];
+  if (!first) return error.message;
+  const where = first.path.length > 0 ? `at ${first.path.map(String).join('.')}: ` : '';
+  return `${where}${first.message}${rest.length > 0 ? ` (and ${rest.length} more)` : ''}`;
 }
 
 /** A persisted JSON file: absent, valid, or present but not what it should be (with why). */
@@ -19,10 +39,28 @@ export async function readJsonFile<T>(path: string, schema: JsonSchema<T>): Prom
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
-      return { kind: 'missing' };
+    if (isMissing(e)) return { kind: 'missing' };
     throw e;
   }
+  return parseJsonText(text, schema);
+}
+
+/** {@link readJsonFile} for the few readers that must stay synchronous (a sync API of their own). */
+export function readJsonFileSync<T>(path: string, schema: JsonSchema<T>): JsonFile<T> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (isMissing(e)) return { kind: 'missing' };
+    throw e;
+  }
+  return parseJsonText(text, schema);
+}
+
+const isMissing = (e: unknown) =>
+  (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
+
+function parseJsonText<T>(text: string, schema: JsonSchema<T>): JsonFile<T> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -30,5 +68,5 @@ export async function readJsonFile<T>(path: string, schema: JsonSchema<T>): Prom
     return { kind: 'invalid', reason: `not JSON (${(e as Error).message})` };
   }
   const r = schema.safeParse(raw);
-  return r.success ? { kind: 'ok', value: r.data } : { kind: 'invalid', reason: r.error.message };
+  return r.success ? { kind: 'ok', value: r.data } : { kind: 'invalid', reason: describeIssues(r.error) };
 }

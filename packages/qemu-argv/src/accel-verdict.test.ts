@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { accelFailureReason, chooseAccelerator } from './accel-verdict.js';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { accelFailureReason, chooseAccelerator, loadVerdicts, saveVerdict } from './accel-verdict.js';
 import type { HostProbe } from './host-probe.js';
 
 const probe = (over: Partial<HostProbe> = {}): HostProbe => ({
@@ -70,5 +73,52 @@ describe('accelerator failures QEMU prints on other hosts', () => {
     expect(accelFailureReason('error: kvm run failed Function not implemented\n PC=ffff800010b4 X00=...')).toContain(
       'kvm run failed',
     );
+  });
+});
+
+describe('the verdicts file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'accel-verdicts-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const verdict = { key: 'k1', accel: 'kvm' as const, usable: false, reason: 'nested', decidedAt: 'now' };
+  const recorder = () => {
+    const said: string[] = [];
+    return { said, warn: (t: string) => said.push(t) };
+  };
+
+  it('keeps verdicts (one per key and accelerator), written atomically in a directory it makes; none when missing', async () => {
+    const file = join(dir, 'new', 'accel-verdicts.json');
+    const { said, warn } = recorder();
+    expect(await loadVerdicts(file, { warn })).toEqual([]);
+    await saveVerdict(file, verdict);
+    await saveVerdict(file, { ...verdict, usable: true });
+    expect(await loadVerdicts(file, { warn })).toEqual([{ ...verdict, usable: true }]);
+    expect(readdirSync(join(dir, 'new'))).toEqual(['accel-verdicts.json']); // no temp file left
+    expect(said).toEqual([]);
+  });
+
+  // Regression: the file was cast; an entry of the wrong shape was used as-is (usable: "no" is truthy).
+  it.each([
+    ['torn', '[{"key": "k1", "acc'],
+    ['not a list', '{"key": "k1"}'],
+    ['wrong-shaped', JSON.stringify([{ ...verdict, usable: 'no' }])],
+    ['unknown accelerator', JSON.stringify([{ ...verdict, accel: 'whpx' }])],
+  ])('reads a %s file as none, says which file, and the next verdict replaces it', async (name, text) => {
+    const file = join(dir, `${name}.json`);
+    writeFileSync(file, text);
+    const { said, warn } = recorder();
+    expect(await loadVerdicts(file, { warn })).toEqual([]);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`${file} is not a valid accelerator verdicts file`);
+    expect(said[0]).not.toContain('\n');
+    await saveVerdict(file, verdict);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual([verdict]);
+  });
+
+  it('reads a file it cannot read as none, with the reason', async () => {
+    const file = join(dir, 'dir.json');
+    mkdirSync(file); // EISDIR, even for root
+    const { said, warn } = recorder();
+    expect(await loadVerdicts(file, { warn })).toEqual([]);
+    expect(said[0]).toMatch(/cannot be read: .*EISDIR/);
   });
 });

@@ -1,10 +1,10 @@
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { release } from 'node:os';
-import { dirname } from 'node:path';
 import type { HostProbe } from './host-probe.js';
 import { formatQemuVersion } from './qemu-version.js';
 import { QemuArgvError } from './errors.js';
-import type { Accel, Arch } from '@stack/internal';
+import { type Accel, type Arch, readJsonFile, writeFileAtomic } from '@stack/internal';
+import { z } from 'zod';
 
 export type { Accel } from '@stack/internal';
 
@@ -40,13 +40,21 @@ export function accelFailureReason(qemuOutput: string): string | undefined {
 }
 
 /** A host's remembered verdict: decided once, keyed by what would change it. */
-export interface AccelVerdict {
-  key: string;
-  accel: Accel;
-  usable: boolean;
-  reason?: string;
-  decidedAt: string;
-}
+/** Whether a hardware accelerator ran a guest on this host, under the key of what it depends on. */
+const accelVerdictSchema = z
+  .object({
+    key: z.string(),
+    accel: z.enum(['kvm', 'hvf', 'tcg']),
+    usable: z.boolean(),
+    reason: z.string().optional(),
+    decidedAt: z.string(),
+  })
+  .loose();
+
+export type AccelVerdict = z.infer<typeof accelVerdictSchema>;
+
+/** The verdicts file: every verdict remembered on this host. */
+const accelVerdictsSchema = z.array(accelVerdictSchema);
 
 /** Kernel release, QEMU version and the accelerator device: a change to any of them re-decides. */
 export async function verdictKey(probe: HostProbe, accel: Accel): Promise<string> {
@@ -111,22 +119,30 @@ export function chooseAccelerator(
   };
 }
 
-/** Reads remembered verdicts; a missing or unreadable file means none. */
-export async function loadVerdicts(file: string): Promise<AccelVerdict[]> {
-  try {
-    const data = JSON.parse(await readFile(file, 'utf8')) as unknown;
-    return Array.isArray(data) ? (data as AccelVerdict[]) : [];
-  } catch {
-    return [];
-  }
+/**
+ * Reads remembered verdicts; a missing file means none. The file is a cache of decisions (an
+ * accelerator is verified again, a few seconds), so one that is not valid or cannot be read means
+ * none too, and is replaced by the next verdict; `warn` is told, with the file. Before, a wrong-shaped
+ * entry was used as-is (an `accel` of another name, `usable` as a string).
+ */
+export async function loadVerdicts(
+  file: string,
+  options: { warn?: (text: string) => void } = {},
+): Promise<AccelVerdict[]> {
+  const r = await readJsonFile(file, accelVerdictsSchema).catch((e: Error) => ({
+    kind: 'invalid' as const,
+    reason: `cannot be read: ${e.message}`,
+  }));
+  if (r.kind === 'invalid')
+    options.warn?.(
+      `${file} is not a valid accelerator verdicts file (${r.reason}): the accelerator is verified again, nothing to do`,
+    );
+  return r.kind === 'ok' ? r.value : [];
 }
 
-/** Remembers a verdict (replacing one with the same key), written to a temp file and renamed. */
+/** Remembers a verdict (replacing one with the same key): temp file, fsync, rename. */
 export async function saveVerdict(file: string, verdict: AccelVerdict): Promise<void> {
   const all = (await loadVerdicts(file)).filter((v) => !(v.key === verdict.key && v.accel === verdict.accel));
   all.push(verdict);
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`);
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(all, null, 2)}\n`);
 }

@@ -49,6 +49,29 @@ describe('firmware descriptors (docs/interop/firmware.json)', () => {
     expect(firmwareFromDescriptor('not json', want)).toBeUndefined();
   });
 
+  it('a descriptor that is not of the documented shape offers nothing', () => {
+    expect(firmwareFromDescriptor('null', want)).toBeUndefined();
+    expect(firmwareFromDescriptor(descriptor({ 'interface-types': 'uefi' }), want)).toBeUndefined();
+    expect(
+      firmwareFromDescriptor(descriptor({ mapping: { device: 'flash', executable: { filename: 7 } } }), want),
+    ).toBeUndefined();
+    // More than the fields read is fine (descriptors carry a description, tags, an nvram template).
+    expect(firmwareFromDescriptor(descriptor({ description: 'UEFI', tags: ['x'] }), want)).toBe('/fw/code.fd');
+  });
+
+  // Regression: descriptors were cast; a wrong-shaped one in any directory crashed the whole search.
+  it('skips a wrong-shaped descriptor and keeps looking', () => {
+    const fs = fakeFs({
+      '/usr/share/qemu/firmware/10-broken.json': descriptor({ targets: { architecture: 'aarch64' } }),
+      '/usr/share/qemu/firmware/20-torn.json': '{"interface-types": ["uef',
+      '/usr/share/qemu/firmware/60-edk2-aarch64.json': descriptor({
+        mapping: { device: 'flash', executable: { filename: '/good.fd' } },
+      }),
+      '/good.fd': '',
+    });
+    expect(findArm64Firmware({ env: {}, fs })).toBe('/good.fd');
+  });
+
   it('Homebrew on Apple Silicon: the descriptor beside the QEMU in use, pointing into its Cellar', () => {
     const fs = fakeFs(
       {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { z } from 'zod';
 
 /** aarch64 UEFI firmware where packages put it, when no descriptor names one. */
 export const ARM64_FIRMWARE_CANDIDATES = [
@@ -31,12 +32,27 @@ export function firmwareDescriptorDirs(binaryPath: string | undefined, env: Node
   return [...new Set(dirs)];
 }
 
-interface Descriptor {
-  'interface-types'?: string[];
-  mapping?: { device?: string; executable?: { filename?: string; format?: string }; filename?: string };
-  targets?: Array<{ architecture?: string; machines?: string[] }>;
-  features?: string[];
-}
+/**
+ * The fields of a QEMU firmware descriptor (docs/interop/firmware.json) this reads. Loose: descriptors
+ * carry more (description, tags, nvram-template), and a newer QEMU may add fields.
+ */
+const firmwareDescriptorSchema = z
+  .object({
+    'interface-types': z.array(z.string()).optional(),
+    mapping: z
+      .object({
+        device: z.string().optional(),
+        executable: z.object({ filename: z.string().optional(), format: z.string().optional() }).loose().optional(),
+        filename: z.string().optional(),
+      })
+      .loose()
+      .optional(),
+    targets: z
+      .array(z.object({ architecture: z.string().optional(), machines: z.array(z.string()).optional() }).loose())
+      .optional(),
+    features: z.array(z.string()).optional(),
+  })
+  .loose();
 
 /** Features that need more than `-bios <file>` and an empty varstore. */
 const UNWANTED = ['secure-boot', 'enrolled-keys', 'requires-smm', 'amd-sev-es', 'amd-sev-snp', 'intel-tdx'];
@@ -52,18 +68,23 @@ const glob = (pattern: string, s: string) =>
 /**
  * Sans-I/O: the firmware file a descriptor offers for `architecture` (`aarch64`) on a machine type
  * (`virt-9.2`), or undefined when it does not fit (not UEFI, another architecture or machine, Secure
- * Boot or SMM, not a raw flash image).
+ * Boot or SMM, not a raw flash image). A descriptor that is not JSON or not of the documented shape
+ * offers nothing: it is the system's, not ours to fix, and the next descriptor or a known place is
+ * tried (a wrong shape used to crash the search, or a string `interface-types` passed for a list).
  */
 export function firmwareFromDescriptor(
   text: string,
   want: { architecture: string; machine: string },
 ): string | undefined {
-  let d: Descriptor;
+  let raw: unknown;
   try {
-    d = JSON.parse(text) as Descriptor;
+    raw = JSON.parse(text);
   } catch {
     return undefined;
   }
+  const parsed = firmwareDescriptorSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const d = parsed.data;
   if (!d['interface-types']?.includes('uefi')) return undefined;
   if (
     !d.targets?.some(

@@ -24,6 +24,8 @@ export interface DownloadOptions extends NetworkOptions {
   onProgress?: (p: Progress) => void;
   /** Called when an attempt fails and another follows. */
   onRetry?: (error: Error, attempt: number, resumeAt: number) => void;
+  /** Told when the partial download's record is not valid, and the download starts over. @default nothing */
+  onWarn?: (text: string) => void;
 }
 
 export interface DownloadResult {

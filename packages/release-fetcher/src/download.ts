@@ -29,7 +29,7 @@ async function downloadWith(network: Network, options: DownloadOptions): Promise
   const meter = progressMeter(options.onProgress);
   let resumedFrom: number | undefined;
   for (let attempt = 0; ; attempt++) {
-    const { have, record } = await resumableBytes(options.partFile, options.url);
+    const { have, record } = await resumableBytes(options.partFile, options.url, options.onWarn);
     resumedFrom ??= have;
     const r = await attemptOnce(network, options, have, record, meter).catch((e: unknown): Attempt => ({
       failed: isFetchError(e)

@@ -15,6 +15,8 @@ export interface FetchImageOptions extends GitHubOptions {
   onProgress?: (p: Progress) => void;
   onPhase?: (text: string) => void;
   onRetry?: (error: Error, attempt: number, resumeAt: number) => void;
+  /** Told when a partial download's resume record is not valid, and the download starts over. @default nothing */
+  onWarn?: (text: string) => void;
   /** Attempts after a failure that may pass. @default 5 */
   retries?: number;
   /** First backoff delay in ms. @default 500 */
@@ -44,6 +46,7 @@ export const transfer = (options: FetchImageOptions) => ({
   stall: options.stall,
   onProgress: options.onProgress,
   onRetry: options.onRetry,
+  onWarn: options.onWarn,
 });
 
 /** Refusing a source that publishes no digest: an image that cannot be verified is never installed. */

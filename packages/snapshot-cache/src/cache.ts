@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { processIdentity } from '@stack/internal';
 import {
@@ -13,6 +13,7 @@ import {
 } from './cache-inventory.js';
 import { beginCapture, CAPTURE_PREFIX, type Capture, TRASH_PREFIX } from './capture.js';
 import { SnapshotError } from './errors.js';
+import { readFailureCount } from './failure-count.js';
 import { type Fsync, fsync, replaceFile } from './fsync.js';
 import { RESTORE_PREFIX, resumeFile } from './resume-file.js';
 import { type CompatibilityKey, describeDifferences, diffKeys, type KeyDifference, keyId, parseKey } from './key.js';
@@ -182,8 +183,7 @@ export class SnapshotCache {
    */
   async recordFailure(entry: SnapshotEntry, reason: string): Promise<number> {
     const file = join(entry.dir, 'failures.json');
-    const prior = JSON.parse(await readFile(file, 'utf8').catch(() => '{"count":0}')) as { count: number };
-    const count = (Number.isInteger(prior.count) ? prior.count : 0) + 1;
+    const count = (await readFailureCount(file)) + 1;
     await replaceFile(file, `${JSON.stringify({ count, last: reason, at: new Date().toISOString() })}\n`, this.#fsync);
     return count;
   }

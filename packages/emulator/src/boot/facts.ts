@@ -23,7 +23,10 @@ export async function gatherFacts(
 ): Promise<{ facts: StartFacts; inputs: AttemptInputs }> {
   const { config } = env.op;
   const session = config.ephemeral ? undefined : await openSession(config);
-  const earlier = config.ephemeral || session ? undefined : await earlierDisk(config, env.image);
+  const earlier =
+    config.ephemeral || session
+      ? undefined
+      : await earlierDisk(config, env.image, { warn: (t) => env.op.reporter.warn(t) });
   const none = noSnapshots(env);
   let golden: StartFacts['golden'] = { kind: 'missing', reason: none ?? 'not looked up' };
   let entry: SnapshotEntry | undefined;

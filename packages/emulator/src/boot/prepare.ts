@@ -39,8 +39,9 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
     );
   let image: ResolvedImage;
   if (session) {
-    image = await pinnedImage(config, session, signal);
-    const newer = await newerImage(config, session);
+    const warn = (text: string) => reporter.warn(text);
+    image = await pinnedImage(config, session, { signal, warn });
+    const newer = await newerImage(config, session, warn);
     reporter.info(
       `session: saved ${session.meta.lastStop?.at ?? session.meta.createdAt}, on the image it began with (sha256 ${image.digest.slice(0, 12)})${newer ? `; ${newer}` : ''}`,
     );
@@ -67,6 +68,7 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
   const host = await chooseHostAccelerator(config, probe, {
     kernel: image.boot?.path,
     onVerify: (a) => reporter.info(`checking whether ${a} can run guests on this host (once)`),
+    warn: (t) => reporter.warn(t),
   });
   reporter.info(`accelerator: ${host.accel} (${host.reason})`);
   trace.event('host', {
@@ -85,7 +87,7 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
     image,
     boot: guestBoot(config.arch, image, host.probe.firmware),
     shares: config.shareRoot ? [config.shareRoot] : [],
-    snapshots: await chooseSnapshotFormat(config, probe),
+    snapshots: await chooseSnapshotFormat(config, probe, { warn: (t) => reporter.warn(t) }),
     baseEnv,
     t0,
     // Building or pulling the image is this start's one-time cost, told apart from the start itself.
@@ -104,14 +106,18 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
 }
 
 /** A note when the image the session's choice names has changed since the session began (pull, rebuild). */
-async function newerImage(config: EmulatorConfig, s: Session): Promise<string | undefined> {
+async function newerImage(
+  config: EmulatorConfig,
+  s: Session,
+  warn: (text: string) => void,
+): Promise<string | undefined> {
   const current =
     config.image.kind === 'stack'
       ? stackImagePath(config)
       : config.image.kind === 'path'
         ? config.image.path
         : undefined;
-  const digest = current ? await knownImageDigest(config, current) : undefined;
+  const digest = current ? await knownImageDigest(config, current, { warn }) : undefined;
   return digest && digest !== s.meta.image.digest
     ? `a newer image is in place (${current}): \`stack-emulator reset\` moves to it, discarding the session's data`
     : undefined;

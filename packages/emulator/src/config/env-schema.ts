@@ -121,7 +121,7 @@ const envSchema = z.object({
   /** The original's names for the snapshot VM's size: the same VM here, so aliases of the two above. */
   EMULATOR_SNAPSHOT_RAM: positiveInt('EMULATOR_SNAPSHOT_RAM', undefined, 512, MAX_RAM_MIB, ' (MiB)'),
   EMULATOR_SNAPSHOT_CPUS: positiveInt('EMULATOR_SNAPSHOT_CPUS', undefined, 1, MAX_CPUS),
-  /** A base.env for the config disk (the Stack image's base environment); see lifecycle/base-env.ts. */
+  /** A base.env for the config disk (the Stack image's base environment); see image/base-env.ts. */
   EMULATOR_BASE_ENV: z.preprocess(emptyAsUnset, z.string().optional()),
   EMULATOR_ARCH: z.preprocess(
     emptyAsUnset,

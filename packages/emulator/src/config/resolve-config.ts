@@ -60,9 +60,9 @@ export interface EmulatorConfig {
   forceCapture: boolean;
   /** Absolute path of the project config file (`--config-file`). */
   configFile: string | undefined;
-  /** The directory shared with the guest for it: its project directory (see lifecycle/host-share.ts). */
+  /** The directory shared with the guest for it: its project directory (see host/host-share.ts). */
   shareRoot: string | undefined;
-  /** `--base-env` / EMULATOR_BASE_ENV: the config disk's base.env (see lifecycle/base-env.ts). */
+  /** `--base-env` / EMULATOR_BASE_ENV: the config disk's base.env (see image/base-env.ts). */
   baseEnvFile: string | undefined;
   readyTimeoutMs: number;
   snapshotReadyTimeoutMs: number;

@@ -89,10 +89,15 @@ export function verificationKernel(
 export async function chooseHostAccelerator(
   config: EmulatorConfig,
   probe: HostProbe,
-  options: { kernel?: string; onVerify?: (accel: Accel) => void } = {},
+  options: {
+    kernel?: string;
+    onVerify?: (accel: Accel) => void;
+    /** Told when the verdicts file is not valid (it is rebuilt). @default nothing */
+    warn?: (text: string) => void;
+  } = {},
 ): Promise<HostChoice> {
   const host = config.host.arch ?? config.arch;
-  const verdicts = await loadVerdicts(config.paths.accelVerdicts);
+  const verdicts = await loadVerdicts(config.paths.accelVerdicts, { warn: options.warn });
   const keys: Partial<Record<Accel, string>> = {};
   for (const a of probe.accelerators) if (a !== 'tcg') keys[a] = await verdictKey(probe, a);
   let choice: { accel: Accel; reason: string };

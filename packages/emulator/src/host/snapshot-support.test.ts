@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostProbe } from '@stack/qemu-argv';
@@ -74,5 +74,40 @@ describe('the snapshot format', () => {
     expect(sessionSaveFormat(probe(7), 'template-ram')).toBe('stream');
     expect(sessionSaveFormat(probe(10), 'stream')).toBe('stream');
     expect(sessionSaveFormat(probe(10), 'mapped-ram')).toBe('mapped-ram');
+  });
+});
+
+describe('the snapshot verdicts file', () => {
+  const recorder = () => {
+    const said: string[] = [];
+    return { said, warn: (t: string) => said.push(t) };
+  };
+
+  // Regression: the file was cast; an entry of the wrong shape was used as-is.
+  it.each([
+    ['torn', '[{"key": "q'],
+    ['not a list', 'null'],
+    ['wrong-shaped', JSON.stringify([{ key: 'qemu-system-x86_64|10.2.0', format: 'template-ram', reason: 5 }])],
+    ['unknown format', JSON.stringify([{ key: 'k', format: 'savevm', reason: 'x', decidedAt: 'now' }])],
+  ])('reads a %s file as none, says which file, and the next refusal replaces it', async (_, text) => {
+    const c = config();
+    mkdirSync(join(c.paths.home, 'host'), { recursive: true });
+    writeFileSync(c.paths.snapshotVerdicts, text);
+    const { said, warn } = recorder();
+    expect(await chooseSnapshotFormat(c, probe(10), { warn })).toEqual({ format: 'template-ram' });
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`${c.paths.snapshotVerdicts} is not a valid snapshot verdicts file`);
+    expect(said[0]).not.toContain('\n');
+    await rememberRefusedFormat(c, probe(10), 'template-ram', 'cannot mmap');
+    expect(JSON.parse(readFileSync(c.paths.snapshotVerdicts, 'utf8'))).toMatchObject([{ format: 'template-ram' }]);
+  });
+
+  it('says nothing of a missing file, nor of a valid one', async () => {
+    const c = config();
+    const { said, warn } = recorder();
+    expect(await chooseSnapshotFormat(c, probe(10), { warn })).toEqual({ format: 'template-ram' });
+    await rememberRefusedFormat(c, probe(10), 'template-ram', 'cannot mmap');
+    expect(await chooseSnapshotFormat(c, probe(10), { warn })).toEqual({ format: 'mapped-ram' });
+    expect(said).toEqual([]);
   });
 });

@@ -1,29 +1,44 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readJsonFile, writeFileAtomic } from '@stack/internal';
 import { formatQemuVersion, type HostProbe } from '@stack/qemu-argv';
-import type { CompatibilityKey } from '@stack/snapshot-cache';
+import { type CompatibilityKey, compatibilityKeySchema } from '@stack/snapshot-cache';
+import { z } from 'zod';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 
 export type SnapshotFormat = CompatibilityKey['format'];
 
-/** A snapshot format this QEMU refused here (a capture failed on the host, not the guest). */
-interface FormatVerdict {
-  /** QEMU binary and version: another QEMU decides again. */
-  key: string;
-  format: SnapshotFormat;
-  reason: string;
-  decidedAt: string;
-}
+/** host/snapshot-verdicts.json: the snapshot formats this QEMU refused here (a capture failed on the host, not the guest). */
+const formatVerdictsSchema = z.array(
+  z
+    .object({
+      /** QEMU binary and version: another QEMU decides again. */
+      key: z.string(),
+      format: compatibilityKeySchema.shape.format,
+      reason: z.string(),
+      decidedAt: z.string(),
+    })
+    .loose(),
+);
+
+type FormatVerdict = z.infer<typeof formatVerdictsSchema>[number];
 
 const qemuKey = (probe: HostProbe) => `${probe.binary}|${formatQemuVersion(probe.version)}`;
 
-async function load(file: string): Promise<FormatVerdict[]> {
-  try {
-    const data = JSON.parse(await readFile(file, 'utf8')) as unknown;
-    return Array.isArray(data) ? (data as FormatVerdict[]) : [];
-  } catch {
-    return [];
-  }
+/**
+ * The refusals remembered. The file is a cache of what a failed capture taught (learnt again at the
+ * cost of one more failed capture), so one that is not valid or cannot be read means none, is told
+ * to `warn` with its name, and is replaced by the next refusal. Before, a wrong-shaped entry was
+ * used as-is.
+ */
+async function load(file: string, warn?: (text: string) => void): Promise<FormatVerdict[]> {
+  const r = await readJsonFile(file, formatVerdictsSchema).catch((e: Error) => ({
+    kind: 'invalid' as const,
+    reason: `cannot be read: ${e.message}`,
+  }));
+  if (r.kind === 'invalid')
+    warn?.(
+      `${file} is not a valid snapshot verdicts file (${r.reason}): every snapshot format is tried again, nothing to do`,
+    );
+  return r.kind === 'ok' ? r.value : [];
 }
 
 /**
@@ -47,8 +62,12 @@ export function sessionSaveFormat(probe: HostProbe, format: SnapshotFormat): Sna
 export async function chooseSnapshotFormat(
   config: EmulatorConfig,
   probe: HostProbe,
+  options: {
+    /** Told when the verdicts file is not valid (it is read as none). @default nothing */
+    warn?: (text: string) => void;
+  } = {},
 ): Promise<{ format: SnapshotFormat } | { format: undefined; reason: string }> {
-  const refused = (await load(config.paths.snapshotVerdicts)).filter((v) => v.key === qemuKey(probe));
+  const refused = (await load(config.paths.snapshotVerdicts, options.warn)).filter((v) => v.key === qemuKey(probe));
   const offered: SnapshotFormat[] = [
     ...(probe.templateRam ? (['template-ram'] as const) : []),
     ...(probe.mappedRam ? (['mapped-ram'] as const) : []),
@@ -79,8 +98,5 @@ export async function rememberRefusedFormat(
   const file = config.paths.snapshotVerdicts;
   const all = (await load(file)).filter((v) => !(v.key === qemuKey(probe) && v.format === format));
   all.push({ key: qemuKey(probe), format, reason: reason.slice(0, 300), decidedAt: new Date().toISOString() });
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`);
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(all, null, 2)}\n`);
 }

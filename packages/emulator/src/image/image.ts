@@ -11,11 +11,12 @@ import {
   UEFI_FIRMWARE,
 } from '@stack/emulator-image';
 import type { VmSpecInput } from '@stack/qemu-argv';
-import { type Arch, sha256File, writeFileAtomic } from '@stack/internal';
+import { type Arch, sha256File } from '@stack/internal';
 import { parseSha256Sidecar, type Progress } from '@stack/release-fetcher';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import type { Op } from '../context/op.js';
 import { EmulatorError } from '../errors.js';
+import { bootModesCache, digestsCache, readImageCache, writeImageCache } from './image-caches.js';
 import { pullImage, stackImagePath } from './pull.js';
 
 export interface ResolvedImage {
@@ -47,20 +48,30 @@ function referenceApplianceDir(env: Readonly<Record<string, string | undefined>>
   return undefined;
 }
 
+/** Where the image caches' warnings go. */
+export interface ImageCacheOptions {
+  /** Told when a cache file under images/ is not valid and is rebuilt. @default nothing */
+  warn?: (text: string) => void;
+}
+
+/** The sha256 in the image's `.sha256` sidecar, when it is no older than the image. */
+async function sidecarDigest(path: string, st: { mtimeMs: number }): Promise<string | undefined> {
+  const sidecar = `${path}.sha256`;
+  if (!existsSync(sidecar) || statSync(sidecar).mtimeMs < st.mtimeMs) return undefined;
+  return parseSha256Sidecar(await readFile(sidecar, 'utf8'), basename(path));
+}
+
 /** The image's sha256 when it is known without reading the image: its sidecar, or digests.json. */
-export async function knownImageDigest(config: EmulatorConfig, path: string): Promise<string | undefined> {
+export async function knownImageDigest(
+  config: EmulatorConfig,
+  path: string,
+  options: ImageCacheOptions = {},
+): Promise<string | undefined> {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) return undefined;
-  const sidecar = `${path}.sha256`;
-  if (existsSync(sidecar) && statSync(sidecar).mtimeMs >= st.mtimeMs) {
-    const d = parseSha256Sidecar(await readFile(sidecar, 'utf8'), basename(path));
-    if (d) return d;
-  }
-  const known = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<
-    string,
-    string
-  >;
-  return known[digestId(path, st)];
+  return (
+    (await sidecarDigest(path, st)) ?? (await readImageCache(digestsCache(config), options.warn))[digestId(path, st)]
+  );
 }
 
 const digestId = (path: string, st: { size: number; mtimeMs: number; ino: number }) =>
@@ -70,16 +81,23 @@ const digestId = (path: string, st: { size: number; mtimeMs: number; ino: number
  * The image's sha256: from a `.sha256` sidecar no older than the image, else computed once and
  * remembered in `images/digests.json` under its path, size, mtime and inode.
  */
-export async function imageDigest(config: EmulatorConfig, path: string, signal?: AbortSignal): Promise<string> {
-  const known = await knownImageDigest(config, path);
-  if (known) return known;
+export async function imageDigest(
+  config: EmulatorConfig,
+  path: string,
+  options: ImageCacheOptions & { signal?: AbortSignal } = {},
+): Promise<string> {
+  const st = statSync(path);
+  const fromSidecar = await sidecarDigest(path, st);
+  if (fromSidecar) return fromSidecar;
   // Callers hold the instance lock, so the file is read once and rewritten whole.
-  const id = digestId(path, statSync(path));
-  const all = JSON.parse(await readFile(config.paths.imageDigests, 'utf8').catch(() => '{}')) as Record<string, string>;
-  const digest = await sha256File(path, signal);
+  const cache = digestsCache(config);
+  const all = await readImageCache(cache, options.warn);
+  const id = digestId(path, st);
+  if (all[id]) return all[id];
+  const digest = await sha256File(path, options.signal);
   for (const k of Object.keys(all)) if (k.startsWith(`${resolve(path)}|`)) delete all[k];
   all[id] = digest;
-  await writeFileAtomic(config.paths.imageDigests, `${JSON.stringify(all, null, 2)}\n`);
+  await writeImageCache(cache, all);
   return digest;
 }
 
@@ -134,10 +152,13 @@ export async function resolveImage(
       }
     }
   }
-  const digest = await imageDigest(config, path, options.signal);
+  const warn = (text: string) => op.reporter.warn(text);
+  const digest = await imageDigest(config, path, { signal: options.signal, warn });
   boot ??= readBootFiles(path);
   const bootMode =
-    config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, digest, options.signal) : undefined;
+    config.arch === 'amd64' && !boot
+      ? await cachedBootMode(config, path, digest, { signal: options.signal, warn })
+      : undefined;
   return { kind: choice.kind, path, digest, boot, bootMode, ...(prepared ? { prepared } : {}) };
 }
 
@@ -146,18 +167,18 @@ export async function cachedBootMode(
   config: EmulatorConfig,
   path: string,
   digest: string,
-  signal?: AbortSignal,
+  options: ImageCacheOptions & { signal?: AbortSignal } = {},
 ): Promise<DiskBootMode> {
-  const file = join(config.paths.images, 'boot-modes.json');
-  const known = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, DiskBootMode>;
+  const cache = bootModesCache(config);
+  const known = await readImageCache(cache, options.warn);
   if (known[digest]) return known[digest];
-  const mode = await diskBootMode(path, { signal }).catch((e: Error) => {
+  const mode = await diskBootMode(path, { signal: options.signal }).catch((e: Error) => {
     throw new EmulatorError('IMAGE_MISSING', `cannot read the boot sector of ${path}: ${e.message}`, {
       cause: e,
       hint: 'check the image file (qemu-img info)',
     });
   });
-  await writeFileAtomic(file, `${JSON.stringify({ ...known, [digest]: mode }, null, 2)}\n`);
+  await writeImageCache(cache, { ...known, [digest]: mode });
   return mode;
 }
 

@@ -214,6 +214,7 @@ export async function pullImage(
         onProgress: options.onProgress,
         onPhase: options.onPhase,
         onRetry: options.onRetry,
+        onWarn: (t) => op.reporter.warn(t),
       });
     } catch (e) {
       if (options.signal?.aborted)

@@ -41,4 +41,11 @@ describe('logs', () => {
       '[trace    0.100s] step running\nnot json',
     );
   });
+
+  // Regression: trace lines were cast; an event without a kind printed as "undefined".
+  it('keeps a trace line that is JSON but not an event as it is', () => {
+    expect(formatTraceLines('{"t":1}\nnull\n{"t":"x","kind":"step"}\n{"t":2,"kind":"step","step":"up"}')).toBe(
+      '{"t":1}\nnull\n{"t":"x","kind":"step"}\n[trace    2.000s] step up',
+    );
+  });
 });

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { EmulatorError } from '../errors.js';
-import { formatTraceEvent, type TraceEvent } from '../trace/trace.js';
+import { formatTraceEvent, traceEventSchema } from '../trace/trace.js';
 
 export type LogSource = 'console' | 'qemu' | 'trace';
 
@@ -18,17 +18,23 @@ export function cleanConsole(text: string): string {
     .replace(/\r/g, '');
 }
 
-/** A trace file's JSON lines as readable lines (a line that is not JSON is kept as it is). */
+/**
+ * A trace file's JSON lines as readable lines. A line that is not JSON, or not an event (no time or
+ * kind: another tool's, or torn), is kept as it is: the log shows everything the file holds.
+ */
 export function formatTraceLines(text: string): string {
   return text
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => {
+      let raw: unknown;
       try {
-        return formatTraceEvent(JSON.parse(l) as TraceEvent);
+        raw = JSON.parse(l);
       } catch {
         return l;
       }
+      const event = traceEventSchema.safeParse(raw);
+      return event.success ? formatTraceEvent(event.data) : l;
     })
     .join('\n');
 }

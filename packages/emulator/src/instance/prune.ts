@@ -38,7 +38,10 @@ async function liveImageDigests(op: Op): Promise<Set<string>> {
   const dirs = [config.paths.images, join(cacheDir(config.env), 'appliances')];
   for (const dir of dirs)
     for (const name of await readdir(dir).catch(() => [] as string[]))
-      if (name.endsWith('.qcow2')) digests.add(await imageDigest(config, join(dir, name), op.signal));
+      if (name.endsWith('.qcow2'))
+        digests.add(
+          await imageDigest(config, join(dir, name), { signal: op.signal, warn: (t) => op.reporter.warn(t) }),
+        );
   return digests;
 }
 

@@ -109,6 +109,54 @@ describe('a disk an earlier tool left', () => {
     writeFileSync(c.paths.overlayMeta, JSON.stringify({ mode: 'snapshot', imageDigest: 'abc' }));
     expect(await earlierDisk(c, { path: image, digest: 'abc' })).toBeUndefined();
   });
+
+  // Regression: disk.json was cast; a torn or wrong-shaped one left the disk unused without a word.
+  it('is not adopted when disk.json is torn, wrong-shaped or unreadable, and the warning names the file and keeps the disk', async () => {
+    const c = home('g');
+    const image = join(c.paths.images, 'x.qcow2');
+    writeFileSync(image, '');
+    qcow2With(c.paths.overlay, image);
+    for (const text of ['{"mode": "cold", "imageDi', 'null', JSON.stringify({ mode: 'cold', imageDigest: 7 })]) {
+      writeFileSync(c.paths.overlayMeta, text);
+      const said: string[] = [];
+      expect(await earlierDisk(c, { path: image, digest: 'abc' }, { warn: (t) => said.push(t) })).toBeUndefined();
+      expect(said).toHaveLength(1);
+      expect(said[0]).toContain(`${c.paths.overlayMeta} is not valid`);
+      expect(said[0]).toContain(`${c.paths.overlay}`);
+      expect(said[0]).toContain('kept there untouched');
+      expect(said[0]).not.toContain('\n');
+    }
+    rmSync(c.paths.overlayMeta);
+    mkdirSync(c.paths.overlayMeta); // EISDIR: cannot be read, even by root
+    const said: string[] = [];
+    expect(await earlierDisk(c, { path: image, digest: 'abc' }, { warn: (t) => said.push(t) })).toBeUndefined();
+    expect(said[0]).toMatch(/cannot be read: .*EISDIR/);
+  });
+
+  it("a disk without disk.json nor fingerprint is nobody's: no adoption, no warning", async () => {
+    const c = home('h');
+    const image = join(c.paths.images, 'x.qcow2');
+    writeFileSync(image, '');
+    qcow2With(c.paths.overlay, image);
+    const said: string[] = [];
+    expect(await earlierDisk(c, { path: image, digest: 'abc' }, { warn: (t) => said.push(t) })).toBeUndefined();
+    expect(said).toEqual([]);
+  });
+
+  it("an invalid disk.json does not stand in the way of the original's fingerprint", async () => {
+    const c = home('i');
+    const image = join(c.paths.images, 'x.qcow2');
+    writeFileSync(image, '');
+    utimesSync(image, 1700000000, 1700000000);
+    qcow2With(c.paths.overlay, image);
+    writeFileSync(join(c.paths.vm, 'base-image.fingerprint'), '0:1700000000|no-savevm');
+    writeFileSync(c.paths.overlayMeta, '{');
+    const said: string[] = [];
+    expect(await earlierDisk(c, { path: image, digest: 'abc' }, { warn: (t) => said.push(t) })).toMatchObject({
+      from: 'the original stack-emulator',
+    });
+    expect(said).toEqual([]);
+  });
 });
 
 describe("the original's snapshot files", () => {

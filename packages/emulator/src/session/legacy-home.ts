@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { shellQuote } from '@stack/qemu-argv';
 import { backingNameOf } from '@stack/snapshot-cache';
-import { type IdentityOptions, processIdentity } from '@stack/internal';
+import { type IdentityOptions, processIdentity, readJsonFile } from '@stack/internal';
+import { z } from 'zod';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import type { Op } from '../context/op.js';
 import { endQemu, type EndedHow } from '../vm/end-qemu.js';
@@ -74,26 +75,47 @@ export async function stopOriginal(
 }
 
 /**
+ * What our versions before sessions wrote beside their overlay (run/vm/disk.json): the mode it ran in
+ * and the image it is backed by. Loose: only these two fields are read, whatever else it held.
+ */
+const legacyDiskMetaSchema = z.object({ mode: z.string(), imageDigest: z.string() }).loose();
+
+/**
  * A disk with data that an earlier tool left in run/vm for `image`: the original's overlay (its
  * `base-image.fingerprint` names the image's size and mtime, and the overlay is backed by it) or a
  * cold-boot overlay of our versions before sessions (`disk.json`). Ephemeral overlays never count.
+ * A disk.json that is not valid cannot say which image its disk belongs to, so the disk is not
+ * adopted (booting it on another image would garble it); it is left in place, and `warn` says so.
  */
 export async function earlierDisk(
   config: EmulatorConfig,
   image: { path: string; digest: string },
+  options: { warn?: (text: string) => void } = {},
 ): Promise<{ disk: string; from: string } | undefined> {
   const p = config.paths;
   if (!existsSync(p.overlay)) return undefined;
   const backing = await backingNameOf(p.overlay).catch(() => undefined);
   if (backing !== resolve(image.path)) return undefined;
-  try {
-    const meta = JSON.parse(readFileSync(p.overlayMeta, 'utf8')) as { mode?: string; imageDigest?: string };
-    return meta.mode === 'cold' && meta.imageDigest === image.digest
+  const meta = await readJsonFile(p.overlayMeta, legacyDiskMetaSchema).catch((e: Error) => ({
+    kind: 'invalid' as const,
+    reason: `cannot be read: ${e.message}`,
+  }));
+  if (meta.kind === 'ok')
+    return meta.value.mode === 'cold' && meta.value.imageDigest === image.digest
       ? { disk: p.overlay, from: 'an earlier stack-emulator version' }
       : undefined;
-  } catch {
-    // not ours: the original's?
-  }
+  // missing: not ours; the original's?
+  const original = originalDisk(config, image);
+  if (!original && meta.kind === 'invalid')
+    options.warn?.(
+      `${p.overlayMeta} is not valid (${meta.reason}): the disk ${p.overlay} an earlier stack-emulator version left is not used, as its image cannot be told; it is kept there untouched (move it away or delete it once its data is not needed)`,
+    );
+  return original;
+}
+
+/** The original's overlay, when its fingerprint names `image` as it is now. */
+function originalDisk(config: EmulatorConfig, image: { path: string }): { disk: string; from: string } | undefined {
+  const p = config.paths;
   try {
     // `<size>:<mtime seconds>|<snapshot fingerprint or no-savevm>`, no newline (stat -c "%s:%Y").
     const fp = readFileSync(join(p.vm, 'base-image.fingerprint'), 'utf8').split('|')[0];

@@ -10,7 +10,7 @@ import { baseEnvSidecar } from '../image/base-env.js';
 import { sessionStore } from './store.js';
 
 export { sessionStore };
-import { cachedBootMode, guestBoot, type ResolvedImage } from '../image/image.js';
+import { cachedBootMode, guestBoot, type ImageCacheOptions, type ResolvedImage } from '../image/image.js';
 
 /** The saved session of a home, when there is one (see snapshot-cache SessionStore). */
 export interface Session {
@@ -34,7 +34,11 @@ export async function openSession(config: EmulatorConfig): Promise<Session | und
  * environment), whatever has been pulled or rebuilt since. Another image choice than the session's
  * is refused rather than guessed at: the fix is `reset` (drop the session) or `--ephemeral`.
  */
-export async function pinnedImage(config: EmulatorConfig, s: Session, signal?: AbortSignal): Promise<ResolvedImage> {
+export async function pinnedImage(
+  config: EmulatorConfig,
+  s: Session,
+  options: ImageCacheOptions & { signal?: AbortSignal } = {},
+): Promise<ResolvedImage> {
   const want = imageChoiceId(config.image);
   if (s.meta.image.choice !== want) {
     throw new EmulatorError(
@@ -48,7 +52,7 @@ export async function pinnedImage(config: EmulatorConfig, s: Session, signal?: A
   const path = s.store.image;
   const boot = readBootFiles(path);
   const bootMode =
-    config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, s.meta.image.digest, signal) : undefined;
+    config.arch === 'amd64' && !boot ? await cachedBootMode(config, path, s.meta.image.digest, options) : undefined;
   return { kind: config.image.kind, path, digest: s.meta.image.digest, boot, bootMode };
 }
 

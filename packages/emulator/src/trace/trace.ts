@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ProtocolTrace } from '@stack/qmp-protocol';
+import { z } from 'zod';
 
 /** One line of a command's trace (`run/trace.log`, and stderr with `--verbose`). */
 export interface TraceEvent {
@@ -9,6 +10,9 @@ export interface TraceEvent {
   kind: string;
   [field: string]: unknown;
 }
+
+/** One line of run/trace.log, as read back (`logs --source trace`): the fields every event has. */
+export const traceEventSchema = z.object({ t: z.number(), kind: z.string() }).loose();
 
 const HEX64 = /\b[0-9a-fA-F]{64}\b/g;
 const SECRET_NAME = /KEY|SECRET|PASSWORD|TOKEN/i;
