@@ -55,7 +55,7 @@ export function registerCommands(parent: Command): Command {
   return parent;
 }
 
-/** The stack-emulator command tree. Commands only parse and print; the logic lives in lifecycle/ and the packages. */
+/** The stack-emulator command tree. Commands only parse and print; the logic lives in @stack/emulator and the other packages. */
 export function createProgram(): Command {
   const program = new Command('stack-emulator')
     .description('Run the Stack Auth backend stack in a local QEMU virtual machine.')
