@@ -6,6 +6,7 @@ import { cacheDir } from './cache-dir.js';
 import { BASE_PACKAGES, buildRootfs, hostMirror, kernelPackage } from './debian-rootfs.js';
 import { withBuildLock } from './build-lock.js';
 import { makeBootableDisk, ROOT_GIB } from './disk-image.js';
+import { kernelCommandLine } from './kernel-cmdline.js';
 import { run } from './run.js';
 import { type Arch, renameDurably } from '@stack/internal';
 
@@ -44,6 +45,8 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<BaseIm
     arch: options.arch,
     packages: [kernelPackage(options.arch), ...BASE_PACKAGES],
     rootGiB: ROOT_GIB,
+    // The loader entry's command line is baked in: a change to it must not reuse an older build.
+    cmdline: kernelCommandLine(options.arch),
   };
   const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
   const dir = join(options.cacheRoot ?? cacheDir(), 'base-images', `debian-${suite}-${options.arch}-${key}`);
