@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { socketDirFor } from '@stack/qemu-argv';
 import { EmulatorError } from '../errors.js';
-import { DEFAULT_INSTANCE, type HomeLayout } from './paths.js';
+import { DEFAULT_INSTANCE, type HomeLayout, runLayout } from './paths.js';
 
 /**
  * `EMULATOR_IMAGE_DIR` and `EMULATOR_RUN_DIR`, the directories the original's scripts and CI set
@@ -27,24 +27,7 @@ export function withCompatDirs(layout: HomeLayout, env: Readonly<Record<string, 
     out.imageDigests = join(imageDir, 'digests.json');
   }
   if (runDir !== undefined) {
-    const vm = join(runDir, 'vm');
-    Object.assign(out, {
-      run: runDir,
-      emptyShare: join(runDir, 'empty-share'),
-      lock: join(runDir, 'lock'),
-      state: join(runDir, 'state.json'),
-      trace: join(runDir, 'trace.log'),
-      vm,
-      ephemeralDisk: join(vm, 'ephemeral.qcow2'),
-      overlay: join(vm, 'disk.qcow2'),
-      overlayMeta: join(vm, 'disk.json'),
-      configIso: join(vm, 'runtime-config.iso'),
-      seedPhantom: join(vm, 'seed.phantom'),
-      bundlePhantom: join(vm, 'bundle.phantom'),
-      serialLog: join(vm, 'serial.log'),
-      qemuLog: join(vm, 'qemu.log'),
-      internalPck: join(vm, 'internal-pck'),
-    });
+    Object.assign(out, runLayout(runDir));
     // Keyed by the run directory: two run directories of one home are two VMs, each with its own sockets.
     const sockets = socketDirFor(runDir, { env });
     Object.assign(out, { sockets, qmpSocket: join(sockets, 'monitor.sock'), agentSocket: join(sockets, 'qga.sock') });

@@ -78,7 +78,6 @@ export function homeLayout(
   const h = resolve(home);
   const root = instance === DEFAULT_INSTANCE ? h : join(h, 'instances', instance);
   const run = join(root, 'run');
-  const vm = join(run, 'vm');
   const sockets = socketDirFor(root, { env });
   return {
     home: h,
@@ -94,10 +93,22 @@ export function homeLayout(
     snapshotVerdicts: join(h, 'host', 'snapshot-verdicts.json'),
     imageDigests: join(h, 'images', 'digests.json'),
     session: join(root, 'session'),
-    emptyShare: join(run, 'empty-share'),
+    ...runLayout(run),
+    sockets,
+    qmpSocket: join(sockets, 'monitor.sock'),
+    agentSocket: join(sockets, 'qga.sock'),
+  };
+}
+
+/** What lives in a run directory (`run/` of an instance, or `EMULATOR_RUN_DIR`): one list for both. */
+export function runLayout(run: string) {
+  const vm = join(run, 'vm');
+  return {
     run,
+    emptyShare: join(run, 'empty-share'),
     lock: join(run, 'lock'),
     state: join(run, 'state.json'),
+    trace: join(run, 'trace.log'),
     vm,
     ephemeralDisk: join(vm, 'ephemeral.qcow2'),
     overlay: join(vm, 'disk.qcow2'),
@@ -105,12 +116,8 @@ export function homeLayout(
     configIso: join(vm, 'runtime-config.iso'),
     seedPhantom: join(vm, 'seed.phantom'),
     bundlePhantom: join(vm, 'bundle.phantom'),
-    sockets,
-    qmpSocket: join(sockets, 'monitor.sock'),
-    agentSocket: join(sockets, 'qga.sock'),
     serialLog: join(vm, 'serial.log'),
     qemuLog: join(vm, 'qemu.log'),
     internalPck: join(vm, 'internal-pck'),
-    trace: join(run, 'trace.log'),
   };
 }
