@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench.js';
 import { captureCommand } from './commands/capture.js';
+import { checkpointCommand } from './commands/checkpoint.js';
 import { doctorCommand } from './commands/doctor.js';
 import { envCommand } from './commands/env.js';
 import { execCommand } from './commands/exec.js';
@@ -36,11 +37,12 @@ export function emulatorCommands(): Command[] {
     resetCommand(),
     pruneCommand(),
     captureCommand(),
+    checkpointCommand(),
     benchCommand(),
     doctorCommand(),
     setupCommand(),
   ];
-  for (const c of all) c.option('--verbose', VERBOSE_HELP);
+  for (const c of all) if (c.name() !== 'checkpoint') c.option('--verbose', VERBOSE_HELP);
   return all;
 }
 

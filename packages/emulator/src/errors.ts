@@ -25,6 +25,10 @@ export type EmulatorErrorCode =
   | 'ACCEL_UNUSABLE'
   | 'DISK_FULL'
   | 'INSUFFICIENT_MEMORY'
+  | 'CHECKPOINT_NOT_FOUND'
+  | 'CHECKPOINT_EXISTS'
+  | 'CHECKPOINT_INCOMPATIBLE'
+  | 'CHECKPOINT_FAILED'
   | 'INTERRUPTED';
 
 /** Base error of the runtime; `code` is stable, `hint` says what to do. */

@@ -21,12 +21,15 @@ import type { ScenarioResult } from './bench/bench.js';
 import type { SetupOptions } from './api/setup.js';
 import type { SetupIo, SetupOutcome } from './setup/setup-flow.js';
 import type { MissingTool, SetupPlan } from './setup/setup-plan.js';
+import type { CheckpointInfo } from './checkpoint/checkpoints.js';
+import type { SaveCheckpointOptions, SaveCheckpointResult } from './checkpoint/save.js';
 
 export { EmulatorError, isEmulatorError, describeError, type EmulatorErrorCode } from './errors.js';
 export { silentReporter, type Reporter, type ReporterStep } from './report/reporter.js';
 export { SCENARIOS, type Scenario } from './bench/bench-scenarios.js';
 export type {
   BenchOptions,
+  CheckpointInfo,
   CommonOptions,
   Credentials,
   DoctorReport,
@@ -41,6 +44,8 @@ export type {
   PullResult,
   ReleaseSummary,
   ResetResult,
+  SaveCheckpointOptions,
+  SaveCheckpointResult,
   ScenarioResult,
   SetupIo,
   SetupOptions,
@@ -86,9 +91,10 @@ export const credentialsEnv = async (
 /** Runs a command in the running guest (as root) through its agent. */
 export const exec = async (options: CommonOptions & GuestCommand): Promise<ExecResult> =>
   (await import('./api/instance-ops.js')).exec(options);
-/** Discards the saved session (and with `snapshots`, every snapshot). */
-export const reset = async (options?: CommonOptions & { snapshots?: boolean }): Promise<ResetResult> =>
-  (await import('./api/home-ops.js')).reset(options);
+/** Discards the saved session (and with `snapshots`, every snapshot; with `checkpoints`, every checkpoint). */
+export const reset = async (
+  options?: CommonOptions & { snapshots?: boolean; checkpoints?: boolean },
+): Promise<ResetResult> => (await import('./api/home-ops.js')).reset(options);
 /** Removes what nothing will use again (or lists it, with `dryRun`). */
 export const prune = async (options?: CommonOptions & { dryRun?: boolean }): Promise<PruneResult> =>
   (await import('./api/home-ops.js')).prune(options);
@@ -117,5 +123,23 @@ export const readLog = async (options: LogOptions): Promise<{ path: string; text
 /** Follows a log until `signal` aborts. */
 export const followLog = async (options: FollowLogOptions): Promise<void> =>
   (await import('./api/logs.js')).followLog(options);
+/**
+ * Checkpoints: an instance's whole state (every service's data, RAM, devices) kept under a name and
+ * returned to in about half a second; they belong to the home, so any instance can be restored to one.
+ */
+export const checkpoint = {
+  /** Saves the running instance's state as `name` (`force` replaces one of that name); it runs on. */
+  save: async (name: string, options?: CommonOptions & SaveCheckpointOptions): Promise<SaveCheckpointResult> =>
+    (await import('./api/checkpoint.js')).save(name, options),
+  /** Returns the instance (running or stopped) to `name` and resumes it: data, RAM, secrets. */
+  restore: async (name: string, options?: CommonOptions & StartFlagsOptions): Promise<Emulator> =>
+    (await import('./api/checkpoint.js')).restore(name, options),
+  /** Every checkpoint of the home. */
+  list: async (options?: CommonOptions): Promise<CheckpointInfo[]> =>
+    (await import('./api/checkpoint.js')).list(options),
+  /** Removes `name`; sessions restored from it run on. */
+  rm: async (name: string, options?: CommonOptions): Promise<void> =>
+    (await import('./api/checkpoint.js')).rm(name, options),
+};
 // One per operation: pass it in to see (or keep) what the operation did.
 export { Trace, formatTraceEvent, type TraceEvent, type TraceOptions } from './trace/trace.js';

@@ -177,6 +177,11 @@ export class FakeWorld {
         state.status = 'paused';
         this.events.push(`save ${pathOf(uri)}`);
       },
+      pause: async () => {
+        state.status = 'paused';
+        this.events.push('pause');
+      },
+      snapshotDisk: async (device, file) => void this.events.push(`snapshot ${device} ${file}`),
       plugShare: async (slot) => void this.events.push(`plug ${slot}`),
       quit: async () => {
         if (!this.deaf) exit();

@@ -57,6 +57,21 @@ export async function quit(qmp: QmpClient, options: CallOptions = {}): Promise<v
   }
 }
 
+/**
+ * `blockdev-snapshot-sync` in `existing` mode: the drive `device` writes to `snapshotFile` from now
+ * on, a qcow2 made beforehand whose backing is the drive's current image, which QEMU keeps open
+ * read-only as that backing (qapi/block-core.json). The caller names the backing in the new file's
+ * header (a relative name, say); QEMU does not rewrite it in this mode.
+ */
+export const blockdevSnapshotSync = (qmp: QmpClient, device: string, snapshotFile: string, options: CallOptions = {}) =>
+  typed(
+    qmp,
+    empty,
+    'blockdev-snapshot-sync',
+    { device, 'snapshot-file': snapshotFile, format: 'qcow2', mode: 'existing' },
+    options,
+  ).then(() => undefined);
+
 /** `device_add` with the driver's properties, e.g. `{ driver: 'virtio-9p-pci', id, fsdev, mount_tag, bus }`. */
 export const deviceAdd = (
   qmp: QmpClient,

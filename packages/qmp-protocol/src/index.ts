@@ -13,6 +13,7 @@ export {
   type QmpErrorCode,
 } from './errors.js';
 export {
+  blockdevSnapshotSync,
   cont,
   deviceAdd,
   deviceDel,

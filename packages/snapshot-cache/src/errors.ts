@@ -6,7 +6,9 @@ export type SnapshotErrorCode =
   | 'SNAPSHOT_TOOL_FAILED'
   | 'SNAPSHOT_INVALID_KEY'
   | 'SNAPSHOT_SESSION_EXISTS'
-  | 'SNAPSHOT_SESSION_UNREADABLE';
+  | 'SNAPSHOT_SESSION_UNREADABLE'
+  | 'SNAPSHOT_CHAIN_TOO_DEEP'
+  | 'SNAPSHOT_CHECKPOINT_EXISTS';
 
 /** Base class of every error of this package; `code` is stable. */
 export class SnapshotError extends CodedError<SnapshotErrorCode> {}

@@ -1,5 +1,5 @@
 import { open, rename, rm } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { SnapshotError } from './errors.js';
 import { type RunTool, runTool } from './run-tool.js';
 
@@ -77,5 +77,37 @@ export async function backingNameOf(disk: string): Promise<string | undefined> {
     return name.toString('utf8');
   } finally {
     await fh.close();
+  }
+}
+
+/** The virtual size in bytes recorded in a qcow2 header (qcow2 spec: `size` at byte 24). */
+export async function virtualSizeOf(disk: string): Promise<number> {
+  const fh = await open(disk, 'r');
+  try {
+    const head = Buffer.alloc(32);
+    await fh.read(head, 0, 32, 0);
+    if (head.readUInt32BE(0) !== QCOW2_MAGIC)
+      throw new SnapshotError('SNAPSHOT_CORRUPT', `${disk} is not a qcow2 image`);
+    return Number(head.readBigUInt64BE(24));
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The files of `disk`'s backing chain, top first, as names relative to its directory (the chain of a
+ * session or checkpoint is self-contained: every backing name is a file beside it). Throws
+ * SNAPSHOT_CORRUPT on an absolute or nested backing name, or a chain longer than `limit`.
+ */
+export async function chainOf(disk: string, limit = 64): Promise<string[]> {
+  const dir = resolve(disk, '..');
+  const names = [basename(disk)];
+  for (;;) {
+    const next = await backingNameOf(join(dir, names[names.length - 1]!));
+    if (next === undefined) return names;
+    if (isAbsolute(next) || next.includes('/') || names.includes(next))
+      throw new SnapshotError('SNAPSHOT_CORRUPT', `${disk}: backing file ${next} is not a file beside it`);
+    names.push(next);
+    if (names.length > limit) throw new SnapshotError('SNAPSHOT_CORRUPT', `${disk}: a chain of over ${limit} files`);
   }
 }

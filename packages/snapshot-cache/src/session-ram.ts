@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { edgeDigest, sampledProblem } from './file-digest.js';
+import { stat } from 'node:fs/promises';
+import { edgeDigest, sampledProblem, sampledRecord } from './file-digest.js';
 import { statIfExists } from './stat-if-exists.js';
 import { type CompatibilityKey, compatibilityKeySchema, describeDifferences, diffKeys, parseKey } from './key.js';
 
@@ -57,4 +58,25 @@ export async function savedRamProblem(dir: string, ram: SessionRam): Promise<str
   const problem = await sampledProblem(join(dir, ram.memory.file), ram.memory);
   if (problem === 'missing') return `its RAM file ${ram.memory.file} is missing`;
   return problem ? `its RAM file ${ram.memory.file} changed since it was saved` : undefined;
+}
+
+/**
+ * The record of a RAM state written to `dir/file` (and, for a template session, its RAM file
+ * `memoryFile` beside it), as a session or a checkpoint names it once the files are synced.
+ */
+export async function recordRam(
+  dir: string,
+  o: { file: string; key: CompatibilityKey; plugged: string[]; savedAt: string; memoryFile?: string },
+): Promise<SessionRam> {
+  const path = join(dir, o.file);
+  const memory = o.memoryFile ? { file: o.memoryFile, ...(await sampledRecord(join(dir, o.memoryFile))) } : undefined;
+  return {
+    file: o.file,
+    size: (await stat(path)).size,
+    edgeSha256: await edgeDigest(path),
+    key: parseKey(o.key),
+    plugged: o.plugged,
+    savedAt: o.savedAt,
+    ...(memory ? { memory } : {}),
+  };
 }

@@ -2,7 +2,6 @@ import { chmod, copyFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SnapshotError } from './errors.js';
 import { cloneSparse } from './clone-sparse.js';
-import { edgeDigest, sampledRecord } from './file-digest.js';
 import { type Fsync, fsync } from './fsync.js';
 import { type CompatibilityKey, parseKey } from './key.js';
 import { linkOrCopy } from './link-or-copy.js';
@@ -10,9 +9,12 @@ import { backingNameOf, createOverlay, rebaseOverlay } from './overlay.js';
 import { leaseRam, type RamLease } from './ram-lease.js';
 import { type RunTool, runTool } from './run-tool.js';
 import { adoptSession } from './session-adopt.js';
+import type { CheckpointMeta } from './checkpoint-meta.js';
+import { buildFromCheckpoint } from './session-checkpoint.js';
+import { freezeLayer, type PreparedLayer, prepareLayer, sweepLayers } from './session-layers.js';
 import { type BuildOptions, buildPrefix, buildSession, SESSION_IMAGE } from './session-build.js';
 import { readSessionMeta, SESSION_DISK, type SessionMeta, writeSessionMeta } from './session-meta.js';
-import type { SessionRam } from './session-ram.js';
+import { recordRam } from './session-ram.js';
 import { isLeftover, tempDirName, whileBusy } from './temp-dirs.js';
 
 const GOLDEN = 'golden.qcow2';
@@ -161,22 +163,19 @@ export class SessionStore {
     const key = parseKey(options.key);
     await this.#fsync.file(tmp);
     await this.#fsync.file(this.disk);
-    let memory: SessionRam['memory'];
-    if (key.format === 'template-ram') {
-      // The guest wrote its RAM through the page cache: only what is not on disk yet is written now.
-      await this.#fsync.file(this.memoryPath);
-      memory = { file: MEMORY, ...(await sampledRecord(this.memoryPath)) };
-    }
-    const size = (await stat(tmp)).size;
-    const edgeSha256 = await edgeDigest(tmp);
+    // The guest wrote a template session's RAM through the page cache: only what is not on disk yet is written now.
+    if (key.format === 'template-ram') await this.#fsync.file(this.memoryPath);
     await rename(tmp, this.ramPath);
     await this.#fsync.dir(this.dir);
     const at = (options.stoppedAt ?? new Date()).toISOString();
-    return this.update(({ running: _r, ...m }) => ({
-      ...m,
-      lastStop: { at, saved: true },
-      ram: { file: RAM, size, edgeSha256, key, plugged: options.plugged, savedAt: at, ...(memory ? { memory } : {}) },
-    }));
+    const ram = await recordRam(this.dir, {
+      file: RAM,
+      key,
+      plugged: options.plugged,
+      savedAt: at,
+      ...(key.format === 'template-ram' ? { memoryFile: MEMORY } : {}),
+    });
+    return this.update(({ running: _r, ...m }) => ({ ...m, lastStop: { at, saved: true }, ram }));
   }
 
   /**
@@ -205,6 +204,31 @@ export class SessionStore {
     const meta = await this.read();
     if (meta?.ram) await this.update(({ ram: _ram, ...m }) => m);
     await Promise.all([RAM, `${RAM}.tmp`, RESUMING].map((f) => rm(join(this.dir, f), { force: true })));
+  }
+
+  /** The overlay the session goes on with when a checkpoint freezes its disk (see session-layers.ts). */
+  prepareLayer(options: { now: () => number; signal?: AbortSignal }): Promise<PreparedLayer> {
+    return prepareLayer(this.dir, { run: this.#run, ...options });
+  }
+
+  /** Freezes the disk as `prepared.layer`; the prepared overlay becomes `disk.qcow2`. */
+  freezeLayer(prepared: PreparedLayer): Promise<void> {
+    return freezeLayer(this.dir, prepared, this.#fsync);
+  }
+
+  /** Removes frozen layers the disk chain no longer uses (a save killed between its steps). */
+  async sweepLayers(): Promise<string[]> {
+    return sweepLayers(this.dir, await readdir(this.dir));
+  }
+
+  /** Creates the session (there must be none) at checkpoint `ckpt` in `ckptDir` (see session-checkpoint.ts). */
+  createFromCheckpoint(ckptDir: string, ckpt: CheckpointMeta, options: { signal?: AbortSignal } = {}) {
+    return buildFromCheckpoint(this.dir, ckptDir, ckpt, {
+      run: this.#run,
+      platform: this.#platform,
+      fsync: this.#fsync,
+      ...options,
+    });
   }
 
   /** Allocated bytes of the disk and the RAM state. */

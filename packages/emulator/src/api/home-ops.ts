@@ -12,10 +12,14 @@ import { assertToolsForPull } from '../setup/pull-precheck.js';
 import { type ProbeDeps, probeSetupFacts } from '../setup/setup-probe.js';
 import { realSetupProbe } from './setup.js';
 
-/** Discards the saved session and run state (under one lock); images and snapshots stay unless `snapshots`. */
-export async function reset(options: CommonOptions & { snapshots?: boolean } = {}): Promise<ResetResult> {
+/** Discards the saved session and run state (under one lock); images, snapshots and checkpoints stay unless asked. */
+export async function reset(
+  options: CommonOptions & { snapshots?: boolean; checkpoints?: boolean } = {},
+): Promise<ResetResult> {
   const op = openOp(checkOptions(options));
-  return runOp(op, true, () => resetEmulator(op, { snapshots: options.snapshots === true }));
+  return runOp(op, true, () =>
+    resetEmulator(op, { snapshots: options.snapshots === true, checkpoints: options.checkpoints === true }),
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
-import { startEmulator } from '../boot/start.js';
+import { startEmulator, type StartResult } from '../boot/start.js';
+import type { Op } from '../context/op.js';
 import { type ExecResult } from '@stack/qga-protocol';
 import { credentialEnv, credentials, type Credentials } from '../instance/credentials.js';
 import type { InstanceState } from '../instance/state.js';
@@ -43,8 +44,12 @@ export interface Emulator {
  */
 export async function start(options: StartOptions = {}): Promise<Emulator> {
   const op = openOp(checkOptions(options, true));
+  return emulatorHandle(op, await runOp(op, true, () => startEmulator(op)));
+}
+
+/** The handle of a started (or found running) instance. */
+export function emulatorHandle(op: Op, r: StartResult): Emulator {
   const { config } = op;
-  const r = await runOp(op, true, () => startEmulator(op));
   const { state } = r;
   const url = (port: number) => `http://127.0.0.1:${port}`;
   return {

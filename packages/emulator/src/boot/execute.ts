@@ -24,7 +24,16 @@ const MAX_ATTEMPTS = 12;
  * cannot run the guest restarts the whole plan under TCG with a new environment: nothing of the
  * failed attempt (a session it made, its image links) is reused.
  */
-export async function executeStart(first: BootEnv): Promise<{ env: BootEnv; booted: Booted }> {
+export async function executeStart(
+  first: BootEnv,
+  options: {
+    /**
+     * The start exists to resume the session (a checkpoint just restored into it, named here): any
+     * other attempt is refused with the reason, before anything boots, and the session is kept.
+     */
+    resumeOnly?: string;
+  } = {},
+): Promise<{ env: BootEnv; booted: Booted }> {
   const { op } = first;
   let env = first;
   let failed: FailedAttempt[] = [];
@@ -33,6 +42,14 @@ export async function executeStart(first: BootEnv): Promise<{ env: BootEnv; boot
     const { facts, inputs } = await gatherFacts(env, { failed, captured });
     const attempt = decideStart(facts);
     op.trace.event('attempt', { attempt, accel: env.accel });
+    if (options.resumeOnly && attempt.kind !== 'resume-session')
+      throw new EmulatorError(
+        'CHECKPOINT_INCOMPATIBLE',
+        `${options.resumeOnly} cannot be resumed by this start: ${attempt.kind === 'cold-session' ? attempt.reason : `no session to resume (${attempt.kind})`}`,
+        {
+          hint: 'start with the options it was saved with (image, ports, memory, QEMU); the restored session is kept and a matching `stack-emulator start` resumes it',
+        },
+      );
     try {
       if (attempt.kind === 'capture') {
         const format = env.snapshots.format!;

@@ -133,20 +133,33 @@ export async function startEmulator(
     t0?: number;
     /** Resolves the host, image and accelerator. @default prepareBoot (tests give a prepared environment) */
     prepare?: (op: Op, t0: number) => Promise<BootEnv>;
+    /**
+     * Replaces the session under the lock before the start (a checkpoint restore): whatever runs is
+     * ended without a save first, and the start must resume the new session (`name` says whose).
+     */
+    replaceSession?: { name: string; replace: () => Promise<void> };
   } = {},
 ): Promise<StartResult> {
   const t0 = options.t0 ?? op.seams.clock.now();
   const { config } = op;
   const lock = await lockInstance(op, 'start');
   try {
-    const { running, reshared } = await settleExisting(op);
+    let settled: Awaited<ReturnType<typeof settleExisting>> = { reshared: false };
+    if (options.replaceSession) {
+      await stopHeld(op, { discard: true });
+      await options.replaceSession.replace();
+    } else settled = await settleExisting(op);
+    const { running, reshared } = settled;
     if (running) return { alreadyRunning: true, state: running };
     assertNoOriginalInstance(config);
     await cleanupRunFiles(config);
     await freeCrashLeftovers(op);
     await checkMemory(op);
     const withPorts = await withInstancePorts(op);
-    const { env, booted } = await executeStart(await (options.prepare ?? prepareBoot)(withPorts, t0));
+    const { env, booted } = await executeStart(
+      await (options.prepare ?? prepareBoot)(withPorts, t0),
+      options.replaceSession ? { resumeOnly: options.replaceSession.name } : {},
+    );
     let state: InstanceState;
     try {
       op.signal?.throwIfAborted();

@@ -23,6 +23,8 @@ export interface HomeLayout {
   imageCapabilities: string;
   images: string;
   snapshots: string;
+  /** Named states of instances (`checkpoint save`), shared by the home: a checkpoint can start any instance. */
+  checkpoints: string;
   /** Remembered accelerator verdicts of this host. */
   accelVerdicts: string;
   /** Snapshot formats this host's QEMU refused (see snapshot-support.ts). */
@@ -89,6 +91,7 @@ export function homeLayout(
     imageCapabilities: join(h, 'images', 'capabilities.json'),
     images: join(h, 'images'),
     snapshots: join(h, 'snapshots'),
+    checkpoints: join(h, 'checkpoints'),
     accelVerdicts: join(h, 'host', 'accel-verdicts.json'),
     snapshotVerdicts: join(h, 'host', 'snapshot-verdicts.json'),
     imageDigests: join(h, 'images', 'digests.json'),

@@ -6,6 +6,7 @@ import type { VmControl } from '../seams/vm.js';
 import { endQemu, type EndedHow, waitForExit } from '../vm/end-qemu.js';
 import { migrationSettings } from '../vm/migration-settings.js';
 import { cleanupRunFiles, lockInstance } from './instance.js';
+import { remountShares, unmountShares } from './share-mounts.js';
 import { type InstanceState, readState, type Timings } from './state.js';
 
 export interface StopResult {
@@ -114,23 +115,13 @@ async function saveSession(
   save: SavePlan,
   mark: (step: string) => void,
 ): Promise<string | undefined> {
-  const { config, signal, seams } = op;
+  const { config, signal } = op;
   const store = sessionStore(config);
   mark('saving');
   try {
     if (state.shares?.length) {
-      // QEMU refuses to migrate while a 9p export is mounted.
-      const agent = await seams.guests.connect(config.paths.agentSocket, {
-        timeoutMs: 10_000,
-        signal,
-        trace: op.trace,
-      });
-      try {
-        const busy = await agent.unmountShares({ signal });
-        if (busy) return `a shared directory is still in use in the guest: ${busy}`;
-      } finally {
-        await agent.close().catch(() => {});
-      }
+      const busy = await unmountShares(op, state);
+      if (busy) return busy;
       mark('sharesUnmounted');
     }
     await control.saveState(migrationUri(save.qemuVersion, 'out', store.ramTempPath), migrationSettings(save.format), {
@@ -153,19 +144,6 @@ async function saveSession(
       throw e;
     }
     return (e as Error).message;
-  }
-}
-
-async function remountShares(op: Op, state: InstanceState): Promise<void> {
-  const shares = (state.shares ?? [])
-    .map((dir, slot) => ({ slot, dir }))
-    .filter((s) => s.dir !== op.config.paths.emptyShare);
-  if (shares.length === 0) return;
-  const agent = await op.seams.guests.connect(op.config.paths.agentSocket, { timeoutMs: 10_000, trace: op.trace });
-  try {
-    await agent.mountShares(shares);
-  } finally {
-    await agent.close().catch(() => {});
   }
 }
 

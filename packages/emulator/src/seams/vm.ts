@@ -37,6 +37,13 @@ export interface VmControl {
    * is SNAPSHOT_UNSUPPORTED.
    */
   saveState(uri: string, settings: MigrationSettings, options: SeamCall & { format: string }): Promise<void>;
+  /** Pauses the guest's vCPUs (a paused guest stays paused). */
+  pause(options?: SeamCall): Promise<void>;
+  /**
+   * Switches drive `device` to write `file` from now on: a qcow2 made beforehand whose backing is the
+   * drive's current image, which QEMU keeps open read-only (QMP `blockdev-snapshot-sync`, existing).
+   */
+  snapshotDisk(device: string, file: string, options?: SeamCall): Promise<void>;
   /** Plugs the 9p device of a share slot into its root port. */
   plugShare(slot: number, options?: SeamCall): Promise<void>;
   quit(options?: SeamCall): Promise<void>;

@@ -1,5 +1,6 @@
 import { formatQemuVersion, type QemuVersion } from '@stack/qemu-argv';
 import {
+  blockdevSnapshotSync,
   cont,
   deviceAdd,
   migrate,
@@ -76,6 +77,8 @@ export function qmpControl(qmp: QmpClient, version: QemuVersion | undefined): Vm
         throw e;
       }
     },
+    pause: async (o) => void (await stop(qmp, quick(o))),
+    snapshotDisk: async (device, file, o) => void (await blockdevSnapshotSync(qmp, device, file, quick(o))),
     plugShare: async (slot, o) => {
       await deviceAdd(qmp, shareDevice(slot), quick(o)).catch((e: Error) => {
         throw new EmulatorError('HOST_SHARE_FAILED', `hot-plugging the share of slot ${slot} failed: ${e.message}`, {
