@@ -141,5 +141,6 @@ export const checkpoint = {
   rm: async (name: string, options?: CommonOptions): Promise<void> =>
     (await import('./api/checkpoint.js')).rm(name, options),
 };
+export { workerInstance } from './api/worker-instance.js';
 // One per operation: pass it in to see (or keep) what the operation did.
 export { Trace, formatTraceEvent, type TraceEvent, type TraceOptions } from './trace/trace.js';

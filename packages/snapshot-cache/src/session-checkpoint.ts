@@ -35,7 +35,7 @@ export async function linkSessionInto(sessionDir: string, tmp: string, layer: st
 
 /** The session part of a checkpoint's meta: what a restore makes a session of again. */
 export function checkpointSession(meta: SessionMeta): CheckpointSession {
-  const { version: _v, running: _r, lastStop: _l, ram: _ram, ...rest } = meta;
+  const { version: _v, running: _r, lastStop: _l, ram: _ram, pendingTop: _p, ...rest } = meta;
   return rest;
 }
 

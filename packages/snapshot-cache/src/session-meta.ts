@@ -24,6 +24,11 @@ export interface SessionMeta {
   running?: { since: string; pid: number };
   lastStop?: { at: string; saved: boolean };
   ram?: SessionRam;
+  /**
+   * The disk the VM writes since a checkpoint froze `disk.qcow2` while it ran (see session-layers.ts):
+   * named `disk.qcow2` once no VM runs on the session.
+   */
+  pendingTop?: string;
 }
 
 /** meta.json; fields a newer version added are kept (loose), so an update never drops them. */
@@ -38,6 +43,10 @@ const sessionMetaSchema = z.looseObject({
   running: z.object({ since: z.string(), pid: z.number().int() }).optional(),
   lastStop: z.object({ at: z.string(), saved: z.boolean() }).optional(),
   ram: sessionRamSchema.optional(),
+  pendingTop: z
+    .string()
+    .regex(/^\.top-[0-9a-z]+-[0-9a-f]{8}\.qcow2$/)
+    .optional(),
 }) satisfies z.ZodType<SessionMeta>;
 
 /** meta.json's text as a session's meta, or undefined when it is not one (not JSON, or not the schema). */

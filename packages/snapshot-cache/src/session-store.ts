@@ -11,7 +11,7 @@ import { type RunTool, runTool } from './run-tool.js';
 import { adoptSession } from './session-adopt.js';
 import type { CheckpointMeta } from './checkpoint-meta.js';
 import { buildFromCheckpoint } from './session-checkpoint.js';
-import { freezeLayer, type PreparedLayer, prepareLayer, sweepLayers } from './session-layers.js';
+import { freezeLayer, type PreparedLayer, prepareLayer, settleLayers, topOf } from './session-layers.js';
 import { type BuildOptions, buildPrefix, buildSession, SESSION_IMAGE } from './session-build.js';
 import { readSessionMeta, SESSION_DISK, type SessionMeta, writeSessionMeta } from './session-meta.js';
 import { recordRam } from './session-ram.js';
@@ -216,9 +216,19 @@ export class SessionStore {
     return freezeLayer(this.dir, prepared, this.#fsync);
   }
 
-  /** Removes frozen layers the disk chain no longer uses (a save killed between its steps). */
-  async sweepLayers(): Promise<string[]> {
-    return sweepLayers(this.dir, await readdir(this.dir));
+  /**
+   * With no VM running on the session: a disk pending since a checkpoint becomes `disk.qcow2`, and
+   * what a killed save left is removed (see session-layers.ts). Call before a VM is launched on it
+   * and when its VM has exited, before RAM state is committed.
+   */
+  settleLayers(): Promise<string[]> {
+    return settleLayers(this.dir, this.#fsync);
+  }
+
+  /** The disk file the session's VM writes now (`disk.qcow2`, or the pending one after a checkpoint). */
+  async currentDisk(): Promise<string> {
+    const meta = await this.read();
+    return join(this.dir, meta ? topOf(meta) : SESSION_DISK);
   }
 
   /** Creates the session (there must be none) at checkpoint `ckpt` in `ckptDir` (see session-checkpoint.ts). */

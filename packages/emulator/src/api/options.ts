@@ -90,6 +90,7 @@ const startFlags = z.object({
   baseEnv: z.string().min(1).optional(),
   ports: z.string().optional(),
   force: z.boolean().optional(),
+  fromCheckpoint: z.string().min(1).optional(),
 });
 
 /** Validates an operation's options at the package boundary: a wrong type is CONFIG_INVALID naming the field. */

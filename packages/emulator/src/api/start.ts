@@ -1,5 +1,6 @@
 import { startEmulator, type StartResult } from '../boot/start.js';
 import type { Op } from '../context/op.js';
+import { restoreCheckpoint } from '../checkpoint/restore.js';
 import { type ExecResult } from '@stack/qga-protocol';
 import { credentialEnv, credentials, type Credentials } from '../instance/credentials.js';
 import type { InstanceState } from '../instance/state.js';
@@ -7,7 +8,15 @@ import { stopEmulator, type StopResult } from '../instance/stop.js';
 import { execInGuest, type GuestCommand } from '../guest/guest-command.js';
 import { checkOptions, type CommonOptions, openOp, runOp, type StartFlagsOptions } from './options.js';
 
-export type StartOptions = CommonOptions & StartFlagsOptions;
+export type StartOptions = CommonOptions &
+  StartFlagsOptions & {
+    /**
+     * Begin at this checkpoint of the home (`checkpoint save`), e.g. a worker's own instance forked
+     * from a seeded one: its data, RAM and secrets (fresh ones with `rotate`). Whatever the instance
+     * held is discarded, as by `checkpoint restore`. @default none: resume the instance's own session
+     */
+    fromCheckpoint?: string;
+  };
 
 /** A running emulator, as {@link start} returns it. */
 export interface Emulator {
@@ -44,7 +53,11 @@ export interface Emulator {
  */
 export async function start(options: StartOptions = {}): Promise<Emulator> {
   const op = openOp(checkOptions(options, true));
-  return emulatorHandle(op, await runOp(op, true, () => startEmulator(op)));
+  const from = options.fromCheckpoint;
+  return emulatorHandle(
+    op,
+    await runOp(op, true, () => (from !== undefined ? restoreCheckpoint(op, from) : startEmulator(op))),
+  );
 }
 
 /** The handle of a started (or found running) instance. */

@@ -7,6 +7,7 @@ import type { StartMode, Timings } from '../instance/state.js';
 import { stopEmulator } from '../instance/stop.js';
 
 import type { Scenario } from './bench-scenarios.js';
+import { isCheckpointScenario, runCheckpointScenario } from './bench-checkpoint.js';
 
 export interface ScenarioResult {
   scenario: Scenario;
@@ -35,7 +36,7 @@ const median = (xs: number[]) => {
 };
 
 const isStop = (s: Scenario) => s === 'stop-with-save' || s === 'stop-acpi';
-const isSession = (s: Scenario) => s === 'session-resume' || s === 'stop-with-save';
+const isSession = (s: Scenario) => s === 'session-resume' || s === 'stop-with-save' || isCheckpointScenario(s);
 
 function variant(op: Op, scenario: Scenario): Op {
   const config: EmulatorConfig = Object.freeze({
@@ -56,7 +57,19 @@ const expectedMode: Record<Scenario, StartMode> = {
   'session-resume': 'session',
   'stop-with-save': 'session',
   'stop-acpi': 'resumed',
+  'checkpoint-save': 'session',
+  'checkpoint-restore': 'session',
+  'checkpoint-suite': 'session',
 };
+
+/** The medians of a scenario's runs: the figure, and each step of the split. */
+function summary(scenario: Scenario, all: number[], timings: Timings[]) {
+  const steps = [...new Set(timings.flatMap((t) => Object.keys(t)))];
+  const split = Object.fromEntries(
+    steps.map((k) => [k, median(timings.map((t) => t[k]).filter((v): v is number => v !== undefined))]),
+  );
+  return { scenario, runs: all.length, medianMs: median(all), allMs: all, split };
+}
 
 /**
  * Start/stop cycles per scenario; a start's clock runs from the start call to all-healthy, a stop's
@@ -75,7 +88,7 @@ export async function runBench(
   const out: ScenarioResult[] = [];
   const stop = (c: Op, scenario: Scenario) =>
     stopEmulator(c, { timeoutMs: scenario === 'cold' || scenario === 'stop-acpi' ? c.config.stopTimeoutMs : 0 });
-  if (options.scenarios.some((s) => s !== 'cold')) {
+  if (options.scenarios.some((s) => s !== 'cold' && !isCheckpointScenario(s))) {
     const warm = variant(op, 'resume');
     await startEmulator(warm);
     await stop(warm, 'resume');
@@ -87,6 +100,17 @@ export async function runBench(
     await stop(warm, 'session-resume');
   }
   for (const scenario of options.scenarios) {
+    if (isCheckpointScenario(scenario)) {
+      const r = await runCheckpointScenario(op, scenario, options.runs, (i, ms) => options.onRun?.(scenario, i, ms));
+      out.push({
+        ...summary(scenario, r.ms, r.splits),
+        accel: r.accel,
+        boot: r.boot,
+        snapshotFormat: r.format,
+        memory: undefined,
+      });
+      continue;
+    }
     const c = variant(op, scenario);
     const all: number[] = [];
     const timings: Timings[] = [];
@@ -113,18 +137,10 @@ export async function runBench(
       timings.push(isStop(scenario) ? stopped.timings : state.timings);
       options.onRun?.(scenario, i, ms);
     }
-    const steps = [...new Set(timings.flatMap((t) => Object.keys(t)))];
-    const split = Object.fromEntries(
-      steps.map((k) => [k, median(timings.map((t) => t[k]).filter((v): v is number => v !== undefined))]),
-    );
     out.push({
-      scenario,
-      runs: options.runs,
+      ...summary(scenario, all, timings),
       accel,
       boot,
-      medianMs: median(all),
-      allMs: all,
-      split,
       snapshotFormat: format,
       memory:
         isStop(scenario) || rss.length === 0

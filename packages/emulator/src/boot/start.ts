@@ -95,8 +95,10 @@ async function settleExisting(op: Op): Promise<{ running?: InstanceState; reshar
 async function freeCrashLeftovers(op: Op): Promise<void> {
   if (op.config.ephemeral) return;
   const store = sessionStore(op.config);
-  const meta = await store.read();
-  if (!meta) return;
+  if (!(await store.read())) return;
+  // No VM runs on it now: a disk a checkpoint left pending (its VM killed since) takes the session's name.
+  await store.settleLayers();
+  const meta = (await store.read())!;
   // A session whose first start never became healthy holds nothing of the user's (no key was ever
   // handed out): a new one from the golden snapshot is better than a cold boot of its disk.
   if (!meta.secrets && !meta.lastStop && meta.origin !== 'adopted') {

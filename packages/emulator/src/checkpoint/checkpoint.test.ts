@@ -36,20 +36,26 @@ describe('checkpoint save, without a VM', { timeout: 30_000 }, () => {
     const dir = join(op.config.paths.checkpoints, 'base');
     expect(w.events).toEqual([
       'pause',
-      `snapshot system ${session.disk}`,
+      expect.stringMatching(/^snapshot system .*\/session\/\.top-[0-9a-z]+-[0-9a-f]{8}\.qcow2$/),
       expect.stringMatching(/^save .*\/checkpoints\/\.new-\d+-[0-9a-f]+\/state\.raw$/),
       'cont',
     ]);
-    expect(w.alive(state.pid)).toBe(true);
-    // The session writes a new overlay on the frozen file, which the checkpoint holds too.
-    const layer = (await backingNameOf(session.disk))!;
+    // The session writes a new overlay on the frozen file, which the checkpoint holds too; it takes
+    // the session's disk name once QEMU is gone (QEMU reopens files by name: none is renamed under it).
+    const top = await session.currentDisk();
+    expect(top).not.toBe(session.disk);
+    const layer = (await backingNameOf(top))!;
     expect(layer).toMatch(/^layer-/);
     expect(inode(join(session.dir, layer))).toBe(before);
     expect(inode(join(dir, layer))).toBe(before);
     expect(existsSync(join(dir, 'state.raw'))).toBe(true);
     expect(r.checkpoint).toMatchObject({ name: 'base', instance: 'default', format: 'mapped-ram' });
+    await stopEmulator(op);
+    expect(await session.currentDisk()).toBe(session.disk);
+    expect(await backingNameOf(session.disk)).toBe(layer);
     expect(r.timings.running).toBeGreaterThanOrEqual(r.timings.paused!);
     expect((await listCheckpoints(op)).map((c) => c.name)).toEqual(['base']);
+    expect(w.alive(state.pid)).toBe(false);
   });
 
   it('a template session: its RAM file is cloned into the checkpoint while the guest is paused', async () => {
@@ -82,7 +88,7 @@ describe('checkpoint restore, without a VM', { timeout: 30_000 }, () => {
     const { op, prepare, state } = await started(w);
     await saveCheckpoint(op, 'base');
     const ckptDir = join(op.config.paths.checkpoints, 'base');
-    const layer = (await backingNameOf(sessionStore(op.config).disk))!;
+    const layer = (await backingNameOf(await sessionStore(op.config).currentDisk()))!;
     w.events.length = 0;
     for (let i = 0; i < 2; i++) {
       const r = await restoreCheckpoint(op, 'base', { prepare });

@@ -36,8 +36,10 @@ export async function restoreCheckpoint(
       name: `checkpoint ${name}`,
       replace: async () => {
         const session = sessionStore(config);
+        op.trace.event('step', { step: 'restoring' });
         await session.drop();
         await session.createFromCheckpoint(checkpoints.pathOf(name), ckpt, op.signal ? { signal: op.signal } : {});
+        op.trace.event('step', { step: 'sessionRestored' });
         op.reporter.info(`restored checkpoint ${name} (saved ${ckpt.createdAt} from instance ${ckpt.instance})`);
       },
     },

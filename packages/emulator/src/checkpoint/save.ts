@@ -81,7 +81,6 @@ export async function saveCheckpoint(
     const session = sessionStore(config);
     const smeta = await session.read();
     if (!smeta) throw new EmulatorError('CHECKPOINT_FAILED', `the running instance has no session in ${session.dir}`);
-    await session.sweepLayers();
     const control = await seams.vms.attach(config.paths.qmpSocket, {
       trace: op.trace,
       timeout: 3000,
@@ -111,7 +110,7 @@ export async function saveCheckpoint(
             mark('paused');
             await session.freezeLayer(prepared);
             frozen = true;
-            await control.snapshotDisk('system', session.disk, { signal });
+            await control.snapshotDisk('system', prepared.next, { signal });
             mark('diskFrozen');
             await control.saveState(
               migrationUri(save.qemuVersion, 'out', join(tmp, STATE)),
@@ -128,6 +127,7 @@ export async function saveCheckpoint(
             }
           } finally {
             if (!frozen) await rm(prepared.next, { force: true });
+            // (Frozen but not switched: the recorded disk is an empty overlay on the file QEMU writes.)
             // The guest runs on whatever happened; a failure to run it is the error then.
             await control.cont({ timeout: 5000 });
             runningAt = seams.clock.now();

@@ -96,7 +96,14 @@ export async function stopHeld(op: Op, options: StopOptions = {}): Promise<StopR
   } finally {
     await control?.close().catch(() => {});
   }
-  if (how !== 'saved') await markSessionStopped(op, state, false);
+  if (how !== 'saved') {
+    // QEMU is gone: a disk a checkpoint switched it to takes the session's name (else the next start does).
+    if (state.persistence?.kind === 'session')
+      await sessionStore(config)
+        .settleLayers()
+        .catch(() => {});
+    await markSessionStopped(op, state, false);
+  }
   await cleanupRunFiles(config);
   mark('stopped');
   return { wasRunning: true, how, ...(saveFailed ? { saveFailed } : {}), elapsedMs: seams.clock.now() - t0, timings };
@@ -132,6 +139,8 @@ async function saveSession(
     await control.quit().catch(() => {});
     if (!(await waitForExit(op, state.pid, state.pidStartTime, 30_000))) return 'QEMU did not exit after saving';
     mark('qemuExited');
+    // A disk a checkpoint switched QEMU to takes the session's name now that QEMU is gone.
+    await store.settleLayers();
     // Only now, with QEMU gone and its disk flushed, does the RAM state belong to the disk.
     await store.commitRam({ key: save.key, plugged: state.shares ?? [] });
     mark('committed');

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import {
@@ -50,6 +50,7 @@ async function sessionAt22(name: string) {
 async function save(session: SessionStore, checkpoints: CheckpointStore, name: string) {
   const prepared = await session.prepareLayer({ now });
   await session.freezeLayer(prepared);
+  await session.settleLayers(); // (as when its VM has exited)
   const smeta = (await session.read())!;
   return checkpoints.build(name, async (tmp): Promise<CheckpointMeta> => {
     writeFileSync(join(tmp, 'state.raw'), 'device state');
@@ -89,30 +90,38 @@ describe.skipIf(!ok)('checkpoints with real qemu-img', { timeout: 60_000 }, () =
     expect(existsSync(join(dir, 'checkpoints', 'base'))).toBe(false);
   });
 
-  it('a kill between the link and the rename leaves the disk whole; the unused link is swept', async () => {
+  it('a kill between the link and the record leaves the disk whole; the unused link and overlay are swept', async () => {
     const { session } = await sessionAt22('b');
     const prepared = await session.prepareLayer({ now });
     linkSync(session.disk, join(session.dir, prepared.layer));
     expect(reads(session.disk, 0x22)).toBe(true);
-    expect((await session.sweepLayers()).sort()).toEqual(['.disk-next.qcow2', prepared.layer].sort());
+    expect((await session.settleLayers()).sort()).toEqual([basename(prepared.next), prepared.layer].sort());
     expect(reads(session.disk, 0x22)).toBe(true);
   });
 
-  it('a kill after the rename, before QEMU switched: the old file (still written) shows through the new disk', async () => {
-    const { session } = await sessionAt22('c');
-    const prepared = await session.prepareLayer({ now });
-    const inode = statSync(session.disk).ino;
-    await session.freezeLayer(prepared);
-    // QEMU, not switched yet, goes on writing the file it has open: the frozen layer's inode.
-    write(join(session.dir, prepared.layer), 0x55);
-    expect(statSync(join(session.dir, prepared.layer)).ino).toBe(inode);
-    expect(reads(session.disk, 0x55)).toBe(true);
-    expect(await session.sweepLayers()).toEqual([]);
+  it('frozen and recorded, QEMU killed before or after its switch: the settled disk holds every write', async () => {
+    for (const switched of [false, true]) {
+      const { session } = await sessionAt22(`c${switched}`);
+      const prepared = await session.prepareLayer({ now });
+      const inode = statSync(session.disk).ino;
+      await session.freezeLayer(prepared);
+      expect(await session.currentDisk()).toBe(prepared.next);
+      // QEMU writes the file it has open: the frozen one until it switches, the new one after.
+      write(switched ? prepared.next : join(session.dir, prepared.layer), 0x55);
+      expect(statSync(join(session.dir, prepared.layer)).ino).toBe(inode);
+      expect(await session.settleLayers()).toEqual([]);
+      expect(await session.currentDisk()).toBe(session.disk);
+      expect(reads(session.disk, 0x55)).toBe(true);
+      expect(existsSync(prepared.next)).toBe(false);
+    }
   });
 
   it(`the chain is bounded: a save past ${MAX_LAYERS} layers is refused`, async () => {
     const { session } = await sessionAt22('d');
-    for (let i = 0; i < MAX_LAYERS; i++) await session.freezeLayer(await session.prepareLayer({ now }));
+    for (let i = 0; i < MAX_LAYERS; i++) {
+      await session.freezeLayer(await session.prepareLayer({ now }));
+      await session.settleLayers();
+    }
     expect(reads(session.disk, 0x22)).toBe(true);
     await expect(session.prepareLayer({ now })).rejects.toMatchObject({ code: 'SNAPSHOT_CHAIN_TOO_DEEP' });
   });
