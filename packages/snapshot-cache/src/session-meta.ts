@@ -24,6 +24,11 @@ export interface SessionMeta {
   running?: { since: string; pid: number };
   lastStop?: { at: string; saved: boolean };
   ram?: SessionRam;
+  /**
+   * The host ports the guest was last told, by service (its config disk at a cold boot, the
+   * runtime's retarget hook after a resume): a resume on other ports tells it again.
+   */
+  guestPorts?: Record<string, number>;
 }
 
 /** meta.json; fields a newer version added are kept (loose), so an update never drops them. */
@@ -38,6 +43,7 @@ const sessionMetaSchema = z.looseObject({
   running: z.object({ since: z.string(), pid: z.number().int() }).optional(),
   lastStop: z.object({ at: z.string(), saved: z.boolean() }).optional(),
   ram: sessionRamSchema.optional(),
+  guestPorts: z.record(z.string(), z.number().int()).optional(),
 }) satisfies z.ZodType<SessionMeta>;
 
 /** meta.json's text as a session's meta, or undefined when it is not one (not JSON, or not the schema). */

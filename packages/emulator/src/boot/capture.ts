@@ -5,6 +5,7 @@ import { type CompatibilityKey, SnapshotCache, type SnapshotEntry } from '@stack
 import { encodeEnvLines, PLACEHOLDERS, ROTATE_HOOK } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
 import { describeUnhealthy } from '../guest/health.js';
+import { rememberPortVerdict, RETARGETS_PORTS_MARKER } from '../image/port-retargeting.js';
 import { roomFor } from '../host/free-space.js';
 import type { Vm } from '../seams/vm.js';
 import { launchGuest } from '../vm/launch.js';
@@ -69,6 +70,13 @@ export async function captureSnapshot(
         timeout: 90_000,
         signal: op.signal,
       });
+      // Whether this image's guest can be told other host ports when it resumes: remembered for the
+      // image, it decides whether its snapshot keys hold the ports (image/port-retargeting.ts).
+      await rememberPortVerdict(
+        op.config,
+        env.image.digest,
+        await agent.hasFile(RETARGETS_PORTS_MARKER, op.signal ? { signal: op.signal } : {}),
+      );
       // Warm the guest's side of every resume: one rotation (to the same placeholders, so the snapshot
       // still carries only public values) loads the hook, the service's code paths and the database's
       // caches into guest RAM, which the snapshot keeps. (QEMU's own translation cache is not kept.)

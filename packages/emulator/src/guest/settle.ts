@@ -2,6 +2,7 @@ import { generateSecrets, PLACEHOLDERS, type SecretSet, writeClientKeyFile } fro
 import { type BootEnv, mark } from '../boot/boot-env.js';
 import { EmulatorError } from '../errors.js';
 import type { Launched } from '../vm/launch.js';
+import { RETARGET_HOOK } from '../image/port-retargeting.js';
 import { describeUnhealthy } from './health.js';
 
 /** What the instance's secrets are after a start: fresh ones, the public placeholders, or kept from before. */
@@ -19,6 +20,12 @@ export interface SettlePlan {
    * when it is not. @default false
    */
   verifyKept?: boolean;
+  /**
+   * The host ports to hand the guest (`retargetFor`: an image that retargets, resumed where its guest
+   * holds other ports), through its retarget hook, before the secrets and the health probes. The
+   * hook may restart what reads them, so the secrets go after it. @default none
+   */
+  retarget?: Readonly<Record<string, string>>;
   /** Wait this long for the services before rotating (a booting guest: the hook talks to them). @default no wait */
   healthyFirstMs?: number;
   rotationTimeoutMs: number;
@@ -30,6 +37,24 @@ export interface SettlePlan {
 async function rotate(env: BootEnv, { agent }: Launched, timeoutMs: number, secrets?: SecretSet): Promise<void> {
   const set = await agent.rotate({ timeout: timeoutMs, signal: env.op.signal, ...(secrets ? { secrets } : {}) });
   await writeClientKeyFile(env.op.config.paths.internalPck, set.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
+}
+
+/** Hands the guest this start's host ports through its retarget hook; resolves once it succeeded. */
+async function retarget(env: BootEnv, { agent }: Launched, values: Readonly<Record<string, string>>, timeoutMs: number) {
+  const r = await agent.run({
+    path: RETARGET_HOOK,
+    input: Object.entries(values)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+    timeout: timeoutMs,
+    ...(env.op.signal ? { signal: env.op.signal } : {}),
+  });
+  if (r.exitCode !== 0)
+    throw new EmulatorError(
+      'GUEST_FAILED',
+      `${RETARGET_HOOK} failed (exit ${r.exitCode}): ${r.stderr.toString('utf8').trim() || '(no message)'}`,
+      { hint: `guest console: ${env.op.config.paths.serialLog}` },
+    );
 }
 
 /** Whether the backend accepts `key` as the internal project's client key, once it is healthy. */
@@ -91,6 +116,12 @@ export async function settleGuest(
       startClock();
       await mounting;
       mark(env, 'shareMounted');
+    }
+    if (plan.retarget) {
+      const retargeting = retarget(env, launched, plan.retarget, plan.rotationTimeoutMs);
+      startClock();
+      await retargeting;
+      mark(env, 'retargeted');
     }
     if (plan.healthyFirstMs !== undefined && plan.secrets === 'rotate') {
       startClock();
