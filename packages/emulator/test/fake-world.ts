@@ -53,6 +53,10 @@ export class FakeWorld {
   readonly launches: LaunchRecord[] = [];
   readonly scripts: VmScript[] = [];
   readonly events: string[] = [];
+  /** Guest files the agent says are absent (every other path exists: the reference appliance's markers). */
+  readonly absentFiles = new Set<string>();
+  /** Every guest-exec the runtime ran through the agent, with its input. */
+  readonly guestRuns: Array<{ path: string; input: string }> = [];
   #nextPid = 4_000_000;
   #alive = new Map<number, string>();
   #now = 1_750_000_000_000;
@@ -268,15 +272,19 @@ export class FakeWorld {
           this.events.push('rotate');
           return generateSecrets();
         },
-        hasFile: async () => true,
-        run: async () => ({
-          pid: 1,
-          exitCode: 0,
-          signal: null,
-          stdout: Buffer.alloc(0),
-          stderr: Buffer.alloc(0),
-          truncated: false,
-        }),
+        hasFile: async (path) => !this.absentFiles.has(path),
+        run: async (c) => {
+          this.guestRuns.push({ path: c.path, input: c.input === undefined ? '' : Buffer.from(c.input).toString() });
+          this.events.push(`exec ${c.path}`);
+          return {
+            pid: 1,
+            exitCode: 0,
+            signal: null,
+            stdout: Buffer.alloc(0),
+            stderr: Buffer.alloc(0),
+            truncated: false,
+          };
+        },
         close: async () => {},
       };
       return agent;
