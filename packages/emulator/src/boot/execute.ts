@@ -42,7 +42,7 @@ export async function executeStart(first: BootEnv): Promise<{ env: BootEnv; boot
             ? 'capturing a new snapshot (forced)'
             : `no usable snapshot: ${attempt.reason}; capturing one (one time)`,
         );
-        await captureSnapshot(env, compatibilityKey(env, format, 'capture'), (vm) => recordCapture(env, vm));
+        await captureSnapshot(env, compatibilityKey(env, format), (vm) => recordCapture(env, vm));
         await clearLaunch(env);
         // The capture learned whether the image retargets its ports: the keys from here on follow it.
         env = { ...env, portVerdict: await knownPortVerdict(op.config, env.image.digest) };

@@ -47,18 +47,20 @@ describe('one template, many instances: host ports told at settle (issue 30)', (
     const a = instance(w, 'a', A);
     const ra = await startEmulator(a, { prepare: prepareFor(image) });
     expect(ra.state.mode).toBe('resumed');
-    // Its first capture learned the marker, so it is the neutral one, and the resume was retargeted.
+    // Its first capture booted on 27000-27004, found the marker and told the guest the default ports
+    // before saving it: stored under the neutral key. The resume then told it its own.
     expect(await knownPortVerdict(a.config, 'a'.repeat(64))).toBe(true);
+    expect(captures(a), a.reporter.lines.join('\n')).toHaveLength(1);
     const [entry] = await snapshots(a);
     expect(entry!.meta.key.configDisk.STACK_EMULATOR_BACKEND_HOST_PORT).toBe('26701');
-    expect(retargets(w)).toEqual(['27001']);
+    expect(retargets(w)).toEqual(['26701', '27001']);
 
     const b = instance(w, 'b', B);
     const rb = await startEmulator(b, { prepare: prepareFor(image) });
     expect(rb.state).toMatchObject({ mode: 'resumed', snapshotId: entry!.id });
     expect(captures(b)).toEqual([]);
     expect(await snapshots(b)).toHaveLength(1);
-    expect(retargets(w)).toEqual(['27001', '28001']);
+    expect(retargets(w)).toEqual(['26701', '27001', '28001']);
     // The hook runs before the secrets: a hook that restarts the services must not undo a rotation.
     const hook = w.events.lastIndexOf(`exec ${RETARGET_HOOK}`);
     expect(hook).toBeGreaterThan(-1);
@@ -92,15 +94,16 @@ describe('one template, many instances: host ports told at settle (issue 30)', (
     expect(retargets(w)).toEqual([]);
   });
 
-  it('an image never captured here, first started on other ports: learns its verdict from a neutral capture', async () => {
+  it('an image without the marker, first started on other ports: one capture, for its ports, as before', async () => {
     const w = new FakeWorld();
     w.absentFiles.add(RETARGETS_PORTS_MARKER);
     const b = instance(w, 'b', B);
     expect((await startEmulator(b, { prepare: prepareFor(w.image()) })).state.mode).toBe('resumed');
-    // The neutral capture is the default ports' snapshot; this instance then captured its own.
-    expect(captures(b)).toHaveLength(2);
-    expect(b.reporter.lines.some((l) => l.includes('cannot take other host ports when it resumes'))).toBe(true);
-    expect(await snapshots(b)).toHaveLength(2);
+    expect(captures(b)).toHaveLength(1);
+    expect(await knownPortVerdict(b.config, 'a'.repeat(64))).toBe(false);
+    const [entry] = await snapshots(b);
+    expect(entry!.meta.key.configDisk.STACK_EMULATOR_BACKEND_HOST_PORT).toBe('28001');
+    expect(retargets(w)).toEqual([]);
   });
 
   it("a saved session resumes on new ports (its key has none) and is told them; on the same ports it is not", async () => {
@@ -112,12 +115,12 @@ describe('one template, many instances: host ports told at settle (issue 30)', (
     expect((await stopEmulator(first)).how).toBe('saved');
     const same = instance(w, 'a', A);
     expect((await startEmulator(same, { prepare: prepareFor(image) })).state.mode).toBe('session');
-    expect(retargets(w)).toEqual(['27001']); // only the golden resume's
+    expect(retargets(w)).toEqual(['26701', '27001']); // the capture's and the golden resume's only
     expect((await stopEmulator(same)).how).toBe('saved');
 
     const moved = instance(w, 'a', B);
     expect((await startEmulator(moved, { prepare: prepareFor(image) })).state.mode).toBe('session');
-    expect(retargets(w)).toEqual(['27001', '28001']);
+    expect(retargets(w)).toEqual(['26701', '27001', '28001']);
     expect((await sessionStore(moved.config).read())!.guestPorts).toEqual(B);
   });
 

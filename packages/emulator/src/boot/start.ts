@@ -190,7 +190,7 @@ export async function captureOnly(op: Op): Promise<{ snapshotId: string; elapsed
     const ported = await withInstancePorts(op);
     const env = await prepareBoot({ ...ported, config: Object.freeze({ ...ported.config, ephemeral: true }) }, t0);
     if (env.snapshots.format === undefined) throw new EmulatorError('SNAPSHOT_UNSUPPORTED', env.snapshots.reason);
-    const entry = await captureSnapshot(env, compatibilityKey(env, env.snapshots.format, 'capture'), (vm) =>
+    const entry = await captureSnapshot(env, compatibilityKey(env, env.snapshots.format), (vm) =>
       recordCapture(env, vm),
     );
     await clearLaunch(env);

@@ -2,8 +2,8 @@ import { generateSecrets, PLACEHOLDERS, type SecretSet, writeClientKeyFile } fro
 import { type BootEnv, mark } from '../boot/boot-env.js';
 import { EmulatorError } from '../errors.js';
 import type { Launched } from '../vm/launch.js';
-import { RETARGET_HOOK } from '../image/port-retargeting.js';
 import { describeUnhealthy } from './health.js';
+import { retargetGuest } from './retarget.js';
 
 /** What the instance's secrets are after a start: fresh ones, the public placeholders, or kept from before. */
 export type SecretsState = 'fresh' | 'placeholders' | 'kept';
@@ -37,24 +37,6 @@ export interface SettlePlan {
 async function rotate(env: BootEnv, { agent }: Launched, timeoutMs: number, secrets?: SecretSet): Promise<void> {
   const set = await agent.rotate({ timeout: timeoutMs, signal: env.op.signal, ...(secrets ? { secrets } : {}) });
   await writeClientKeyFile(env.op.config.paths.internalPck, set.STACK_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY);
-}
-
-/** Hands the guest this start's host ports through its retarget hook; resolves once it succeeded. */
-async function retarget(env: BootEnv, { agent }: Launched, values: Readonly<Record<string, string>>, timeoutMs: number) {
-  const r = await agent.run({
-    path: RETARGET_HOOK,
-    input: Object.entries(values)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(''),
-    timeout: timeoutMs,
-    ...(env.op.signal ? { signal: env.op.signal } : {}),
-  });
-  if (r.exitCode !== 0)
-    throw new EmulatorError(
-      'GUEST_FAILED',
-      `${RETARGET_HOOK} failed (exit ${r.exitCode}): ${r.stderr.toString('utf8').trim() || '(no message)'}`,
-      { hint: `guest console: ${env.op.config.paths.serialLog}` },
-    );
 }
 
 /** Whether the backend accepts `key` as the internal project's client key, once it is healthy. */
@@ -118,7 +100,12 @@ export async function settleGuest(
       mark(env, 'shareMounted');
     }
     if (plan.retarget) {
-      const retargeting = retarget(env, launched, plan.retarget, plan.rotationTimeoutMs);
+      // As long as a boot may take: a hook may restart every service (the Stack image's container).
+      const retargeting = retargetGuest(agent, plan.retarget, {
+        timeoutMs: op.config.readyTimeoutMs,
+        ...(op.signal ? { signal: op.signal } : {}),
+        serialLog: p.serialLog,
+      });
       startClock();
       await retargeting;
       mark(env, 'retargeted');

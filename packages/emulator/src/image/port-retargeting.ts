@@ -43,14 +43,13 @@ export const samePorts = (a: Readonly<Ports>, b: Readonly<Ports>): boolean =>
   HOST_PORT_VARS.every(([k]) => a[k] === b[k]);
 
 /**
- * The host ports a snapshot key (and the config disk of the snapshot it names) holds. A lookup uses
- * the neutral ones only for an image known to retarget; a capture uses them unless the image is known
- * not to (the first capture of an image learns its verdict, and its snapshot is then the right one for
- * the default ports either way: the guest read the neutral ports, and its key says so).
+ * The host ports a snapshot key (and the config disk of the snapshot it names) holds: the neutral ones
+ * for an image known to retarget, else the start's. An image not known yet is captured on the start's
+ * ports, and its capture tells a guest that has the marker the neutral ones before it is saved
+ * (boot/capture.ts), so its snapshot is the neutral one from the first capture on.
  */
-export function keyPorts(ports: Readonly<Ports>, verdict: PortVerdict, purpose: 'lookup' | 'capture'): Ports {
-  const neutral = purpose === 'lookup' ? verdict === true : verdict !== false;
-  return { ...(neutral ? NEUTRAL_PORTS : ports) };
+export function keyPorts(ports: Readonly<Ports>, verdict: PortVerdict): Ports {
+  return { ...(verdict === true ? NEUTRAL_PORTS : ports) };
 }
 
 /** What the retarget hook is given: `runtime.env`'s host-port lines. */

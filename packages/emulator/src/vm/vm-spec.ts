@@ -74,14 +74,9 @@ export function vmSpec(env: BootEnv, shape: VmShape): VmSpecInput {
 
 /**
  * Compatibility key of a snapshot for this start in `format` (docs/ARCHITECTURE.md, "Snapshots and
- * sessions"). The host ports in it are the neutral ones for an image that retargets them (and for a
- * capture of an image not yet known either way): see `keyPorts`. @default purpose 'lookup'
+ * sessions"). The host ports in it are the neutral ones for an image that retargets them (`keyPorts`).
  */
-export function compatibilityKey(
-  env: BootEnv,
-  format: SnapshotFormat,
-  purpose: 'lookup' | 'capture' = 'lookup',
-): CompatibilityKey {
+export function compatibilityKey(env: BootEnv, format: SnapshotFormat): CompatibilityKey {
   const spec = vmSpec(env, { layout: 'snapshot', system: 'system', config: 'config' });
   const config = env.op.config;
   return {
@@ -89,7 +84,7 @@ export function compatibilityKey(
     qemuVersion: formatQemuVersion(env.host.probe.version),
     accel: env.accel,
     layoutFingerprint: buildArgv(spec).fingerprint,
-    configDisk: runtimeEnv(config, '', keyPorts(config.ports, env.portVerdict, purpose)),
+    configDisk: runtimeEnv(config, '', keyPorts(config.ports, env.portVerdict)),
     format,
     ...(env.accel !== 'tcg' ? { host: hostIdentity({ platform: config.host.platform }) } : {}),
     ...(env.boot.firmware ? { firmware: firmwareIdentity(env.boot.firmware) } : {}),
