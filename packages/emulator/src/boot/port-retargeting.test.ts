@@ -38,7 +38,8 @@ const prepareFor = (image: string) => async (o: Op) =>
 const retargets = (w: FakeWorld) =>
   w.guestRuns.filter((r) => r.path === RETARGET_HOOK).map((r) => /BACKEND_HOST_PORT=(\d+)/.exec(r.input)?.[1]);
 const snapshots = async (op: Op) => new SnapshotCache(op.config.paths.snapshots).list();
-const captures = (op: { reporter: { lines: string[] } }) => op.reporter.lines.filter((l) => l.startsWith('step capturing'));
+const captures = (op: { reporter: { lines: string[] } }) =>
+  op.reporter.lines.filter((l) => l.startsWith('step capturing'));
 
 describe('one template, many instances: host ports told at settle (issue 30)', () => {
   it('an image that retargets: two instances on other ports resume the same snapshot, each told its ports', async () => {
@@ -106,7 +107,7 @@ describe('one template, many instances: host ports told at settle (issue 30)', (
     expect(retargets(w)).toEqual([]);
   });
 
-  it("a saved session resumes on new ports (its key has none) and is told them; on the same ports it is not", async () => {
+  it('a saved session resumes on new ports (its key has none) and is told them; on the same ports it is not', async () => {
     const w = new FakeWorld();
     const image = w.image();
     const first = instance(w, 'a', A);

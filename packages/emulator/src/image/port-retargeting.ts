@@ -31,7 +31,7 @@ export const NEUTRAL_PORTS: Readonly<Ports> = Object.freeze({
 export type PortVerdict = boolean | undefined;
 
 /** `runtime.env`'s names of the host ports (guest contract), in the contract's order. */
-export const HOST_PORT_VARS: ReadonlyArray<readonly [keyof Ports, string]> = [
+const HOST_PORT_VARS: ReadonlyArray<readonly [keyof Ports, string]> = [
   ['dashboard', 'STACK_EMULATOR_DASHBOARD_HOST_PORT'],
   ['backend', 'STACK_EMULATOR_BACKEND_HOST_PORT'],
   ['minio', 'STACK_EMULATOR_MINIO_HOST_PORT'],
