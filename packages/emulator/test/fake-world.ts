@@ -27,6 +27,8 @@ export interface VmScript {
   agentFails?: Error;
   /** The rotation hook fails with this. */
   rotateFails?: Error;
+  /** A guest-exec of this program exits with this code and stderr (e.g. a hook that fails). */
+  execFails?: { path: string; exitCode: number; stderr: string };
   /** Services stay unhealthy. */
   unhealthy?: boolean;
   /** The run state QEMU reports once the guest should run (e.g. `io-error`: paused on a disk error). */
@@ -276,12 +278,13 @@ export class FakeWorld {
         run: async (c) => {
           this.guestRuns.push({ path: c.path, input: c.input === undefined ? '' : Buffer.from(c.input).toString() });
           this.events.push(`exec ${c.path}`);
+          const fails = script.execFails?.path === c.path ? script.execFails : undefined;
           return {
             pid: 1,
-            exitCode: 0,
+            exitCode: fails?.exitCode ?? 0,
             signal: null,
             stdout: Buffer.alloc(0),
-            stderr: Buffer.alloc(0),
+            stderr: Buffer.from(fails?.stderr ?? ''),
             truncated: false,
           };
         },

@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import { describe, expect, it } from 'vitest';
 import { FakeWorld } from '../../test/fake-world.js';
@@ -66,6 +68,37 @@ describe('one template, many instances: host ports told at settle (issue 30)', (
     const hook = w.events.lastIndexOf(`exec ${RETARGET_HOOK}`);
     expect(hook).toBeGreaterThan(-1);
     expect(w.events.indexOf('rotate', hook)).toBeGreaterThan(hook);
+  });
+
+  it('a home whose snapshot predates the verdicts learns it at a resume; then other ports share that snapshot', async () => {
+    const w = new FakeWorld();
+    const image = w.image();
+    const d = instance(w, 'default');
+    await startEmulator(d, { prepare: prepareFor(image) });
+    expect((await stopEmulator(d)).how).toBe('saved');
+    rmSync(join(d.config.paths.images, 'retargets-ports.json')); // as a home from before the marker
+    expect((await startEmulator(d, { prepare: prepareFor(image) })).state.mode).toBe('session');
+    expect(await knownPortVerdict(d.config, 'a'.repeat(64))).toBe(true);
+    const b = instance(w, 'b', B);
+    expect((await startEmulator(b, { prepare: prepareFor(image) })).state.mode).toBe('resumed');
+    expect(captures(b)).toEqual([]);
+    expect(retargets(w)).toEqual(['28001']);
+  });
+
+  it('a retarget hook that fails ends that resume with what it said; the start falls back to a cold boot', async () => {
+    const w = new FakeWorld();
+    const image = w.image();
+    await startEmulator(instance(w, 'a', A), { prepare: prepareFor(image) });
+    const b = instance(w, 'b', B);
+    w.script({ execFails: { path: RETARGET_HOOK, exitCode: 4, stderr: 'stack-set-host-ports: x missing' } });
+    const r = await startEmulator(b, { prepare: prepareFor(image) });
+    expect(r.state).toMatchObject({
+      mode: 'cold',
+      coldReason: expect.stringContaining(`${RETARGET_HOOK} failed (exit 4): stack-set-host-ports: x missing`),
+    });
+    // Counted as a timeout: the template every instance shares is kept after one failure.
+    expect(await snapshots(b)).toHaveLength(1);
+    expect(b.reporter.lines.some((l) => l.includes('the snapshot is kept (a timeout'))).toBe(true);
   });
 
   it('on the default ports nothing is retargeted', async () => {

@@ -1,5 +1,6 @@
 import { SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
+import { learnPortVerdict } from '../guest/retarget.js';
 import { secretsFor } from '../guest/secrets.js';
 import { type SecretsState, settleGuest } from '../guest/settle.js';
 import { portsOfConfigDisk, portsOfRecord, retargetFor } from '../image/port-retargeting.js';
@@ -62,6 +63,7 @@ export async function resumeGolden(
     onLaunched: (vm) => onLaunched(vm, t.launching),
   });
   try {
+    await learnPortVerdict(env, launched.agent);
     // Its guest holds the ports of its key's config disk (the neutral ones, for an image that retargets).
     const retarget = retargetFor(env.portVerdict, portsOfConfigDisk(entry.meta.key.configDisk), config.ports);
     const secrets = await settleGuest(env, launched, {
@@ -112,6 +114,7 @@ export async function resumeSession(
       onLaunched: (vm) => onLaunched(vm, launching),
       onLoaded: () => lease.consume(),
     });
+    await learnPortVerdict(env, launched.agent);
     const secrets = await secretsFor(env, launched.agent, s.meta.clientKey);
     // The ports its guest was last told (a session saved before they were recorded: its key's).
     const retarget = retargetFor(

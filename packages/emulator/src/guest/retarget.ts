@@ -1,5 +1,6 @@
+import type { BootEnv } from '../boot/boot-env.js';
 import { EmulatorError } from '../errors.js';
-import { RETARGET_HOOK } from '../image/port-retargeting.js';
+import { rememberPortVerdict, RETARGET_HOOK, RETARGETS_PORTS_MARKER } from '../image/port-retargeting.js';
 import type { GuestAgent } from '../seams/guest.js';
 
 /**
@@ -23,6 +24,21 @@ export async function retargetGuest(
     throw new EmulatorError(
       'GUEST_FAILED',
       `${RETARGET_HOOK} failed (exit ${r.exitCode}): ${r.stderr.toString('utf8').trim() || '(no message)'}`,
-      { hint: `guest console: ${options.serialLog}` },
+      // Transient: a hook that restarts services may fail once on a loaded host; one failure must not
+      // quarantine the template every instance shares (a second one in a row does).
+      { hint: `guest console: ${options.serialLog}`, transient: true },
     );
+}
+
+/**
+ * Learns whether the guest's image retargets its ports when the home does not know yet (a home whose
+ * snapshots predate the marker: no capture asks again): one agent call, once per image. This start
+ * keeps its own keys; the next ones follow the verdict (a retargeting image then captures the shared
+ * snapshot once).
+ */
+export async function learnPortVerdict(env: BootEnv, agent: GuestAgent): Promise<void> {
+  if (env.portVerdict !== undefined) return;
+  const { config, signal } = env.op;
+  const retargets = await agent.hasFile(RETARGETS_PORTS_MARKER, signal ? { signal } : {});
+  await rememberPortVerdict(config, env.image.digest, retargets);
 }
