@@ -70,6 +70,24 @@ describe('one template, many instances: host ports told at settle (issue 30)', (
     expect(w.events.indexOf('rotate', hook)).toBeGreaterThan(hook);
   });
 
+  it('two instances on other ports started at once from a fresh home: one captures, the other waits and shares it', async () => {
+    const w = new FakeWorld();
+    const image = w.image();
+    const a = instance(w, 'a', A);
+    const b = instance(w, 'b', B);
+    const [ra, rb] = await Promise.all([
+      startEmulator(a, { prepare: prepareFor(image) }),
+      startEmulator(b, { prepare: prepareFor(image) }),
+    ]);
+    expect([ra.state.mode, rb.state.mode]).toEqual(['resumed', 'resumed']);
+    expect(ra.state.snapshotId).toBe(rb.state.snapshotId);
+    expect(captures(a).length + captures(b).length).toBe(1);
+    expect(
+      [...a.reporter.lines, ...b.reporter.lines].some((l) => l.includes("waiting for another start's capture")),
+    ).toBe(true);
+    expect(await snapshots(a)).toHaveLength(1);
+  });
+
   it('a home whose snapshot predates the verdicts learns it at a resume; then other ports share that snapshot', async () => {
     const w = new FakeWorld();
     const image = w.image();
