@@ -92,6 +92,8 @@ for i in $(seq 1 240); do
   [[ $i -eq 240 ]] && { say "backend never became healthy"; journalctl -u stack-reference --no-pager | tail -20 > /dev/console; exit 1; }
 done
 
-# Guest contract marker: this hook rotates from any current value, not only from the placeholders.
+# Guest contract markers: this hook rotates from any current value, not only from the placeholders;
+# and its guest takes other host ports at settle (retarget-host-ports), so its snapshots hold none.
 mkdir -p /etc/stack-emulator
 touch /etc/stack-emulator/rotates-from-any-value
+touch /etc/stack-emulator/retargets-ports

@@ -36,6 +36,9 @@ docker image inspect "$STACK_IMAGE" > /dev/null 2>&1 || { stack_say "img.tgz hol
 stack_say "installing the hooks and units"
 install -d -m 0755 /etc/stack-emulator
 install -m 0600 "$B/base.env" /etc/stack-emulator/base.env
+# Guest contract marker: retarget-host-ports re-renders the container's environment with other host
+# ports and restarts it, so the host keeps the ports out of this image's snapshot keys.
+touch /etc/stack-emulator/retargets-ports
 bash "$B/contract-setup.sh" stack.service
 systemctl start stack-config.service
 

@@ -3,6 +3,7 @@ import type { Accel } from '@stack/qemu-argv';
 import { resolveConfig, type StartFlags } from '../src/config/resolve-config.js';
 import { detectHost } from '../src/config/host-info.js';
 import type { BootEnv } from '../src/boot/boot-env.js';
+import type { PortVerdict } from '../src/image/port-retargeting.js';
 import type { Op } from '../src/context/op.js';
 import type { Reporter } from '../src/report/reporter.js';
 import { Trace } from '../src/trace/trace.js';
@@ -46,6 +47,7 @@ export function testEnv(
   image: string,
   accel: Accel = 'tcg',
   format: 'template-ram' | 'mapped-ram' | 'stream' = 'mapped-ram',
+  portVerdict: PortVerdict = undefined,
 ): BootEnv {
   const boot = readBootFiles(image);
   return {
@@ -69,6 +71,7 @@ export function testEnv(
     boot: { kernel: boot },
     baseEnv: { text: '', digest: undefined, from: 'none' },
     snapshots: { format },
+    portVerdict,
     shares: [],
     t0: op.seams.clock.now(),
     timings: {},

@@ -27,6 +27,8 @@ export interface VmScript {
   agentFails?: Error;
   /** The rotation hook fails with this. */
   rotateFails?: Error;
+  /** A guest-exec of this program exits with this code and stderr (e.g. a hook that fails). */
+  execFails?: { path: string; exitCode: number; stderr: string };
   /** Services stay unhealthy. */
   unhealthy?: boolean;
   /** The run state QEMU reports once the guest should run (e.g. `io-error`: paused on a disk error). */
@@ -53,6 +55,10 @@ export class FakeWorld {
   readonly launches: LaunchRecord[] = [];
   readonly scripts: VmScript[] = [];
   readonly events: string[] = [];
+  /** Guest files the agent says are absent (every other path exists: the reference appliance's markers). */
+  readonly absentFiles = new Set<string>();
+  /** Every guest-exec the runtime ran through the agent, with its input. */
+  readonly guestRuns: Array<{ path: string; input: string }> = [];
   #nextPid = 4_000_000;
   #alive = new Map<number, string>();
   #now = 1_750_000_000_000;
@@ -273,15 +279,20 @@ export class FakeWorld {
           this.events.push('rotate');
           return generateSecrets();
         },
-        hasFile: async () => true,
-        run: async () => ({
-          pid: 1,
-          exitCode: 0,
-          signal: null,
-          stdout: Buffer.alloc(0),
-          stderr: Buffer.alloc(0),
-          truncated: false,
-        }),
+        hasFile: async (path) => !this.absentFiles.has(path),
+        run: async (c) => {
+          this.guestRuns.push({ path: c.path, input: c.input === undefined ? '' : Buffer.from(c.input).toString() });
+          this.events.push(`exec ${c.path}`);
+          const fails = script.execFails?.path === c.path ? script.execFails : undefined;
+          return {
+            pid: 1,
+            exitCode: fails?.exitCode ?? 0,
+            signal: null,
+            stdout: Buffer.alloc(0),
+            stderr: Buffer.from(fails?.stderr ?? ''),
+            truncated: false,
+          };
+        },
         close: async () => {},
       };
       return agent;

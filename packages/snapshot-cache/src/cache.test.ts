@@ -183,3 +183,17 @@ describe('SnapshotCache: inventory and removal', () => {
     expect((await cache.lookup(key({ accel: 'kvm' }))).hit).toBe(true);
   });
 });
+
+describe('SnapshotCache: a capture committed under another key', () => {
+  it('is stored under (and found by) the key given to commit, not the one it began with', async () => {
+    const cache = new SnapshotCache(fresh(), { run: fakeZstd, fsync: recorder().fsync });
+    const begun = key({ configDisk: { STACK_EMULATOR_BACKEND_HOST_PORT: '27001' } });
+    const told = key({ configDisk: { STACK_EMULATOR_BACKEND_HOST_PORT: '26701' } });
+    const cap = await cache.beginCapture(begun);
+    writeFileSync(cap.statePath, Buffer.alloc(1 << 20, 7));
+    const entry = await cap.commit({ key: told });
+    expect(entry.meta.key).toEqual(told);
+    expect(await cache.lookup(told)).toMatchObject({ hit: true, entry: { id: entry.id } });
+    expect((await cache.lookup(begun)).hit).toBe(false);
+  });
+});

@@ -39,7 +39,11 @@ export interface Capture {
    * can link the frozen disk and the image side by side.
    */
   createDisk(image: string, options?: { signal?: AbortSignal }): Promise<void>;
-  commit(options?: { keepDisk?: boolean; signal?: AbortSignal }): Promise<SnapshotEntry>;
+  /**
+   * `key`: the key to store it under when the guest came to match another one during the capture
+   * (told other config-disk values through its agent). @default the key it was begun with
+   */
+  commit(options?: { keepDisk?: boolean; signal?: AbortSignal; key?: CompatibilityKey }): Promise<SnapshotEntry>;
   abort(): Promise<void>;
 }
 
@@ -54,8 +58,7 @@ export async function beginCapture(
   key: CompatibilityKey,
   deps: { run: RunTool; fsync: Fsync },
 ): Promise<Capture> {
-  const parsed = parseKey(key);
-  const id = keyId(parsed);
+  const begun = parseKey(key);
   await mkdir(root, { recursive: true, mode: 0o700 });
   const dir = join(root, tempDirName(CAPTURE_PREFIX));
   let finish: () => void = () => {};
@@ -85,6 +88,8 @@ export async function beginCapture(
     },
     commit: async (options = {}) => {
       try {
+        const parsed = options.key ? parseKey(options.key) : begun;
+        const id = keyId(parsed);
         const size = (await stat(statePath)).size;
         const meta: SnapshotMeta = {
           version: 1,

@@ -29,6 +29,11 @@ export interface SessionMeta {
    * named `disk.qcow2` once no VM runs on the session.
    */
   pendingTop?: string;
+  /**
+   * The host ports the guest was last told, by service (its config disk at a cold boot, the
+   * runtime's retarget hook after a resume): a resume on other ports tells it again.
+   */
+  guestPorts?: Record<string, number>;
 }
 
 /** meta.json; fields a newer version added are kept (loose), so an update never drops them. */
@@ -47,6 +52,7 @@ const sessionMetaSchema = z.looseObject({
     .string()
     .regex(/^\.top-[0-9a-z]+-[0-9a-f]{8}\.qcow2$/)
     .optional(),
+  guestPorts: z.record(z.string(), z.number().int()).optional(),
 }) satisfies z.ZodType<SessionMeta>;
 
 /** meta.json's text as a session's meta, or undefined when it is not one (not JSON, or not the schema). */

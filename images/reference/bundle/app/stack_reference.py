@@ -195,6 +195,10 @@ class Handler(socketserver.StreamRequestHandler):
             if not rows:
                 return 401, '{"code": "INVALID_PUBLISHABLE_CLIENT_KEY"}', "application/json"
             return 200, to_json({"id": project, "display_name": "Stack Dashboard" if project == "internal" else "Local project"}), "application/json"
+        if role == "backend" and path == "/api/v1/internal/emulator-test/runtime-env":
+            # What the guest was told (config disk at boot, retarget-host-ports after a resume): read
+            # at each request, so a test sees the host ports this instance runs on. Not secret.
+            return 200, to_json(runtime_env(wait_s=0)), "application/json"
         if role == "minio" and path == "/minio/health/live":
             return 200, "", "application/json"
         if role == "inbucket" and path == "/":

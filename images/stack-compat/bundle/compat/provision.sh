@@ -12,6 +12,9 @@ bash /mnt/bundle/compat/bios-boot.sh > /var/log/stack-compat-bios-boot.log 2>&1 
 say "compatibility hooks"
 # Its hook rotates only from the placeholders: no marker.
 rm -f /etc/stack-emulator/rotates-from-any-value
+# Its services read the host ports once, at boot (the original's render them into its container): no
+# retarget hook nor marker, so its snapshots keep the ports in their key.
+rm -f /etc/stack-emulator/retargets-ports /usr/local/bin/retarget-host-ports
 # The client key "baked into the built JavaScript": the placeholder until the first rotation.
 install -d -m 0755 /var/lib/stack-compat
 printf '00000000000000000000000000000000ffffffffffffffffffffffffffffffff' > /var/lib/stack-compat/baked-pck

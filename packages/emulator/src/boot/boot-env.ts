@@ -3,6 +3,7 @@ import type { Op } from '../context/op.js';
 import type { HostChoice } from '../host/accel.js';
 import type { SnapshotFormat } from '../host/snapshot-support.js';
 import type { BaseEnv } from '../image/base-env.js';
+import type { PortVerdict } from '../image/port-retargeting.js';
 import type { ResolvedImage } from '../image/image.js';
 import type { Timings } from '../instance/state.js';
 
@@ -21,6 +22,11 @@ export interface BootEnv {
   /** Firmware or direct kernel boot of `image` (`guestBoot`). */
   readonly boot: Pick<VmSpecInput, 'firmware' | 'kernel'>;
   readonly baseEnv: BaseEnv;
+  /**
+   * Whether `image`'s guest retargets its host ports ({@link PortVerdict}): remembered per image from
+   * its first capture, undefined before. A capture during the start learns it (a new env then).
+   */
+  readonly portVerdict: PortVerdict;
   /** The snapshot format to capture in, or why this QEMU cannot save snapshots here. */
   readonly snapshots: { format: SnapshotFormat } | { format: undefined; reason: string };
   /** Directories this start shares with the guest (the config file's project directory). */

@@ -5,6 +5,15 @@ import { type CompatibilityKey, SnapshotCache, type SnapshotEntry } from '@stack
 import { encodeEnvLines, PLACEHOLDERS, ROTATE_HOOK } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
 import { describeUnhealthy } from '../guest/health.js';
+import { retargetGuest } from '../guest/retarget.js';
+import {
+  NEUTRAL_PORTS,
+  portsOfConfigDisk,
+  rememberPortVerdict,
+  retargetInput,
+  RETARGETS_PORTS_MARKER,
+  samePorts,
+} from '../image/port-retargeting.js';
 import { roomFor } from '../host/free-space.js';
 import type { Vm } from '../seams/vm.js';
 import { launchGuest } from '../vm/launch.js';
@@ -38,6 +47,7 @@ export async function captureSnapshot(
   }
   const capture = await cache.beginCapture(key);
   let vm: Vm | undefined;
+  let storeAs: CompatibilityKey | undefined;
   const step = op.reporter.step('capturing a snapshot: cold boot in the snapshot layout');
   try {
     await capture.createDisk(env.image.path, { signal: op.signal });
@@ -69,6 +79,22 @@ export async function captureSnapshot(
         timeout: 90_000,
         signal: op.signal,
       });
+      // Whether this image's guest can be told other host ports when it resumes: remembered for the
+      // image, it decides whether its snapshot keys hold the ports (image/port-retargeting.ts).
+      const retargets = await agent.hasFile(RETARGETS_PORTS_MARKER, op.signal ? { signal: op.signal } : {});
+      await rememberPortVerdict(op.config, env.image.digest, retargets);
+      if (retargets && !samePorts(portsOfConfigDisk(key.configDisk), NEUTRAL_PORTS)) {
+        // Its image was not known yet, so it booted on this start's ports: told the neutral ones now,
+        // its snapshot is the one every instance shares (stored under their key).
+        step.update('capturing a snapshot: telling the guest the default host ports');
+        const neutral = retargetInput(NEUTRAL_PORTS);
+        await retargetGuest(agent, neutral, {
+          timeoutMs: op.config.readyTimeoutMs,
+          ...(op.signal ? { signal: op.signal } : {}),
+          serialLog: op.config.paths.serialLog,
+        });
+        storeAs = { ...key, configDisk: { ...key.configDisk, ...neutral } };
+      }
       // Warm the guest's side of every resume: one rotation (to the same placeholders, so the snapshot
       // still carries only public values) loads the hook, the service's code paths and the database's
       // caches into guest RAM, which the snapshot keeps. (QEMU's own translation cache is not kept.)
@@ -108,7 +134,7 @@ export async function captureSnapshot(
     await Promise.race([vm.exited, op.seams.clock.sleep(10_000).catch(() => {})]);
     await vm.kill();
     step.update('capturing a snapshot: verifying and compressing');
-    const entry = await capture.commit({ keepDisk: true, signal: op.signal });
+    const entry = await capture.commit({ keepDisk: true, signal: op.signal, ...(storeAs ? { key: storeAs } : {}) });
     step.succeed('snapshot captured');
     return entry;
   } catch (e) {

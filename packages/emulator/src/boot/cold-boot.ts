@@ -1,4 +1,5 @@
 import { runtimeEnv } from '../image/config-disk.js';
+import { learnPortVerdict } from '../guest/retarget.js';
 import { secretsFor } from '../guest/secrets.js';
 import { type SecretsState, settleGuest } from '../guest/settle.js';
 import { launchGuest } from '../vm/launch.js';
@@ -45,6 +46,7 @@ export async function coldBoot(
     onLaunched: (vm) => onLaunched(vm, plan.launching),
   });
   try {
+    await learnPortVerdict(env, launched.agent);
     const secrets = await secretsFor(env, launched.agent, plan.previousKey);
     if (secrets.secrets === 'keep')
       env.op.reporter.info('keeping the secrets this disk already has (the published key stays valid)');

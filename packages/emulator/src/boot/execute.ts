@@ -1,15 +1,17 @@
 import { EmulatorError } from '../errors.js';
+import { knownPortVerdict } from '../image/port-retargeting.js';
 import { vcpuCount } from '../config/resolve-config.js';
 import { rememberUnusable } from '../host/accel.js';
 import { rememberRefusedFormat } from '../host/snapshot-support.js';
 import type { FailedAttempt } from '../plan/attempt.js';
 import { decideStart } from '../plan/decide.js';
 import { classifyFailure, goldenVerdict, recoverable } from '../plan/failure.js';
-import { afterGoldenFailure, goldenResumed } from '../session/golden.js';
+import { afterGoldenFailure, goldenResumed, lookupGolden } from '../session/golden.js';
 import { acceleratorProblem } from '../vm/vm-problem.js';
 import { compatibilityKey } from '../vm/vm-spec.js';
 import { type BootEnv, mark, underAccel } from './boot-env.js';
 import type { Booted } from './booted.js';
+import { lockImageCapture } from './capture-lock.js';
 import { captureSnapshot } from './capture.js';
 import { gatherFacts } from './facts.js';
 import { perform } from './perform.js';
@@ -52,14 +54,27 @@ export async function executeStart(
       );
     try {
       if (attempt.kind === 'capture') {
-        const format = env.snapshots.format!;
-        op.reporter.info(
-          attempt.reason === 'forced'
-            ? 'capturing a new snapshot (forced)'
-            : `no usable snapshot: ${attempt.reason}; capturing one (one time)`,
-        );
-        await captureSnapshot(env, compatibilityKey(env, format), (vm) => recordCapture(env, vm));
-        await clearLaunch(env);
+        const { lock, waited } = await lockImageCapture(env);
+        try {
+          if (waited && attempt.reason !== 'forced') {
+            // Another start captured this image meanwhile (and learned its verdict): maybe the snapshot
+            // this one can share, found by the next look.
+            env = { ...env, portVerdict: await knownPortVerdict(op.config, env.image.digest) };
+            if ((await lookupGolden(env)).facts.kind === 'hit') continue;
+          }
+          const format = env.snapshots.format!;
+          op.reporter.info(
+            attempt.reason === 'forced'
+              ? 'capturing a new snapshot (forced)'
+              : `no usable snapshot: ${attempt.reason}; capturing one (one time)`,
+          );
+          await captureSnapshot(env, compatibilityKey(env, format), (vm) => recordCapture(env, vm));
+          await clearLaunch(env);
+          // The capture learned whether the image retargets its ports: the keys from here on follow it.
+          env = { ...env, portVerdict: await knownPortVerdict(op.config, env.image.digest) };
+        } finally {
+          await lock.release();
+        }
         mark(env, 'captured');
         captured = true;
         continue;

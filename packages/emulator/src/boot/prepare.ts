@@ -10,6 +10,7 @@ import { describeOriginalSnapshots } from '../session/legacy-home.js';
 import { openSession, pinnedImage, type Session } from '../session/session.js';
 import { qemuHasDevice } from '@stack/qemu-argv';
 import { baseEnvSidecar, resolveBaseEnv } from '../image/base-env.js';
+import { knownPortVerdict } from '../image/port-retargeting.js';
 import { checkHostShare } from '../host/host-share.js';
 import { gitHubToken, stackImagePath } from '../image/pull.js';
 import { assertPortsFree } from '../host/ports.js';
@@ -89,6 +90,7 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
     shares: config.shareRoot ? [config.shareRoot] : [],
     snapshots: await chooseSnapshotFormat(config, probe, { warn: (t) => reporter.warn(t) }),
     baseEnv,
+    portVerdict: await knownPortVerdict(config, image.digest, (t) => reporter.warn(t)),
     t0,
     // Building or pulling the image is this start's one-time cost, told apart from the start itself.
     timings: image.prepared ? { imageReady: op.seams.clock.now() - t0 } : {},

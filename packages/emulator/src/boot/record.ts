@@ -122,6 +122,8 @@ export async function recordStarted(env: BootEnv, b: Booted): Promise<InstanceSt
       running: { since: state.startedAt, pid: state.pid },
       secrets: b.secrets,
       ...(clientKey ? { clientKey } : {}),
+      // Told at boot (the config disk) or at settle (retarget hook): either way this start's.
+      guestPorts: { ...config.ports },
     }));
   }
   await writeState(config.paths.state, state);

@@ -1,7 +1,9 @@
 import { SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { EmulatorError } from '../errors.js';
+import { learnPortVerdict } from '../guest/retarget.js';
 import { secretsFor } from '../guest/secrets.js';
 import { type SecretsState, settleGuest } from '../guest/settle.js';
+import { portsOfConfigDisk, portsOfRecord, retargetFor } from '../image/port-retargeting.js';
 import type { Session } from '../session/session.js';
 import type { Vm } from '../seams/vm.js';
 import { launchGuest } from '../vm/launch.js';
@@ -61,8 +63,12 @@ export async function resumeGolden(
     onLaunched: (vm) => onLaunched(vm, t.launching),
   });
   try {
+    await learnPortVerdict(env, launched.agent);
+    // Its guest holds the ports of its key's config disk (the neutral ones, for an image that retargets).
+    const retarget = retargetFor(env.portVerdict, portsOfConfigDisk(entry.meta.key.configDisk), config.ports);
     const secrets = await settleGuest(env, launched, {
       syncClock: true,
+      ...(retarget ? { retarget } : {}),
       secrets: config.rotation ? 'rotate' : 'placeholders',
       rotationTimeoutMs: 60_000,
       healthTimeoutMs: config.snapshotReadyTimeoutMs,
@@ -108,10 +114,20 @@ export async function resumeSession(
       onLaunched: (vm) => onLaunched(vm, launching),
       onLoaded: () => lease.consume(),
     });
+    await learnPortVerdict(env, launched.agent);
     const secrets = await secretsFor(env, launched.agent, s.meta.clientKey);
+    // The ports its guest was last told (a session saved before they were recorded: its key's).
+    const retarget = retargetFor(
+      env.portVerdict,
+      portsOfRecord(s.meta.guestPorts) ?? portsOfConfigDisk(ram.key.configDisk),
+      config.ports,
+    );
     const state = await settleGuest(env, launched, {
       syncClock: true,
       ...secrets,
+      // A hook may restart the services, and an image that resets its secrets then (the Stack
+      // image's container starts on its placeholders) gets the session's key put back.
+      ...(retarget ? { retarget, verifyKept: true } : {}),
       rotationTimeoutMs: 60_000,
       healthTimeoutMs: config.snapshotReadyTimeoutMs,
       shares,

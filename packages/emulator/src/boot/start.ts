@@ -11,6 +11,7 @@ import { originalInstance } from '../session/legacy-home.js';
 import { sessionStore } from '../session/store.js';
 import { compatibilityKey } from '../vm/vm-spec.js';
 import type { BootEnv } from './boot-env.js';
+import { lockImageCapture } from './capture-lock.js';
 import { captureSnapshot } from './capture.js';
 import { executeStart } from './execute.js';
 import { prepareBoot } from './prepare.js';
@@ -205,9 +206,10 @@ export async function captureOnly(op: Op): Promise<{ snapshotId: string; elapsed
     const ported = await withInstancePorts(op);
     const env = await prepareBoot({ ...ported, config: Object.freeze({ ...ported.config, ephemeral: true }) }, t0);
     if (env.snapshots.format === undefined) throw new EmulatorError('SNAPSHOT_UNSUPPORTED', env.snapshots.reason);
+    const { lock: capturing } = await lockImageCapture(env);
     const entry = await captureSnapshot(env, compatibilityKey(env, env.snapshots.format), (vm) =>
       recordCapture(env, vm),
-    );
+    ).finally(() => capturing.release());
     await clearLaunch(env);
     return { snapshotId: entry.id, elapsedMs: seams.clock.now() - t0 };
   } finally {

@@ -3,6 +3,7 @@ import { type BootEnv, mark } from '../boot/boot-env.js';
 import { EmulatorError } from '../errors.js';
 import type { Launched } from '../vm/launch.js';
 import { describeUnhealthy } from './health.js';
+import { retargetGuest } from './retarget.js';
 
 /** What the instance's secrets are after a start: fresh ones, the public placeholders, or kept from before. */
 export type SecretsState = 'fresh' | 'placeholders' | 'kept';
@@ -19,6 +20,12 @@ export interface SettlePlan {
    * when it is not. @default false
    */
   verifyKept?: boolean;
+  /**
+   * The host ports to hand the guest (`retargetFor`: an image that retargets, resumed where its guest
+   * holds other ports), through its retarget hook, before the secrets and the health probes. The
+   * hook may restart what reads them, so the secrets go after it. @default none
+   */
+  retarget?: Readonly<Record<string, string>>;
   /** Wait this long for the services before rotating (a booting guest: the hook talks to them). @default no wait */
   healthyFirstMs?: number;
   rotationTimeoutMs: number;
@@ -91,6 +98,17 @@ export async function settleGuest(
       startClock();
       await mounting;
       mark(env, 'shareMounted');
+    }
+    if (plan.retarget) {
+      // As long as a boot may take: a hook may restart every service (the Stack image's container).
+      const retargeting = retargetGuest(agent, plan.retarget, {
+        timeoutMs: op.config.readyTimeoutMs,
+        ...(op.signal ? { signal: op.signal } : {}),
+        serialLog: p.serialLog,
+      });
+      startClock();
+      await retargeting;
+      mark(env, 'retargeted');
     }
     if (plan.healthyFirstMs !== undefined && plan.secrets === 'rotate') {
       startClock();

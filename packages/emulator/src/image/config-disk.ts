@@ -1,19 +1,24 @@
 import { writeIso } from '@stack/iso9660';
-import type { EmulatorConfig } from '../config/resolve-config.js';
+import type { EmulatorConfig, Ports } from '../config/resolve-config.js';
 
 /**
  * `runtime.env` of the config disk (guest contract). The guest reads it at boot, so for a snapshot
  * these values are baked into the RAM state and belong to its compatibility key; `vmDirHost` is
- * empty for snapshot boots (capture) for that reason.
+ * empty for snapshot boots (capture) for that reason. `ports`: the host ports it says (a snapshot of
+ * an image that retargets holds the neutral ones, see port-retargeting.ts). @default config.ports
  */
-export function runtimeEnv(config: EmulatorConfig, vmDirHost: string): Record<string, string> {
+export function runtimeEnv(
+  config: EmulatorConfig,
+  vmDirHost: string,
+  ports: Readonly<Ports> = config.ports,
+): Record<string, string> {
   return {
     STACK_EMULATOR_PORT_PREFIX: config.portPrefix,
-    STACK_EMULATOR_DASHBOARD_HOST_PORT: String(config.ports.dashboard),
-    STACK_EMULATOR_BACKEND_HOST_PORT: String(config.ports.backend),
-    STACK_EMULATOR_MINIO_HOST_PORT: String(config.ports.minio),
-    STACK_EMULATOR_INBUCKET_HOST_PORT: String(config.ports.inbucket),
-    STACK_EMULATOR_MOCK_OAUTH_HOST_PORT: String(config.ports.mockOauth),
+    STACK_EMULATOR_DASHBOARD_HOST_PORT: String(ports.dashboard),
+    STACK_EMULATOR_BACKEND_HOST_PORT: String(ports.backend),
+    STACK_EMULATOR_MINIO_HOST_PORT: String(ports.minio),
+    STACK_EMULATOR_INBUCKET_HOST_PORT: String(ports.inbucket),
+    STACK_EMULATOR_MOCK_OAUTH_HOST_PORT: String(ports.mockOauth),
     STACK_EMULATOR_VM_DIR_HOST: vmDirHost,
   };
 }

@@ -2,6 +2,7 @@ import { SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import type { BootEnv } from '../boot/boot-env.js';
 import type { GoldenFacts } from '../plan/attempt.js';
 import type { GoldenVerdict } from '../plan/failure.js';
+import { portsReason } from '../image/port-retargeting.js';
 import { compatibilityKey } from '../vm/vm-spec.js';
 
 /** Failed resumes in a row (timeouts) after which a snapshot is quarantined. */
@@ -17,7 +18,10 @@ export async function lookupGolden(env: BootEnv): Promise<{ facts: GoldenFacts; 
   return {
     facts: found.quarantined
       ? { kind: 'quarantined', reason: found.reason }
-      : { kind: 'missing', reason: found.reason },
+      : {
+          kind: 'missing',
+          reason: portsReason(env.portVerdict, found.differences, env.op.config.ports) ?? found.reason,
+        },
   };
 }
 

@@ -11,6 +11,7 @@ import type { CompatibilityKey } from '@stack/snapshot-cache';
 import type { BootEnv } from '../boot/boot-env.js';
 import type { SnapshotFormat } from '../host/snapshot-support.js';
 import { portForwards, runtimeEnv } from '../image/config-disk.js';
+import { keyPorts } from '../image/port-retargeting.js';
 
 /** Host directories one instance can share at most (root ports reserved in every layout). */
 export const SHARE_SLOTS = 4;
@@ -71,7 +72,10 @@ export function vmSpec(env: BootEnv, shape: VmShape): VmSpecInput {
   };
 }
 
-/** Compatibility key of a snapshot for this start in `format` (docs/ARCHITECTURE.md, "Snapshots and sessions"). */
+/**
+ * Compatibility key of a snapshot for this start in `format` (docs/ARCHITECTURE.md, "Snapshots and
+ * sessions"). The host ports in it are the neutral ones for an image that retargets them (`keyPorts`).
+ */
 export function compatibilityKey(env: BootEnv, format: SnapshotFormat): CompatibilityKey {
   const spec = vmSpec(env, { layout: 'snapshot', system: 'system', config: 'config' });
   const config = env.op.config;
@@ -80,7 +84,7 @@ export function compatibilityKey(env: BootEnv, format: SnapshotFormat): Compatib
     qemuVersion: formatQemuVersion(env.host.probe.version),
     accel: env.accel,
     layoutFingerprint: buildArgv(spec).fingerprint,
-    configDisk: runtimeEnv(config, ''),
+    configDisk: runtimeEnv(config, '', keyPorts(config.ports, env.portVerdict)),
     format,
     ...(env.accel !== 'tcg' ? { host: hostIdentity({ platform: config.host.platform }) } : {}),
     ...(env.boot.firmware ? { firmware: firmwareIdentity(env.boot.firmware) } : {}),
