@@ -70,6 +70,7 @@ export function testEnv(
     baseEnv: { text: '', digest: undefined, from: 'none' },
     snapshots: { format },
     shares: [],
+    readonlyShares: [],
     t0: op.seams.clock.now(),
     timings: {},
   };

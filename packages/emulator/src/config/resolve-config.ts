@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { defaultCpuCount } from '@stack/qemu-argv';
 import { EmulatorError } from '../errors.js';
 import { shareRootFor } from '../host/host-share.js';
+import { parseSharesEnv, resolveWideShares, type ShareRequest } from '../host/wide-shares.js';
 import { checkInstanceName } from './instance-name.js';
 import { detectHost, type HostInfo } from './host-info.js';
 import { DEFAULT_INSTANCE, defaultHome, type HomeLayout, homeLayout } from './paths.js';
@@ -62,6 +63,13 @@ export interface EmulatorConfig {
   configFile: string | undefined;
   /** The directory shared with the guest for it: its project directory (see host/host-share.ts). */
   shareRoot: string | undefined;
+  /**
+   * `--share`, `--share-readonly`, EMULATOR_SHARES: more directories shared with the guest, by real
+   * path, checked (see host/wide-shares.ts). Empty unless asked for.
+   */
+  extraShares: readonly ShareRequest[];
+  /** Warnings for confirmed wide shares (the home, `/`), printed by the start. */
+  shareWarnings: readonly string[];
   /** `--base-env` / EMULATOR_BASE_ENV: the config disk's base.env (see image/base-env.ts). */
   baseEnvFile: string | undefined;
   readyTimeoutMs: number;
@@ -90,6 +98,12 @@ export interface StartFlags {
   baseEnv?: string;
   ephemeral?: boolean;
   rotate?: boolean;
+  /** `--share`: directories shared read-write, besides EMULATOR_SHARES. */
+  shares?: readonly string[];
+  /** `--share-readonly`: directories the guest mounts read-only. */
+  readonlyShares?: readonly string[];
+  /** `--yes`: the home, `/` or a parent of the emulator home may be shared. */
+  confirmWideShare?: boolean;
 }
 
 /**
@@ -242,6 +256,8 @@ export function resolveConfig(
     forceCapture: flags.forceCapture === true || env.EMULATOR_FORCE_CAPTURE,
     configFile: undefined as string | undefined,
     shareRoot: undefined as string | undefined,
+    extraShares: [] as readonly ShareRequest[],
+    shareWarnings: [] as readonly string[],
     baseEnvFile:
       (flags.baseEnv ?? env.EMULATOR_BASE_ENV) ? resolve(flags.baseEnv ?? env.EMULATOR_BASE_ENV!) : undefined,
     readyTimeoutMs: env.EMULATOR_READY_TIMEOUT * 1000,
@@ -254,6 +270,23 @@ export function resolveConfig(
   config.shareRoot = config.configFile
     ? shareRootFor(config.configFile, { home: rawEnv.HOME || homedir(), platform: host.platform })
     : undefined;
+  const requested = {
+    // The flags add to the variable (a CI job's EMULATOR_SHARES and one more `--share` both count).
+    envShares: parseSharesEnv(env.EMULATOR_SHARES, host.platform === 'win32' ? ';' : ':'),
+    shares: [...(flags.shares ?? [])],
+    readonlyShares: [...(flags.readonlyShares ?? [])],
+  };
+  if (requested.envShares.length + requested.shares.length + requested.readonlyShares.length > 0) {
+    const wide = resolveWideShares(requested, {
+      home: rawEnv.HOME || homedir(),
+      emulatorHome: config.paths.home,
+      platform: host.platform,
+      confirmed: flags.confirmWideShare === true,
+      alsoShared: config.shareRoot ? [config.shareRoot] : [],
+    });
+    config.extraShares = wide.shares;
+    config.shareWarnings = wide.warnings;
+  }
   const seen = new Map<number, string>();
   for (const [name, port] of Object.entries(config.ports)) {
     const other = seen.get(port);

@@ -133,7 +133,7 @@ async function saveSession(
     if (!(await waitForExit(op, state.pid, state.pidStartTime, 30_000))) return 'QEMU did not exit after saving';
     mark('qemuExited');
     // Only now, with QEMU gone and its disk flushed, does the RAM state belong to the disk.
-    await store.commitRam({ key: save.key, plugged: state.shares ?? [] });
+    await store.commitRam({ key: save.key, plugged: state.shares ?? [], readonly: state.readonlyShares ?? [] });
     mark('committed');
     return undefined;
   } catch (e) {

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { chooseShareSlots, readonlyAfter, startShares } from './session-shares.js';
+
+const E = '/run/empty-share';
+const all = () => true;
+
+describe('chooseShareSlots', () => {
+  it('keeps the saved slots and puts a new directory in the next one', () => {
+    expect(chooseShareSlots(['/a'], ['/a', '/b'], E, all)).toEqual(['/a', '/b']);
+    expect(chooseShareSlots(['/a', '/b'], ['/c'], E, all)).toEqual(['/a', '/b', '/c']);
+  });
+
+  it('a directory that is gone becomes the empty stand-in, whose slot a new directory takes first', () => {
+    const exists = (d: string) => d !== '/gone';
+    expect(chooseShareSlots(['/gone', '/b'], [], E, exists)).toEqual([E, '/b']);
+    expect(chooseShareSlots(['/gone', '/b'], ['/c', '/d'], E, exists)).toEqual(['/c', '/b', '/d']);
+    expect(chooseShareSlots([E, '/b'], ['/c'], E, all)).toEqual(['/c', '/b']);
+  });
+
+  it('no free slot: HOST_SHARE_FAILED naming what did not fit, what holds the slots, and the way out', () => {
+    expect(() => chooseShareSlots(['/1', '/2', '/3'], ['/4', '/5', '/6'], E, all)).toThrow(
+      expect.objectContaining({
+        code: 'HOST_SHARE_FAILED',
+        message: expect.stringMatching(
+          /^no free share slot for \/5, \/6: the saved session already shares \/1, \/2, \/3/,
+        ),
+        hint: expect.stringContaining('--no-snapshot'),
+      }),
+    );
+  });
+});
+
+describe('startShares', () => {
+  it('the project first and read-write, then --share parents first; what a read-write share holds is dropped', () => {
+    expect(
+      startShares(
+        '/p',
+        [
+          { dir: '/w/deep/er', readonly: false },
+          { dir: '/w', readonly: true },
+          { dir: '/p/sub', readonly: true },
+          { dir: '/p', readonly: true },
+        ],
+        [],
+      ),
+    ).toEqual({ shares: ['/p', '/w', '/w/deep/er'], readonly: ['/w'] });
+    expect(startShares(undefined, [], [])).toEqual({ shares: [], readonly: [] });
+  });
+
+  it('a resumed session keeps its read-only shares read-only unless this start asks them read-write', () => {
+    expect(startShares('/p', [], ['/old']).readonly).toEqual(['/old']);
+    expect(startShares('/p', [{ dir: '/old', readonly: false }], ['/old']).readonly).toEqual([]);
+    expect(readonlyAfter(['/a', '/b'], ['/c'], ['/b'])).toEqual(['/c', '/a']);
+  });
+});
