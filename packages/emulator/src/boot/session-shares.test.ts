@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { chooseShareSlots, readonlyAfter, startShares } from './session-shares.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chooseShareSlots, readonlyAfter, sharesAfter, startShares } from './session-shares.js';
 
 const E = '/run/empty-share';
 const all = () => true;
@@ -51,5 +54,24 @@ describe('startShares', () => {
     expect(startShares('/p', [], ['/old']).readonly).toEqual(['/old']);
     expect(startShares('/p', [{ dir: '/old', readonly: false }], ['/old']).readonly).toEqual([]);
     expect(readonlyAfter(['/a', '/b'], ['/c'], ['/b'])).toEqual(['/c', '/a']);
+  });
+});
+
+describe("sharesAfter (a saved session resumed with this start's shares)", () => {
+  const empty = () => join(mkdtempSync(join(tmpdir(), 'shares-after-')), 'empty-share');
+  const rw = (dir: string) => ({ dir, readonly: false });
+  const ro = (dir: string) => ({ dir, readonly: true });
+
+  it('takes no slot for what a saved share serves: inside a read-write one, or read-only inside a read-only one', () => {
+    expect(sharesAfter(['/a', '/r'], ['/r'], [rw('/a/sub'), ro('/r/x')], empty(), all)).toEqual(['/a', '/r']);
+  });
+
+  it('read-write inside a read-only share takes a slot of its own (the same test as on a running VM)', () => {
+    expect(sharesAfter(['/r'], ['/r'], [rw('/r/x'), rw('/r')], empty(), all)).toEqual(['/r', '/r/x']);
+  });
+
+  it('a gone directory serves nothing: its slot goes to the new directory', () => {
+    const e = empty();
+    expect(sharesAfter(['/gone', '/b'], [], [rw('/gone/sub')], e, (d) => d !== '/gone')).toEqual(['/gone/sub', '/b']);
   });
 });

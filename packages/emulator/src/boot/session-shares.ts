@@ -37,9 +37,21 @@ export function chooseShareSlots(
   return slots;
 }
 
-/** {@link chooseShareSlots}, with the empty stand-in directory made when a slot needs it. */
-export function sharesAfter(plugged: readonly string[], wanted: readonly string[], emptyShare: string): string[] {
-  const slots = chooseShareSlots(plugged, wanted, emptyShare);
+/**
+ * The slots of a saved session resumed with this start's shares: {@link chooseShareSlots} for those
+ * no share it had serves (`missingShares`, the same test a running VM's start makes), with the empty
+ * stand-in directory made when a slot needs it.
+ */
+export function sharesAfter(
+  plugged: readonly string[],
+  pluggedReadonly: readonly string[],
+  wanted: readonly ShareRequest[],
+  emptyShare: string,
+  exists: (dir: string) => boolean = existsSync,
+): string[] {
+  const live = plugged.filter((d) => d !== emptyShare && exists(d));
+  const add = missingShares(wanted, live, pluggedReadonly).map((w) => w.dir);
+  const slots = chooseShareSlots(plugged, add, emptyShare, exists);
   if (slots.includes(emptyShare)) mkdirSync(emptyShare, { recursive: true, mode: 0o700 });
   return slots;
 }

@@ -27,16 +27,14 @@ export interface StartResult {
 }
 
 /**
- * What the running instance does not share yet: the config file's project when no shared directory
- * holds the config file, and each `--share` no share serves (host/wide-shares.ts, `missingShares`).
+ * What the running instance does not share yet: the config file's project unless a read-write share
+ * holds it, and each `--share` no share serves (host/wide-shares.ts, `missingShares`: the same test
+ * the resume makes to choose slots, see session-shares.ts).
  */
 export function lackingShares(config: EmulatorConfig, state: InstanceState): string[] {
   const shares = state.shares ?? (state.hostShare ? [state.hostShare] : []);
-  const project =
-    config.configFile && config.shareRoot && !shares.some((d) => config.configFile!.startsWith(`${d}/`))
-      ? [config.shareRoot]
-      : [];
-  return [...project, ...missingShares(config.extraShares, shares, state.readonlyShares ?? []).map((w) => w.dir)];
+  const wanted = [...(config.shareRoot ? [{ dir: config.shareRoot, readonly: false }] : []), ...config.extraShares];
+  return [...new Set(missingShares(wanted, shares, state.readonlyShares ?? []).map((w) => w.dir))];
 }
 
 /** Refuses to touch a home whose QEMU the original stack-emulator started (its ports and disk are in use). */

@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { FakeWorld } from '../../test/fake-world.js';
 import { testEnv, testOp } from '../../test/boot-env.js';
 import type { Op } from '../context/op.js';
+import { stopEmulator } from '../instance/stop.js';
 import { sessionStore } from '../session/store.js';
 import { startShares } from './session-shares.js';
-import { startEmulator } from './start.js';
+import { lackingShares, startEmulator } from './start.js';
 
 /** What prepareBoot gives a start: the image of the fake world, and the shares it decides on. */
 const preparing = (image: string) => async (o: Op) => {
@@ -70,6 +71,20 @@ describe('--share on a running emulator (issue 32)', () => {
     expect(w.launches.length).toBe(launches);
   });
 
+  it('a read-only share stays read-only across a save and resume that does not name it', async () => {
+    const w = new FakeWorld();
+    const prepare = preparing(w.image());
+    const [a] = dirs(['a']);
+    const op = testOp(w, { flags: { readonlyShares: [a!] } });
+    await startEmulator(op, { prepare });
+    expect((await stopEmulator(op)).how).toBe('saved');
+    expect((await sessionStore(op.config).read())!.ram).toMatchObject({ plugged: [a], readonly: [a] });
+    w.events.length = 0;
+    const r = await startEmulator(testOp(w), { prepare });
+    expect(r.state).toMatchObject({ mode: 'session', shares: [a], readonlyShares: [a] });
+    expect(w.events).toContain(`mount ${a}:ro`);
+  });
+
   it('a confirmed wide share is started with its warning printed', async () => {
     const w = new FakeWorld();
     const prepare = preparing(w.image());
@@ -79,5 +94,25 @@ describe('--share on a running emulator (issue 32)', () => {
     expect(op.reporter.lines.filter((l) => l.startsWith('warn'))).toEqual([
       expect.stringMatching(/^warn sharing .* \(your whole home directory\) with the guest read-write, as confirmed/),
     ]);
+  });
+});
+
+describe('lackingShares (what a running emulator must be reshared for)', () => {
+  const state = (shares: string[], readonlyShares: string[] = []) =>
+    ({ shares, readonlyShares }) as unknown as Parameters<typeof lackingShares>[1];
+  const config = (shareRoot: string | undefined, extra: { dir: string; readonly: boolean }[] = []) =>
+    ({ shareRoot, extraShares: extra }) as unknown as Parameters<typeof lackingShares>[0];
+
+  it('the project unless a read-write share holds it; each --share no share serves; once each', () => {
+    expect(lackingShares(config('/p'), state(['/p']))).toEqual([]);
+    expect(lackingShares(config('/w/p'), state(['/w']))).toEqual([]);
+    expect(lackingShares(config('/w/p'), state(['/w'], ['/w']))).toEqual(['/w/p']);
+    expect(lackingShares(config(undefined, [{ dir: '/x', readonly: true }]), state(['/p']))).toEqual(['/x']);
+    expect(lackingShares(config('/p', [{ dir: '/p', readonly: false }]), state([]))).toEqual(['/p']);
+  });
+
+  it('reads a state file of a version before shares (hostShare)', () => {
+    const old = { hostShare: '/p' } as unknown as Parameters<typeof lackingShares>[1];
+    expect(lackingShares(config('/p'), old)).toEqual([]);
   });
 });
