@@ -40,6 +40,8 @@ describe('--share on a running emulator (issue 32)', () => {
     expect(r.state.shares).toEqual([a, b]);
     expect(r.state.readonlyShares).toEqual([b]);
     expect(w.launches.at(-1)!.spec.pluggedShares).toBe(1); // slot 0 kept, slot 1 hot-plugged
+    // QEMU exports it read-only too (fsdev readonly=on): the guest's mount alone is the guest's to undo.
+    expect(w.launches.at(-1)!.spec.readonlyShares).toEqual([b]);
     expect(w.events).toContain('plug 1');
     // The carried-over share keeps its mode (read-write); the new one is read-only.
     expect(w.events).toContain(`mount ${a},${b}:ro`);

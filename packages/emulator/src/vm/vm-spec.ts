@@ -67,6 +67,8 @@ export function vmSpec(env: BootEnv, shape: VmShape): VmSpecInput {
     serialLog: p.serialLog,
     shareSlots: SHARE_SLOTS,
     shares: [...(shape.shares ?? [])],
+    // Refused writes on the host too: the guest's `ro` mount alone is the guest's to undo.
+    readonlyShares: (shape.shares ?? []).filter((d) => env.readonlyShares.includes(d)),
     pluggedShares: shape.pluggedShares ?? 0,
   };
 }
