@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { EmulatorError } from '../errors.js';
-import { missingShares, type ShareRequest } from '../host/wide-shares.js';
-import { SHARE_SLOTS } from '../vm/vm-spec.js';
+import { missingShares, SHARE_SLOTS, type ShareRequest } from '../host/wide-shares.js';
 
 /**
  * Which slot each directory gets when a saved session resumes with `wanted` as well: those it had stay

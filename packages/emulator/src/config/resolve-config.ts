@@ -4,13 +4,14 @@ import { isAbsolute, resolve } from 'node:path';
 import { defaultCpuCount } from '@stack/qemu-argv';
 import { EmulatorError } from '../errors.js';
 import { shareRootFor } from '../host/host-share.js';
-import { parseSharesEnv, resolveWideShares, type ShareRequest } from '../host/wide-shares.js';
+import { configuredShares, type ShareRequest } from '../host/wide-shares.js';
 import { checkInstanceName } from './instance-name.js';
 import { detectHost, type HostInfo } from './host-info.js';
 import { DEFAULT_INSTANCE, defaultHome, type HomeLayout, homeLayout } from './paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
 import { withCompatPortNames } from './compat-names.js';
 import { withCompatDirs } from './compat-dirs.js';
+import { checkPorts } from './port-checks.js';
 
 import type { Accel, Arch } from '@stack/internal';
 export type ImageChoice = { kind: 'stack' } | { kind: 'reference' } | { kind: 'path'; path: string };
@@ -63,10 +64,7 @@ export interface EmulatorConfig {
   configFile: string | undefined;
   /** The directory shared with the guest for it: its project directory (see host/host-share.ts). */
   shareRoot: string | undefined;
-  /**
-   * `--share`, `--share-readonly`, EMULATOR_SHARES: more directories shared with the guest, by real
-   * path, checked (see host/wide-shares.ts). Empty unless asked for.
-   */
+  /** `--share`, `--share-readonly`, EMULATOR_SHARES, checked, by real path (host/wide-shares.ts). */
   extraShares: readonly ShareRequest[];
   /** Warnings for confirmed wide shares (the home, `/`), printed by the start. */
   shareWarnings: readonly string[];
@@ -98,11 +96,9 @@ export interface StartFlags {
   baseEnv?: string;
   ephemeral?: boolean;
   rotate?: boolean;
-  /** `--share`: directories shared read-write, besides EMULATOR_SHARES. */
+  /** `--share`, `--share-readonly`, `--yes` (see host/wide-shares.ts). */
   shares?: readonly string[];
-  /** `--share-readonly`: directories the guest mounts read-only. */
   readonlyShares?: readonly string[];
-  /** `--yes`: the home, `/` or a parent of the emulator home may be shared. */
   confirmWideShare?: boolean;
 }
 
@@ -270,46 +266,15 @@ export function resolveConfig(
   config.shareRoot = config.configFile
     ? shareRootFor(config.configFile, { home: rawEnv.HOME || homedir(), platform: host.platform })
     : undefined;
-  const requested = {
-    // The flags add to the variable (a CI job's EMULATOR_SHARES and one more `--share` both count).
-    envShares: parseSharesEnv(env.EMULATOR_SHARES, host.platform === 'win32' ? ';' : ':'),
-    shares: [...(flags.shares ?? [])],
-    readonlyShares: [...(flags.readonlyShares ?? [])],
-  };
-  if (requested.envShares.length + requested.shares.length + requested.readonlyShares.length > 0) {
-    const wide = resolveWideShares(requested, {
-      home: rawEnv.HOME || homedir(),
-      emulatorHome: config.paths.home,
-      platform: host.platform,
-      confirmed: flags.confirmWideShare === true,
-      alsoShared: config.shareRoot ? [config.shareRoot] : [],
-    });
-    config.extraShares = wide.shares;
-    config.shareWarnings = wide.warnings;
-  }
-  const seen = new Map<number, string>();
-  for (const [name, port] of Object.entries(config.ports)) {
-    const other = seen.get(port);
-    if (other)
-      throw new EmulatorError('CONFIG_INVALID', `the ${name} and ${other} host ports are both ${port}`, {
-        hint: 'give each EMULATOR_*_PORT its own value',
-      });
-    seen.set(port, name);
-  }
-  // Mock OAuth is forwarded to the same port inside the guest: it must not be one of the guest's others.
-  const guest = {
-    [`${config.portPrefix}01`]: 'dashboard',
-    [`${config.portPrefix}02`]: 'backend',
-    9090: 'minio',
-    9001: 'inbucket',
-  } as Record<string, string>;
-  const taken = guest[String(config.ports.mockOauth)];
-  if (taken)
-    throw new EmulatorError(
-      'CONFIG_INVALID',
-      `EMULATOR_MOCK_OAUTH_PORT=${config.ports.mockOauth} is the guest's ${taken} port (mock OAuth listens on the same port inside the guest)`,
-      { hint: 'choose another EMULATOR_MOCK_OAUTH_PORT (default 26704)' },
-    );
+  const wide = configuredShares(flags, env.EMULATOR_SHARES, {
+    home: rawEnv.HOME || homedir(),
+    emulatorHome: config.paths.home,
+    platform: host.platform,
+    alsoShared: config.shareRoot ? [config.shareRoot] : [],
+  });
+  config.extraShares = wide.shares;
+  config.shareWarnings = wide.warnings;
+  checkPorts(config.ports, config.portPrefix);
   // Only a value asked for: the default's 4096 MiB is allocated as the guest touches it.
   if (ram !== undefined && ram > host.memoryMiB)
     throw new EmulatorError(

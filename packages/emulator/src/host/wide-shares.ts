@@ -1,7 +1,9 @@
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EmulatorError } from '../errors.js';
-import { SHARE_SLOTS } from '../vm/vm-spec.js';
+
+/** Host directories one instance can share at most (root ports reserved in every layout; see vm/vm-spec.ts). */
+export const SHARE_SLOTS = 4;
 
 /** A directory to share with the guest, by its real path, and whether the guest mounts it read-only. */
 export interface ShareRequest {
@@ -140,4 +142,24 @@ export function missingShares(
   sharedReadonly: readonly string[],
 ): ShareRequest[] {
   return wanted.filter((w) => !shared.some((s) => within(w.dir, s) && (w.readonly || !sharedReadonly.includes(s))));
+}
+
+/**
+ * The configuration's wider shares: `EMULATOR_SHARES` (from the environment the configuration was
+ * resolved from, never process.env) and the flags, checked by {@link resolveWideShares}.
+ */
+export function configuredShares(
+  flags: { shares?: readonly string[]; readonlyShares?: readonly string[]; confirmWideShare?: boolean },
+  envShares: string | undefined,
+  o: Omit<WideShareOptions, 'confirmed'>,
+): { shares: ShareRequest[]; warnings: string[] } {
+  const requested = {
+    envShares: parseSharesEnv(envShares, o.platform === 'win32' ? ';' : ':'),
+    // The flags add to the variable (a CI job's EMULATOR_SHARES and one more `--share` both count).
+    shares: [...(flags.shares ?? [])],
+    readonlyShares: [...(flags.readonlyShares ?? [])],
+  };
+  if (requested.envShares.length + requested.shares.length + requested.readonlyShares.length === 0)
+    return { shares: [], warnings: [] };
+  return resolveWideShares(requested, { ...o, confirmed: flags.confirmWideShare === true });
 }

@@ -11,9 +11,7 @@ import type { CompatibilityKey } from '@stack/snapshot-cache';
 import type { BootEnv } from '../boot/boot-env.js';
 import type { SnapshotFormat } from '../host/snapshot-support.js';
 import { portForwards, runtimeEnv } from '../image/config-disk.js';
-
-/** Host directories one instance can share at most (root ports reserved in every layout). */
-export const SHARE_SLOTS = 4;
+import { SHARE_SLOTS } from '../host/wide-shares.js';
 
 /** What one QEMU runs: its layout, disks, RAM and shares. */
 export interface VmShape {
