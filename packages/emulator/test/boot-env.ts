@@ -73,6 +73,7 @@ export function testEnv(
     snapshots: { format },
     portVerdict,
     shares: [],
+    readonlyShares: [],
     t0: op.seams.clock.now(),
     timings: {},
   };

@@ -270,7 +270,8 @@ export class FakeWorld {
       if (script.at?.point === 'agent') script.at.run();
       const agent: GuestAgent = {
         setClock: async () => undefined,
-        mountShares: async (s) => void this.events.push(`mount ${s.map((x) => x.dir).join(',')}`),
+        mountShares: async (s) =>
+          void this.events.push(`mount ${s.map((x) => `${x.dir}${x.readonly ? ':ro' : ''}`).join(',')}`),
         unmountShares: async () => undefined,
         rotate: async (o) => {
           if (script.at?.point === 'rotate') script.at.run();

@@ -176,6 +176,13 @@ describe('shares', () => {
       'local,id=share1,path=/b,,c,security_model=none',
     ]);
     expect(argv.filter((a) => a.startsWith('pcie-root-port'))).toHaveLength(4);
+    // A read-only share is refused writes by QEMU itself; host-side only, so the layout is the same.
+    const ro = buildArgv(base({ shares: ['/a', '/b,c'], readonlyShares: ['/b,c'] }));
+    expect(ro.argv.filter((a) => a.startsWith('local,id=share'))).toEqual([
+      'local,id=share0,path=/a,security_model=none',
+      'local,id=share1,path=/b,,c,security_model=none,readonly=on',
+    ]);
+    expect(ro.fingerprint).toBe(buildArgv(base({ shares: ['/a', '/b,c'] })).fingerprint);
     expect(() => buildArgv(base({ shares: ['/1', '/2', '/3'], shareSlots: 2 }))).toThrow(
       /3 shares, but the layout has 2 slots/,
     );

@@ -181,7 +181,10 @@ export function buildArgv(input: VmSpecInput, host: { platform?: NodeJS.Platform
   }
   // Host-only backend state: not part of the migrated device tree.
   spec.shares.forEach((dir, i) =>
-    args.push({ flag: '-fsdev', value: `local,id=share${i},path=${escapeOptionValue(dir)},security_model=none` }),
+    args.push({
+      flag: '-fsdev',
+      value: `local,id=share${i},path=${escapeOptionValue(dir)},security_model=none${spec.readonlyShares.includes(dir) ? ',readonly=on' : ''}`,
+    }),
   );
   if (snapshot && spec.incoming) args.push({ flag: '-incoming', value: 'defer' });
   args.push(

@@ -99,6 +99,11 @@ export const vmSpecSchema = z.object({
    */
   shares: z.array(z.string().min(1)).default([]),
   /**
+   * Those of `shares` QEMU exports read-only (`readonly=on` on the fsdev: a write is refused on the
+   * host, whatever the guest does with its own mount). Host-only, like `shares`. @default none
+   */
+  readonlyShares: z.array(z.string().min(1)).default([]),
+  /**
    * Slots whose 9p device is on the command line rather than plugged later: a saved session is
    * resumed with the devices it had (unmounted) when it was saved. Each needs its `shares` entry.
    * @default 0

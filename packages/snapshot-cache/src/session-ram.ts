@@ -17,6 +17,8 @@ export interface SessionRam {
   key: CompatibilityKey;
   /** Share directories whose 9p devices were plugged (slot order): the resuming VM needs the same devices. */
   plugged: string[];
+  /** Those of `plugged` mounted read-only in the guest (`--share-readonly`): mounted so again at the resume. @default none */
+  readonly?: string[];
   savedAt: string;
   /**
    * Format `template-ram`: the guest's RAM is the session's own file (a clone of the golden template,
@@ -33,6 +35,7 @@ export const sessionRamSchema = z.object({
   edgeSha256: sha256Hex,
   key: compatibilityKeySchema,
   plugged: z.array(z.string()),
+  readonly: z.array(z.string()).optional(),
   savedAt: z.string(),
   memory: z.object({ file: sessionFileName, size: z.number().int().nonnegative(), sampleSha256: sha256Hex }).optional(),
 }) satisfies z.ZodType<SessionRam>;
@@ -66,7 +69,14 @@ export async function savedRamProblem(dir: string, ram: SessionRam): Promise<str
  */
 export async function recordRam(
   dir: string,
-  o: { file: string; key: CompatibilityKey; plugged: string[]; savedAt: string; memoryFile?: string },
+  o: {
+    file: string;
+    key: CompatibilityKey;
+    plugged: string[];
+    readonly?: string[];
+    savedAt: string;
+    memoryFile?: string;
+  },
 ): Promise<SessionRam> {
   const path = join(dir, o.file);
   const memory = o.memoryFile ? { file: o.memoryFile, ...(await sampledRecord(join(dir, o.memoryFile))) } : undefined;
@@ -76,6 +86,7 @@ export async function recordRam(
     edgeSha256: await edgeDigest(path),
     key: parseKey(o.key),
     plugged: o.plugged,
+    ...(o.readonly?.length ? { readonly: o.readonly } : {}),
     savedAt: o.savedAt,
     ...(memory ? { memory } : {}),
   };

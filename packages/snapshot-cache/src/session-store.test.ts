@@ -92,6 +92,19 @@ describe('SessionStore: durability', () => {
   });
 });
 
+describe('SessionStore: read-only shares', () => {
+  it('commitRam keeps which plugged shares were read-only, and leaves the field out when none were', async () => {
+    const { img, s } = await session();
+    await s.create({ image: img, meta });
+    writeFileSync(s.ramTempPath, Buffer.alloc(1 << 20, 1));
+    await s.commitRam({ key, plugged: ['/a', '/b'], readonly: ['/b'] });
+    expect((await s.read())?.ram).toMatchObject({ plugged: ['/a', '/b'], readonly: ['/b'] });
+    writeFileSync(s.ramTempPath, Buffer.alloc(1 << 20, 1));
+    await s.commitRam({ key, plugged: ['/a'] });
+    expect((await s.read())?.ram).not.toHaveProperty('readonly');
+  });
+});
+
 describe('SessionStore: RAM leases', () => {
   it('a released lease leaves the state as it was, to be leased again', async () => {
     const { img, s } = await session();

@@ -158,7 +158,12 @@ export class SessionStore {
    * directory synced, and only then named in meta.json, so a power cut leaves either no RAM state or
    * a complete one that belongs to the disk.
    */
-  async commitRam(options: { key: CompatibilityKey; plugged: string[]; stoppedAt?: Date }): Promise<SessionMeta> {
+  async commitRam(options: {
+    key: CompatibilityKey;
+    plugged: string[];
+    readonly?: string[];
+    stoppedAt?: Date;
+  }): Promise<SessionMeta> {
     const tmp = this.ramTempPath;
     const key = parseKey(options.key);
     await this.#fsync.file(tmp);
@@ -172,6 +177,7 @@ export class SessionStore {
       file: RAM,
       key,
       plugged: options.plugged,
+      ...(options.readonly?.length ? { readonly: options.readonly } : {}),
       savedAt: at,
       ...(key.format === 'template-ram' ? { memoryFile: MEMORY } : {}),
     });

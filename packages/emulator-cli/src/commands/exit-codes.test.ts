@@ -12,6 +12,8 @@ describe('exit codes (CLI README, "Exit codes")', () => {
       'IMAGE_MISSING',
       'BASE_ENV_MISSING',
       'SESSION_IMAGE_MISMATCH',
+      'SHARE_INVALID',
+      'SHARE_TOO_WIDE',
     ] as const)
       expect(exitCodeOf(new EmulatorError(code, 'x'))).toBe(2);
     expect(exitCodeOf(new EmulatorError('NOT_RUNNING', 'x'))).toBe(3);

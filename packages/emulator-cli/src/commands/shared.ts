@@ -48,8 +48,27 @@ export function withStartFlags(cmd: Command): Command {
     .option(
       '--base-env <file>',
       "the config disk's base.env (EMULATOR_BASE_ENV); default for --image stack: the one pull generated for it",
+    )
+    .option(
+      '--share <dir>',
+      'also share this directory with the guest, read-write, at /host<dir> (repeatable; EMULATOR_SHARES adds more); a running emulator gets it in a free slot',
+      collect,
+      [],
+    )
+    .option(
+      '--share-readonly <dir>',
+      'also share this directory, mounted read-only in the guest (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--yes',
+      'confirm a --share of the whole home, / or the emulator home or a parent of it (shared with a warning)',
     );
 }
+
+/** Commander's accumulator of a repeatable option. */
+const collect = (v: string, all: string[]) => [...all, v];
 
 /** The commander options of {@link withStartFlags} as the library's start flags. */
 export interface StartFlags {
@@ -64,6 +83,9 @@ export interface StartFlags {
   baseEnv?: string;
   ephemeral?: boolean;
   rotate?: boolean;
+  share?: string[];
+  shareReadonly?: string[];
+  yes?: boolean;
 }
 
 /** Picks the start flags out of a command's options (the library validates them, --arch included). */
@@ -80,6 +102,9 @@ export function startFlags(opts: StartFlags): StartFlagsOptions & { instance?: s
     baseEnv: opts.baseEnv,
     ephemeral: opts.ephemeral,
     rotate: opts.rotate,
+    shares: opts.share ?? [],
+    readonlyShares: opts.shareReadonly ?? [],
+    confirmWideShare: opts.yes === true,
   };
 }
 

@@ -66,6 +66,22 @@ export interface StartFlagsOptions {
   force?: boolean;
   /** The config disk's base.env. @default the image's */
   baseEnv?: string;
+  /**
+   * More host directories to share with the guest, read-write, mounted at `/host<real path>` (a
+   * config file registered through the backend must lie in a share). Added to `env.EMULATOR_SHARES`
+   * (separated like PATH). Each must be a directory; the home, `/` and the emulator home or a parent
+   * of it are refused unless `confirmWideShare`. On a running emulator, a directory not shared yet
+   * takes a free slot (its session is saved and resumed with it; 4 slots in all).
+   * @default [] (only the `configFile` project directory is shared)
+   */
+  shares?: string[];
+  /** Host directories the guest mounts read-only, checked like {@link shares}. @default [] */
+  readonlyShares?: string[];
+  /**
+   * Allows sharing the whole home, `/`, or the emulator home or a parent of it (the CLI's `--yes`);
+   * a warning is printed for each. @default false
+   */
+  confirmWideShare?: boolean;
 }
 
 const common = z.object({
@@ -91,6 +107,9 @@ const startFlags = z.object({
   ports: z.string().optional(),
   force: z.boolean().optional(),
   fromCheckpoint: z.string().min(1).optional(),
+  shares: z.array(z.string().min(1)).optional(),
+  readonlyShares: z.array(z.string().min(1)).optional(),
+  confirmWideShare: z.boolean().optional(),
 });
 
 /** Validates an operation's options at the package boundary: a wrong type is CONFIG_INVALID naming the field. */
@@ -123,6 +142,9 @@ export function openOp(options: CommonOptions & StartFlagsOptions = {}, seams: S
     ephemeral: options.ephemeral,
     forceCapture: options.forceCapture,
     baseEnv: options.baseEnv,
+    shares: options.shares,
+    readonlyShares: options.readonlyShares,
+    confirmWideShare: options.confirmWideShare,
   };
   return {
     config: resolveConfig(flags, env, options.host),

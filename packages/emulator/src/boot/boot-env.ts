@@ -29,8 +29,10 @@ export interface BootEnv {
   readonly portVerdict: PortVerdict;
   /** The snapshot format to capture in, or why this QEMU cannot save snapshots here. */
   readonly snapshots: { format: SnapshotFormat } | { format: undefined; reason: string };
-  /** Directories this start shares with the guest (the config file's project directory). */
+  /** Directories this start shares with the guest (the config file's project directory, then `--share`'s). */
   readonly shares: readonly string[];
+  /** Of those (and of a resumed session's slots), the ones the guest mounts read-only. */
+  readonly readonlyShares: readonly string[];
   /** Clock time of the command's start, for timings. */
   readonly t0: number;
   readonly timings: Timings;

@@ -12,6 +12,7 @@ import { qemuHasDevice } from '@stack/qemu-argv';
 import { baseEnvSidecar, resolveBaseEnv } from '../image/base-env.js';
 import { knownPortVerdict } from '../image/port-retargeting.js';
 import { checkHostShare } from '../host/host-share.js';
+import { startShares } from './session-shares.js';
 import { gitHubToken, stackImagePath } from '../image/pull.js';
 import { assertPortsFree } from '../host/ports.js';
 import { chooseSnapshotFormat } from '../host/snapshot-support.js';
@@ -27,13 +28,12 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
     );
   const probe = await probeQemu(config);
   await assertPortsFree({ ...config.ports }, { platform: config.host.platform });
-  if (config.shareRoot)
-    checkHostShare(config.shareRoot, {
-      platform: config.host.platform,
-      has9p: await qemuHasDevice(probe.binary, 'virtio-9p-pci'),
-      qemu: probe.binary,
-    });
   const session = config.ephemeral ? undefined : await openSession(config);
+  const shares = startShares(config.shareRoot, config.extraShares, session?.meta.ram?.readonly ?? []);
+  if (shares.shares.length > 0) {
+    const has9p = await qemuHasDevice(probe.binary, 'virtio-9p-pci');
+    for (const dir of shares.shares) checkHostShare(dir, { platform: config.host.platform, has9p, qemu: probe.binary });
+  }
   if (!config.ephemeral && !session && existsSync(config.paths.session))
     reporter.warn(
       `the session in ${config.paths.session} cannot be used (its meta.json or disk is missing or garbled): it is set aside as ${config.paths.session}.unreadable-<time>, its files kept there (\`stack-emulator prune\` removes it), and a new session begins`,
@@ -87,7 +87,8 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
     cpus: vcpuCount(config.cpus, host.accel),
     image,
     boot: guestBoot(config.arch, image, host.probe.firmware),
-    shares: config.shareRoot ? [config.shareRoot] : [],
+    shares: shares.shares,
+    readonlyShares: shares.readonly,
     snapshots: await chooseSnapshotFormat(config, probe, { warn: (t) => reporter.warn(t) }),
     baseEnv,
     portVerdict: await knownPortVerdict(config, image.digest, (t) => reporter.warn(t)),

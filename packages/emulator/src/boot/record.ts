@@ -17,6 +17,7 @@ function record(
 ): InstanceState {
   const { config, seams } = env.op;
   const { shares, ...rest } = fields;
+  const readonlyShares = shares.filter((d) => env.readonlyShares.includes(d));
   return {
     version: 1,
     pid: vm.pid,
@@ -29,6 +30,7 @@ function record(
     portsMode: config.portsMode,
     portPrefix: config.portPrefix,
     ...(shares.length ? { shares: [...shares] } : {}),
+    ...(readonlyShares.length ? { readonlyShares } : {}),
     ...(config.configFile ? { configFile: config.configFile } : {}),
     startedAt: startedAt(env),
     timings: env.timings,

@@ -10,7 +10,9 @@ import { sharesAfter } from './session-shares.js';
 
 /** The saved session resumed: its disk, its RAM state, the shares it had (and this start's). */
 export async function resumeSavedSession(env: BootEnv, s: Session, onLaunched: OnLaunched): Promise<Booted> {
-  const shares = sharesAfter(s.meta.ram!.plugged, env.shares, env.op.config.paths.emptyShare);
+  const ram = s.meta.ram!;
+  const wanted = env.shares.map((dir) => ({ dir, readonly: env.readonlyShares.includes(dir) }));
+  const shares = sharesAfter(ram.plugged, ram.readonly ?? [], wanted, env.op.config.paths.emptyShare);
   const target = pinnedTarget(env, s.store);
   const launching = { mode: 'session' as const, session: s, image: target.image.path, shares };
   const b = await stepped(

@@ -10,6 +10,8 @@ import { portIsFree } from '../host/ports.js';
 import { originalInstance } from '../session/legacy-home.js';
 import { sessionStore } from '../session/store.js';
 import { compatibilityKey } from '../vm/vm-spec.js';
+import { missingShares } from '../host/wide-shares.js';
+import { chooseShareSlots } from './session-shares.js';
 import type { BootEnv } from './boot-env.js';
 import { lockImageCapture } from './capture-lock.js';
 import { captureSnapshot } from './capture.js';
@@ -25,11 +27,15 @@ export interface StartResult {
   state: InstanceState;
 }
 
-/** The running instance lacks a share for the config file: no shared directory holds it. */
-function lacksShare(config: EmulatorConfig, state: InstanceState): boolean {
-  if (!config.configFile) return false;
+/**
+ * What the running instance does not share yet: the config file's project unless a read-write share
+ * holds it, and each `--share` no share serves (host/wide-shares.ts, `missingShares`: the same test
+ * the resume makes to choose slots, see session-shares.ts).
+ */
+export function lackingShares(config: EmulatorConfig, state: InstanceState): string[] {
   const shares = state.shares ?? (state.hostShare ? [state.hostShare] : []);
-  return !shares.some((d) => config.configFile!.startsWith(`${d}/`));
+  const wanted = [...(config.shareRoot ? [{ dir: config.shareRoot, readonly: false }] : []), ...config.extraShares];
+  return [...new Set(missingShares(wanted, shares, state.readonlyShares ?? []).map((w) => w.dir))];
 }
 
 /** Refuses to touch a home whose QEMU the original stack-emulator started (its ports and disk are in use). */
@@ -70,18 +76,20 @@ async function settleExisting(op: Op): Promise<{ running?: InstanceState; reshar
     await stopHeld(op, { timeoutMs: 0 });
     return { reshared: false };
   }
-  if (!lacksShare(config, existing)) return { running: existing, reshared: false };
+  const lacking = lackingShares(config, existing);
+  if (lacking.length === 0) return { running: existing, reshared: false };
+  const what = lacking.join(', ');
   // A share is fixed at QEMU's launch (no fsdev hot-plug): a saved session is resumed with it.
   if (existing.persistence?.kind !== 'session' || !existing.persistence.save) {
     throw new EmulatorError(
       'HOST_SHARE_FAILED',
-      `the running emulator does not share ${config.shareRoot}, and it cannot be saved and resumed with it (${existing.persistence?.kind === 'session' ? 'it runs without snapshots' : 'it is ephemeral'})`,
-      { hint: `stop it, then start again with --config-file ${config.configFile}` },
+      `the running emulator does not share ${what}, and it cannot be saved and resumed with it (${existing.persistence?.kind === 'session' ? 'it runs without snapshots' : 'it is ephemeral'})`,
+      { hint: 'stop it, then start again with the same --config-file and --share flags' },
     );
   }
-  reporter.info(
-    `sharing ${config.shareRoot} with the running emulator: saving its session and resuming it with the new share`,
-  );
+  // Before anything is stopped: with no free slot the running VM is left as it is.
+  chooseShareSlots(existing.shares ?? [], lacking, config.paths.emptyShare);
+  reporter.info(`sharing ${what} with the running emulator: saving its session and resuming it with the new share`);
   const r = await stopHeld(op);
   if (r.how !== 'saved')
     reporter.warn(`the session could not be saved (${r.saveFailed ?? r.how}); it cold-boots with the new share`);
@@ -145,6 +153,7 @@ export async function startEmulator(
 ): Promise<StartResult> {
   const t0 = options.t0 ?? op.seams.clock.now();
   const { config } = op;
+  for (const w of config.shareWarnings) op.reporter.warn(w);
   const lock = await lockInstance(op, 'start');
   try {
     let settled: Awaited<ReturnType<typeof settleExisting>> = { reshared: false };

@@ -142,6 +142,8 @@ export async function saveCheckpoint(
             file: STATE,
             key: save.key,
             plugged: state.shares ?? [],
+            // A restored checkpoint mounts its read-only shares read-only again.
+            readonly: state.readonlyShares ?? [],
             savedAt,
             ...(save.format === 'template-ram' ? { memoryFile: MEMORY } : {}),
           });

@@ -123,6 +123,8 @@ const envSchema = z.object({
   EMULATOR_SNAPSHOT_CPUS: positiveInt('EMULATOR_SNAPSHOT_CPUS', undefined, 1, MAX_CPUS),
   /** A base.env for the config disk (the Stack image's base environment); see image/base-env.ts. */
   EMULATOR_BASE_ENV: z.preprocess(emptyAsUnset, z.string().optional()),
+  /** More directories to share read-write, separated like PATH (see host/wide-shares.ts). */
+  EMULATOR_SHARES: z.preprocess(emptyAsUnset, z.string().optional()),
   EMULATOR_ARCH: z.preprocess(
     emptyAsUnset,
     z.enum(['amd64', 'arm64'], { message: 'EMULATOR_ARCH must be amd64 or arm64' }).optional(),

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -116,5 +116,56 @@ describe('vcpuCount', () => {
       );
       expect(refused({ EMULATOR_MOCK_OAUTH_PORT: '8102', PORT_PREFIX: '91' })).toBeUndefined();
     });
+  });
+});
+
+describe('resolveConfig: wide shares (issue 32)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cfg-shares-'));
+  const [a, b, c] = ['a', 'b', 'c'].map((n) => join(root, n));
+  for (const d of [a!, b!, c!]) mkdirSync(d);
+  const env = { STACK_EMULATOR_HOME: join(root, 'emu'), HOME: join(root, 'me') };
+  mkdirSync(env.HOME);
+
+  it("none unless asked: only the config file's project is shared", () => {
+    expect(resolveConfig({ arch: 'amd64' }, env)).toMatchObject({ extraShares: [], shareWarnings: [] });
+  });
+
+  it('EMULATOR_SHARES (from the given environment, split like PATH) and --share add up; --share-readonly is read-only', () => {
+    const cfg = resolveConfig(
+      { arch: 'amd64', shares: [b!], readonlyShares: [c!] },
+      { ...env, EMULATOR_SHARES: `${a}:${b}` },
+    );
+    expect(cfg.extraShares).toEqual([
+      { dir: a, readonly: false },
+      { dir: b, readonly: false },
+      { dir: c, readonly: true },
+    ]);
+  });
+
+  it('the variable is read only from the environment given, never from process.env', () => {
+    process.env.EMULATOR_SHARES = a;
+    try {
+      expect(resolveConfig({ arch: 'amd64' }, env).extraShares).toEqual([]);
+    } finally {
+      delete process.env.EMULATOR_SHARES;
+    }
+  });
+
+  it('refuses the home unless confirmed, and then warns', () => {
+    expect(() => resolveConfig({ arch: 'amd64' }, { ...env, EMULATOR_SHARES: env.HOME })).toThrow(
+      expect.objectContaining({ code: 'SHARE_TOO_WIDE' }),
+    );
+    const ok = resolveConfig({ arch: 'amd64', confirmWideShare: true }, { ...env, EMULATOR_SHARES: env.HOME });
+    expect(ok.shareWarnings).toEqual([expect.stringContaining('your whole home directory')]);
+  });
+
+  it('a missing directory in EMULATOR_SHARES is named', () => {
+    expect(() => resolveConfig({ arch: 'amd64' }, { ...env, EMULATOR_SHARES: join(root, 'nope') })).toThrow(
+      expect.objectContaining({
+        code: 'SHARE_INVALID',
+        message: `EMULATOR_SHARES entry ${join(root, 'nope')}: no such directory (${join(root, 'nope')})`,
+        hint: 'create it, or fix the path given to EMULATOR_SHARES',
+      }),
+    );
   });
 });

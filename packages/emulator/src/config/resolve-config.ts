@@ -4,12 +4,14 @@ import { isAbsolute, resolve } from 'node:path';
 import { defaultCpuCount } from '@stack/qemu-argv';
 import { EmulatorError } from '../errors.js';
 import { shareRootFor } from '../host/host-share.js';
+import { configuredShares, type ShareRequest } from '../host/wide-shares.js';
 import { checkInstanceName } from './instance-name.js';
 import { detectHost, type HostInfo } from './host-info.js';
 import { DEFAULT_INSTANCE, defaultHome, type HomeLayout, homeLayout } from './paths.js';
 import { type EmulatorEnv, parseEnv } from './env-schema.js';
 import { withCompatPortNames } from './compat-names.js';
 import { withCompatDirs } from './compat-dirs.js';
+import { checkPorts } from './port-checks.js';
 
 import type { Accel, Arch } from '@stack/internal';
 export type ImageChoice = { kind: 'stack' } | { kind: 'reference' } | { kind: 'path'; path: string };
@@ -62,6 +64,10 @@ export interface EmulatorConfig {
   configFile: string | undefined;
   /** The directory shared with the guest for it: its project directory (see host/host-share.ts). */
   shareRoot: string | undefined;
+  /** `--share`, `--share-readonly`, EMULATOR_SHARES, checked, by real path (host/wide-shares.ts). */
+  extraShares: readonly ShareRequest[];
+  /** Warnings for confirmed wide shares (the home, `/`), printed by the start. */
+  shareWarnings: readonly string[];
   /** `--base-env` / EMULATOR_BASE_ENV: the config disk's base.env (see image/base-env.ts). */
   baseEnvFile: string | undefined;
   readyTimeoutMs: number;
@@ -90,6 +96,10 @@ export interface StartFlags {
   baseEnv?: string;
   ephemeral?: boolean;
   rotate?: boolean;
+  /** `--share`, `--share-readonly`, `--yes` (see host/wide-shares.ts). */
+  shares?: readonly string[];
+  readonlyShares?: readonly string[];
+  confirmWideShare?: boolean;
 }
 
 /**
@@ -242,6 +252,8 @@ export function resolveConfig(
     forceCapture: flags.forceCapture === true || env.EMULATOR_FORCE_CAPTURE,
     configFile: undefined as string | undefined,
     shareRoot: undefined as string | undefined,
+    extraShares: [] as readonly ShareRequest[],
+    shareWarnings: [] as readonly string[],
     baseEnvFile:
       (flags.baseEnv ?? env.EMULATOR_BASE_ENV) ? resolve(flags.baseEnv ?? env.EMULATOR_BASE_ENV!) : undefined,
     readyTimeoutMs: env.EMULATOR_READY_TIMEOUT * 1000,
@@ -254,29 +266,15 @@ export function resolveConfig(
   config.shareRoot = config.configFile
     ? shareRootFor(config.configFile, { home: rawEnv.HOME || homedir(), platform: host.platform })
     : undefined;
-  const seen = new Map<number, string>();
-  for (const [name, port] of Object.entries(config.ports)) {
-    const other = seen.get(port);
-    if (other)
-      throw new EmulatorError('CONFIG_INVALID', `the ${name} and ${other} host ports are both ${port}`, {
-        hint: 'give each EMULATOR_*_PORT its own value',
-      });
-    seen.set(port, name);
-  }
-  // Mock OAuth is forwarded to the same port inside the guest: it must not be one of the guest's others.
-  const guest = {
-    [`${config.portPrefix}01`]: 'dashboard',
-    [`${config.portPrefix}02`]: 'backend',
-    9090: 'minio',
-    9001: 'inbucket',
-  } as Record<string, string>;
-  const taken = guest[String(config.ports.mockOauth)];
-  if (taken)
-    throw new EmulatorError(
-      'CONFIG_INVALID',
-      `EMULATOR_MOCK_OAUTH_PORT=${config.ports.mockOauth} is the guest's ${taken} port (mock OAuth listens on the same port inside the guest)`,
-      { hint: 'choose another EMULATOR_MOCK_OAUTH_PORT (default 26704)' },
-    );
+  const wide = configuredShares(flags, env.EMULATOR_SHARES, {
+    home: rawEnv.HOME || homedir(),
+    emulatorHome: config.paths.home,
+    platform: host.platform,
+    alsoShared: config.shareRoot ? [config.shareRoot] : [],
+  });
+  config.extraShares = wide.shares;
+  config.shareWarnings = wide.warnings;
+  checkPorts(config.ports, config.portPrefix);
   // Only a value asked for: the default's 4096 MiB is allocated as the guest touches it.
   if (ram !== undefined && ram > host.memoryMiB)
     throw new EmulatorError(

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isHwclockOnlyFailure } from './qga-agent.js';
+import { isHwclockOnlyFailure, mountArgs } from './qga-agent.js';
 import { consoleTail } from '../vm/logs-tail.js';
 
 describe('guest-set-time quirk', () => {
@@ -26,5 +26,33 @@ describe('consoleTail', () => {
       '\x1b[2J\x1b[01;01HBdsDxe: starting Boot0001\r\n\n[   42.5] cloud-init[537]: running\r\n\x1b[!p\x1b[?7hstack-emulator login: \n',
     );
     expect(consoleTail(f, 2)).toBe('[   42.5] cloud-init[537]: running\nstack-emulator login:');
+  });
+});
+
+describe("mountArgs (the guest mount script's arguments)", () => {
+  it('tag, host path and ro/rw per share, parents first; the script mounts with that mode', () => {
+    const args = mountArgs([
+      { slot: 0, dir: '/home/me/app' },
+      { slot: 1, dir: '/home/me', readonly: true },
+      { slot: 2, dir: '/srv/data', readonly: false },
+    ]);
+    expect(args.slice(3)).toEqual([
+      'stackshare1',
+      '/home/me',
+      'ro',
+      'stackshare2',
+      '/srv/data',
+      'rw',
+      'stackshare0',
+      '/home/me/app',
+      'rw',
+    ]);
+    expect(args[1]).toContain('tag=$1 dir=/host$2 mode=$3; shift 3');
+    expect(args[1]).toContain('msize=262144,$mode');
+  });
+
+  it('refuses a relative path or one with ..', () => {
+    expect(() => mountArgs([{ slot: 0, dir: '/a/../etc' }])).toThrow(/without "\.\."/);
+    expect(() => mountArgs([{ slot: 0, dir: 'rel' }])).toThrow(expect.objectContaining({ code: 'HOST_SHARE_FAILED' }));
   });
 });

@@ -17,18 +17,19 @@ export function isHwclockOnlyFailure(message: string): boolean {
  * to appear. Mounted here rather than by the image's mount hook: the original's mounts its one share
  * on /host whatever path it is given. /host is left as the image made it (a shared mount in the Stack
  * image), so a container that bind-mounts it sees the new mounts. Bash builtins only (every process
- * spawned costs tenths of a second under TCG); mount_tag holds a NUL.
+ * spawned costs tenths of a second under TCG); mount_tag holds a NUL. Arguments: tag, host path and
+ * `ro` or `rw` per share; a read-only share is mounted with `-o ro` (the guest kernel refuses writes).
  */
 const MOUNT_SCRIPT = `set -u
 modprobe 9pnet_virtio 2>/dev/null
 while [ $# -gt 0 ]; do
-  tag=$1 dir=/host$2; shift 2
+  tag=$1 dir=/host$2 mode=$3; shift 3
   end=$(( SECONDS + 30 ))
   until for f in /sys/bus/virtio/devices/*/mount_tag; do IFS= read -r -d '' t < "$f" 2>/dev/null; [ "$t" = "$tag" ] && break; t=; done; [ -n "$t" ]; do
     [ $SECONDS -lt $end ] || { echo "no 9p device tagged $tag after 30 s" >&2; exit 1; }
     sleep 0.05
   done
-  mkdir -p "$dir" && { mountpoint -q "$dir" || mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 "$tag" "$dir"; } || exit 1
+  mkdir -p "$dir" && { mountpoint -q "$dir" || mount -t 9p -o "trans=virtio,version=9p2000.L,msize=262144,$mode" "$tag" "$dir"; } || exit 1
 done`;
 
 /**
@@ -42,12 +43,27 @@ awk '$3 == "9p" && $1 ~ /^stackshare[0-9]+$/ { print $2 }' /proc/mounts | sort -
 done
 ! awk '$3 == "9p" && $1 ~ /^stackshare[0-9]+$/ { found = 1 } END { exit !found }' /proc/mounts`;
 
-async function mountShares(qga: QgaClient, shares: readonly ShareMount[], signal?: AbortSignal): Promise<void> {
-  if (shares.length === 0) return;
+/**
+ * The mount script's command line: tag, host path and `ro`/`rw` per share, parents first (a share
+ * inside another's mount point stays visible: a read-only parent mounted after it would hide a
+ * read-write project below it).
+ */
+export function mountArgs(shares: readonly ShareMount[]): string[] {
   for (const { dir: d } of shares)
     if (!d.startsWith('/') || d.split('/').includes('..'))
       throw new EmulatorError('HOST_SHARE_FAILED', `not an absolute path without "..": ${d}`);
-  const args = ['-c', MOUNT_SCRIPT, 'mount-shares', ...shares.flatMap((s) => [shareTag(s.slot), s.dir])];
+  const ordered = [...shares].sort((a, b) => a.dir.split('/').length - b.dir.split('/').length);
+  return [
+    '-c',
+    MOUNT_SCRIPT,
+    'mount-shares',
+    ...ordered.flatMap((s) => [shareTag(s.slot), s.dir, s.readonly ? 'ro' : 'rw']),
+  ];
+}
+
+async function mountShares(qga: QgaClient, shares: readonly ShareMount[], signal?: AbortSignal): Promise<void> {
+  if (shares.length === 0) return;
+  const args = mountArgs(shares);
   const r = await exec(qga, { path: '/bin/bash', args, env: GUEST_PATH, timeout: 45_000, signal }).catch((e: Error) => {
     throw new EmulatorError('HOST_SHARE_FAILED', `could not mount the shares in the guest: ${e.message}`, { cause: e });
   });

@@ -92,7 +92,9 @@ export async function settleGuest(
       for (let slot = pluggedShares; slot < plan.shares.length; slot++)
         await vm.control.plugShare(slot, { signal: op.signal });
       const mounting = agent.mountShares(
-        plan.shares.map((dir, slot) => ({ slot, dir })).filter((s) => s.dir !== p.emptyShare),
+        plan.shares
+          .map((dir, slot) => ({ slot, dir, readonly: env.readonlyShares.includes(dir) }))
+          .filter((s) => s.dir !== p.emptyShare),
         { signal: op.signal },
       );
       startClock();

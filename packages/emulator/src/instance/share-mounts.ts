@@ -23,7 +23,7 @@ export async function unmountShares(op: Op, state: InstanceState): Promise<strin
 /** Mounts the shares again in a guest that runs on after its state was saved (or the save was cancelled). */
 export async function remountShares(op: Op, state: InstanceState): Promise<void> {
   const shares = (state.shares ?? [])
-    .map((dir, slot) => ({ slot, dir }))
+    .map((dir, slot) => ({ slot, dir, readonly: (state.readonlyShares ?? []).includes(dir) }))
     .filter((s) => s.dir !== op.config.paths.emptyShare);
   if (shares.length === 0) return;
   const agent = await op.seams.guests.connect(op.config.paths.agentSocket, { timeoutMs: 10_000, trace: op.trace });

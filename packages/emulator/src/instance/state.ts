@@ -69,6 +69,8 @@ const stateSchema = z
     shares: z.array(z.string()).optional(),
     /** Written by versions before shares: the one shared directory. */
     hostShare: z.string().optional(),
+    /** Those of `shares` the guest mounts read-only (`--share-readonly`). */
+    readonlyShares: z.array(z.string()).optional(),
     configFile: z.string().optional(),
     /** True when this start gave the instance fresh secrets (`secrets === 'fresh'`). */
     rotated: z.boolean(),

@@ -142,7 +142,7 @@ async function saveSession(
     // A disk a checkpoint switched QEMU to takes the session's name now that QEMU is gone.
     await store.settleLayers();
     // Only now, with QEMU gone and its disk flushed, does the RAM state belong to the disk.
-    await store.commitRam({ key: save.key, plugged: state.shares ?? [] });
+    await store.commitRam({ key: save.key, plugged: state.shares ?? [], readonly: state.readonlyShares ?? [] });
     mark('committed');
     return undefined;
   } catch (e) {

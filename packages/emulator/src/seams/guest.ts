@@ -7,6 +7,8 @@ import type { SeamCall } from './vm.js';
 export interface ShareMount {
   slot: number;
   dir: string;
+  /** Mounted read-only in the guest (`--share-readonly`). @default false */
+  readonly?: boolean;
 }
 
 /** One guest-exec. */

@@ -12,9 +12,7 @@ import type { BootEnv } from '../boot/boot-env.js';
 import type { SnapshotFormat } from '../host/snapshot-support.js';
 import { portForwards, runtimeEnv } from '../image/config-disk.js';
 import { keyPorts } from '../image/port-retargeting.js';
-
-/** Host directories one instance can share at most (root ports reserved in every layout). */
-export const SHARE_SLOTS = 4;
+import { SHARE_SLOTS } from '../host/wide-shares.js';
 
 /** What one QEMU runs: its layout, disks, RAM and shares. */
 export interface VmShape {
@@ -68,6 +66,8 @@ export function vmSpec(env: BootEnv, shape: VmShape): VmSpecInput {
     serialLog: p.serialLog,
     shareSlots: SHARE_SLOTS,
     shares: [...(shape.shares ?? [])],
+    // Refused writes on the host too: the guest's `ro` mount alone is the guest's to undo.
+    readonlyShares: (shape.shares ?? []).filter((d) => env.readonlyShares.includes(d)),
     pluggedShares: shape.pluggedShares ?? 0,
   };
 }
