@@ -25,7 +25,7 @@ const isLayerName = (name: string) => /^layer-[0-9a-z]+-[0-9a-f]{8}\.qcow2$/.tes
 const isTopName = (name: string) => /^\.top-[0-9a-z]+-[0-9a-f]{8}\.qcow2$/.test(name);
 
 /** The disk the session's VM writes now: the pending one while a VM runs after a checkpoint. */
-export const topOf = (meta: SessionMeta) => meta.pendingTop ?? SESSION_DISK;
+export const topOf = (meta: SessionMeta | undefined) => meta?.pendingTop ?? SESSION_DISK;
 
 /** The next disk of a session, made before the guest is paused: an empty overlay on `layer`. */
 export interface PreparedLayer {

@@ -222,19 +222,14 @@ export class SessionStore {
     return freezeLayer(this.dir, prepared, this.#fsync);
   }
 
-  /**
-   * With no VM running on the session: a disk pending since a checkpoint becomes `disk.qcow2`, and
-   * what a killed save left is removed (see session-layers.ts). Call before a VM is launched on it
-   * and when its VM has exited, before RAM state is committed.
-   */
+  /** With no VM on the session (before a launch; after an exit, before a commit): see session-layers.ts. */
   settleLayers(): Promise<string[]> {
     return settleLayers(this.dir, this.#fsync);
   }
 
   /** The disk file the session's VM writes now (`disk.qcow2`, or the pending one after a checkpoint). */
   async currentDisk(): Promise<string> {
-    const meta = await this.read();
-    return join(this.dir, meta ? topOf(meta) : SESSION_DISK);
+    return join(this.dir, topOf(await this.read()));
   }
 
   /** Creates the session (there must be none) at checkpoint `ckpt` in `ckptDir` (see session-checkpoint.ts). */
