@@ -20,7 +20,8 @@ afterAll(async () => {
 
 describe.skipIf(!ok)('examples/vitest-workers (reference appliance)', () => {
   it('runs with 2 workers on forked instances, restoring between files', async () => {
-    const env = { ...process.env, ...emu.env, EXAMPLE_IMAGE: 'reference' } as Record<string, string>;
+    const env = { ...process.env, ...emu.env, EXAMPLE_IMAGE: 'reference', NO_COLOR: '1' } as Record<string, string>;
+    delete env.FORCE_COLOR;
     // The suite's fixed-port variables would pin every instance to one port set.
     for (const k of Object.keys(env)) if (/^EMULATOR_.*_PORT$/.test(k)) delete env[k];
     delete env.VITEST_POOL_ID;
@@ -31,7 +32,8 @@ describe.skipIf(!ok)('examples/vitest-workers (reference appliance)', () => {
       [resolve(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', example, '--reporter', 'verbose'],
       { env, cwd: example, maxBuffer: 64 << 20 },
     ).catch((e: { stdout: string; stderr: string; code: number }) => e);
-    const out = `${r.stdout}\n${r.stderr}`;
+    // eslint-disable-next-line no-control-regex
+    const out = `${r.stdout}\n${r.stderr}`.replace(/\u001b\[[0-9;]*m/g, '');
     expect('code' in r ? r.code : 0, out.slice(-4000)).toBe(0);
     expect(out).toMatch(/Test Files\s+3 passed/);
     const l = await cli(['list', '--json'], emu.env);
