@@ -32,7 +32,6 @@ describe.skipIf(!ok)('examples/vitest-workers (reference appliance)', () => {
       [resolve(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', example, '--reporter', 'verbose'],
       { env, cwd: example, maxBuffer: 64 << 20 },
     ).catch((e: { stdout: string; stderr: string; code: number }) => e);
-    // eslint-disable-next-line no-control-regex
     const out = `${r.stdout}\n${r.stderr}`.replace(/\u001b\[[0-9;]*m/g, '');
     expect('code' in r ? r.code : 0, out.slice(-4000)).toBe(0);
     expect(out).toMatch(/Test Files\s+3 passed/);
