@@ -1,6 +1,7 @@
 // `stack-emulator bench` on the reference appliance in a throwaway home: median time from the start
 // command to all-healthy for golden resume with rotation, without, the saved session and cold boot,
-// and of stops with a session save and with an ACPI power-down, each with the split.
+// and of stops with a session save and with an ACPI power-down, each with the split; checkpoint save,
+// restore and a suite of 20 restores (first format only).
 // For each snapshot format (BENCH_FORMATS, default template-ram,mapped-ram), with QEMU's RSS and PSS
 // after each start. Results: tmp/bench/emulator-lifecycle-<format>-<first scenario>.json. Runs:
 // BENCH_RUNS (default 5; cold boots and ACPI stops: 3).
@@ -35,6 +36,7 @@ const plan = formats.flatMap((format, i) => [
     ? [
         { format, scenarios: 'stop-acpi', n: String(Math.min(3, Number(runs))) },
         { format, scenarios: 'cold', n: String(Math.min(3, Number(runs))) },
+        { format, scenarios: 'checkpoint-save,checkpoint-restore,checkpoint-suite', n: runs },
       ]
     : []),
 ]);

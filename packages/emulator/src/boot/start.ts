@@ -155,6 +155,10 @@ export async function startEmulator(
   const { config } = op;
   for (const w of config.shareWarnings) op.reporter.warn(w);
   const lock = await lockInstance(op, 'start');
+  // Until what ran before is settled, the run directory is another VM's (its state.json, sockets): a
+  // start refused there (a share it cannot add, the original's QEMU) must not clean it, or that VM
+  // would run on with no record.
+  let ours = false;
   try {
     let settled: Awaited<ReturnType<typeof settleExisting>> = { reshared: false };
     if (options.replaceSession) {
@@ -164,6 +168,7 @@ export async function startEmulator(
     const { running, reshared } = settled;
     if (running) return { alreadyRunning: true, state: running };
     assertNoOriginalInstance(config);
+    ours = true;
     await cleanupRunFiles(config);
     await freeCrashLeftovers(op);
     await checkMemory(op);
@@ -185,7 +190,7 @@ export async function startEmulator(
     booted.vm.detach();
     return { alreadyRunning: false, ...(reshared ? { reshared } : {}), state };
   } catch (e) {
-    await cleanupRunFiles(config).catch(() => {});
+    if (ours) await cleanupRunFiles(config).catch(() => {});
     throw e;
   } finally {
     await lock.release();

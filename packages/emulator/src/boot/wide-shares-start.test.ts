@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeWorld } from '../../test/fake-world.js';
 import { testEnv, testOp } from '../../test/boot-env.js';
 import type { Op } from '../context/op.js';
+import { readState } from '../instance/state.js';
 import { stopEmulator } from '../instance/stop.js';
 import { sessionStore } from '../session/store.js';
 import { startShares } from './session-shares.js';
@@ -71,6 +72,9 @@ describe('--share on a running emulator (issue 32)', () => {
     });
     expect(w.running).toEqual([first.state.pid]);
     expect(w.launches.length).toBe(launches);
+    // Regression: the refused start cleaned the run directory it had not made, so the running VM lost
+    // its state.json (status said stopped, nothing could stop it).
+    expect(await readState(testOp(w).config.paths.state)).toMatchObject({ pid: first.state.pid });
   });
 
   it('a read-only share stays read-only across a save and resume that does not name it', async () => {
