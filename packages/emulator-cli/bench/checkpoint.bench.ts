@@ -6,20 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { testPortBase } from '../../../tools/testing/ports.js';
+import { testEmulatorEnv } from '../../../tools/testing/ports.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const home = mkdtempSync(join(tmpdir(), 'emu-bench-ckpt-'));
-const base = testPortBase(5);
-const env = {
-  ...process.env,
-  STACK_EMULATOR_HOME: home,
-  EMULATOR_DASHBOARD_PORT: String(base),
-  EMULATOR_BACKEND_PORT: String(base + 1),
-  EMULATOR_MINIO_PORT: String(base + 2),
-  EMULATOR_INBUCKET_PORT: String(base + 3),
-  EMULATOR_MOCK_OAUTH_PORT: String(base + 4),
-};
+const env = { ...process.env, ...testEmulatorEnv(home) };
 const runs = Number(process.env.BENCH_RUNS ?? '7');
 const bin = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
