@@ -80,7 +80,7 @@ export const stopAll = async (options?: Omit<StopOptions, 'instance'>): Promise<
   (await import('./api/instance-ops.js')).stopAll(options);
 /** VM state, each service's health, the session; `name` is the instance's. */
 export const status = async (options?: CommonOptions): Promise<StatusReport> =>
-  (await import('./api/instance-ops.js')).status(options);
+  (await import('./api/status.js')).status(options);
 /** Credentials of the running emulator (the internal project's, or a config file's project's). */
 export const credentials = async (options?: CommonOptions & { configFile?: string }): Promise<Credentials> =>
   (await import('./api/instance-ops.js')).credentials(options);

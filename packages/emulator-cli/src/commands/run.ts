@@ -1,37 +1,12 @@
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
 import { Command } from 'commander';
 import {
   action,
   type CommandIo,
-  INTERRUPT_SIGNALS,
   interruptible,
   type StartFlags,
   startFlags,
   withStartFlags,
 } from './shared.js';
-
-/** Runs the child with the credentials; resolves with its exit code (128 + signal when killed). */
-function runChild(argv: string[], env: Record<string, string>): Promise<number> {
-  // One argument may be a shell command line ("npm test && npm run e2e"), as in the original.
-  const child =
-    argv.length === 1
-      ? spawn(argv[0]!, { shell: true, stdio: 'inherit', env: { ...process.env, ...env } })
-      : spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
-  // The child gets the interrupt (and decides); this process stays to stop the emulator afterwards.
-  const forward = (sig: NodeJS.Signals) => child.kill(sig);
-  for (const s of INTERRUPT_SIGNALS) process.on(s, forward);
-  return new Promise((resolve) => {
-    child.once('error', (e) => {
-      process.stderr.write(`Error: cannot run ${argv[0]}: ${e.message}\n`);
-      resolve(127);
-    });
-    child.once('close', (code, signal) => {
-      for (const s of INTERRUPT_SIGNALS) process.off(s, forward);
-      resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1));
-    });
-  });
-}
 
 export function runCommand(): Command {
   return withStartFlags(new Command('run'))
@@ -46,9 +21,10 @@ export function runCommand(): Command {
     )
     .action(
       action(async (argv: string[], opts: StartFlags, io: CommandIo) => {
-        const [{ start }, { createReporter }] = await Promise.all([
+        const [{ start }, { createReporter }, { runChild }] = await Promise.all([
           import('@stack/emulator'),
           import('../ui/reporter.js'),
+          import('./run-child.js'),
         ]);
         const reporter = await createReporter(io.trace);
         const em = await interruptible((signal) => start({ ...startFlags(opts), reporter, signal, trace: io.trace }));

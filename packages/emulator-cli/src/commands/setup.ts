@@ -1,34 +1,5 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
-import type { SetupIo } from '@stack/emulator';
 import { action, type CommandIo } from './shared.js';
-
-/** The terminal's side of setup: questions on stdin/stderr, commands attached to the terminal. */
-function terminalIo(json: boolean): SetupIo {
-  return {
-    ask: async (question) => {
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
-      try {
-        return /^y(es)?$/i.test((await rl.question(question)).trim());
-      } finally {
-        rl.close();
-      }
-    },
-    // stdio inherited: sudo asks for its password, apt-get and brew show their progress.
-    run: (argv) =>
-      new Promise((resolve) => {
-        process.stderr.write(`$ ${argv.join(' ')}\n`);
-        const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
-        child.once('error', (e) => {
-          process.stderr.write(`cannot run ${argv[0]}: ${e.message}\n`);
-          resolve(127);
-        });
-        child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-      }),
-    print: (line) => (json ? process.stderr : process.stdout).write(`${line}\n`),
-  };
-}
 
 export function setupCommand(): Command {
   return new Command('setup')
@@ -43,7 +14,10 @@ export function setupCommand(): Command {
     )
     .action(
       action(async (opts: { arch?: string; json?: boolean }, io: CommandIo) => {
-        const { setup } = await import('@stack/emulator');
+        const [{ setup }, { terminalIo }] = await Promise.all([
+          import('@stack/emulator'),
+          import('./terminal-io.js'),
+        ]);
         const json = opts.json === true;
         const r = await setup({
           arch: opts.arch as 'amd64' | 'arm64' | undefined,

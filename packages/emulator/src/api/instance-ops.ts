@@ -9,19 +9,12 @@ import {
   emulatorUrlEnv,
 } from '../instance/credentials.js';
 import { notRunning, runningInstance } from '../instance/instance.js';
-import { emulatorStatus, type StatusReport } from '../instance/status.js';
 import { stopEmulator, type StopResult } from '../instance/stop.js';
 import { instanceNames, type InstanceSummary, summarizeInstance } from '../instance/instances.js';
 import { checkOptions, type CommonOptions, openOp, runOp } from './options.js';
 import { realSeams } from '../seams/real-seams.js';
 import { DEFAULT_INSTANCE } from '../config/paths.js';
 import type { Seams } from '../seams/seams.js';
-
-/** VM state, each service's health, the session and notes about the home. */
-export async function status(options: CommonOptions = {}): Promise<StatusReport> {
-  const op = openOp(checkOptions(options));
-  return runOp(op, false, () => emulatorStatus(op));
-}
 
 export interface StopOptions extends CommonOptions {
   /** How long the guest gets to power off before QEMU is told to quit. @default EMULATOR_STOP_TIMEOUT (30 s) */

@@ -1,7 +1,7 @@
 import { type SessionMeta, type SessionSizes } from '@stack/snapshot-cache';
 import type { Op } from '../context/op.js';
 import { describeOriginalSnapshots, originalInstance } from '../session/legacy-home.js';
-import { sessionStore } from '../session/session.js';
+import { sessionStore } from '../session/store.js';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import { probeServices, type ServiceHealth } from '../guest/health.js';
 import { type InstanceState, readState } from './state.js';
