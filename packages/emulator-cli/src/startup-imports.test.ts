@@ -44,3 +44,30 @@ describe('start-up import graph', () => {
     expect(await staticImports()).toEqual(['@stack/emulator/bench-scenarios', 'commander']);
   });
 });
+
+describe("status's import graph in the runtime", () => {
+  it('status (the command scripts poll) loads neither the image, pull and release code nor stop, exec or the instance list', async () => {
+    // The runtime's index loads each operation with import(): what status's own module reaches is
+    // what a `status` evaluates. Beside stop, exec and list (api/instance-ops.ts) it reached about
+    // 200 KB more of the bundle.
+    const r = await build({
+      entryPoints: [join(import.meta.dirname, '..', '..', 'emulator', 'src', 'api', 'status.ts')],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      packages: 'external',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(r.metafile.inputs);
+    expect(inputs.filter((i) => /\/(image|boot)\/|instance\/(stop|instances)\.ts|guest-command\.ts/.test(i))).toEqual(
+      [],
+    );
+    const packages = new Set(
+      Object.values(r.metafile.inputs).flatMap((i) => i.imports.filter((x) => x.external).map((x) => x.path)),
+    );
+    for (const heavy of ['@stack/emulator-image', '@stack/iso9660', '@stack/release-fetcher'])
+      expect(packages.has(heavy), heavy).toBe(false);
+  });
+});
