@@ -8,13 +8,17 @@
 //   runtime  — the action started and the runtime library (@stack/emulator) loaded;
 //   command  — the command's own work, until the process exits;
 // and cpuMs, the process's CPU time (user + system), steadier than the wall clock on a busy machine.
-// `node -e 0` is measured too: the floor no CLI can go under. Results: tmp/bench/cli-startup.json.
+// `node -e 0` is measured too: the floor no CLI can go under. STARTUP_NPX=1 adds `--version` the ways a
+// user types it: the linked bin (node_modules/.bin/stack-emulator, through its shebang) and
+// `npx --no-install stack-emulator` (npm's own start first), from the repository's root. Results:
+// tmp/bench/cli-startup.json (STARTUP_NAME=x: cli-startup-x.json, e.g. to keep a before and an after).
 // Run: npm run bench-startup (or npx nx run emulator-cli:bench-startup), after a build.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { median, writeBenchResult } from '../../../tools/testing/bench.js';
+import { testEmulatorEnv } from '../../../tools/testing/ports.js';
 
 const runs = Number(process.env.STARTUP_RUNS ?? '7');
 // What npm links; STARTUP_BIN measures another build. STARTUP_BASELINE names a second bin (e.g. main's
@@ -28,7 +32,8 @@ const bins: Array<[string, string]> = [
 const marksPreload = join(import.meta.dirname, 'startup-marks.mjs');
 const home = mkdtempSync(join(tmpdir(), 'emu-startup-'));
 const marksFile = join(home, 'marks.json');
-const env = { ...process.env, STACK_EMULATOR_HOME: home, STACK_EMULATOR_INSTANCE: '', STACK_EMULATOR_DEBUG: '' };
+const env = { ...process.env, ...testEmulatorEnv(home), STACK_EMULATOR_INSTANCE: '', STACK_EMULATOR_DEBUG: '' };
+const root = resolve(import.meta.dirname, '..', '..', '..');
 
 const CLI_COMMANDS: Array<{ name: string; args: string[]; exit: number }> = [
   { name: '--version', args: ['--version'], exit: 0 },
@@ -38,17 +43,34 @@ const CLI_COMMANDS: Array<{ name: string; args: string[]; exit: number }> = [
   { name: 'env', args: ['env'], exit: 3 },
   { name: 'list --json', args: ['list', '--json'], exit: 0 },
 ];
-const COMMANDS: Array<{ build?: string; name: string; args: string[]; exit: number }> = [
+// `file` set: the command is run as it is (no `node` before it, no marks), from the repository's root.
+const COMMANDS: Array<{ build?: string; file?: string; name: string; args: string[]; exit: number }> = [
   { name: 'node -e 0', args: ['-e', '0'], exit: 0 },
   ...CLI_COMMANDS.flatMap((c) => bins.map(([build, b]) => ({ build, ...c, args: [b, ...c.args] }))),
+  ...(process.env.STARTUP_NPX === '1'
+    ? [
+        {
+          name: 'node_modules/.bin/stack-emulator --version',
+          file: join(root, 'node_modules', '.bin', 'stack-emulator'),
+          args: ['--version'],
+          exit: 0,
+        },
+        {
+          name: 'npx --no-install stack-emulator --version',
+          file: 'npx',
+          args: ['--no-install', 'stack-emulator', '--version'],
+          exit: 0,
+        },
+      ]
+    : []),
 ];
 
 /** One whole process: its wall clock in milliseconds. */
-function wall(args: string[], exit: number): number {
+function wall(args: string[], exit: number, file = process.execPath): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { env, stdio: 'ignore' });
+  const r = spawnSync(file, args, { env, stdio: 'ignore', cwd: root });
   const ms = performance.now() - t0;
-  if (r.status !== exit) throw new Error(`node ${args.join(' ')}: exit ${r.status}, expected ${exit}`);
+  if (r.status !== exit) throw new Error(`${file} ${args.join(' ')}: exit ${r.status}, expected ${exit}`);
   return ms;
 }
 
@@ -86,10 +108,10 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 const walls = COMMANDS.map(() => [] as number[]);
 const splits = COMMANDS.map(() => [] as Array<Record<string, number>>);
 try {
-  for (const c of COMMANDS) wall(c.args, c.exit); // a warm-up: the page cache, not the CLI, is what a first run measures
+  for (const c of COMMANDS) wall(c.args, c.exit, c.file); // a warm-up: the page cache, not the CLI, is what a first run measures
   for (let i = 0; i < runs; i++)
     COMMANDS.forEach((c, k) => {
-      walls[k]!.push(wall(c.args, c.exit));
+      walls[k]!.push(wall(c.args, c.exit, c.file));
       if (c.build) splits[k]!.push(split(c.args));
     });
 } finally {
@@ -106,8 +128,9 @@ const results = COMMANDS.map((c, k) => ({
       .map((p) => [p, round(median(splits[k]!.map((s) => s[p] ?? 0)))]),
   ),
 }));
-const file = writeBenchResult('cli-startup', {
+const file = writeBenchResult(process.env.STARTUP_NAME ? `cli-startup-${process.env.STARTUP_NAME}` : 'cli-startup', {
   runs,
+  loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   bins: Object.fromEntries(bins),
   node: process.version,
   cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
