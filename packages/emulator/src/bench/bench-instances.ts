@@ -37,7 +37,7 @@ export interface InstancesRuns {
 }
 
 /** The instances a scenario starts: bench-1 to bench-N. */
-export const benchInstanceNames = (count: number) => Array.from({ length: count }, (_, i) => `bench-${i + 1}`);
+const benchInstanceNames = (count: number) => Array.from({ length: count }, (_, i) => `bench-${i + 1}`);
 
 /** Each start resumes the golden snapshot with fresh secrets, on a fresh disk, saving nothing at stop. */
 function benchOp(op: Op): Op {

@@ -61,10 +61,10 @@ function fieldwise(list: readonly MemoryFigures[], f: (xs: number[]) => number):
 }
 
 /** The figures summed over processes. */
-export const sumFigures = (list: readonly MemoryFigures[]) => fieldwise(list, (xs) => xs.reduce((a, b) => a + b, 0));
+const sumFigures = (list: readonly MemoryFigures[]) => fieldwise(list, (xs) => xs.reduce((a, b) => a + b, 0));
 
 /** Each figure's median over runs (taken field by field). */
-export const medianFigures = (list: readonly MemoryFigures[]) => fieldwise(list, median);
+const medianFigures = (list: readonly MemoryFigures[]) => fieldwise(list, median);
 
 /**
  * The memory part of an instances scenario: `readings[run][instance]`. A run with an instance that
