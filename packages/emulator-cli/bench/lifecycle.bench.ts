@@ -1,7 +1,8 @@
 // `stack-emulator bench` on the reference appliance in a throwaway home: median time from the start
 // command to all-healthy for golden resume with rotation, without, the saved session and cold boot,
 // and of stops with a session save and with an ACPI power-down, each with the split; checkpoint save,
-// restore and a suite of 20 restores (first format only).
+// restore and a suite of 20 restores, and 1, 2 and 4 named instances started at once from one
+// template with their QEMUs' memory (first format only).
 // For each snapshot format (BENCH_FORMATS, default template-ram,mapped-ram), with QEMU's RSS and PSS
 // after each start. Results: tmp/bench/emulator-lifecycle-<format>-<first scenario>.json. Runs:
 // BENCH_RUNS (default 5; cold boots and ACPI stops: 3).
@@ -28,6 +29,8 @@ const plan = formats.flatMap((format, i) => [
         { format, scenarios: 'stop-acpi', n: String(Math.min(3, Number(runs))) },
         { format, scenarios: 'cold', n: String(Math.min(3, Number(runs))) },
         { format, scenarios: 'checkpoint-save,checkpoint-restore,checkpoint-suite', n: runs },
+        // Named instances at once (1, 2, 4) from one template, with their memory.
+        { format, scenarios: 'instances', n: runs },
       ]
     : []),
 ]);
@@ -52,6 +55,6 @@ try {
     if (r.status !== 0) process.exitCode = r.status ?? 1;
   }
 } finally {
-  spawnSync(process.execPath, [bin, 'stop', '--timeout', '5'], { env, stdio: 'ignore' });
+  spawnSync(process.execPath, [bin, 'stop', '--all', '--timeout', '5'], { env, stdio: 'ignore' });
   rmSync(home, { recursive: true, force: true });
 }

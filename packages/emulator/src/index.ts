@@ -18,6 +18,8 @@ import type { ExecResult } from '@stack/qga-protocol';
 import type { PullResult } from './image/pull.js';
 import type { DoctorReport } from './host/doctor.js';
 import type { ScenarioResult } from './bench/bench.js';
+import type { InstancesResult } from './bench/instances-result.js';
+import type { InstancesMemory, MemoryFigures } from './bench/instances-memory.js';
 import type { SetupOptions } from './api/setup.js';
 import type { SetupIo, SetupOutcome } from './setup/setup-flow.js';
 import type { MissingTool, SetupPlan } from './setup/setup-plan.js';
@@ -37,6 +39,9 @@ export type {
   ExecResult,
   GuestCommand,
   FollowLogOptions,
+  InstancesMemory,
+  InstancesResult,
+  MemoryFigures,
   LogOptions,
   PruneItem,
   PruneResult,

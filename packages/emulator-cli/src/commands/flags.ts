@@ -4,6 +4,7 @@
  * flag, the value and what to give instead (exit code 2).
  */
 import { EmulatorError, SCENARIOS, type Scenario } from '@stack/emulator';
+import { SCENARIO_GROUPS } from '@stack/emulator/bench-scenarios';
 import { z } from 'zod';
 
 /** Seconds as given on the command line, as milliseconds within [min, max] seconds. */
@@ -51,7 +52,8 @@ export const logsFlags = z.object({ lines: integer('--lines', 0, 1_000_000) });
 export const benchFlags = z.object({
   runs: integer('--runs', 1, 1000),
   scenarios: z.string().transform((v, ctx) => {
-    const all = v.split(',').map((s) => s.trim());
+    // A group (`instances`) stands for its scenarios, each once.
+    const all = [...new Set(v.split(',').flatMap((s) => SCENARIO_GROUPS[s.trim()] ?? [s.trim()]))];
     const unknown = all.find((s) => !SCENARIOS.includes(s as Scenario));
     if (unknown !== undefined) {
       ctx.addIssue({ code: 'custom', message: `--scenarios: unknown scenario ${unknown}` });
@@ -66,6 +68,7 @@ export function parseFlags<S extends z.ZodType>(schema: S, opts: unknown): z.out
   const r = schema.safeParse(opts);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const hint = issue.message.startsWith('--scenarios') ? { hint: `use some of ${SCENARIOS.join(', ')}` } : {};
+  const names = [...SCENARIOS, ...Object.keys(SCENARIO_GROUPS)];
+  const hint = issue.message.startsWith('--scenarios') ? { hint: `use some of ${names.join(', ')}` } : {};
   throw new EmulatorError('CONFIG_INVALID', issue.message, hint);
 }

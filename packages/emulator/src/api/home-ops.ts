@@ -104,7 +104,11 @@ export interface BenchOptions extends CommonOptions, StartFlagsOptions {
   onRun?: (scenario: Scenario, i: number, ms: number) => void;
 }
 
-/** Medians (with the split) of start and stop scenarios; the emulator must be stopped. */
+/**
+ * Medians (with the split) of start and stop scenarios; the emulator must be stopped. The instances
+ * scenarios start the home's instances bench-1 to bench-4 (free host ports, kept), which must be
+ * stopped too.
+ */
 export async function bench(options: BenchOptions): Promise<ScenarioResult[]> {
   const op = openOp(checkOptions(options, true));
   return runOp(op, false, () =>
@@ -112,6 +116,7 @@ export async function bench(options: BenchOptions): Promise<ScenarioResult[]> {
       runs: options.runs,
       scenarios: options.scenarios,
       ...(options.onRun ? { onRun: options.onRun } : {}),
+      instances: { instanceOp: (instance) => openOp({ ...options, instance, ports: 'auto' }) },
     }),
   );
 }

@@ -6,8 +6,11 @@ import { startEmulator } from '../boot/start.js';
 import type { StartMode, Timings } from '../instance/state.js';
 import { stopEmulator } from '../instance/stop.js';
 
-import type { Scenario } from './bench-scenarios.js';
+import { instanceCount, isInstancesScenario, type Scenario, withAloneBaseline } from './bench-scenarios.js';
 import { isCheckpointScenario, runCheckpointScenario } from './bench-checkpoint.js';
+import { type InstancesDeps, runInstancesScenario, warmInstances } from './bench-instances.js';
+import { alonePss, instancesResult, type InstancesResult } from './instances-result.js';
+import { median } from './median.js';
 
 export interface ScenarioResult {
   scenario: Scenario;
@@ -27,13 +30,12 @@ export interface ScenarioResult {
    * pages shared with other processes, a template's page cache, count by share).
    */
   memory: { rssKiB: number; pssKiB: number | undefined } | undefined;
+  /**
+   * The instances scenarios: each start's own time, the snapshots resumed, and every QEMU's memory
+   * with its shared and private parts (`medianMs` is the wall clock until all are healthy).
+   */
+  instances?: InstancesResult;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const isStop = (s: Scenario) => s === 'stop-with-save' || s === 'stop-acpi';
 const isSession = (s: Scenario) => s === 'session-resume' || s === 'stop-with-save' || isCheckpointScenario(s);
@@ -60,6 +62,9 @@ const expectedMode: Record<Scenario, StartMode> = {
   'checkpoint-save': 'session',
   'checkpoint-restore': 'session',
   'checkpoint-suite': 'session',
+  'instances-1': 'resumed',
+  'instances-2': 'resumed',
+  'instances-4': 'resumed',
 };
 
 /** The medians of a scenario's runs: the figure, and each step of the split. */
@@ -74,7 +79,9 @@ function summary(scenario: Scenario, all: number[], timings: Timings[]) {
 /**
  * Start/stop cycles per scenario; a start's clock runs from the start call to all-healthy, a stop's
  * over the whole stop. Warm-ups are not counted: one start and stop that captures the golden snapshot
- * when there is none, and for the session scenarios one that saves a session (begun afresh).
+ * when there is none, and for the session scenarios one that saves a session (begun afresh); for the
+ * instances scenarios, each instance started once (see warmInstances). `instances-1` runs before the
+ * other instances scenarios, added when not asked: its PSS is their ratio's baseline.
  */
 export async function runBench(
   op: Op,
@@ -82,24 +89,49 @@ export async function runBench(
     runs: number;
     scenarios: Scenario[];
     onRun?: (scenario: Scenario, i: number, ms: number) => void;
+    /** What the instances scenarios need: each named instance's operation. @default none (they are refused) */
+    instances?: InstancesDeps;
   },
 ): Promise<ScenarioResult[]> {
   const { config } = op;
   const out: ScenarioResult[] = [];
+  const scenarios = withAloneBaseline(options.scenarios);
   const stop = (c: Op, scenario: Scenario) =>
     stopEmulator(c, { timeoutMs: scenario === 'cold' || scenario === 'stop-acpi' ? c.config.stopTimeoutMs : 0 });
-  if (options.scenarios.some((s) => s !== 'cold' && !isCheckpointScenario(s))) {
+  const counts = scenarios.filter(isInstancesScenario).map(instanceCount);
+  const instances = options.instances;
+  if (counts.length && !instances) throw new Error("bench: the instances scenarios need each instance's operation");
+  if (scenarios.some((s) => s !== 'cold' && !isCheckpointScenario(s) && !isInstancesScenario(s))) {
     const warm = variant(op, 'resume');
     await startEmulator(warm);
     await stop(warm, 'resume');
   }
-  if (options.scenarios.some(isSession)) {
+  if (counts.length) await warmInstances(Math.max(...counts), instances!);
+  if (scenarios.some(isSession)) {
     await sessionStore(config).drop();
     const warm = variant(op, 'session-resume');
     await startEmulator(warm);
     await stop(warm, 'session-resume');
   }
-  for (const scenario of options.scenarios) {
+  let alonePssKiB: number | undefined;
+  for (const scenario of scenarios) {
+    if (isInstancesScenario(scenario)) {
+      const count = instanceCount(scenario);
+      const r = await runInstancesScenario(count, options.runs, instances!, (i, ms) =>
+        options.onRun?.(scenario, i, ms),
+      );
+      const result = instancesResult(count, r, alonePssKiB);
+      alonePssKiB ??= alonePss(result);
+      out.push({
+        ...summary(scenario, r.wallMs, r.splits),
+        accel: r.accel,
+        boot: r.boot,
+        snapshotFormat: r.format,
+        memory: undefined,
+        instances: result,
+      });
+      continue;
+    }
     if (isCheckpointScenario(scenario)) {
       const r = await runCheckpointScenario(op, scenario, options.runs, (i, ms) => options.onRun?.(scenario, i, ms));
       out.push({
