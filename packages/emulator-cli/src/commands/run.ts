@@ -1,12 +1,5 @@
 import { Command } from 'commander';
-import {
-  action,
-  type CommandIo,
-  interruptible,
-  type StartFlags,
-  startFlags,
-  withStartFlags,
-} from './shared.js';
+import { action, type CommandIo, interruptible, type StartFlags, startFlags, withStartFlags } from './shared.js';
 
 export function runCommand(): Command {
   return withStartFlags(new Command('run'))

@@ -14,10 +14,7 @@ export function setupCommand(): Command {
     )
     .action(
       action(async (opts: { arch?: string; json?: boolean }, io: CommandIo) => {
-        const [{ setup }, { terminalIo }] = await Promise.all([
-          import('@stack/emulator'),
-          import('./terminal-io.js'),
-        ]);
+        const [{ setup }, { terminalIo }] = await Promise.all([import('@stack/emulator'), import('./terminal-io.js')]);
         const json = opts.json === true;
         const r = await setup({
           arch: opts.arch as 'amd64' | 'arm64' | undefined,
