@@ -18,12 +18,15 @@ export interface Fsync {
 /** The real one: @stack/internal's (the one definition of the workspace). */
 export const fsync: Fsync = { file: fsyncFile, dir: fsyncDirectory };
 
-/** Syncs every file under `dir`, then each directory bottom-up: the whole tree is durable before it is named. */
-export async function syncTree(dir: string, sync: Fsync = fsync): Promise<void> {
+/**
+ * Syncs every file under `dir` (but the paths in `skip`), then each directory bottom-up: the whole
+ * tree is durable before it is named.
+ */
+export async function syncTree(dir: string, sync: Fsync = fsync, skip: ReadonlySet<string> = new Set()): Promise<void> {
   for (const d of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, d.name);
-    if (d.isDirectory()) await syncTree(path, sync);
-    else if (d.isFile()) await sync.file(path);
+    if (d.isDirectory()) await syncTree(path, sync, skip);
+    else if (d.isFile() && !skip.has(path)) await sync.file(path);
   }
   await sync.dir(dir);
 }

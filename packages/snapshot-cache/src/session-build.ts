@@ -26,7 +26,8 @@ export const buildPrefix = (dir: string) => `.${basename(dir)}.new-`;
 
 /**
  * Builds the session for `dir` in a temp directory beside it (`fill` adds the disk), syncs every file
- * and the directory, and renames it into place in one step, then syncs the parent: a crash leaves
+ * (but those `fill` names unsynced) and the directory, and renames it into place in one step, then
+ * syncs the parent: a crash leaves
  * either no session or a complete, durable one, and the temp directory (which never holds the only
  * copy of anything) for a sweep. A directory already at `dir` without a session in it may hold
  * someone's disk: it is renamed aside (`<dir>.unreadable-<time>`), never deleted.
@@ -34,7 +35,7 @@ export const buildPrefix = (dir: string) => `.${basename(dir)}.new-`;
 export async function buildSession(
   dir: string,
   options: BuildOptions,
-  fill: (tmp: string) => Promise<void>,
+  fill: (tmp: string) => Promise<void | { unsynced: readonly string[] }>,
   fsync: Fsync,
 ): Promise<SessionMeta> {
   if (await readSessionMeta(dir))
@@ -57,10 +58,10 @@ export async function buildSession(
           throw new TypeError(`not a session file name: ${name}`);
         await writeFileAtomic(join(tmp, name), text, { mode: 0o600, fsync: false }); // synced with the tree
       }
-      await fill(tmp);
+      const filled = await fill(tmp);
       const meta: SessionMeta = { version: 1, createdAt: new Date().toISOString(), ...options.meta };
       await writeSessionMeta(tmp, meta, { fsync: false });
-      await syncTree(tmp, fsync);
+      await syncTree(tmp, fsync, new Set((filled?.unsynced ?? []).map((f) => join(tmp, f))));
       if (existsSync(dir)) await rename(dir, `${dir}.unreadable-${Date.now()}`);
       await rename(tmp, dir);
       await fsync.dir(parent);

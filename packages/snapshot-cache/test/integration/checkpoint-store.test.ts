@@ -46,16 +46,23 @@ async function sessionAt22(name: string) {
   return { dir, session, checkpoints: new CheckpointStore(join(dir, 'checkpoints')) };
 }
 
-/** What a save does around a VM: freeze, "RAM" written, the files linked, the meta. */
-async function save(session: SessionStore, checkpoints: CheckpointStore, name: string) {
+/** What a save does around a VM: freeze, "RAM" written (a template session's RAM file with `memory`), the files linked, the meta. */
+async function save(session: SessionStore, checkpoints: CheckpointStore, name: string, memory = false) {
   const prepared = await session.prepareLayer({ now });
   await session.freezeLayer(prepared);
   await session.settleLayers(); // (as when its VM has exited)
   const smeta = (await session.read())!;
   return checkpoints.build(name, async (tmp): Promise<CheckpointMeta> => {
     writeFileSync(join(tmp, 'state.raw'), 'device state');
+    if (memory) writeFileSync(join(tmp, 'ram.img'), Buffer.alloc(1 << 20, 7));
     const files = await linkSessionInto(session.dir, tmp, prepared.layer);
-    const ram = await recordRam(tmp, { file: 'state.raw', key, plugged: [], savedAt: new Date().toISOString() });
+    const ram = await recordRam(tmp, {
+      file: 'state.raw',
+      key,
+      plugged: [],
+      savedAt: new Date().toISOString(),
+      ...(memory ? { memoryFile: 'ram.img' } : {}),
+    });
     const base = { version: 1 as const, name, createdAt: ram.savedAt, instance: 'default', top: prepared.layer };
     return { ...base, files, session: checkpointSession(smeta), ram };
   });
@@ -88,6 +95,22 @@ describe.skipIf(!ok)('checkpoints with real qemu-img', { timeout: 60_000 }, () =
     expect(await checkpoints.remove('base')).toBe(true);
     expect(reads(session.disk, 0x44)).toBe(true);
     expect(existsSync(join(dir, 'checkpoints', 'base'))).toBe(false);
+  });
+
+  it("a restore syncs every file of the session it names but the RAM file's clone (checked before the resume instead)", async () => {
+    const { session, checkpoints } = await sessionAt22('f');
+    const ck = await save(session, checkpoints, 'base', true);
+    const synced: string[] = [];
+    const recording = new SessionStore(session.dir, {
+      fsync: { file: async (p) => void synced.push(basename(p)), dir: async () => {} },
+    });
+    await recording.drop();
+    const restored = await recording.createFromCheckpoint(checkpoints.pathOf('base'), ck);
+    expect(restored.ram?.memory?.file).toBe('ram.img');
+    expect(readdirSync(session.dir)).toContain('ram.img');
+    expect(synced).not.toContain('ram.img');
+    expect(synced).toEqual(expect.arrayContaining(['disk.qcow2', 'state.raw', 'meta.json', ck.top]));
+    expect(statSync(join(session.dir, 'ram.img')).size).toBe(1 << 20);
   });
 
   it('a kill between the link and the record leaves the disk whole; the unused link and overlay are swept', async () => {
