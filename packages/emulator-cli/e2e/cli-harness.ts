@@ -4,6 +4,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { QgaClient } from '@stack/qga-protocol';
+import { socketDirFor } from '@stack/qemu-argv';
 import { PLACEHOLDERS } from '@stack/secret-rotation';
 import { testPortBase } from '../../../tools/testing/ports.js';
 
@@ -183,6 +185,14 @@ export function keepEvidence(home: string, file: string, test: string): string {
 /**
  * `image` is read at each start (suites build theirs in beforeAll). @default 'reference'
  */
+/** The events of the instance's last command trace (`run/trace.log`, JSON lines). */
+export function traceEvents(home: string): Array<{ kind: string; [field: string]: unknown }> {
+  return readFileSync(join(home, 'run', 'trace.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { kind: string });
+}
+
 export function testInstance(options: { home?: string; env?: Record<string, string>; image?: () => string } = {}) {
   const image = options.image ?? (() => 'reference');
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'emu-e2e-'));
@@ -239,6 +249,11 @@ export function testInstance(options: { home?: string; env?: Record<string, stri
       const r = await cli(['start', '--image', image(), '--json', ...args], env);
       expect(r.code, r.stderr).toBe(0);
       return { out: JSON.parse(r.stdout) as StartJson, stderr: r.stderr };
+    },
+    /** `use` with a connection to the running guest's agent, closed after. */
+    async withAgent<T>(use: (qga: QgaClient) => Promise<T>): Promise<T> {
+      await using qga = await QgaClient.connect(join(socketDirFor(home), 'qga.sock'), { timeout: 10_000 });
+      return await use(qga);
     },
     /** kill -9 of the running QEMU (a crash), then a moment for the kernel to reap it. */
     async killQemu(): Promise<void> {

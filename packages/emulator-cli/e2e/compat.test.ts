@@ -1,12 +1,11 @@
 import { closeSync, linkSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { socketDirFor } from '@stack/qemu-argv';
-import { exec, QgaClient } from '@stack/qga-protocol';
+import { exec, getTime } from '@stack/qga-protocol';
 import { ensureApplianceImage } from '@stack/emulator-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
-import { cli, PLACEHOLDER_KEY, testInstance } from './cli-harness.js';
+import { cli, PLACEHOLDER_KEY, testInstance, traceEvents } from './cli-harness.js';
 
 // The CLI against images/stack-compat: guest scripts that behave as the original pipeline's Stack
 // image does (base environment required, secrets back to the placeholders at every boot, rotation
@@ -29,10 +28,10 @@ const emu = testInstance({
 const { env, current, key, status } = emu;
 let image = '';
 const { started } = emu;
-const guest = async (script: string) => {
-  await using qga = await QgaClient.connect(join(socketDirFor(emu.home), 'qga.sock'), { timeout: 10_000 });
-  return (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString().trim();
-};
+const guest = (script: string) =>
+  emu.withAgent(async (qga) =>
+    (await exec(qga, { path: '/bin/sh', args: ['-c', script], timeout: 60_000 })).stdout.toString().trim(),
+  );
 const baked = () => guest('cat /var/lib/stack-compat/baked-pck');
 
 beforeAll(async () => {
@@ -72,6 +71,11 @@ describe.skipIf(!ok)("on the compatibility appliance (the original pipeline's gu
       expect(JSON.parse((await emu.stop('--json')).stdout)).toMatchObject({ how: 'saved' });
       const { out, stderr } = await started('--rotate');
       expect(out).toMatchObject({ mode: 'session', secrets: 'kept' });
+      // No clock daemon in this image (an optional part of the guest contract): set as before, by date -s.
+      expect(traceEvents(emu.home).filter((e) => e.kind === 'clock')).toEqual([
+        expect.objectContaining({ via: 'date' }),
+      ]);
+      expect(Math.abs(Number(await emu.withAgent((qga) => getTime(qga))) / 1e6 - Date.now())).toBeLessThan(1000);
       expect(stderr).toContain('rotates only from its placeholders');
       expect(key()).toBe(k);
       expect(await current(k)).toBe(200);

@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
-import { cli, PLACEHOLDER_KEY, processesMentioning, testInstance } from './cli-harness.js';
+import { getTime } from '@stack/qga-protocol';
+import { cli, PLACEHOLDER_KEY, processesMentioning, testInstance, traceEvents } from './cli-harness.js';
 
 // Sessions (issue 18) through the built CLI on the reference appliance: data written through the
 // backend (into its PostgreSQL) survives stop/start, a kill -9 and an incompatible session; reset
@@ -89,9 +90,17 @@ describe.skipIf(!ok)('sessions: data kept across stop/start (reference appliance
   );
 
   it(
-    'start resumes the saved session (no cold boot): data there, the same key accepted, the placeholder rejected',
+    "start resumes the saved session (no cold boot): data there, the same key accepted, the placeholder rejected; its clock is the host's, set by the clock daemon",
     async () => {
+      // Stopped for more than 5 s: a guest clock left as the snapshot had it would be that far behind.
+      await new Promise((r) => setTimeout(r, 6000));
       const { out, stderr } = await started();
+      const guestMs = Number(await emu.withAgent((qga) => getTime(qga))) / 1e6;
+      expect(Math.abs(guestMs - Date.now())).toBeLessThan(1000);
+      // No process was started in the guest for it (guest contract: stack-guest-clock).
+      expect(traceEvents(emu.home).filter((e) => e.kind === 'clock')).toEqual([
+        expect.objectContaining({ via: 'daemon' }),
+      ]);
       expect(out.mode, stderr).toBe('session');
       expect(out.secrets).toBe('kept');
       expect(stderr).not.toContain('capturing');

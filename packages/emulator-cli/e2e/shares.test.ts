@@ -8,7 +8,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
@@ -23,7 +23,11 @@ const ok = hasTools('qemu-system-x86_64', 'qemu-img', 'zstd', 'debootstrap', 'mk
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'emu-shares-')));
 // A home of the test's own: `--share $HOME --yes` shares it, not the real one.
 const fakeHome = join(root, 'home');
-const emu = testInstance({ env: { HOME: fakeHome } });
+// The image cache stays the real one (it follows HOME otherwise): the suite would build the reference
+// appliance again, 5 minutes of CI, for nothing it tests.
+const emu = testInstance({
+  env: { HOME: fakeHome, XDG_CACHE_HOME: process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache') },
+});
 const { env, status, current } = emu;
 const T = 900_000;
 

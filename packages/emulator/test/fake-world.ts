@@ -269,7 +269,7 @@ export class FakeWorld {
       if (script.agentFails) throw script.agentFails;
       if (script.at?.point === 'agent') script.at.run();
       const agent: GuestAgent = {
-        setClock: async () => undefined,
+        setClock: async () => ({ via: 'daemon' as const }),
         mountShares: async (s) =>
           void this.events.push(`mount ${s.map((x) => `${x.dir}${x.readonly ? ':ro' : ''}`).join(',')}`),
         unmountShares: async () => undefined,

@@ -37,15 +37,30 @@ export function readFile(qga: QgaClient, path: string, options: CallOptions = {}
   });
 }
 
-/** Writes (creates or truncates) a file in the guest. */
+/** Options of {@link writeFile}. */
+export interface WriteFileOptions extends CallOptions {
+  /**
+   * The guest-file-open mode: `w` creates or truncates; `r+` writes into a file that must exist,
+   * without truncating it. Use `r+` for a FIFO: opened write-only without a reader, it fails (ENXIO,
+   * qemu-ga 10 opens non-blocking) or blocks the agent, which serves one command at a time; opened
+   * read-write it never blocks on Linux, and what nobody reads is dropped with the last close.
+   * @default 'w'
+   */
+  mode?: 'w' | 'r+';
+}
+
+/**
+ * Writes a file in the guest (creates or truncates it, unless `mode` says otherwise). `data` may be a
+ * function, called once the file is open: a timestamp is then as fresh as it can be when it is written.
+ */
 export function writeFile(
   qga: QgaClient,
   path: string,
-  data: Uint8Array | string,
-  options: CallOptions = {},
+  data: Uint8Array | string | (() => Uint8Array | string),
+  { mode = 'w', ...options }: WriteFileOptions = {},
 ): Promise<void> {
-  const bytes = Buffer.from(data);
-  return withHandle(qga, path, 'w', options, async (handle) => {
+  return withHandle(qga, path, mode, options, async (handle) => {
+    const bytes = Buffer.from(typeof data === 'function' ? data() : data);
     for (let off = 0; off < bytes.length; off += CHUNK) {
       await qga.execute(
         'guest-file-write',

@@ -1,6 +1,6 @@
 export { QgaClient, type QgaConnectOptions } from './client.js';
 export { exec, type ExecOptions, type ExecResult } from './exec.js';
-export { readFile, writeFile } from './files.js';
+export { readFile, writeFile, type WriteFileOptions } from './files.js';
 export { getTime, info, ping, setTime } from './commands.js';
 export {
   QgaError,

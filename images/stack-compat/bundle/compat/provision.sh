@@ -15,6 +15,9 @@ rm -f /etc/stack-emulator/rotates-from-any-value
 # Its services read the host ports once, at boot (the original's render them into its container): no
 # retarget hook nor marker, so its snapshots keep the ports in their key.
 rm -f /etc/stack-emulator/retargets-ports /usr/local/bin/retarget-host-ports
+# Its clock is set as the original's was, by a process the agent starts: no clock daemon.
+systemctl disable --now stack-guest-clock.service
+rm -f /etc/systemd/system/stack-guest-clock.service /usr/local/bin/stack-guest-clock /run/stack-emulator/clock
 # The client key "baked into the built JavaScript": the placeholder until the first rotation.
 install -d -m 0755 /var/lib/stack-compat
 printf '00000000000000000000000000000000ffffffffffffffffffffffffffffffff' > /var/lib/stack-compat/baked-pck

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isHwclockOnlyFailure, mountArgs } from './qga-agent.js';
+import { isHwclockOnlyFailure } from './guest-clock.js';
+import { mountArgs } from './qga-agent.js';
 import { consoleTail } from '../vm/logs-tail.js';
 
 describe('guest-set-time quirk', () => {

@@ -1,15 +1,11 @@
-import { exec, type QgaClient, setTime } from '@stack/qga-protocol';
+import { exec, type QgaClient } from '@stack/qga-protocol';
 import { shareTag } from '@stack/qemu-argv';
 import { isRotationError, rotateSecrets } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
 import type { GuestAgent, ShareMount } from '../seams/guest.js';
+import { setGuestClock } from './guest-clock.js';
 
 const GUEST_PATH = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
-
-/** True for qemu-ga's error when only the hardware-clock sync after setting the system clock failed. */
-export function isHwclockOnlyFailure(message: string): boolean {
-  return /hwclock|hardware clock/i.test(message);
-}
 
 /**
  * Mounts each plugged share at /host<its host path> (host paths keep working inside), in one guest
@@ -74,43 +70,10 @@ async function mountShares(qga: QgaClient, shares: readonly ShareMount[], signal
     );
 }
 
-/**
- * A resumed guest's clock lags by the time it spent in the snapshot. `date -s` through the agent, not
- * guest-set-time: qemu-ga follows that with `hwclock -w`, which waits for the RTC's next second
- * boundary (0.6-0.9 s per resume measured under TCG), and on a guest without hwclock (Debian 13
- * minbase: it moved to util-linux-extra) reports an error although the clock was set
- * (qga/commands-posix.c, qmp_guest_set_time). guest-set-time is the fallback. A clock that cannot be
- * set is worth a warning, never a failed start.
- */
-async function setClock(qga: QgaClient, epochMs: number, signal?: AbortSignal): Promise<string | undefined> {
-  try {
-    const r = await exec(qga, {
-      path: '/bin/date',
-      args: ['-u', '-s', `@${(epochMs / 1000).toFixed(3)}`],
-      env: { PATH: '/usr/bin:/bin' },
-      timeout: 5000,
-      signal,
-      maxPollInterval: 10,
-    });
-    if (r.exitCode === 0) return undefined;
-  } catch (e) {
-    if (signal?.aborted) throw e;
-  }
-  try {
-    await setTime(qga, new Date(epochMs), { timeout: 5000, signal });
-    return undefined;
-  } catch (e) {
-    if (signal?.aborted) throw e;
-    const msg = (e as Error).message;
-    if (isHwclockOnlyFailure(msg)) return undefined;
-    return `could not set the guest clock: ${msg}`;
-  }
-}
-
 /** {@link GuestAgent} over a connected, synced qemu-ga client. */
 export function qgaAgent(qga: QgaClient): GuestAgent {
   return {
-    setClock: (ms, o = {}) => setClock(qga, ms, o.signal),
+    setClock: (now, o = {}) => setGuestClock(qga, { now, ...(o.signal ? { signal: o.signal } : {}) }),
     mountShares: (shares, o = {}) => mountShares(qga, shares, o.signal),
     unmountShares: async (o = {}) => {
       const r = await exec(qga, {

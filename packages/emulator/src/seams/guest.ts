@@ -3,6 +3,9 @@ import type { SecretSet } from '@stack/secret-rotation';
 import type { Trace } from '../trace/trace.js';
 import type { SeamCall } from './vm.js';
 
+/** How the guest clock was set: the contract's clock daemon, `date -s` spawned by the agent, or guest-set-time. */
+export type ClockVia = 'daemon' | 'date' | 'guest-set-time';
+
 /** A share to mount: its slot (9p tag `stackshare<slot>`) and host directory (mounted at /host<dir>). */
 export interface ShareMount {
   slot: number;
@@ -27,8 +30,11 @@ interface GuestRun {
 
 /** The guest agent of a running guest, in the runtime's terms (the real adapter speaks qemu-ga). */
 export interface GuestAgent {
-  /** Sets the guest's wall clock; a warning when it could not (never a failure). */
-  setClock(epochMs: number, options?: SeamCall): Promise<string | undefined>;
+  /**
+   * Sets the guest's wall clock to `now()` (the host's, read when it is sent); says how, or warns when
+   * it could not (never a failure).
+   */
+  setClock(now: () => number, options?: SeamCall): Promise<{ via?: ClockVia; warning?: string }>;
   mountShares(shares: readonly ShareMount[], options?: SeamCall): Promise<void>;
   /** Unmounts every share; the guest's complaint when one stays mounted. */
   unmountShares(options?: SeamCall): Promise<string | undefined>;

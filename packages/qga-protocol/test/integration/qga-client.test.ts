@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connector } from '@stack/internal';
@@ -126,6 +127,24 @@ describe.skipIf(!ok)('QgaClient against a real qemu-ga (-m unix-listen)', () => 
     await writeFile(qga, path, data);
     expect(readFileSync(path).equals(data)).toBe(true);
     expect((await readFile(qga, path)).equals(data)).toBe(true);
+  });
+
+  it("writes into a FIFO with mode r+, read or not ('w' fails or hangs without a reader)", async () => {
+    agent = await startHostAgent();
+    await using qga = await QgaClient.connect(agent.socketPath);
+    const fifo = join(agent.dir, 'clock');
+    execFileSync('mkfifo', [fifo]);
+    // No reader: the data is dropped with the last close, and the agent answers on.
+    await writeFile(qga, fifo, 'dropped\n', { mode: 'r+', timeout: 5000 });
+    await ping(qga, { timeout: 5000 });
+    // A reader (the guest's clock daemon) gets what was written.
+    const reader = spawn('head', ['-n', '1', fifo]);
+    const line = new Promise<string>((resolve) => reader.stdout.on('data', (b: Buffer) => resolve(b.toString())));
+    await new Promise((r) => setTimeout(r, 100)); // let head open it
+    await writeFile(qga, fifo, '1733500000000\n', { mode: 'r+', timeout: 5000 });
+    expect(await line).toBe('1733500000000\n');
+    // Write-only with no reader, the open fails (ENXIO: qemu-ga 10 opens non-blocking) or blocks the agent.
+    await expect(writeFile(qga, fifo, 'x\n', { timeout: 1000 })).rejects.toThrow(/No such device|timed out/);
   });
 
   it('times out against a stopped agent, then resyncs and works once it runs again', async () => {
