@@ -1,5 +1,6 @@
 import { exec, getTime, type QgaClient, setTime, writeFile } from '@stack/qga-protocol';
 import type { ClockVia } from '../seams/guest.js';
+import type { Clock } from '../seams/host.js';
 
 /**
  * Guest contract (optional): the FIFO a clock daemon started before the snapshot reads
@@ -10,8 +11,10 @@ export const CLOCK_FIFO = '/run/stack-emulator/clock';
 
 /** How close the guest's clock must come to the host's for the daemon's write to count as done. */
 const SET_WITHIN_MS = 100;
-/** How long the daemon gets to apply it before the clock is set the older way. */
-const DAEMON_WAIT_MS = 1000;
+/** How long the daemon gets to apply it before the clock is set the older way (which costs more, under load most of all). */
+const DAEMON_WAIT_MS = 3000;
+/** The pause between two reads of the guest's clock. */
+const POLL_MS = 10;
 /** How long after a write a clock still off gets the time again. */
 const RESEND_AFTER_MS = 100;
 
@@ -21,8 +24,8 @@ export function isHwclockOnlyFailure(message: string): boolean {
 }
 
 interface ClockOptions {
-  /** The host's wall clock, in ms since the epoch (injected: op.seams.clock.now). */
-  now: () => number;
+  /** The host's wall clock, in ms since the epoch, and its sleep (injected: op.seams.clock). */
+  clock: Clock;
   signal?: AbortSignal;
 }
 
@@ -35,7 +38,8 @@ interface ClockOptions {
  * {@link SET_WITHIN_MS} (the daemon is warm by then). No process starts in the guest. False when the
  * image has no daemon (the open fails) or the clock did not come right within {@link DAEMON_WAIT_MS}.
  */
-async function byDaemon(qga: QgaClient, { now, signal }: ClockOptions): Promise<boolean> {
+async function byDaemon(qga: QgaClient, { clock, signal }: ClockOptions): Promise<boolean> {
+  const now = () => clock.now();
   // The time is taken once the FIFO is open: the first open after a resume is slow under TCG (0.17 s).
   const send = () => writeFile(qga, CLOCK_FIFO, () => `${Math.round(now())}\n`, { mode: 'r+', timeout: 2000, signal });
   try {
@@ -55,6 +59,10 @@ async function byDaemon(qga: QgaClient, { now, signal }: ClockOptions): Promise<
     if (now() - sent > RESEND_AFTER_MS) {
       await send();
       sent = now();
+    } else {
+      // Polled without a pause, the agent took the guest's CPU from the daemon and the rotation beside
+      // it (4 instances at once on 2 cores: the clock took 3.5 s after the agent answered).
+      await clock.sleep(POLL_MS, signal);
     }
   }
 }
@@ -72,7 +80,8 @@ export async function setGuestClock(
   qga: QgaClient,
   options: ClockOptions,
 ): Promise<{ via?: ClockVia; warning?: string }> {
-  const { now, signal } = options;
+  const { clock, signal } = options;
+  const now = () => clock.now();
   if (await byDaemon(qga, options).catch((e: unknown) => rethrowIfAborted(e, signal))) return { via: 'daemon' };
   try {
     const r = await exec(qga, {

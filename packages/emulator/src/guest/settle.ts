@@ -81,13 +81,11 @@ export async function settleGuest(
   const startClock = () => {
     if (!plan.syncClock || clockStarted) return;
     clockStarted = true;
-    clockDone = agent
-      .setClock(() => clock.now(), { signal: op.signal })
-      .then(({ via, warning }) => {
-        if (warning) op.reporter.warn(warning);
-        if (via) op.trace.event('clock', { via });
-        mark(env, 'clockSet');
-      });
+    clockDone = agent.setClock(clock, { signal: op.signal }).then(({ via, warning }) => {
+      if (warning) op.reporter.warn(warning);
+      if (via) op.trace.event('clock', { via });
+      mark(env, 'clockSet');
+    });
     clockDone.catch(() => {}); // awaited below; an abort rejects it while another step also fails
   };
   try {

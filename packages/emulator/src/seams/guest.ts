@@ -1,6 +1,7 @@
 import type { ExecResult } from '@stack/qga-protocol';
 import type { SecretSet } from '@stack/secret-rotation';
 import type { Trace } from '../trace/trace.js';
+import type { Clock } from './host.js';
 import type { SeamCall } from './vm.js';
 
 /** How the guest clock was set: the contract's clock daemon, `date -s` spawned by the agent, or guest-set-time. */
@@ -31,10 +32,10 @@ interface GuestRun {
 /** The guest agent of a running guest, in the runtime's terms (the real adapter speaks qemu-ga). */
 export interface GuestAgent {
   /**
-   * Sets the guest's wall clock to `now()` (the host's, read when it is sent); says how, or warns when
-   * it could not (never a failure).
+   * Sets the guest's wall clock to the host's (`clock.now()`, read when it is sent); says how, or warns
+   * when it could not (never a failure).
    */
-  setClock(now: () => number, options?: SeamCall): Promise<{ via?: ClockVia; warning?: string }>;
+  setClock(clock: Clock, options?: SeamCall): Promise<{ via?: ClockVia; warning?: string }>;
   mountShares(shares: readonly ShareMount[], options?: SeamCall): Promise<void>;
   /** Unmounts every share; the guest's complaint when one stays mounted. */
   unmountShares(options?: SeamCall): Promise<string | undefined>;
