@@ -44,6 +44,22 @@ describe('executeStart: the plan carried out, every fallback, without a VM', () 
     expect(w.running).toEqual([booted.vm.pid]);
   });
 
+  // Regression: a capture's guest panicked at boot (QEMU 7.2, TCG) and the start cold-booted instead.
+  it('a capture whose guest kernel panicked is captured again, then resumed', async () => {
+    const w = world();
+    const op = testOp(w);
+    w.script({
+      agentFails: new EmulatorError(
+        'GUEST_FAILED',
+        'the guest agent cannot answer: the guest kernel panicked: Fatal exception in interrupt',
+      ),
+    });
+    const { booted } = await executeStart(testEnv(op, w.image()));
+    expect(booted.mode).toBe('resumed');
+    expect(w.launches).toHaveLength(3); // capture (panicked), capture, resume
+    expect(w.running).toEqual([booted.vm.pid]);
+  });
+
   it('regression: a new session whose first boot fails on the accelerator is retried under TCG on paths that exist', async () => {
     const w = world();
     const op = testOp(w);

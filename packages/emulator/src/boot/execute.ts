@@ -5,7 +5,7 @@ import { rememberUnusable } from '../host/accel.js';
 import { rememberRefusedFormat } from '../host/snapshot-support.js';
 import type { FailedAttempt } from '../plan/attempt.js';
 import { decideStart } from '../plan/decide.js';
-import { classifyFailure, goldenVerdict, recoverable } from '../plan/failure.js';
+import { classifyFailure, goldenVerdict, guestPanicked, recoverable } from '../plan/failure.js';
 import { afterGoldenFailure, goldenResumed, lookupGolden } from '../session/golden.js';
 import { acceleratorProblem } from '../vm/vm-problem.js';
 import { compatibilityKey } from '../vm/vm-spec.js';
@@ -110,7 +110,7 @@ export async function executeStart(
         op.reporter.warn(`snapshot capture failed: ${message}`);
       }
       if (!recoverable(attempt.kind, kind)) throw e;
-      failed = [...failed, { attempt: attempt.kind, message }];
+      failed = [...failed, { attempt: attempt.kind, message, ...(guestPanicked(e) ? { guestPanicked: true } : {}) }];
     }
   }
   throw new EmulatorError(

@@ -23,6 +23,8 @@ export interface FailedAttempt {
   attempt: AttemptKind;
   /** The failure's message, quoted in the reason of what comes next. */
   message: string;
+  /** The guest kernel panicked during it (a boot that may well succeed the next time). @default false */
+  guestPanicked?: boolean;
 }
 
 /** The golden snapshot of this start's configuration, as the cache has it. */

@@ -87,6 +87,31 @@ describe('decideStart: the decision table of start', () => {
         );
       });
 
+      // Regression: a capture's guest panicked 2 s into its boot under QEMU 7.2's TCG; the start gave
+      // up on the snapshot and cold-booted (and so would every start after it until a capture held).
+      it(`${target}: a capture whose guest panicked is tried once more, then cold-boots`, () => {
+        const panicked = {
+          attempt: 'capture' as const,
+          message: 'the guest kernel panicked: oops',
+          guestPanicked: true,
+        };
+        const missing = { kind: 'missing' as const, reason: 'none' };
+        expect(decideStart(facts({ ephemeral, golden: missing, failed: [panicked] }))).toEqual({
+          kind: 'capture',
+          reason: 'the guest kernel panicked while the snapshot was being captured: again, once',
+        });
+        // Captured the second time: resumed.
+        expect(decideStart(facts({ ephemeral, captured: true, failed: [panicked] }))).toEqual({
+          kind: 'resume-golden',
+          target,
+        });
+        expect(decideStart(facts({ ephemeral, golden: missing, failed: [panicked, panicked] }))).toEqual({
+          kind: 'cold-fresh',
+          target,
+          reason: 'snapshot capture failed: the guest kernel panicked: oops',
+        });
+      });
+
       it(`${target}: a quarantined snapshot is not captured again on its own (that costs minutes)`, () => {
         expect(decideStart(facts({ ephemeral, golden: { kind: 'quarantined', reason: 'it failed' } }))).toEqual({
           kind: 'cold-fresh',

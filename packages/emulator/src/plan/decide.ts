@@ -12,6 +12,7 @@ const failure = (f: StartFacts, kind: AttemptKind) => f.failed.find((x) => x.att
  * | session otherwise                                       | cold-session (reason)          |
  * | no session, an earlier tool's disk                      | adopt (then cold on it)        |
  * | no snapshots possible                                   | cold-fresh (why)               |
+ * | capture failed once, its guest panicked                 | capture (again)                |
  * | golden resume or capture failed                         | cold-fresh (the failure)       |
  * | golden hit (and not forced, or captured now)            | resume-golden                  |
  * | golden quarantined, not forced                          | cold-fresh (run capture)       |
@@ -35,7 +36,14 @@ export function decideStart(f: StartFacts): Attempt {
   const resumeFailed = failure(f, 'resume-golden');
   if (resumeFailed) return { kind: 'cold-fresh', target, reason: `resume failed: ${resumeFailed.message}` };
   const captureFailed = failure(f, 'capture');
-  if (captureFailed) return { kind: 'cold-fresh', target, reason: `snapshot capture failed: ${captureFailed.message}` };
+  // A capture whose guest panicked at boot is tried once more: the panic is not the image's (seen once
+  // under QEMU 7.2's TCG, and the cold boot right after it was healthy), and giving up on the capture
+  // would cold-boot every start until one succeeds.
+  const captures = f.failed.filter((x) => x.attempt === 'capture');
+  if (captureFailed && captures.length === 1 && captureFailed.guestPanicked && !f.captured)
+    return { kind: 'capture', reason: 'the guest kernel panicked while the snapshot was being captured: again, once' };
+  if (captureFailed && !f.captured)
+    return { kind: 'cold-fresh', target, reason: `snapshot capture failed: ${captureFailed.message}` };
   if (f.golden.kind === 'hit' && (!f.forceCapture || f.captured)) return { kind: 'resume-golden', target };
   if (f.golden.kind === 'quarantined' && !f.forceCapture)
     return {

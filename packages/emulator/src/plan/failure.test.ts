@@ -3,7 +3,7 @@ import { QmpCommandError, QmpTimeoutError } from '@stack/qmp-protocol';
 import { SnapshotCorruptError, SnapshotError } from '@stack/snapshot-cache';
 import { describe, expect, it } from 'vitest';
 import { EmulatorError } from '../errors.js';
-import { classifyFailure, goldenVerdict, recoverable } from './failure.js';
+import { classifyFailure, goldenVerdict, guestPanicked, recoverable } from './failure.js';
 
 const seen = { aborted: false };
 const errno = (code: string) => Object.assign(new Error(`${code}: something`), { code });
@@ -71,5 +71,17 @@ describe('what follows a failure', () => {
         expect(recoverable(a, k)).toBe(false);
     }
     for (const a of ['cold-session', 'cold-fresh', 'adopt'] as const) expect(recoverable(a, 'other')).toBe(false);
+  });
+});
+
+describe('guestPanicked', () => {
+  it('knows a failure whose guest kernel panicked, through causes', () => {
+    const panic = new EmulatorError('GUEST_FAILED', 'the guest agent cannot answer: the guest kernel panicked: oops');
+    expect(guestPanicked(panic)).toBe(true);
+    expect(guestPanicked(new Error('capture failed', { cause: panic }))).toBe(true);
+    expect(
+      guestPanicked(new EmulatorError('GUEST_FAILED', 'the guest agent did not answer guest-sync within 240 s')),
+    ).toBe(false);
+    expect(guestPanicked(new Error('the guest kernel panicked'))).toBe(false);
   });
 });

@@ -35,6 +35,9 @@ const HOST_QEMU =
 /** A guest paused on a disk I/O error (vm-problem.ts): the host's disk (full, or its file gone), not the snapshot. */
 const HOST_RUN_STATE = /QEMU run state io-error/;
 
+/** How a failure names a guest kernel panic (vm/vm-problem.ts), so that {@link guestPanicked} knows one. */
+export const GUEST_PANICKED = 'the guest kernel panicked';
+
 function* chain(e: unknown): Generator<unknown> {
   for (let cur: unknown = e, depth = 0; cur !== undefined && depth < 8; cur = (cur as Error).cause, depth++) yield cur;
 }
@@ -76,4 +79,11 @@ export function recoverable(attempt: AttemptKind, kind: FailureKind): boolean {
   if (kind === 'interrupted' || kind === 'share' || kind === 'disk-full' || kind === 'accelerator') return false;
   // A session resume, a golden resume and a capture have a fallback; a cold boot has none.
   return attempt === 'resume-session' || attempt === 'resume-golden' || attempt === 'capture';
+}
+
+/** The attempt ended because its guest kernel panicked (the agent could never answer). */
+export function guestPanicked(e: unknown): boolean {
+  return [...chain(e)].some(
+    (c) => isEmulatorError(c) && c.code === 'GUEST_FAILED' && c.message.includes(GUEST_PANICKED),
+  );
 }

@@ -65,6 +65,19 @@ describe('vmProblem: why waiting for the agent is pointless', () => {
     );
   });
 
+  // Regression: under QEMU 7.2's TCG a capture's guest panicked 2 s into its boot, QEMU ran on, and
+  // the start waited the whole 240 s for its agent before giving up on the capture.
+  it('a booting guest whose console shows a kernel panic is named at once (QEMU runs on after one)', async () => {
+    const { env, vm } = setup('tcg', {
+      serial:
+        'STACK_BOOT_STAGE initramfs\n[    2.270981] Kernel panic - not syncing: Fatal exception in interrupt\n[    5.7] ---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---\n',
+    });
+    expect(await vmProblem(env, vm(1000), { booting: true })).toBe(
+      'the guest kernel panicked: Fatal exception in interrupt',
+    );
+    expect(await vmProblem(env, vm(1000), { booting: false })).toBeUndefined();
+  });
+
   it("QEMU's own accelerator errors win, under hardware accelerators only", () => {
     const kvm = setup('kvm', { qemu: 'KVM internal error. Suberror: 1\n' });
     expect(acceleratorProblem(kvm.env)).toBe('KVM internal error. Suberror: 1');

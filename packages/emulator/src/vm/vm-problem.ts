@@ -1,6 +1,7 @@
 import { accelFailureReason, bootProgress } from '@stack/qemu-argv';
 import type { BootEnv } from '../boot/boot-env.js';
 import { EmulatorError, isEmulatorError } from '../errors.js';
+import { GUEST_PANICKED } from '../plan/failure.js';
 import type { Vm } from '../seams/vm.js';
 import { rawTail, tail } from './logs-tail.js';
 
@@ -12,10 +13,12 @@ import { rawTail, tail } from './logs-tail.js';
  */
 export const SILENT_BOOT_MS = 30_000;
 
+const PANIC = /Kernel panic - not syncing: ([^\r\n]*)/;
+
 /** QEMU run states from which the guest can never answer by itself. */
 const DEAD_STATES: Record<string, string> = {
   'io-error': 'QEMU paused the guest on a disk I/O error (a full disk, or the disk file went away)',
-  'guest-panicked': 'the guest kernel panicked',
+  'guest-panicked': GUEST_PANICKED,
   'internal-error': 'QEMU stopped the guest on an internal error',
   shutdown: 'the guest shut down',
 };
@@ -45,8 +48,13 @@ export async function vmProblem(env: BootEnv, vm: Vm, options: { booting: boolea
   const p = env.op.config.paths;
   if (vm.hasExited) return `QEMU exited: ${tail(p.qemuLog, 1) || 'no output'}`;
   // The contract's boot markers (guest-contract.md, "Boot"): a guest whose initramfs gave up says why.
-  const failure = options.booting ? bootProgress(rawTail(p.serialLog)).failure : undefined;
+  const console = options.booting ? rawTail(p.serialLog) : '';
+  const failure = options.booting ? bootProgress(console).failure : undefined;
   if (failure) return `the guest could not boot: ${failure}`;
+  // Without a pvpanic device QEMU runs on after a guest panic: its console is what says so (a panic
+  // is printed at any loglevel). Seen once under QEMU 7.2's TCG at 2 s into a capture's boot.
+  const panic = options.booting ? PANIC.exec(console) : null;
+  if (panic) return `${GUEST_PANICKED}: ${panic[1]!.trim()}`;
   const state = await vm.control.status({ timeout: 2000 }).catch(() => undefined);
   const dead = state ? DEAD_STATES[state.status] : undefined;
   if (dead) return `${dead} (QEMU run state ${state!.status})`;
