@@ -81,25 +81,35 @@ export async function bootAppliance(
   };
 }
 
-export function httpStatus(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, timeout: 1000 }, (res) => {
+/**
+ * The status of one GET, or the reason there was none (refused, reset, or no answer within `timeout`
+ * ms): a single-shot check fails saying which, instead of comparing a 0 with 200.
+ */
+export function httpStatus(
+  port: number,
+  path: string,
+  { headers = {}, timeout = 1000 }: { headers?: Record<string, string>; timeout?: number } = {},
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, timeout }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => req.destroy());
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`GET :${port}${path}: no answer within ${timeout} ms`)));
     req.end();
   });
 }
 
 /** The four health probes of the guest contract, all at once. */
 export async function allHealthy(ports: BootedVm['ports']): Promise<boolean> {
+  // Polled: a probe that does not answer yet is simply not healthy yet.
+  const probe = (port: number, path: string) => httpStatus(port, path).catch(() => 0);
   const codes = await Promise.all([
-    httpStatus(ports.dashboard, '/handler/sign-in'),
-    httpStatus(ports.backend, '/health?db=1'),
-    httpStatus(ports.minio, '/minio/health/live'),
-    httpStatus(ports.inbucket, '/'),
+    probe(ports.dashboard, '/handler/sign-in'),
+    probe(ports.backend, '/health?db=1'),
+    probe(ports.minio, '/minio/health/live'),
+    probe(ports.inbucket, '/'),
   ]);
   return codes.every((c) => c === 200);
 }
