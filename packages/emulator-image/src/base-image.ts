@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { pruneCache } from './cache-prune.js';
 import { cacheDir } from './cache-dir.js';
+import { type BuildSeams, realBuildSeams } from './build-seams.js';
 import { BASE_PACKAGES, buildRootfs, hostMirror, kernelPackage } from './debian-rootfs.js';
 import { withBuildLock } from './build-lock.js';
 import { makeBootableDisk, ROOT_GIB } from './disk-image.js';
 import { kernelCommandLine } from './kernel-cmdline.js';
-import { run } from './run.js';
+import { refuseIfMounted, unmountAllUnder } from './tree-mounts.js';
 import { type Arch, renameDurably } from '@stack/internal';
 
 /** Bump when the way the base image is made changes: it is part of the cache key. */
@@ -65,48 +66,65 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<BaseIm
   );
 }
 
-async function buildBase(
+/**
+ * Builds the base image in `${dir}.tmp-<pid>` and renames it to `dir`. Every mount the build left in
+ * its tree is gone before the rename, and before the temp directory is removed after a failure;
+ * else the tree stays where it is and the build fails naming the mounts. Exported for unit tests.
+ */
+export async function buildBase(
   dir: string,
   inputs: { suite: string; arch: Arch } & Record<string, unknown>,
   options: BaseImageOptions,
+  seams: BuildSeams = realBuildSeams,
 ): Promise<void> {
   const suite = inputs.suite;
   const tmp = `${dir}.tmp-${process.pid}`;
+  refuseIfMounted(tmp, seams.readMountInfo, "not removing an earlier build's temp directory");
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const log = join(tmp, 'build.log');
   writeFileSync(log, '');
   try {
     options.onPhase?.('base image: debootstrap and packages');
-    await buildRootfs(join(tmp, 'rootfs'), {
-      arch: options.arch,
-      suite,
-      mirror: options.mirror ?? process.env.EMULATOR_DEBIAN_MIRROR ?? hostMirror(),
-      log,
-    });
+    await buildRootfs(
+      join(tmp, 'rootfs'),
+      { arch: options.arch, suite, mirror: options.mirror ?? process.env.EMULATOR_DEBIAN_MIRROR ?? hostMirror(), log },
+      seams,
+    );
     options.onPhase?.('base image: bootable disk');
     mkdirSync(join(tmp, 'work'));
-    await makeBootableDisk(join(tmp, 'rootfs'), join(tmp, 'base.qcow2'), {
-      arch: options.arch,
-      work: join(tmp, 'work'),
-      log,
-    });
+    await makeBootableDisk(
+      join(tmp, 'rootfs'),
+      join(tmp, 'base.qcow2'),
+      { arch: options.arch, work: join(tmp, 'work'), log },
+      seams,
+    );
     rmSync(join(tmp, 'work'), { recursive: true, force: true });
+    // Each chroot step unmounted its tree already; the table has the last word before it is named.
+    await unmountAllUnder(tmp, seams, log);
     writeFileSync(join(tmp, 'inputs.json'), `${JSON.stringify(inputs, null, 2)}\n`);
     // inputs.json marks the base as built: everything is on the disk before the directory is named,
     // or a power cut could leave a cached base with a torn disk or chroot, used forever after. The
     // chroot's thousands of files take one syncfs (`sync -f`; base builds are Linux-only).
-    await run('sync', ['-f', tmp], { log });
+    await seams.run('sync', ['-f', tmp], { log });
+    refuseIfMounted(dir, seams.readMountInfo, 'not replacing the base image directory');
     rmSync(dir, { recursive: true, force: true });
     await renameDurably(tmp, dir);
-    pruneCache(dirname(dir), new RegExp(`^debian-${suite}-${options.arch}-[0-9a-f]{16}$`));
   } catch (e) {
     const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '';
-    rmSync(tmp, { recursive: true, force: true });
+    // rm -rf of a tree with mounts left under it would walk into them (the host's /proc): kept instead.
+    const left = await unmountAllUnder(tmp, seams, log).then(
+      () => undefined,
+      (m: Error) => m,
+    );
+    if (!left) rmSync(tmp, { recursive: true, force: true });
+    const kept = left ? `\n${tmp} was kept, not removed: ${left.message}` : '';
     throw Object.assign(e as Error, {
-      message: `${(e as Error).message}\n--- last lines of the base image build log ---\n${tail}`,
+      message: `${(e as Error).message}${kept}\n--- last lines of the base image build log ---\n${tail}`,
     });
   }
+  // Out of the try: the new base is in place whatever pruning the older ones does.
+  pruneCache(dirname(dir), new RegExp(`^debian-${suite}-${options.arch}-[0-9a-f]{16}$`));
 }
 
 /**

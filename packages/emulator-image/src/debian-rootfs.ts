@@ -2,7 +2,8 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyRootfsConfig, earlyRootfsFiles, rootfsConfig } from './rootfs-config.js';
 import { writeRootfsFile } from './rootfs-file.js';
-import { run } from './run.js';
+import { type BuildSeams, realBuildSeams } from './build-seams.js';
+import { unmountAllUnder } from './tree-mounts.js';
 import type { Arch } from '@stack/internal';
 
 /**
@@ -38,22 +39,41 @@ export function hostMirror(): string {
   return m[1]!;
 }
 
-async function inChroot<T>(rootfs: string, log: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with /proc mounted in the chroot, then unmounts every mount left in the tree: what
+ * the step's package scripts mounted too, and a proc that debootstrap left under ours (`umount -l`
+ * takes only the top of a stack). A tree with mounts left is never removed or renamed (the host's
+ * /proc reachable under the user's cache), so the step fails instead.
+ */
+async function inChroot<T>(rootfs: string, log: string, seams: BuildSeams, work: () => Promise<T>): Promise<T> {
   // Package scripts need /proc; services must not start inside the build chroot.
-  await run('mount', ['-t', 'proc', 'proc', join(rootfs, 'proc')], { log });
+  await seams.run('mount', ['-t', 'proc', 'proc', join(rootfs, 'proc')], { log });
   writeFileSync(join(rootfs, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n');
   chmodSync(join(rootfs, 'usr/sbin/policy-rc.d'), 0o755);
+  let result: T;
   try {
-    return await work();
-  } finally {
+    result = await work();
+  } catch (e) {
     rmSync(join(rootfs, 'usr/sbin/policy-rc.d'), { force: true });
-    await run('umount', ['-l', join(rootfs, 'proc')], { log }).catch(() => {});
+    await unmountAllUnder(rootfs, seams, log).catch((left: Error) => {
+      // Both matter: why the step failed, and that the tree still has mounts.
+      throw Object.assign(left, { message: `${left.message}\nThe step had failed first: ${(e as Error).message}` });
+    });
+    throw e;
   }
+  rmSync(join(rootfs, 'usr/sbin/policy-rc.d'), { force: true });
+  await unmountAllUnder(rootfs, seams, log);
+  return result;
 }
 
-export async function aptInChroot(rootfs: string, log: string, args: string[]): Promise<string> {
-  return inChroot(rootfs, log, () =>
-    run('chroot', [rootfs, 'apt-get', '-q', '-y', '-o', 'APT::Install-Recommends=false', ...args], {
+export async function aptInChroot(
+  rootfs: string,
+  log: string,
+  args: string[],
+  seams: BuildSeams = realBuildSeams,
+): Promise<string> {
+  return inChroot(rootfs, log, seams, () =>
+    seams.run('chroot', [rootfs, 'apt-get', '-q', '-y', '-o', 'APT::Install-Recommends=false', ...args], {
       log,
       env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' },
     }),
@@ -64,17 +84,24 @@ export async function aptInChroot(rootfs: string, log: string, args: string[]): 
 export async function buildRootfs(
   rootfs: string,
   options: { arch: Arch; suite: string; mirror: string; log: string },
+  seams: BuildSeams = realBuildSeams,
 ): Promise<void> {
   // debootstrap --include fails on virtual packages (prototype notes): install extras in the chroot.
-  await run('debootstrap', [`--arch=${options.arch}`, '--variant=minbase', options.suite, rootfs, options.mirror], {
-    log: options.log,
-  });
+  await seams.run(
+    'debootstrap',
+    [`--arch=${options.arch}`, '--variant=minbase', options.suite, rootfs, options.mirror],
+    {
+      log: options.log,
+    },
+  );
+  // Its second stage mounts in the chroot too, and a proc left there would sit under every one of ours.
+  await unmountAllUnder(rootfs, seams, options.log);
   // Before the kernel: its postinst builds the initramfs, which carries these (see rootfs-config.ts).
   for (const f of earlyRootfsFiles()) writeRootfsFile(rootfs, f);
   // e2fsck first: the initramfs hook copies it, and the kernel's postinst builds an initramfs before
   // apt has set up every package of its own transaction.
-  await aptInChroot(rootfs, options.log, ['install', 'e2fsprogs']);
-  await aptInChroot(rootfs, options.log, ['install', kernelPackage(options.arch), ...BASE_PACKAGES]);
-  await aptInChroot(rootfs, options.log, ['clean']);
+  await aptInChroot(rootfs, options.log, ['install', 'e2fsprogs'], seams);
+  await aptInChroot(rootfs, options.log, ['install', kernelPackage(options.arch), ...BASE_PACKAGES], seams);
+  await aptInChroot(rootfs, options.log, ['clean'], seams);
   applyRootfsConfig(rootfs, rootfsConfig());
 }

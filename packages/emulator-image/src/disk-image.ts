@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ARM64_FIRMWARE_CANDIDATES } from '@stack/qemu-argv';
 import { ROOT_PARTUUID } from './rootfs-config.js';
 import { kernelCommandLine } from './kernel-cmdline.js';
-import { run } from './run.js';
+import { type BuildSeams, realBuildSeams } from './build-seams.js';
 import type { Arch } from '@stack/internal';
 
 const MiB = 1024 * 1024;
@@ -20,6 +20,7 @@ export async function makeBootableDisk(
   rootfs: string,
   out: string,
   options: { arch: Arch; work: string; log: string },
+  seams: Pick<BuildSeams, 'run'> = realBuildSeams,
 ): Promise<void> {
   const { arch, work, log } = options;
   const boot = join(rootfs, 'boot');
@@ -41,35 +42,39 @@ export async function makeBootableDisk(
     `title Stack emulator\nlinux /vmlinuz\ninitrd /initrd.img\noptions ${kernelCommandLine(arch)}\n`,
   );
   rmSync(esp, { force: true });
-  await run('mkfs.vfat', ['-C', '-F', '32', '-n', 'ESP', '-i', '5354414b', esp, String(ESP_MIB * 1024)], { log });
-  await run('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT', '::/loader', '::/loader/entries'], { log });
-  await run('mcopy', ['-i', esp, loader, `::/EFI/BOOT/${efiName}`], { log });
-  await run('mcopy', ['-i', esp, join(work, 'loader.conf'), '::/loader/loader.conf'], { log });
-  await run('mcopy', ['-i', esp, join(work, 'stack.conf'), '::/loader/entries/stack.conf'], { log });
-  await run('mcopy', ['-i', esp, join(boot, kernel), '::/vmlinuz'], { log });
-  await run('mcopy', ['-i', esp, join(boot, initrd), '::/initrd.img'], { log });
+  await seams.run('mkfs.vfat', ['-C', '-F', '32', '-n', 'ESP', '-i', '5354414b', esp, String(ESP_MIB * 1024)], { log });
+  await seams.run('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT', '::/loader', '::/loader/entries'], { log });
+  await seams.run('mcopy', ['-i', esp, loader, `::/EFI/BOOT/${efiName}`], { log });
+  await seams.run('mcopy', ['-i', esp, join(work, 'loader.conf'), '::/loader/loader.conf'], { log });
+  await seams.run('mcopy', ['-i', esp, join(work, 'stack.conf'), '::/loader/entries/stack.conf'], { log });
+  await seams.run('mcopy', ['-i', esp, join(boot, kernel), '::/vmlinuz'], { log });
+  await seams.run('mcopy', ['-i', esp, join(boot, initrd), '::/initrd.img'], { log });
   rmSync(root, { force: true });
-  await run(
+  await seams.run(
     'mkfs.ext4',
     ['-q', '-F', '-L', 'stackroot', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-d', rootfs, root, `${ROOT_GIB}G`],
     { log },
   );
   const total = (1 + ESP_MIB + ROOT_GIB * 1024 + 1) * MiB;
   rmSync(disk, { force: true });
-  await run('truncate', ['-s', String(total), disk], { log });
+  await seams.run('truncate', ['-s', String(total), disk], { log });
   const table = [
     'label: gpt',
     `start=2048, size=${ESP_MIB * 2048}, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=${ESP_PARTUUID}, name=ESP`,
     `start=${2048 + ESP_MIB * 2048}, size=${ROOT_GIB * 1024 * 2048}, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=${ROOT_PARTUUID}, name=root`,
   ].join('\n');
-  await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', disk], { log, input: `${table}\n` });
-  await run('dd', [`if=${esp}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc,sparse', 'status=none'], { log });
-  await run('dd', [`if=${root}`, `of=${disk}`, 'bs=1M', `seek=${1 + ESP_MIB}`, 'conv=notrunc,sparse', 'status=none'], {
-    log,
-  });
+  await seams.run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', disk], { log, input: `${table}\n` });
+  await seams.run('dd', [`if=${esp}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc,sparse', 'status=none'], { log });
+  await seams.run(
+    'dd',
+    [`if=${root}`, `of=${disk}`, 'bs=1M', `seek=${1 + ESP_MIB}`, 'conv=notrunc,sparse', 'status=none'],
+    {
+      log,
+    },
+  );
   rmSync(esp, { force: true });
   rmSync(root, { force: true });
-  await run('qemu-img', ['convert', '-q', '-O', 'qcow2', disk, out], { log });
+  await seams.run('qemu-img', ['convert', '-q', '-O', 'qcow2', disk, out], { log });
   rmSync(disk, { force: true });
 }
 
