@@ -123,8 +123,9 @@ export async function buildBase(
       message: `${(e as Error).message}${kept}\n--- last lines of the base image build log ---\n${tail}`,
     });
   }
-  // Out of the try: the new base is in place whatever pruning the older ones does.
-  pruneCache(dirname(dir), new RegExp(`^debian-${suite}-${options.arch}-[0-9a-f]{16}$`));
+  // Out of the try: an older base that cannot be removed (mounts under it) fails this call, but the
+  // new base is in place and the next call uses it.
+  pruneCache(dirname(dir), new RegExp(`^debian-${suite}-${options.arch}-[0-9a-f]{16}$`), 2, seams.readMountInfo);
 }
 
 /**

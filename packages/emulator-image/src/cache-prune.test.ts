@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,5 +59,33 @@ describe('pruneCache', () => {
     ]);
     expect(existsSync(join(d, 'debian-trixie-amd64-3333333333333333', 'rootfs'))).toBe(true);
     expect(pruneCache(join(d, 'missing'), /x/)).toEqual([]);
+  });
+
+  it('does not remove an entry with a mount under it: removes the others, then throws naming it', () => {
+    const d = realpathSync(mkdtempSync(join(tmpdir(), 'prune-')));
+    for (const [k, age] of [
+      ['1111111111111111', 30],
+      ['2222222222222222', 20],
+      ['3333333333333333', 10],
+    ] as const) {
+      mkdirSync(join(d, `debian-trixie-amd64-${k}`, 'rootfs', 'proc'), { recursive: true });
+      const t = new Date(Date.now() - age * 1000);
+      utimesSync(join(d, `debian-trixie-amd64-${k}`), t, t);
+    }
+    const mounted = join(d, 'debian-trixie-amd64-1111111111111111', 'rootfs', 'proc');
+    const table = [
+      `44 24 0:55 / ${mounted} rw,relatime - proc proc rw`,
+      `45 44 0:56 / ${mounted} rw,relatime - proc proc rw`,
+      // A sibling with the same prefix is not under the entry.
+      `46 24 0:57 / ${d}/debian-trixie-amd64-22222222222222220/proc rw - proc proc rw`,
+    ].join('\n');
+    expect(() => pruneCache(d, /^debian-trixie-amd64-[0-9a-f]{16}$/, 1, () => table)).toThrow(
+      `not removing older cache entries with mounts under them: ${join(d, 'debian-trixie-amd64-1111111111111111')} (mounted: ${mounted}, ${mounted})`,
+    );
+    expect(readdirSync(d).sort()).toEqual([
+      'debian-trixie-amd64-1111111111111111',
+      'debian-trixie-amd64-3333333333333333',
+    ]);
+    expect(existsSync(mounted)).toBe(true);
   });
 });
