@@ -29,6 +29,7 @@ import type { SaveCheckpointOptions, SaveCheckpointResult } from './checkpoint/s
 export { EmulatorError, isEmulatorError, describeError, type EmulatorErrorCode } from './errors.js';
 export { silentReporter, type Reporter, type ReporterStep } from './report/reporter.js';
 export { SCENARIOS, type Scenario } from './bench/bench-scenarios.js';
+export { benchReport, formatBenchReport, type BenchReport } from './bench/bench-report.js';
 export type {
   BenchOptions,
   CheckpointInfo,
@@ -66,6 +67,7 @@ export type {
   InstanceSummary,
 };
 export type { InstanceState, Timings } from './instance/state.js';
+export { formatTimings } from './instance/timings-text.js';
 export type { LogSource } from './instance/logs.js';
 
 /** Starts the emulator (or finds it running) and returns a handle: URLs, credentials, exec, stop. */

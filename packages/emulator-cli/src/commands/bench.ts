@@ -1,23 +1,7 @@
 import { Command } from 'commander';
 // Its own entry point: the list is printed in --help, and the package's main one is the whole runtime.
-import { DEFAULT_SCENARIOS, type Scenario, SCENARIO_GROUPS, SCENARIOS } from '@stack/emulator/bench-scenarios';
+import { DEFAULT_SCENARIOS, SCENARIO_GROUPS, SCENARIOS } from '@stack/emulator/bench-scenarios';
 import { action, interruptible, type StartFlags, startFlags, type CommandIo } from './shared.js';
-
-const TARGETS: Record<string, Partial<Record<Scenario, number>>> = {
-  // Under TCG on the 2-core CI VM (issue targets): golden resume with and without rotation, the saved
-  // session, a stop that saves it.
-  // instances-4: issue 30, four instances at once from one template all healthy within 3 s.
-  tcg: {
-    'resume-rotation': 800,
-    resume: 550,
-    cold: 25_000,
-    'session-resume': 800,
-    'stop-with-save': 500,
-    'instances-4': 3000,
-  },
-  kvm: { 'resume-rotation': 500, resume: 300, cold: 10_000 },
-  hvf: { 'resume-rotation': 500, resume: 300, cold: 10_000 },
-};
 
 export function benchCommand(): Command {
   return new Command('bench')
@@ -48,19 +32,8 @@ export function benchCommand(): Command {
           opts: StartFlags & { runs: string; scenarios: string; output?: string; json?: boolean },
           io: CommandIo,
         ) => {
-          const [
-            { writeFileAtomic },
-            { bench },
-            { formatTimings, formatStopTimings },
-            { formatInstances },
-            { benchFlags, parseFlags },
-          ] = await Promise.all([
-            import('@stack/internal'),
-            import('@stack/emulator'),
-            import('../ui/format.js'),
-            import('../ui/format-instances.js'),
-            import('./flags.js'),
-          ]);
+          const [{ writeFileAtomic }, { bench, benchReport, formatBenchReport }, { benchFlags, parseFlags }] =
+            await Promise.all([import('@stack/internal'), import('@stack/emulator'), import('./flags.js')]);
           const { runs, scenarios } = parseFlags(benchFlags, opts);
           const results = await interruptible((signal) =>
             bench({
@@ -72,33 +45,13 @@ export function benchCommand(): Command {
               onRun: (s, i, ms) => process.stderr.write(`${s} #${i + 1}: ${(ms / 1000).toFixed(2)} s\n`),
             }),
           );
-          const report = {
-            name: 'emulator-lifecycle',
-            date: new Date().toISOString(),
-            host: { platform: process.platform, arch: process.arch },
-            results: results.map((r) => ({ ...r, targetMs: TARGETS[r.accel]?.[r.scenario] })),
-          };
+          const report = benchReport(results);
           if (opts.output) await writeFileAtomic(opts.output, `${JSON.stringify(report, null, 2)}\n`);
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
             return;
           }
-          for (const r of report.results) {
-            const target = r.targetMs
-              ? ` (target <= ${(r.targetMs / 1000).toFixed(2)} s: ${r.medianMs <= r.targetMs ? 'met' : 'NOT met'})`
-              : '';
-            const launch =
-              r.split.running !== undefined && r.split.qemuLaunched !== undefined
-                ? `  launch -> running ${((r.split.running - r.split.qemuLaunched) / 1000).toFixed(3)} s (${r.snapshotFormat ?? 'no snapshot'})\n`
-                : '';
-            const mib = (k: number) => `${Math.round(k / 1024)} MiB`;
-            const memory = r.memory
-              ? `  QEMU memory after the start: RSS ${mib(r.memory.rssKiB)}${r.memory.pssKiB !== undefined ? `, PSS ${mib(r.memory.pssKiB)}` : ''}\n`
-              : '';
-            process.stdout.write(
-              `${r.scenario.padEnd(16)} ${r.accel} ${r.boot}  median ${(r.medianMs / 1000).toFixed(2)} s over ${r.runs} runs${target}\n  split: ${r.scenario.startsWith('stop') ? formatStopTimings(r.split) : formatTimings(r.split)}\n${launch}${memory}${r.instances ? formatInstances(r.instances) : ''}`,
-            );
-          }
+          process.stdout.write(formatBenchReport(report));
         },
       ),
     );

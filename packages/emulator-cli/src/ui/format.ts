@@ -1,38 +1,6 @@
-import type { InstanceState, StatusReport, Timings } from '@stack/emulator';
+import { formatTimings, type InstanceState, type StatusReport, type Timings } from '@stack/emulator';
 
 const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(2)}s`);
-
-/** "launch 0.05s → running 0.31s → agent 0.40s → rotated 0.62s → healthy 0.70s" */
-export function formatTimings(t: Timings): string {
-  const order = [
-    'imageReady',
-    'probed',
-    'prepared',
-    'captured',
-    'qemuLaunched',
-    'loading',
-    'loaded',
-    'running',
-    'agentReady',
-    'clockSet',
-    'shareMounted',
-    'rotated',
-    'healthy',
-  ];
-  return order
-    .filter((k) => t[k] !== undefined)
-    .map((k) => `${k} ${s(t[k])}`)
-    .join(' → ');
-}
-
-/** "sharesUnmounted 0.10s → ramSaved 0.35s → qemuExited 0.40s → committed 0.42s → stopped 0.43s" */
-export function formatStopTimings(t: Timings): string {
-  const order = ['sharesUnmounted', 'ramSaved', 'qemuExited', 'committed', 'stopped'];
-  return order
-    .filter((k) => t[k] !== undefined)
-    .map((k) => `${k} ${s(t[k])}`)
-    .join(' → ');
-}
 
 export function formatStartSummary(
   state: InstanceState,

@@ -1,4 +1,4 @@
-import type { InstancesResult } from '@stack/emulator';
+import type { InstancesResult } from './instances-result.js';
 
 const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
 

@@ -1,6 +1,7 @@
-import type { InstancesResult, MemoryFigures } from '@stack/emulator';
 import { describe, expect, it } from 'vitest';
-import { formatInstances } from './format-instances.js';
+import type { MemoryFigures } from './instances-memory.js';
+import type { InstancesResult } from './instances-result.js';
+import { formatInstances } from './instances-text.js';
 
 const MiB = 1024;
 const figures = (pss: number, shared: number, rss: number): MemoryFigures => ({
