@@ -1,9 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { ensureApplianceImage } from '@stack/emulator-image';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
 import { testPortBase } from '../../../tools/testing/ports.js';
+import { bundledBaseEnvText } from '../../emulator/src/image/base-env-offline.js';
+import { BUNDLED_BASE_ENV } from '../../emulator/src/image/bundled-base-env.js';
 import { cli, get, processesMentioning, testInstance } from './cli-harness.js';
 
 // Issue 32: the names the original's tools set. STACK_EMULATOR_*_PORT wins over EMULATOR_*_PORT (the
@@ -73,6 +76,35 @@ describe.skipIf(!ok)("the original's names (reference appliance)", () => {
       const r = await emu.stop();
       expect(r.code, r.stderr).toBe(0);
       expect((await emu.status()).code).toBe(3);
+    },
+    T,
+  );
+
+  it(
+    'a Stack image dropped into EMULATOR_IMAGE_DIR cold-boots without GitHub on the base environment the package bundles, naming its release',
+    async () => {
+      // The stand-in: the reference appliance under the Stack image's name, with nothing beside it
+      // (no base.env), and GitHub's API on a port where nothing listens.
+      const built = await ensureApplianceImage({
+        applianceDir: resolve(import.meta.dirname, '../../../images/reference'),
+        arch: 'amd64',
+        name: 'reference',
+      });
+      mkdirSync(imageDir, { recursive: true });
+      copyFileSync(built.image, join(imageDir, 'stack-emulator-amd64.qcow2'));
+      const offline = { ...env, STACK_EMULATOR_GITHUB_API: 'http://127.0.0.1:9' };
+      const r = await cli(['start', '--no-snapshot', '--json'], offline);
+      expect(r.code, r.stderr).toBe(0);
+      const release = `${BUNDLED_BASE_ENV.repo} at ${BUNDLED_BASE_ENV.ref}, commit ${BUNDLED_BASE_ENV.commit.slice(0, 12)}`;
+      expect(r.stderr).toContain(`using the base environment bundled with this package (${release})`);
+      expect(r.stderr).toContain('GitHub could not be reached');
+      // What the guest read from its config disk.
+      const inGuest = await cli(['exec', '--', 'cat', '/run/stack/base.env'], offline);
+      expect(inGuest.code, inGuest.stderr).toBe(0);
+      expect(inGuest.stdout).toBe(bundledBaseEnvText(BUNDLED_BASE_ENV));
+      // Not kept beside the image: the next start that reaches GitHub generates the image's own.
+      expect(readdirSync(imageDir).filter((f) => f.includes('base.env'))).toEqual([]);
+      expect((await cli(['stop'], offline)).code).toBe(0);
     },
     T,
   );

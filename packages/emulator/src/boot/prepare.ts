@@ -63,6 +63,7 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
   const baseEnv = await resolveBaseEnv(config, image, {
     signal,
     onPhase: (t) => reporter.info(t),
+    warn: (t) => reporter.warn(t),
     token: image.kind === 'stack' ? await gitHubTokenIfNeeded(config, image.path) : undefined,
   });
   // After the image: its own kernel is the best test of a hardware accelerator.

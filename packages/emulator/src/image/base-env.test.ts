@@ -20,7 +20,10 @@ const fullBaseEnv = `${STACK_BASE_ENV_KEYS.map((k) => `${k}=v`).join('\n')}\n`;
 describe('resolveBaseEnv', () => {
   it('never gives the Stack image an empty base.env: without one beside it and no way to make one, it says how to get one', async () => {
     const image = join(dir(), 'stack-emulator-amd64.qcow2');
-    const err = await resolveBaseEnv(config(), { kind: 'stack', path: image }).catch((e: unknown) => e);
+    // No bundled one either (base-env-offline.test.ts has the start that falls back on it).
+    const err = await resolveBaseEnv(config(), { kind: 'stack', path: image }, { bundled: null }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'BASE_ENV_MISSING', hint: expect.stringContaining('--base-env') });
   });
 

@@ -150,7 +150,7 @@ async function pullBaseEnv(
   const ref = sourceRef(source, flags);
   if (!ref)
     return {
-      missing: `${describeSource(source)} says nothing of the Stack sources it was built from: pass --base-env <file> (tools/stack-base-env <stack checkout> writes one); otherwise start generates one from the rolling release`,
+      missing: `${describeSource(source)} says nothing of the Stack sources it was built from: pass --base-env <file> (tools/stack-base-env <stack checkout> writes one); otherwise start generates one from the rolling release (without GitHub, it uses the one bundled with this package)`,
     };
   try {
     await saveBaseEnv(
