@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
-import { cli, processesMentioning, testInstance } from './cli-harness.js';
+import { cli, http, processesMentioning, testInstance } from './cli-harness.js';
 
 // Checkpoints (issue 31) through the built CLI on the reference appliance: v1 written, saved, v2
 // written, restored (v1 back, v2 gone, same key); restored twice; restored from a stopped instance;
-// refused without --force over a name; listed; removed. The tests run in order on one VM.
+// refused without --force over a name; listed; forked onto another instance (isolated, its own
+// ports); removed while both instances' sessions sit on it. The tests run in order on one VM.
 const ok = hasTools('qemu-system-x86_64', 'qemu-img', 'zstd', 'debootstrap', 'mkfs.vfat', 'mcopy', 'sfdisk');
 const emu = testInstance();
 const { env } = emu;
@@ -15,8 +16,16 @@ const ckpt = (...args: string[]) => cli(['checkpoint', ...args], env);
 const restore = (name: string) => ckpt('restore', name, '--image', 'reference', '--json');
 
 afterAll(async () => {
+  await cli(['stop', '--all', '--timeout', '5'], env);
   await emu.cleanup();
 });
+
+/** The reference appliance's test data on another instance's backend port: read, or write `body`. */
+function forkData(port: number, name: string, body?: string) {
+  const headers = { 'x-stack-project-id': 'internal', 'x-stack-publishable-client-key': emu.key() };
+  const path = `/api/v1/internal/emulator-test/data/${name}`;
+  return body === undefined ? http(port, 'GET', path, headers) : http(port, 'PUT', path, headers, body);
+}
 
 interface ListJson {
   checkpoints: { name: string; instance: string; image: { choice: string }; bytes: number; format: string }[];
@@ -61,6 +70,39 @@ describe.skipIf(!ok)('checkpoints: the whole backend back to a named state (refe
         expect(r.code, r.stderr).toBe(0);
         expect(await emu.getData('item', key)).toEqual({ status: 200, body: 'v1' });
       }
+    },
+    T,
+  );
+
+  it(
+    'a fork: `start --instance fork --from-checkpoint base` begins at v1 on its own ports with the same key, isolated from the first',
+    async () => {
+      const r = await cli(
+        [
+          'start',
+          '--instance',
+          'fork',
+          '--from-checkpoint',
+          'base',
+          '--image',
+          'reference',
+          '--ports',
+          'auto',
+          '--json',
+        ],
+        env,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const fork = (JSON.parse(r.stdout) as { ports: { backend: number } }).ports.backend;
+      expect(fork).not.toBe(emu.ports.backend);
+      expect(await forkData(fork, 'item')).toEqual({ status: 200, body: 'v1' });
+      // A write on either side stays on that side.
+      expect((await forkData(fork, 'item', 'fork')).status).toBe(200);
+      expect((await emu.putData('mine', 'first', key)).status).toBe(200);
+      expect(await emu.getData('item', key)).toEqual({ status: 200, body: 'v1' });
+      expect(await forkData(fork, 'item')).toEqual({ status: 200, body: 'fork' });
+      expect((await forkData(fork, 'mine')).status).toBe(404);
+      expect((await cli(['stop', '--instance', 'fork'], env)).code).toBe(0);
     },
     T,
   );
@@ -113,6 +155,12 @@ describe.skipIf(!ok)('checkpoints: the whole backend back to a named state (refe
       const s = await emu.started();
       expect(s.out.mode).toBe('session');
       expect(await emu.getData('item', key)).toEqual({ status: 200, body: 'v1' });
+      // The fork's saved session was built on it too: it resumes with its own data.
+      const f = await cli(['start', '--instance', 'fork', '--image', 'reference', '--ports', 'auto', '--json'], env);
+      expect(f.code, f.stderr).toBe(0);
+      const fork = (JSON.parse(f.stdout) as { mode: string; ports: { backend: number } }).ports.backend;
+      expect(await forkData(fork, 'item')).toEqual({ status: 200, body: 'fork' });
+      expect((await cli(['stop', '--instance', 'fork'], env)).code).toBe(0);
       expect(processesMentioning(join(emu.home, 'checkpoints'))).toEqual([]);
     },
     T,
