@@ -139,6 +139,34 @@ describe.skipIf(!ok)("on Debian 12's own QEMU 7.2", () => {
     },
     T,
   );
+
+  it(
+    'checkpoints: saved on a running session, restored (data back, same key) while running and from a stopped instance',
+    async () => {
+      await emu.stop();
+      const auto = { ...emu.env, EMULATOR_SNAPSHOT_FORMAT: 'auto' };
+      const started = await cli(['start', '--image', 'reference', '--json'], auto);
+      expect(started.code, started.stderr).toBe(0);
+      const key = emu.key();
+      expect((await emu.putData('c72', 'v1', key)).status).toBe(200);
+      const saved = await cli(['checkpoint', 'save', 'on72', '--json'], auto);
+      expect(saved.code, saved.stderr).toBe(0);
+      expect((await emu.putData('c72', 'v2', key)).status).toBe(200);
+      const restore = () => cli(['checkpoint', 'restore', 'on72', '--image', 'reference', '--json'], auto);
+      const running = await restore();
+      expect(running.code, running.stderr).toBe(0);
+      expect(emu.key()).toBe(key);
+      expect(await emu.getData('c72', key)).toEqual({ status: 200, body: 'v1' });
+      expect((await emu.putData('c72', 'v3', key)).status).toBe(200);
+      await emu.stop();
+      const stopped = await restore();
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect(await emu.getData('c72', key)).toEqual({ status: 200, body: 'v1' });
+      const st = await emu.status();
+      expect(st.report.instance?.qemuVersion).toMatch(/^7\.2\./);
+    },
+    T,
+  );
 });
 
 describe.skipIf(!ok)('with a home and an image cache at 60+ character paths', () => {
