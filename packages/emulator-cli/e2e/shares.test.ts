@@ -12,7 +12,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../tools/testing/requires.js';
-import { cli, processesMentioning, testInstance } from './cli-harness.js';
+import { cli, http, processesMentioning, testInstance } from './cli-harness.js';
 
 // Wider shares (issue 32) through the built CLI on the reference appliance: `--share` and
 // `--share-readonly` on a running emulator take free slots (its session saved and resumed, the guest
@@ -74,6 +74,30 @@ describe.skipIf(!ok)('wider shares: --share on a running emulator (reference app
       expect(s.report.vm).toBe('running');
       pid = s.report.instance!.pid;
       expect((await guest(`test -f /host${second}/stack.config.ts`)).code).not.toBe(0);
+    },
+    T,
+  );
+
+  it(
+    'a config file registered through the backend outside every share gets an error naming the --share to add',
+    async () => {
+      // As the dashboard or Stack's e2e tests do: the backend's local-emulator endpoint, with a host path.
+      const outside = join(second, 'stack.config.ts');
+      const r = await http(
+        emu.ports.backend,
+        'POST',
+        '/api/v1/internal/local-emulator/project',
+        {
+          'x-stack-project-id': 'internal',
+          'x-stack-publishable-client-key': emu.key(),
+          'content-type': 'application/json',
+        },
+        JSON.stringify({ absolute_file_path: outside }),
+      );
+      expect(r.status).toBe(400);
+      const body = JSON.parse(r.body) as { error: string; share: string };
+      expect(body.error).toContain(`stack-emulator start --share ${second}`);
+      expect(body.share).toBe(second);
     },
     T,
   );

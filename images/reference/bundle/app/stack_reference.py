@@ -245,7 +245,13 @@ class Handler(socketserver.StreamRequestHandler):
             with open("/host" + path, "rb") as f:
                 f.read(1 << 20)
         except OSError as e:
-            return 400, json.dumps({"error": "config file not readable through the host share: %s" % e}), "application/json"
+            # Only what the user named is shared (guest contract, "Shares"): a file outside every share is
+            # not there, and the way on is to share its directory, not a wider default.
+            folder = os.path.dirname(path) or "/"
+            return 400, json.dumps({
+                "error": "config file %s is not readable through the host shares (%s): share its directory: stack-emulator start --share %s" % (path, e.strerror or e, folder),
+                "share": folder,
+            }), "application/json"
         project_id = hashlib.sha256(path.encode()).hexdigest()[:32]
         rows = DB.query('SELECT "publishableClientKey", "secretServerKey", "superSecretAdminKey" FROM "ApiKeySet" WHERE id = %s', (project_id,))
         if not rows:
