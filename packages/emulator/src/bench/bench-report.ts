@@ -1,7 +1,7 @@
 import { formatStopTimings, formatTimings } from '../instance/timings-text.js';
 import type { ScenarioResult } from './bench.js';
 import type { Scenario } from './bench-scenarios.js';
-import { formatInstances } from './instances-text.js';
+import { formatInstances, mib } from './instances-text.js';
 
 /** Each scenario's target median (ms), by accelerator; a scenario without one is reported without a verdict. */
 const TARGETS: Record<string, Partial<Record<Scenario, number>>> = {
@@ -63,7 +63,6 @@ function resultText(r: BenchReport['results'][number]): string {
     r.split.running !== undefined && r.split.qemuLaunched !== undefined
       ? `  launch -> running ${((r.split.running - r.split.qemuLaunched) / 1000).toFixed(3)} s (${r.snapshotFormat ?? 'no snapshot'})\n`
       : '';
-  const mib = (k: number) => `${Math.round(k / 1024)} MiB`;
   const memory = r.memory
     ? `  QEMU memory after the start: RSS ${mib(r.memory.rssKiB)}${r.memory.pssKiB !== undefined ? `, PSS ${mib(r.memory.pssKiB)}` : ''}\n`
     : '';

@@ -1,6 +1,7 @@
 import type { InstancesResult } from './instances-result.js';
 
-const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
+/** "214 MiB": a size in KiB, to the nearest MiB. */
+export const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
 
 /**
  * An instances scenario's lines under its median: each start's own time, how many templates the

@@ -97,7 +97,8 @@ export async function resolveBaseEnv(
   // GitHub first, even with a bundled one: it has the sources of the release the image most likely
   // came from. A black-holed network would otherwise cost three connect timeouts and the retries'
   // pauses on every offline start (the bundled one is never saved, see below).
-  const deadline = AbortSignal.timeout(options.deadlineMs ?? GITHUB_DEADLINE_MS);
+  const deadlineMs = options.deadlineMs ?? GITHUB_DEADLINE_MS;
+  const deadline = AbortSignal.timeout(deadlineMs);
   try {
     const text = await fetchStackBaseEnv(ref, {
       apiBase: config.githubApi,
@@ -110,7 +111,7 @@ export async function resolveBaseEnv(
   } catch (e) {
     const reason =
       isFetchError(e) && e.code === 'FETCH_ABORTED' && deadline.aborted && !options.signal?.aborted
-        ? `no answer within ${(options.deadlineMs ?? GITHUB_DEADLINE_MS) / 1000} s`
+        ? `no answer within ${deadlineMs / 1000} s`
         : unreachableReason(e);
     const bundled = options.bundled === undefined ? BUNDLED_BASE_ENV : options.bundled;
     if (bundled && reason && !options.signal?.aborted) {
