@@ -4,6 +4,7 @@ import { findArm64Firmware } from './firmware.js';
 import { compareQemuVersions, parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
 import { QemuArgvError } from './errors.js';
 import { type Accel, type Arch, isProcessError, type RunProcess, runProcess } from '@stack/internal';
+import { binaryIdentity, type ProbeOutputs, readProbeCache, writeProbeCache } from './probe-cache.js';
 
 export interface HostProbe {
   binary: string;
@@ -21,7 +22,19 @@ export interface HostProbe {
   firmware: string | undefined;
 }
 
-/** Finds QEMU for `arch` and reads what it supports. Throws naming the binary and how to install it. */
+/** Where {@link probeHost} remembers what a QEMU binary printed. */
+export interface ProbeCacheOptions {
+  /** The cache file (JSON, one entry per binary). */
+  file: string;
+  /** The PATH the binary is looked up in, as the spawn does. @default process.env.PATH */
+  path?: string;
+}
+
+/**
+ * Finds QEMU for `arch` and reads what it supports. Throws naming the binary and how to install it.
+ * With `cache`, the three runs happen once per binary (see {@link binaryIdentity}); /dev/kvm and the
+ * firmware are looked at every time.
+ */
 export async function probeHost(
   arch: Arch,
   options: {
@@ -29,31 +42,55 @@ export async function probeHost(
     binary?: string;
     /** @default runProcess */
     run?: RunProcess;
+    /** @default none: every call runs QEMU three times */
+    cache?: ProbeCacheOptions;
   } = {},
 ): Promise<HostProbe> {
   const binary = options.binary ?? qemuBinary(arch);
-  const run = options.run ?? runProcess;
-  // Three short runs of QEMU, at once: every start probes, and each run costs ~20 ms.
+  const cache = options.cache;
+  // Each run costs 30-40 ms of a start (spawning a 30 MB binary, three at once on two cores): every
+  // start probes, and the answers only change with the binary.
+  const identity = cache ? await binaryIdentity(binary, { path: cache.path }) : undefined;
+  const remembered = cache && identity ? await readProbeCache(cache.file, identity) : undefined;
+  const fresh = remembered ? undefined : await runProbes(arch, binary, options.run ?? runProcess);
+  if (cache && identity && fresh?.complete) await writeProbeCache(cache.file, identity, fresh.outputs).catch(() => {});
+  return parseProbe(arch, binary, remembered ?? fresh!.outputs);
+}
+
+/** The three runs, at once; `complete` is false when `-object help` failed (its answer is then not kept). */
+async function runProbes(
+  arch: Arch,
+  binary: string,
+  run: RunProcess,
+): Promise<{ outputs: ProbeOutputs; complete: boolean }> {
   const asked = (args: string[]) => run(binary, args).then((r) => r.stdout);
   const [versionRun, accelRun, objectRun] = await Promise.allSettled([
     asked(['--version']),
     asked(['-accel', 'help']),
     asked(['-object', 'help']),
   ]);
-  let versionText: string;
-  try {
-    if (versionRun.status === 'rejected') throw versionRun.reason;
-    versionText = versionRun.value;
-  } catch (e) {
+  if (versionRun.status === 'rejected') {
     const pkg = arch === 'amd64' ? 'qemu-system-x86' : 'qemu-system-arm';
     throw new QemuArgvError(
       'ARGV_QEMU_NOT_FOUND',
-      `${binary} not found or not runnable (${whyNotRun(e)}); install QEMU >= 9 (Debian: apt install ${pkg} qemu-utils, from bookworm-backports on Debian 12; macOS: brew install qemu)`,
+      `${binary} not found or not runnable (${whyNotRun(versionRun.reason)}); install QEMU >= 9 (Debian: apt install ${pkg} qemu-utils, from bookworm-backports on Debian 12; macOS: brew install qemu)`,
     );
   }
-  const version = parseQemuVersion(versionText);
   if (accelRun.status === 'rejected') throw accelRun.reason;
-  const help = accelRun.value;
+  return {
+    outputs: {
+      version: versionRun.value,
+      accelHelp: accelRun.value,
+      objectHelp: objectRun.status === 'fulfilled' ? objectRun.value : '',
+    },
+    complete: objectRun.status === 'fulfilled',
+  };
+}
+
+async function parseProbe(arch: Arch, binary: string, outputs: ProbeOutputs): Promise<HostProbe> {
+  const versionText = outputs.version;
+  const version = parseQemuVersion(versionText);
+  const help = outputs.accelHelp;
   const accelerators = (['kvm', 'hvf', 'tcg'] as const).filter((a) => new RegExp(`^${a}$`, 'm').test(help));
   let kvmUnavailable: string | undefined;
   if (accelerators.includes('kvm')) {
@@ -63,7 +100,7 @@ export async function probeHost(
         e.code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not read/writable by this user (${e.code})`,
     );
   }
-  const objects = objectRun.status === 'fulfilled' ? objectRun.value : '';
+  const objects = outputs.objectHelp;
   return {
     binary,
     version,

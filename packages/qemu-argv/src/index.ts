@@ -1,6 +1,6 @@
 export { buildArgv, escapeOptionValue, qemuBinary, type BuiltArgv } from './argv.js';
 export { vmSpecSchema, SNAPSHOT_CPUS, SNAPSHOT_MEMORY_MIB, type VmSpec, type VmSpecInput } from './spec.js';
-export { probeHost, qemuHasDevice, type HostProbe } from './host-probe.js';
+export { probeHost, qemuHasDevice, type HostProbe, type ProbeCacheOptions } from './host-probe.js';
 export {
   ARM64_FIRMWARE_CANDIDATES,
   findArm64Firmware,

@@ -29,6 +29,8 @@ export interface HomeLayout {
   accelVerdicts: string;
   /** Snapshot formats this host's QEMU refused (see snapshot-support.ts). */
   snapshotVerdicts: string;
+  /** What each QEMU binary printed when probed, by the binary's identity (see qemu-argv probe-cache.ts). */
+  qemuProbes: string;
   /** Cached sha256 of image files, keyed by path, size and mtime. */
   imageDigests: string;
   /** The persistent session: its disk, saved RAM state and pinned image (see session.ts). */
@@ -94,6 +96,7 @@ export function homeLayout(
     checkpoints: join(h, 'checkpoints'),
     accelVerdicts: join(h, 'host', 'accel-verdicts.json'),
     snapshotVerdicts: join(h, 'host', 'snapshot-verdicts.json'),
+    qemuProbes: join(h, 'host', 'qemu-probes.json'),
     imageDigests: join(h, 'images', 'digests.json'),
     session: join(root, 'session'),
     ...runLayout(run),

@@ -22,11 +22,17 @@ export interface HostChoice {
   reason: string;
 }
 
-/** Finds QEMU for the guest architecture and what it supports; HOST_UNSUPPORTED with the fix otherwise. */
+/**
+ * Finds QEMU for the guest architecture and what it supports; HOST_UNSUPPORTED with the fix otherwise.
+ * What a QEMU binary printed is remembered in the home (`host/qemu-probes.json`) until the binary
+ * changes; `doctor` always asks QEMU itself.
+ */
 export async function probeQemu(config: EmulatorConfig): Promise<HostProbe> {
   let probe: HostProbe;
   try {
-    probe = await probeHost(config.arch);
+    probe = await probeHost(config.arch, {
+      cache: { file: config.paths.qemuProbes, ...(config.env.PATH !== undefined ? { path: config.env.PATH } : {}) },
+    });
   } catch (e) {
     throw new EmulatorError('HOST_UNSUPPORTED', (e as Error).message, { cause: e });
   }

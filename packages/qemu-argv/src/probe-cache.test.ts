@@ -1,0 +1,112 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunProcess } from '@stack/internal';
+import { describe, expect, it } from 'vitest';
+import { probeHost } from './host-probe.js';
+import { binaryIdentity, readProbeCache } from './probe-cache.js';
+
+const root = mkdtempSync(join(tmpdir(), 'probe-cache-'));
+
+/** An executable file standing for QEMU in its own PATH directory (the runs themselves are injected). */
+function fakeBinary(name = 'qemu-system-x86_64'): { dir: string; file: string } {
+  const dir = mkdtempSync(join(root, 'bin-'));
+  const file = join(dir, name);
+  writeFileSync(file, '#!/bin/sh\n');
+  chmodSync(file, 0o755);
+  return { dir, file };
+}
+
+/** A "QEMU" answering the three probes, counting its runs; `object` fails when told to. */
+function countingQemu(version = '10.0.2', options: { objectFails?: boolean } = {}) {
+  const runs: string[] = [];
+  const run: RunProcess = async (file, args) => {
+    runs.push(args.join(' '));
+    if (args[0] === '-object' && options.objectFails) throw new Error('killed');
+    const stdout =
+      args[0] === '--version'
+        ? `QEMU emulator version ${version}\n`
+        : args[0] === '-accel'
+          ? 'Accelerators supported in QEMU binary:\ntcg\nkvm\n'
+          : 'List of user creatable objects:\n  memory-backend-file\n';
+    return { command: file, exitCode: 0, signal: undefined, stdout, stderr: '' };
+  };
+  return { run, runs };
+}
+
+describe('probeHost with a cache (QEMU runs injected, the binary a real file)', () => {
+  it('runs QEMU three times once per binary; the next probe reads the cache and answers the same', async () => {
+    const { dir } = fakeBinary();
+    const file = join(root, 'a', 'qemu-probes.json');
+    const first = countingQemu();
+    const a = await probeHost('amd64', { run: first.run, cache: { file, path: dir } });
+    expect(first.runs).toEqual(['--version', '-accel help', '-object help']);
+    const second = countingQemu('9.9.9');
+    const b = await probeHost('amd64', { run: second.run, cache: { file, path: dir } });
+    expect(second.runs).toEqual([]);
+    expect(b).toEqual(a);
+    expect(b.version).toEqual({ major: 10, minor: 0, micro: 2 });
+    expect(b.templateRam).toBe(true);
+  });
+
+  it('probes again when the binary is replaced (an upgrade: new inode and times)', async () => {
+    const { dir, file: bin } = fakeBinary();
+    const file = join(root, 'b', 'qemu-probes.json');
+    await probeHost('amd64', { run: countingQemu('9.2.0').run, cache: { file, path: dir } });
+    const next = join(dir, 'next');
+    writeFileSync(next, '#!/bin/sh\n# upgraded\n');
+    chmodSync(next, 0o755);
+    renameSync(next, bin);
+    const after = countingQemu('10.1.0');
+    const probe = await probeHost('amd64', { run: after.run, cache: { file, path: dir } });
+    expect(after.runs).toHaveLength(3);
+    expect(probe.version).toEqual({ major: 10, minor: 1, micro: 0 });
+    // Both binaries' answers are kept (the old one may come back on another PATH).
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveLength(2);
+  });
+
+  it('keeps nothing when `-object help` failed: the next probe runs QEMU again', async () => {
+    const { dir } = fakeBinary();
+    const file = join(root, 'c', 'qemu-probes.json');
+    const failing = countingQemu('10.0.2', { objectFails: true });
+    expect((await probeHost('amd64', { run: failing.run, cache: { file, path: dir } })).templateRam).toBe(false);
+    const again = countingQemu();
+    expect((await probeHost('amd64', { run: again.run, cache: { file, path: dir } })).templateRam).toBe(true);
+    expect(again.runs).toHaveLength(3);
+  });
+
+  it('a garbled cache file is no cache: QEMU is asked and the file is written afresh', async () => {
+    const { dir } = fakeBinary();
+    const file = join(root, 'd', 'qemu-probes.json');
+    mkdirSync(join(root, 'd'));
+    writeFileSync(file, '[{"identity": 3}');
+    const q = countingQemu();
+    await probeHost('amd64', { run: q.run, cache: { file, path: dir } });
+    expect(q.runs).toHaveLength(3);
+    const identity = await binaryIdentity('qemu-system-x86_64', { path: dir });
+    expect(await readProbeCache(file, identity!)).toMatchObject({ version: 'QEMU emulator version 10.0.2\n' });
+  });
+
+  it('a binary not on the PATH is still ARGV_QEMU_NOT_FOUND (the runs say why), and nothing is cached', async () => {
+    const file = join(root, 'e', 'qemu-probes.json');
+    const run: RunProcess = async () => {
+      throw new Error('spawn qemu-system-x86_64 ENOENT');
+    };
+    await expect(probeHost('amd64', { run, cache: { file, path: join(root, 'nowhere') } })).rejects.toMatchObject({
+      code: 'ARGV_QEMU_NOT_FOUND',
+    });
+    expect(() => readFileSync(file)).toThrow(/ENOENT/);
+  });
+});
+
+describe('binaryIdentity', () => {
+  it('follows PATH and symlinks to the file (a Homebrew-style link names its target), undefined when absent', async () => {
+    const { file } = fakeBinary('qemu-real');
+    const linkDir = mkdtempSync(join(root, 'links-'));
+    symlinkSync(file, join(linkDir, 'qemu-system-x86_64'));
+    const id = await binaryIdentity('qemu-system-x86_64', { path: `${join(root, 'empty')}:${linkDir}` });
+    expect(id?.split('|')[0]).toBe(file);
+    expect(await binaryIdentity(file)).toBe(id);
+    expect(await binaryIdentity('qemu-system-x86_64', { path: join(root, 'empty') })).toBeUndefined();
+  });
+});

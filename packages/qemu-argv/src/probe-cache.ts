@@ -1,0 +1,66 @@
+import { realpath, stat } from 'node:fs/promises';
+import { readJsonFile, writeFileAtomic } from '@stack/internal';
+import which from 'which';
+import { z } from 'zod';
+
+/**
+ * What one QEMU binary printed for the three probe runs. The cache keeps these texts, not what was
+ * read from them, so a newer reader of the same binary reads them afresh.
+ */
+export interface ProbeOutputs {
+  /** `--version` */
+  version: string;
+  /** `-accel help` */
+  accelHelp: string;
+  /** `-object help` */
+  objectHelp: string;
+}
+
+const outputsSchema = z.object({ version: z.string(), accelHelp: z.string(), objectHelp: z.string() });
+const entrySchema = z.object({ identity: z.string(), outputs: outputsSchema, probedAt: z.string() }).loose();
+const cacheSchema = z.array(entrySchema);
+
+/** Binaries remembered at most (x86_64 and aarch64, a second QEMU on another PATH, upgrades). */
+const MAX_ENTRIES = 8;
+
+/**
+ * The binary QEMU runs as, told apart from any other: its resolved path (through PATH and symlinks,
+ * as Homebrew's are) with the file's device, inode, size, modification and change times. An upgrade
+ * replaces the file (a new inode, new times), so it is probed again. Undefined when it cannot be found
+ * (the probe then runs, and says so).
+ */
+export async function binaryIdentity(binary: string, options: { path?: string } = {}): Promise<string | undefined> {
+  const found = binary.includes('/')
+    ? binary
+    : await which(binary, { nothrow: true, ...(options.path !== undefined ? { path: options.path } : {}) });
+  if (!found) return undefined;
+  try {
+    const real = await realpath(found);
+    const st = await stat(real);
+    return `${real}|${st.dev}:${st.ino}|${st.size}|${st.mtimeMs}|${st.ctimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The outputs remembered for `identity`; undefined when none, or when the file is not a valid cache. */
+export async function readProbeCache(file: string, identity: string): Promise<ProbeOutputs | undefined> {
+  const r = await readJsonFile(file, cacheSchema).catch(() => undefined);
+  return r?.kind === 'ok' ? r.value.find((e) => e.identity === identity)?.outputs : undefined;
+}
+
+/**
+ * Remembers `outputs` for `identity` (replacing its entry; the oldest go past {@link MAX_ENTRIES}):
+ * temp file, fsync, rename. A cache that cannot be written costs the next start its probe, nothing else.
+ */
+export async function writeProbeCache(
+  file: string,
+  identity: string,
+  outputs: ProbeOutputs,
+  now: () => Date = () => new Date(),
+): Promise<void> {
+  const r = await readJsonFile(file, cacheSchema).catch(() => undefined);
+  const kept = (r?.kind === 'ok' ? r.value : []).filter((e) => e.identity !== identity);
+  const all = [...kept, { identity, outputs, probedAt: now().toISOString() }].slice(-MAX_ENTRIES);
+  await writeFileAtomic(file, `${JSON.stringify(all, null, 2)}\n`);
+}
