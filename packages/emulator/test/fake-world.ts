@@ -59,6 +59,9 @@ export class FakeWorld {
   readonly absentFiles = new Set<string>();
   /** Every guest-exec the runtime ran through the agent, with its input. */
   readonly guestRuns: Array<{ path: string; input: string }> = [];
+  /** Whether the guest has the clock daemon; each setClock's `daemon` option, in order. */
+  clockDaemon = true;
+  readonly clockCalls: Array<boolean | undefined> = [];
   #nextPid = 4_000_000;
   #alive = new Map<number, string>();
   #now = 1_750_000_000_000;
@@ -269,7 +272,12 @@ export class FakeWorld {
       if (script.agentFails) throw script.agentFails;
       if (script.at?.point === 'agent') script.at.run();
       const agent: GuestAgent = {
-        setClock: async () => ({ via: 'daemon' as const }),
+        setClock: async (_clock, o) => {
+          this.clockCalls.push(o?.daemon);
+          if (this.clockDaemon && o?.daemon !== false) return { via: 'daemon' as const };
+          // As the real agent: a failed open of the FIFO is reported only when the daemon was tried.
+          return { via: 'date' as const, ...(o?.daemon === undefined ? { noDaemon: true } : {}) };
+        },
         mountShares: async (s) =>
           void this.events.push(`mount ${s.map((x) => `${x.dir}${x.readonly ? ':ro' : ''}`).join(',')}`),
         unmountShares: async () => undefined,

@@ -81,10 +81,16 @@ describe('setGuestClock: the cheapest way the image allows', () => {
     expect(g.calls).not.toContain('guest-exec');
   });
 
-  it('an image without the daemon (the open fails): date -s through the agent', async () => {
+  it('an image without the daemon (the open fails): date -s through the agent, and the caller is told', async () => {
     const g = fakeGuest({ fifo: false, applies: false, dateExit: 0 });
-    expect(await setGuestClock(g.qga, { clock: g.clock })).toEqual({ via: 'date' });
+    expect(await setGuestClock(g.qga, { clock: g.clock })).toEqual({ via: 'date', noDaemon: true });
     expect(g.calls).toEqual(['guest-file-open', 'guest-exec', 'guest-exec-status']);
+  });
+
+  it('an image known to have no daemon: date -s at once, no open of the FIFO first', async () => {
+    const g = fakeGuest({ fifo: false, applies: false, dateExit: 0 });
+    expect(await setGuestClock(g.qga, { clock: g.clock, daemon: false })).toEqual({ via: 'date' });
+    expect(g.calls).toEqual(['guest-exec', 'guest-exec-status']);
   });
 
   it('a FIFO nobody applies (the daemon died): date -s once 3 s have passed', async () => {
@@ -102,13 +108,14 @@ describe('setGuestClock: the cheapest way the image allows', () => {
       dateExit: 1,
       setTimeError: "child process has failed to set hardware clock to system time: failed to exec '/sbin/hwclock'",
     });
-    expect(await setGuestClock(g.qga, { clock: g.clock })).toEqual({ via: 'guest-set-time' });
+    expect(await setGuestClock(g.qga, { clock: g.clock })).toEqual({ via: 'guest-set-time', noDaemon: true });
   });
 
   it('nothing works: a warning, never a failure', async () => {
     const g = fakeGuest({ fifo: false, applies: false, dateExit: 1, setTimeError: 'Operation not permitted' });
     expect(await setGuestClock(g.qga, { clock: g.clock })).toEqual({
       warning: expect.stringMatching(/could not set the guest clock: .*Operation not permitted/),
+      noDaemon: true,
     });
   });
 

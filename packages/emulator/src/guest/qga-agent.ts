@@ -73,7 +73,12 @@ async function mountShares(qga: QgaClient, shares: readonly ShareMount[], signal
 /** {@link GuestAgent} over a connected, synced qemu-ga client. */
 export function qgaAgent(qga: QgaClient): GuestAgent {
   return {
-    setClock: (clock, o = {}) => setGuestClock(qga, { clock, ...(o.signal ? { signal: o.signal } : {}) }),
+    setClock: (clock, o = {}) =>
+      setGuestClock(qga, {
+        clock,
+        ...(o.signal ? { signal: o.signal } : {}),
+        ...(o.daemon !== undefined ? { daemon: o.daemon } : {}),
+      }),
     mountShares: (shares, o = {}) => mountShares(qga, shares, o.signal),
     unmountShares: async (o = {}) => {
       const r = await exec(qga, {

@@ -33,9 +33,15 @@ interface GuestRun {
 export interface GuestAgent {
   /**
    * Sets the guest's wall clock to the host's (`clock.now()`, read when it is sent); says how, or warns
-   * when it could not (never a failure).
+   * when it could not (never a failure); `noDaemon` when it found the image has no clock daemon.
    */
-  setClock(clock: Clock, options?: SeamCall): Promise<{ via?: ClockVia; warning?: string }>;
+  setClock(
+    clock: Clock,
+    options?: SeamCall & {
+      /** `false`: the image is known to have no clock daemon, skip it. @default try it first */
+      daemon?: boolean;
+    },
+  ): Promise<{ via?: ClockVia; warning?: string; noDaemon?: boolean }>;
   mountShares(shares: readonly ShareMount[], options?: SeamCall): Promise<void>;
   /** Unmounts every share; the guest's complaint when one stays mounted. */
   unmountShares(options?: SeamCall): Promise<string | undefined>;
