@@ -4,7 +4,14 @@ import { findArm64Firmware } from './firmware.js';
 import { compareQemuVersions, parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
 import { QemuArgvError } from './errors.js';
 import { type Accel, type Arch, isProcessError, type RunProcess, runProcess } from '@stack/internal';
-import { binaryIdentity, type ProbeOutputs, readProbeCache, writeProbeCache } from './probe-cache.js';
+import {
+  binaryIdentity,
+  type ProbeOutputs,
+  readDeviceHelp,
+  readProbeCache,
+  writeDeviceHelp,
+  writeProbeCache,
+} from './probe-cache.js';
 
 export interface HostProbe {
   binary: string;
@@ -113,14 +120,32 @@ async function parseProbe(arch: Arch, binary: string, outputs: ProbeOutputs): Pr
   };
 }
 
-/** True when `binary` lists `device` in `-device help` (e.g. virtio-9p-pci: builds without virtfs lack it). */
-export async function qemuHasDevice(binary: string, device: string): Promise<boolean> {
-  try {
-    const { stdout } = await runProcess(binary, ['-device', 'help']);
-    return new RegExp(`name "${device.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(stdout);
-  } catch {
-    return false;
+/**
+ * True when `binary` lists `device` in `-device help` (e.g. virtio-9p-pci: builds without virtfs
+ * lack it). With `cache` (the one {@link probeHost} filled for this binary), QEMU is asked once.
+ */
+export async function qemuHasDevice(
+  binary: string,
+  device: string,
+  options: {
+    /** @default runProcess */
+    run?: RunProcess;
+    /** @default none: QEMU is asked every time */
+    cache?: ProbeCacheOptions;
+  } = {},
+): Promise<boolean> {
+  const cache = options.cache;
+  const identity = cache ? await binaryIdentity(binary, { path: cache.path }) : undefined;
+  let help = cache && identity ? await readDeviceHelp(cache.file, identity) : undefined;
+  if (help === undefined) {
+    try {
+      help = (await (options.run ?? runProcess)(binary, ['-device', 'help'])).stdout;
+    } catch {
+      return false;
+    }
+    if (cache && identity) await writeDeviceHelp(cache.file, identity, help).catch(() => {});
   }
+  return new RegExp(`name "${device.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(help);
 }
 
 /** A start failure's own words ("spawn qemu-system-x86_64 ENOENT"), else the failed run's message. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunProcess } from '@stack/internal';
 import { describe, expect, it } from 'vitest';
-import { probeHost } from './host-probe.js';
+import { probeHost, qemuHasDevice } from './host-probe.js';
 import { binaryIdentity, readProbeCache } from './probe-cache.js';
 
 const root = mkdtempSync(join(tmpdir(), 'probe-cache-'));
@@ -28,7 +28,9 @@ function countingQemu(version = '10.0.2', options: { objectFails?: boolean } = {
         ? `QEMU emulator version ${version}\n`
         : args[0] === '-accel'
           ? 'Accelerators supported in QEMU binary:\ntcg\nkvm\n'
-          : 'List of user creatable objects:\n  memory-backend-file\n';
+          : args[0] === '-device'
+            ? 'Storage devices:\nname "virtio-9p-pci", bus PCI, alias "virtio-9p"\n'
+            : 'List of user creatable objects:\n  memory-backend-file\n';
     return { command: file, exitCode: 0, signal: undefined, stdout, stderr: '' };
   };
   return { run, runs };
@@ -96,6 +98,39 @@ describe('probeHost with a cache (QEMU runs injected, the binary a real file)', 
       code: 'ARGV_QEMU_NOT_FOUND',
     });
     expect(() => readFileSync(file)).toThrow(/ENOENT/);
+  });
+});
+
+describe('qemuHasDevice with the cache', () => {
+  it('asks `-device help` once per probed binary, beside its probe', async () => {
+    const { dir } = fakeBinary();
+    const file = join(root, 'f', 'qemu-probes.json');
+    const q = countingQemu();
+    await probeHost('amd64', { run: q.run, cache: { file, path: dir } });
+    expect(await qemuHasDevice('qemu-system-x86_64', 'virtio-9p-pci', { run: q.run, cache: { file, path: dir } })).toBe(
+      true,
+    );
+    expect(await qemuHasDevice('qemu-system-x86_64', 'virtio-9p-pci', { run: q.run, cache: { file, path: dir } })).toBe(
+      true,
+    );
+    expect(await qemuHasDevice('qemu-system-x86_64', 'vhost-user-fs', { run: q.run, cache: { file, path: dir } })).toBe(
+      false,
+    );
+    expect(q.runs).toEqual(['--version', '-accel help', '-object help', '-device help']);
+  });
+
+  it('a binary the probe never cached is asked every time (nothing half-written), and a failed run is false', async () => {
+    const { dir } = fakeBinary();
+    const file = join(root, 'g', 'qemu-probes.json');
+    const q = countingQemu();
+    await qemuHasDevice('qemu-system-x86_64', 'virtio-9p-pci', { run: q.run, cache: { file, path: dir } });
+    await qemuHasDevice('qemu-system-x86_64', 'virtio-9p-pci', { run: q.run, cache: { file, path: dir } });
+    expect(q.runs).toEqual(['-device help', '-device help']);
+    expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    const failing: RunProcess = async () => {
+      throw new Error('exited with 1');
+    };
+    expect(await qemuHasDevice('qemu-system-x86_64', 'virtio-9p-pci', { run: failing })).toBe(false);
   });
 });
 

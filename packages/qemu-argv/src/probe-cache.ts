@@ -17,7 +17,16 @@ export interface ProbeOutputs {
 }
 
 const outputsSchema = z.object({ version: z.string(), accelHelp: z.string(), objectHelp: z.string() });
-const entrySchema = z.object({ identity: z.string(), outputs: outputsSchema, probedAt: z.string() }).loose();
+const entrySchema = z
+  .object({
+    identity: z.string(),
+    outputs: outputsSchema,
+    probedAt: z.string(),
+    /** `-device help`, asked only when a start shares a directory (see qemuHasDevice). */
+    deviceHelp: z.string().optional(),
+  })
+  .loose();
+type Entry = z.infer<typeof entrySchema>;
 const cacheSchema = z.array(entrySchema);
 
 /** Binaries remembered at most (x86_64 and aarch64, a second QEMU on another PATH, upgrades). */
@@ -43,10 +52,35 @@ export async function binaryIdentity(binary: string, options: { path?: string } 
   }
 }
 
+/** Every entry of the cache; none when it is missing or not a valid cache (it is rebuilt). */
+async function readEntries(file: string): Promise<Entry[]> {
+  const r = await readJsonFile(file, cacheSchema).catch(() => undefined);
+  return r?.kind === 'ok' ? r.value : [];
+}
+
 /** The outputs remembered for `identity`; undefined when none, or when the file is not a valid cache. */
 export async function readProbeCache(file: string, identity: string): Promise<ProbeOutputs | undefined> {
-  const r = await readJsonFile(file, cacheSchema).catch(() => undefined);
-  return r?.kind === 'ok' ? r.value.find((e) => e.identity === identity)?.outputs : undefined;
+  return (await readEntries(file)).find((e) => e.identity === identity)?.outputs;
+}
+
+/** `-device help` as remembered for `identity` (only beside its probe's outputs). */
+export async function readDeviceHelp(file: string, identity: string): Promise<string | undefined> {
+  return (await readEntries(file)).find((e) => e.identity === identity)?.deviceHelp;
+}
+
+/** Adds `-device help` to the entry of `identity`; nothing when the binary has no entry (not probed through the cache). */
+export async function writeDeviceHelp(file: string, identity: string, deviceHelp: string): Promise<void> {
+  const all = await readEntries(file);
+  const entry = all.find((e) => e.identity === identity);
+  if (!entry) return;
+  await writeFileAtomic(
+    file,
+    `${JSON.stringify(
+      all.map((e) => (e === entry ? { ...e, deviceHelp } : e)),
+      null,
+      2,
+    )}\n`,
+  );
 }
 
 /**
@@ -59,8 +93,7 @@ export async function writeProbeCache(
   outputs: ProbeOutputs,
   now: () => Date = () => new Date(),
 ): Promise<void> {
-  const r = await readJsonFile(file, cacheSchema).catch(() => undefined);
-  const kept = (r?.kind === 'ok' ? r.value : []).filter((e) => e.identity !== identity);
+  const kept = (await readEntries(file)).filter((e) => e.identity !== identity);
   const all = [...kept, { identity, outputs, probedAt: now().toISOString() }].slice(-MAX_ENTRIES);
   await writeFileAtomic(file, `${JSON.stringify(all, null, 2)}\n`);
 }

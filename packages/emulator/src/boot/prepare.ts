@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { SnapshotCache } from '@stack/snapshot-cache';
 import { type EmulatorConfig, vcpuCount } from '../config/resolve-config.js';
 import type { Op } from '../context/op.js';
-import { chooseHostAccelerator, probeQemu } from '../host/accel.js';
+import { chooseHostAccelerator, probeQemu, qemuProbeCache } from '../host/accel.js';
 import { type BootEnv, mark } from './boot-env.js';
 import { guestBoot, knownImageDigest, type ResolvedImage, resolveImage } from '../image/image.js';
 import { describeOriginalSnapshots } from '../session/legacy-home.js';
@@ -32,7 +32,7 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
   const session = config.ephemeral ? undefined : await openSession(config);
   const shares = startShares(config.shareRoot, config.extraShares, session?.meta.ram?.readonly ?? []);
   if (shares.shares.length > 0) {
-    const has9p = await qemuHasDevice(probe.binary, 'virtio-9p-pci');
+    const has9p = await qemuHasDevice(probe.binary, 'virtio-9p-pci', { cache: qemuProbeCache(config) });
     for (const dir of shares.shares) checkHostShare(dir, { platform: config.host.platform, has9p, qemu: probe.binary });
   }
   if (!config.ephemeral && !session && existsSync(config.paths.session))

@@ -7,6 +7,7 @@ import {
   type HostProbe,
   loadVerdicts,
   probeHost,
+  type ProbeCacheOptions,
   saveVerdict,
   verdictKey,
   verifyAccelerator,
@@ -22,6 +23,11 @@ export interface HostChoice {
   reason: string;
 }
 
+/** Where what QEMU says of itself is remembered, and the PATH it is found in (the spawn's). */
+export function qemuProbeCache(config: EmulatorConfig): ProbeCacheOptions {
+  return { file: config.paths.qemuProbes, ...(config.env.PATH !== undefined ? { path: config.env.PATH } : {}) };
+}
+
 /**
  * Finds QEMU for the guest architecture and what it supports; HOST_UNSUPPORTED with the fix otherwise.
  * What a QEMU binary printed is remembered in the home (`host/qemu-probes.json`) until the binary
@@ -30,9 +36,7 @@ export interface HostChoice {
 export async function probeQemu(config: EmulatorConfig): Promise<HostProbe> {
   let probe: HostProbe;
   try {
-    probe = await probeHost(config.arch, {
-      cache: { file: config.paths.qemuProbes, ...(config.env.PATH !== undefined ? { path: config.env.PATH } : {}) },
-    });
+    probe = await probeHost(config.arch, { cache: qemuProbeCache(config) });
   } catch (e) {
     throw new EmulatorError('HOST_UNSUPPORTED', (e as Error).message, { cause: e });
   }
