@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { VmSpecInput } from '@stack/qemu-argv';
 import { generateSecrets } from '@stack/secret-rotation';
 import { EmulatorError } from '../src/errors.js';
+import { CLOCK_FIFO } from '../src/guest/guest-clock.js';
 import type { GuestAgent, GuestConnector } from '../src/seams/guest.js';
 import type { Clock, DiskSpace, MemoryInfo, Processes, Services } from '../src/seams/host.js';
 import type { ProcessMemory } from '@stack/internal';
@@ -59,9 +60,10 @@ export class FakeWorld {
   readonly absentFiles = new Set<string>();
   /** Every guest-exec the runtime ran through the agent, with its input. */
   readonly guestRuns: Array<{ path: string; input: string }> = [];
-  /** Whether the guest has the clock daemon; each setClock's `daemon` option, in order. */
+  /** Whether the guest has the clock daemon (and its FIFO). */
   clockDaemon = true;
-  readonly clockCalls: Array<boolean | undefined> = [];
+  /** Each setClock's `daemon` option, in order. */
+  readonly clockCalls: Array<false | undefined> = [];
   #nextPid = 4_000_000;
   #alive = new Map<number, string>();
   #now = 1_750_000_000_000;
@@ -288,7 +290,7 @@ export class FakeWorld {
           this.events.push('rotate');
           return generateSecrets();
         },
-        hasFile: async (path) => !this.absentFiles.has(path),
+        hasFile: async (path) => (path === CLOCK_FIFO ? this.clockDaemon : !this.absentFiles.has(path)),
         run: async (c) => {
           this.guestRuns.push({ path: c.path, input: c.input === undefined ? '' : Buffer.from(c.input).toString() });
           this.events.push(`exec ${c.path}`);

@@ -5,7 +5,7 @@ import { compareQemuVersions, parseQemuVersion, type QemuVersion, supportsMapped
 import { QemuArgvError } from './errors.js';
 import { type Accel, type Arch, isProcessError, type RunProcess, runProcess } from '@stack/internal';
 import {
-  binaryIdentity,
+  locateBinary,
   type ProbeOutputs,
   readDeviceHelp,
   readProbeCache,
@@ -33,13 +33,13 @@ export interface HostProbe {
 export interface ProbeCacheOptions {
   /** The cache file (JSON, one entry per binary). */
   file: string;
-  /** The PATH the binary is looked up in, as the spawn does. @default process.env.PATH */
+  /** The PATH the binary is found on; the probes run the file found there. @default process.env.PATH */
   path?: string;
 }
 
 /**
  * Finds QEMU for `arch` and reads what it supports. Throws naming the binary and how to install it.
- * With `cache`, the three runs happen once per binary (see {@link binaryIdentity}); /dev/kvm and the
+ * With `cache`, the three runs happen once per binary (see {@link locateBinary}), on the file found; /dev/kvm and the
  * firmware are looked at every time.
  */
 export async function probeHost(
@@ -57,9 +57,12 @@ export async function probeHost(
   const cache = options.cache;
   // Each run costs 30-40 ms of a start (spawning a 30 MB binary, three at once on two cores): every
   // start probes, and the answers only change with the binary.
-  const identity = cache ? await binaryIdentity(binary, { path: cache.path }) : undefined;
+  const located = cache ? await locateBinary(binary, { path: cache.path }) : undefined;
+  const identity = located?.identity;
   const remembered = cache && identity ? await readProbeCache(cache.file, identity) : undefined;
-  const fresh = remembered ? undefined : await runProbes(arch, binary, options.run ?? runProcess);
+  const fresh = remembered
+    ? undefined
+    : await runProbes(arch, binary, located?.file ?? binary, options.run ?? runProcess);
   if (cache && identity && fresh?.complete) await writeProbeCache(cache.file, identity, fresh.outputs).catch(() => {});
   return parseProbe(arch, binary, remembered ?? fresh!.outputs);
 }
@@ -68,9 +71,10 @@ export async function probeHost(
 async function runProbes(
   arch: Arch,
   binary: string,
+  file: string,
   run: RunProcess,
 ): Promise<{ outputs: ProbeOutputs; complete: boolean }> {
-  const asked = (args: string[]) => run(binary, args).then((r) => r.stdout);
+  const asked = (args: string[]) => run(file, args).then((r) => r.stdout);
   const [versionRun, accelRun, objectRun] = await Promise.allSettled([
     asked(['--version']),
     asked(['-accel', 'help']),
@@ -135,11 +139,12 @@ export async function qemuHasDevice(
   } = {},
 ): Promise<boolean> {
   const cache = options.cache;
-  const identity = cache ? await binaryIdentity(binary, { path: cache.path }) : undefined;
+  const located = cache ? await locateBinary(binary, { path: cache.path }) : undefined;
+  const identity = located?.identity;
   let help = cache && identity ? await readDeviceHelp(cache.file, identity) : undefined;
   if (help === undefined) {
     try {
-      help = (await (options.run ?? runProcess)(binary, ['-device', 'help'])).stdout;
+      help = (await (options.run ?? runProcess)(located?.file ?? binary, ['-device', 'help'])).stdout;
     } catch {
       return false;
     }

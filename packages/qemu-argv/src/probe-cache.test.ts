@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { RunProcess } from '@stack/internal';
 import { describe, expect, it } from 'vitest';
 import { probeHost, qemuHasDevice } from './host-probe.js';
-import { binaryIdentity, readProbeCache } from './probe-cache.js';
+import { locateBinary, readProbeCache } from './probe-cache.js';
 
 const root = mkdtempSync(join(tmpdir(), 'probe-cache-'));
 
@@ -20,8 +20,10 @@ function fakeBinary(name = 'qemu-system-x86_64'): { dir: string; file: string } 
 /** A "QEMU" answering the three probes, counting its runs; `object` fails when told to. */
 function countingQemu(version = '10.0.2', options: { objectFails?: boolean } = {}) {
   const runs: string[] = [];
+  const files = new Set<string>();
   const run: RunProcess = async (file, args) => {
     runs.push(args.join(' '));
+    files.add(file);
     if (args[0] === '-object' && options.objectFails) throw new Error('killed');
     const stdout =
       args[0] === '--version'
@@ -33,16 +35,19 @@ function countingQemu(version = '10.0.2', options: { objectFails?: boolean } = {
             : 'List of user creatable objects:\n  memory-backend-file\n';
     return { command: file, exitCode: 0, signal: undefined, stdout, stderr: '' };
   };
-  return { run, runs };
+  return { run, runs, files };
 }
 
 describe('probeHost with a cache (QEMU runs injected, the binary a real file)', () => {
   it('runs QEMU three times once per binary; the next probe reads the cache and answers the same', async () => {
-    const { dir } = fakeBinary();
+    const { dir, file: bin } = fakeBinary();
     const file = join(root, 'a', 'qemu-probes.json');
     const first = countingQemu();
     const a = await probeHost('amd64', { run: first.run, cache: { file, path: dir } });
     expect(first.runs).toEqual(['--version', '-accel help', '-object help']);
+    // The file the cache is keyed by is the one that ran, whatever the process's own PATH finds.
+    expect([...first.files]).toEqual([bin]);
+    expect(a.binary).toBe('qemu-system-x86_64');
     const second = countingQemu('9.9.9');
     const b = await probeHost('amd64', { run: second.run, cache: { file, path: dir } });
     expect(second.runs).toEqual([]);
@@ -85,8 +90,8 @@ describe('probeHost with a cache (QEMU runs injected, the binary a real file)', 
     const q = countingQemu();
     await probeHost('amd64', { run: q.run, cache: { file, path: dir } });
     expect(q.runs).toHaveLength(3);
-    const identity = await binaryIdentity('qemu-system-x86_64', { path: dir });
-    expect(await readProbeCache(file, identity!)).toMatchObject({ version: 'QEMU emulator version 10.0.2\n' });
+    const located = await locateBinary('qemu-system-x86_64', { path: dir });
+    expect(await readProbeCache(file, located!.identity)).toMatchObject({ version: 'QEMU emulator version 10.0.2\n' });
   });
 
   it('a binary not on the PATH is still ARGV_QEMU_NOT_FOUND (the runs say why), and nothing is cached', async () => {
@@ -134,14 +139,47 @@ describe('qemuHasDevice with the cache', () => {
   });
 });
 
-describe('binaryIdentity', () => {
+describe('locateBinary', () => {
   it('follows PATH and symlinks to the file (a Homebrew-style link names its target), undefined when absent', async () => {
     const { file } = fakeBinary('qemu-real');
     const linkDir = mkdtempSync(join(root, 'links-'));
-    symlinkSync(file, join(linkDir, 'qemu-system-x86_64'));
-    const id = await binaryIdentity('qemu-system-x86_64', { path: `${join(root, 'empty')}:${linkDir}` });
-    expect(id?.split('|')[0]).toBe(file);
-    expect(await binaryIdentity(file)).toBe(id);
-    expect(await binaryIdentity('qemu-system-x86_64', { path: join(root, 'empty') })).toBeUndefined();
+    const link = join(linkDir, 'qemu-system-x86_64');
+    symlinkSync(file, link);
+    const found = await locateBinary('qemu-system-x86_64', { path: `${join(root, 'empty')}:${linkDir}` });
+    expect(found?.file).toBe(link);
+    expect(found?.identity.split('|')[0]).toBe(file);
+    expect((await locateBinary(file))?.identity).toBe(found?.identity);
+    expect(await locateBinary('qemu-system-x86_64', { path: join(root, 'empty') })).toBeUndefined();
+  });
+
+  it('skips a file on the PATH that is not executable, as a spawn does', async () => {
+    const { dir: first } = fakeBinary();
+    chmodSync(join(first, 'qemu-system-x86_64'), 0o644);
+    const { dir: second, file } = fakeBinary();
+    expect((await locateBinary('qemu-system-x86_64', { path: `${first}:${second}` }))?.file).toBe(file);
+  });
+});
+
+describe('the cache file', () => {
+  it('keeps the 8 binaries probed last', async () => {
+    const file = join(root, 'h', 'qemu-probes.json');
+    const bins = Array.from({ length: 9 }, () => fakeBinary());
+    for (const b of bins) await probeHost('amd64', { run: countingQemu().run, cache: { file, path: b.dir } });
+    const kept = (JSON.parse(readFileSync(file, 'utf8')) as Array<{ identity: string }>).map((e) => e.identity);
+    expect(kept).toHaveLength(8);
+    expect(kept.some((id) => id.startsWith(`${bins[0]!.file}|`))).toBe(false);
+    expect(kept.at(-1)!.startsWith(`${bins[8]!.file}|`)).toBe(true);
+  });
+
+  it('a cache that cannot be written costs the next probe its runs, never the probe', async () => {
+    const { dir } = fakeBinary();
+    const blocker = join(root, 'i');
+    writeFileSync(blocker, 'a file where the cache directory would be');
+    const q = countingQemu();
+    const probe = await probeHost('amd64', {
+      run: q.run,
+      cache: { file: join(blocker, 'qemu-probes.json'), path: dir },
+    });
+    expect(probe.version).toEqual({ major: 10, minor: 0, micro: 2 });
   });
 });

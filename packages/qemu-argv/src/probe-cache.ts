@@ -32,21 +32,35 @@ const cacheSchema = z.array(entrySchema);
 /** Binaries remembered at most (x86_64 and aarch64, a second QEMU on another PATH, upgrades). */
 const MAX_ENTRIES = 8;
 
+/** A QEMU binary found on a PATH, and what tells it apart from any other. */
+export interface LocatedBinary {
+  /** The file found (through PATH; a path given as such is used as it is). */
+  file: string;
+  /**
+   * Its resolved path (through symlinks, as Homebrew's are) with the file's device, inode, size,
+   * modification and change times. An upgrade replaces the file (a new inode, new times), so it is
+   * probed again.
+   */
+  identity: string;
+}
+
 /**
- * The binary QEMU runs as, told apart from any other: its resolved path (through PATH and symlinks,
- * as Homebrew's are) with the file's device, inode, size, modification and change times. An upgrade
- * replaces the file (a new inode, new times), so it is probed again. Undefined when it cannot be found
- * (the probe then runs, and says so).
+ * Finds `binary` as a spawn would (an executable file on `path`) and identifies it. Probing `file`
+ * itself, not the name, keeps what is cached and the binary it is cached under the same file.
+ * Undefined when it cannot be found (the probe then runs on the name, and says why it failed).
  */
-export async function binaryIdentity(binary: string, options: { path?: string } = {}): Promise<string | undefined> {
-  const found = binary.includes('/')
+export async function locateBinary(
+  binary: string,
+  options: { path?: string } = {},
+): Promise<LocatedBinary | undefined> {
+  const file = binary.includes('/')
     ? binary
     : await which(binary, { nothrow: true, ...(options.path !== undefined ? { path: options.path } : {}) });
-  if (!found) return undefined;
+  if (!file) return undefined;
   try {
-    const real = await realpath(found);
+    const real = await realpath(file);
     const st = await stat(real);
-    return `${real}|${st.dev}:${st.ino}|${st.size}|${st.mtimeMs}|${st.ctimeMs}`;
+    return { file, identity: `${real}|${st.dev}:${st.ino}|${st.size}|${st.mtimeMs}|${st.ctimeMs}` };
   } catch {
     return undefined;
   }

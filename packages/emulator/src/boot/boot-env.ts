@@ -28,7 +28,7 @@ export interface BootEnv {
    */
   readonly portVerdict: PortVerdict;
   /** `false`: `image` is known to have no clock daemon (image/clock-daemon.ts). @default unknown: try it */
-  readonly clockDaemon?: false;
+  readonly clockDaemon?: false | undefined;
   /** The snapshot format to capture in, or why this QEMU cannot save snapshots here. */
   readonly snapshots: { format: SnapshotFormat } | { format: undefined; reason: string };
   /** Directories this start shares with the guest (the config file's project directory, then `--share`'s). */

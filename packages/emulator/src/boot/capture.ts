@@ -4,7 +4,9 @@ import { migrationUri } from '@stack/qemu-argv';
 import { type CompatibilityKey, SnapshotCache, type SnapshotEntry } from '@stack/snapshot-cache';
 import { encodeEnvLines, PLACEHOLDERS, ROTATE_HOOK } from '@stack/secret-rotation';
 import { EmulatorError } from '../errors.js';
+import { CLOCK_FIFO } from '../guest/guest-clock.js';
 import { describeUnhealthy } from '../guest/health.js';
+import { rememberClockDaemon } from '../image/clock-daemon.js';
 import { retargetGuest } from '../guest/retarget.js';
 import {
   NEUTRAL_PORTS,
@@ -83,6 +85,9 @@ export async function captureSnapshot(
       // image, it decides whether its snapshot keys hold the ports (image/port-retargeting.ts).
       const retargets = await agent.hasFile(RETARGETS_PORTS_MARKER, op.signal ? { signal: op.signal } : {});
       await rememberPortVerdict(op.config, env.image.digest, retargets);
+      // And whether it has the clock daemon: its resumes then try it, or go straight to `date`.
+      const clockDaemon = await agent.hasFile(CLOCK_FIFO, op.signal ? { signal: op.signal } : {});
+      await rememberClockDaemon(op.config, env.image.digest, clockDaemon).catch(() => {});
       if (retargets && !samePorts(portsOfConfigDisk(key.configDisk), NEUTRAL_PORTS)) {
         // Its image was not known yet, so it booted on this start's ports: told the neutral ones now,
         // its snapshot is the one every instance shares (stored under their key).

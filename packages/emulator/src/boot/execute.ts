@@ -1,5 +1,5 @@
 import { EmulatorError } from '../errors.js';
-import { knownPortVerdict } from '../image/port-retargeting.js';
+import { imageFacts } from './image-facts.js';
 import { vcpuCount } from '../config/resolve-config.js';
 import { rememberUnusable } from '../host/accel.js';
 import { rememberRefusedFormat } from '../host/snapshot-support.js';
@@ -59,7 +59,7 @@ export async function executeStart(
           if (waited && attempt.reason !== 'forced') {
             // Another start captured this image meanwhile (and learned its verdict): maybe the snapshot
             // this one can share, found by the next look.
-            env = { ...env, portVerdict: await knownPortVerdict(op.config, env.image.digest) };
+            env = { ...env, ...(await imageFacts(op.config, env.image.digest)) };
             if ((await lookupGolden(env)).facts.kind === 'hit') continue;
           }
           const format = env.snapshots.format!;
@@ -70,8 +70,9 @@ export async function executeStart(
           );
           await captureSnapshot(env, compatibilityKey(env, format), (vm) => recordCapture(env, vm));
           await clearLaunch(env);
-          // The capture learned whether the image retargets its ports: the keys from here on follow it.
-          env = { ...env, portVerdict: await knownPortVerdict(op.config, env.image.digest) };
+          // The capture learned whether the image retargets its ports (the keys from here on follow it)
+          // and whether it has the clock daemon.
+          env = { ...env, ...(await imageFacts(op.config, env.image.digest)) };
         } finally {
           await lock.release();
         }

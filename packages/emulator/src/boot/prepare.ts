@@ -10,8 +10,7 @@ import { describeOriginalSnapshots } from '../session/legacy-home.js';
 import { openSession, pinnedImage, type Session } from '../session/session.js';
 import { qemuHasDevice } from '@stack/qemu-argv';
 import { baseEnvSidecar, resolveBaseEnv } from '../image/base-env.js';
-import { knownPortVerdict } from '../image/port-retargeting.js';
-import { knownClockDaemon } from '../image/clock-daemon.js';
+import { imageFacts } from './image-facts.js';
 import { checkHostShare } from '../host/host-share.js';
 import { startShares } from './session-shares.js';
 import { gitHubToken, stackImagePath } from '../image/pull.js';
@@ -93,10 +92,7 @@ export async function prepareBoot(op: Op, t0: number): Promise<BootEnv> {
     readonlyShares: shares.readonly,
     snapshots: await chooseSnapshotFormat(config, probe, { warn: (t) => reporter.warn(t) }),
     baseEnv,
-    portVerdict: await knownPortVerdict(config, image.digest, (t) => reporter.warn(t)),
-    ...((await knownClockDaemon(config, image.digest, (t) => reporter.warn(t))) === false
-      ? { clockDaemon: false }
-      : {}),
+    ...(await imageFacts(config, image.digest, (t) => reporter.warn(t))),
     t0,
     // Building or pulling the image is this start's one-time cost, told apart from the start itself.
     timings: image.prepared ? { imageReady: op.seams.clock.now() - t0 } : {},

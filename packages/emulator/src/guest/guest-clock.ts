@@ -1,4 +1,4 @@
-import { exec, getTime, type QgaClient, setTime, writeFile } from '@stack/qga-protocol';
+import { exec, getTime, QgaCommandError, type QgaClient, setTime, writeFile } from '@stack/qga-protocol';
 import type { ClockVia } from '../seams/guest.js';
 import type { Clock } from '../seams/host.js';
 
@@ -31,7 +31,7 @@ interface ClockOptions {
    * `false`: the image is known to have no clock daemon (an earlier resume found no FIFO): `date`
    * straight away, without the failed open first (0.1 s of a resume under TCG). @default try the daemon
    */
-  daemon?: boolean;
+  daemon?: false;
 }
 
 /** How the clock was set; `noDaemon` when the daemon's FIFO is not in the guest (worth remembering per image). */
@@ -42,7 +42,8 @@ export interface ClockResult {
 }
 
 /** qemu-ga's answer to opening a path that does not exist (qga/commands-posix.c: "failed to open file ... : No such file or directory"). */
-const isMissingFile = (e: unknown) => e instanceof Error && /No such file/i.test(e.message);
+const isMissingFile = (e: unknown) =>
+  e instanceof QgaCommandError && e.command === 'guest-file-open' && /No such file/i.test(e.desc);
 
 /**
  * Through the daemon: the host's time written to its FIFO (mode r+: an open that can neither block

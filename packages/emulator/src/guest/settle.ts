@@ -2,7 +2,7 @@ import { generateSecrets, PLACEHOLDERS, type SecretSet, writeClientKeyFile } fro
 import { type BootEnv, mark } from '../boot/boot-env.js';
 import { EmulatorError } from '../errors.js';
 import type { Launched } from '../vm/launch.js';
-import { rememberNoClockDaemon } from '../image/clock-daemon.js';
+import { rememberClockDaemon } from '../image/clock-daemon.js';
 import { describeUnhealthy } from './health.js';
 import { retargetGuest } from './retarget.js';
 
@@ -82,13 +82,13 @@ export async function settleGuest(
   const startClock = () => {
     if (!plan.syncClock || clockStarted) return;
     clockStarted = true;
-    const daemon = env.clockDaemon === false ? { daemon: false } : {};
+    const daemon = env.clockDaemon === false ? { daemon: false as const } : {};
     clockDone = agent.setClock(clock, { signal: op.signal, ...daemon }).then(async ({ via, warning, noDaemon }) => {
       if (warning) op.reporter.warn(warning);
       if (via) op.trace.event('clock', { via });
       mark(env, 'clockSet');
       // A cache: a start never fails for it.
-      if (noDaemon) await rememberNoClockDaemon(op.config, env.image.digest).catch(() => {});
+      if (noDaemon) await rememberClockDaemon(op.config, env.image.digest, false).catch(() => {});
     });
     clockDone.catch(() => {}); // awaited below; an abort rejects it while another step also fails
   };

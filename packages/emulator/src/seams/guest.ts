@@ -39,7 +39,7 @@ export interface GuestAgent {
     clock: Clock,
     options?: SeamCall & {
       /** `false`: the image is known to have no clock daemon, skip it. @default try it first */
-      daemon?: boolean;
+      daemon?: false;
     },
   ): Promise<{ via?: ClockVia; warning?: string; noDaemon?: boolean }>;
   mountShares(shares: readonly ShareMount[], options?: SeamCall): Promise<void>;
