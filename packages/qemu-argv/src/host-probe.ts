@@ -4,14 +4,7 @@ import { findArm64Firmware } from './firmware.js';
 import { compareQemuVersions, parseQemuVersion, type QemuVersion, supportsMappedRam } from './qemu-version.js';
 import { QemuArgvError } from './errors.js';
 import { type Accel, type Arch, isProcessError, type RunProcess, runProcess } from '@stack/internal';
-import {
-  locateBinary,
-  type ProbeOutputs,
-  readDeviceHelp,
-  readProbeCache,
-  writeDeviceHelp,
-  writeProbeCache,
-} from './probe-cache.js';
+import { locateBinary, type ProbeOutputs, readProbeEntry, writeDeviceHelp, writeProbeCache } from './probe-cache.js';
 
 export interface HostProbe {
   binary: string;
@@ -59,7 +52,7 @@ export async function probeHost(
   // start probes, and the answers only change with the binary.
   const located = cache ? await locateBinary(binary, { path: cache.path }) : undefined;
   const identity = located?.identity;
-  const remembered = cache && identity ? await readProbeCache(cache.file, identity) : undefined;
+  const remembered = cache && identity ? (await readProbeEntry(cache.file, identity))?.outputs : undefined;
   const fresh = remembered
     ? undefined
     : await runProbes(arch, binary, located?.file ?? binary, options.run ?? runProcess);
@@ -99,10 +92,10 @@ async function runProbes(
 }
 
 async function parseProbe(arch: Arch, binary: string, outputs: ProbeOutputs): Promise<HostProbe> {
-  const versionText = outputs.version;
-  const version = parseQemuVersion(versionText);
-  const help = outputs.accelHelp;
-  const accelerators = (['kvm', 'hvf', 'tcg'] as const).filter((a) => new RegExp(`^${a}$`, 'm').test(help));
+  const version = parseQemuVersion(outputs.version);
+  const accelerators = (['kvm', 'hvf', 'tcg'] as const).filter((a) =>
+    new RegExp(`^${a}$`, 'm').test(outputs.accelHelp),
+  );
   let kvmUnavailable: string | undefined;
   if (accelerators.includes('kvm')) {
     kvmUnavailable = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(
@@ -111,13 +104,13 @@ async function parseProbe(arch: Arch, binary: string, outputs: ProbeOutputs): Pr
         e.code === 'ENOENT' ? '/dev/kvm does not exist' : `/dev/kvm is not read/writable by this user (${e.code})`,
     );
   }
-  const objects = outputs.objectHelp;
   return {
     binary,
     version,
     mappedRam: supportsMappedRam(version),
     templateRam:
-      compareQemuVersions(version, { major: 5, minor: 0, micro: 0 }) >= 0 && /^\s*memory-backend-file$/m.test(objects),
+      compareQemuVersions(version, { major: 5, minor: 0, micro: 0 }) >= 0 &&
+      /^\s*memory-backend-file$/m.test(outputs.objectHelp),
     accelerators: [...accelerators],
     kvmUnavailable,
     firmware: arch === 'arm64' ? findArm64Firmware({ binary }) : undefined,
@@ -141,7 +134,7 @@ export async function qemuHasDevice(
   const cache = options.cache;
   const located = cache ? await locateBinary(binary, { path: cache.path }) : undefined;
   const identity = located?.identity;
-  let help = cache && identity ? await readDeviceHelp(cache.file, identity) : undefined;
+  let help = cache && identity ? (await readProbeEntry(cache.file, identity))?.deviceHelp : undefined;
   if (help === undefined) {
     try {
       help = (await (options.run ?? runProcess)(located?.file ?? binary, ['-device', 'help'])).stdout;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { RunProcess } from '@stack/internal';
 import { describe, expect, it } from 'vitest';
 import { probeHost, qemuHasDevice } from './host-probe.js';
-import { locateBinary, readProbeCache } from './probe-cache.js';
+import { locateBinary, readProbeEntry } from './probe-cache.js';
 
 const root = mkdtempSync(join(tmpdir(), 'probe-cache-'));
 
@@ -91,7 +91,9 @@ describe('probeHost with a cache (QEMU runs injected, the binary a real file)', 
     await probeHost('amd64', { run: q.run, cache: { file, path: dir } });
     expect(q.runs).toHaveLength(3);
     const located = await locateBinary('qemu-system-x86_64', { path: dir });
-    expect(await readProbeCache(file, located!.identity)).toMatchObject({ version: 'QEMU emulator version 10.0.2\n' });
+    expect((await readProbeEntry(file, located!.identity))?.outputs).toMatchObject({
+      version: 'QEMU emulator version 10.0.2\n',
+    });
   });
 
   it('a binary not on the PATH is still ARGV_QEMU_NOT_FOUND (the runs say why), and nothing is cached', async () => {

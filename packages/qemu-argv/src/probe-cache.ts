@@ -72,14 +72,12 @@ async function readEntries(file: string): Promise<Entry[]> {
   return r?.kind === 'ok' ? r.value : [];
 }
 
-/** The outputs remembered for `identity`; undefined when none, or when the file is not a valid cache. */
-export async function readProbeCache(file: string, identity: string): Promise<ProbeOutputs | undefined> {
-  return (await readEntries(file)).find((e) => e.identity === identity)?.outputs;
-}
-
-/** `-device help` as remembered for `identity` (only beside its probe's outputs). */
-export async function readDeviceHelp(file: string, identity: string): Promise<string | undefined> {
-  return (await readEntries(file)).find((e) => e.identity === identity)?.deviceHelp;
+/** The entry remembered for `identity`: its probe's outputs, and `-device help` once asked. */
+export async function readProbeEntry(
+  file: string,
+  identity: string,
+): Promise<{ outputs: ProbeOutputs; deviceHelp?: string | undefined } | undefined> {
+  return (await readEntries(file)).find((e) => e.identity === identity);
 }
 
 /** Adds `-device help` to the entry of `identity`; nothing when the binary has no entry (not probed through the cache). */
