@@ -1,4 +1,5 @@
 export { CodedError, errorGuard } from './coded-error.js';
+export { allDone } from './all-done.js';
 export { withDeadline, sleep, type CallOptions, type DeadlineErrors } from './deadline.js';
 export { connectUnixSocket, type Connector, type Transport } from './unix-socket.js';
 export { LineDecoder, type LineItem } from './line-decoder.js';

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { allDone } from '@stack/internal';
 import type { CheckpointMeta, CheckpointSession } from './checkpoint-meta.js';
 import { cloneSparse } from './clone-sparse.js';
 import type { Fsync } from './fsync.js';
@@ -65,26 +66,35 @@ export async function buildFromCheckpoint(
     sessionDir,
     build,
     async (tmp) => {
-      for (const f of await chainOf(join(ckptDir, ckpt.top)))
-        if (f !== SESSION_IMAGE) await linkOrCopy(join(ckptDir, f), join(tmp, f));
-      await createOverlay(join(tmp, ckpt.top), join(tmp, SESSION_DISK), {
-        backingName: ckpt.top,
-        run: options.run,
-        signal: options.signal,
-      });
-      await linkOrCopy(join(ckptDir, ckpt.ram.file), join(tmp, ckpt.ram.file));
-      if (!ckpt.ram.memory) return;
-      await cloneSparse(join(ckptDir, ckpt.ram.memory.file), join(tmp, ckpt.ram.memory.file), {
-        platform: options.platform,
-        run: options.run,
-        signal: options.signal,
-      });
+      const memory = ckpt.ram.memory;
+      // The RAM file's clone (the longest part: 0.16 s for 420 MB on ext4) runs beside the links and
+      // the overlay, which do not touch it; allDone lets both finish before a failure empties `tmp`.
+      await allDone([
+        (async () => {
+          for (const f of await chainOf(join(ckptDir, ckpt.top)))
+            if (f !== SESSION_IMAGE) await linkOrCopy(join(ckptDir, f), join(tmp, f));
+          await createOverlay(join(tmp, ckpt.top), join(tmp, SESSION_DISK), {
+            backingName: ckpt.top,
+            run: options.run,
+            signal: options.signal,
+          });
+          await linkOrCopy(join(ckptDir, ckpt.ram.file), join(tmp, ckpt.ram.file));
+        })(),
+        memory
+          ? cloneSparse(join(ckptDir, memory.file), join(tmp, memory.file), {
+              platform: options.platform,
+              run: options.run,
+              signal: options.signal,
+            })
+          : Promise.resolve(),
+      ]);
+      if (!memory) return;
       // Not synced: writing the whole clone back (0.34 s for 420 MB here) before the resume would make
       // every restore wait for it, and it protects nothing. Only a power cut loses it, and then the
       // check before the resume (its sampled digest: savedRamProblem) finds it changed and the start
       // does without it; the checkpoint itself is untouched. QEMU writes the file as the guest runs,
       // and the stop that saves the session syncs it.
-      return { unsynced: [ckpt.ram.memory.file] };
+      return { unsynced: [memory.file] };
     },
     options.fsync,
   );

@@ -84,7 +84,14 @@ export async function resumeGoldenInto(
           target: pinned,
           // A template's session runs on its own copy of the template's RAM file, mapped shared: the
           // stop then saves the device state only (ARCHITECTURE.md, "Sessions and template RAM").
-          ...(own ? { ownMemory: () => s.store.cloneMemory(entry.ramPath!, { signal: env.op.signal }) } : {}),
+          ...(own
+            ? {
+                ownMemory: {
+                  path: s.store.memoryPath,
+                  make: () => s.store.cloneMemory(entry.ramPath!, { signal: env.op.signal }),
+                },
+              }
+            : {}),
           shares,
           launching,
         },

@@ -18,10 +18,10 @@ export interface GoldenTarget {
   /** The image and boot files QEMU runs. @default the start's */
   target?: Pick<BootEnv, 'image' | 'boot'>;
   /**
-   * A template's RAM for this VM alone (a session's): makes the file, returns its path; the VM maps
-   * it shared. @default the template itself, mapped privately
+   * A template's RAM for this VM alone (a session's): the file at `path`, which `make` writes (beside
+   * the launch's other files); the VM maps it shared. @default the template itself, mapped privately
    */
-  ownMemory?: () => Promise<string>;
+  ownMemory?: { path: string; make: () => Promise<unknown> };
   shares: readonly string[];
   launching: Launching;
 }
@@ -46,7 +46,7 @@ export async function resumeGolden(
   const memoryFile = !template
     ? undefined
     : t.ownMemory
-      ? { path: await t.ownMemory(), mode: 'shared' as const }
+      ? { path: t.ownMemory.path, mode: 'shared' as const }
       : { path: entry.ramPath!, mode: 'private' as const };
   const launched = await launchGuest(env, {
     layout: 'snapshot',
@@ -58,6 +58,7 @@ export async function resumeGolden(
     incoming: { path: raw, format: entry.meta.key.format },
     // Either way pages load on first touch; mapped privately, the template is never written.
     ...(memoryFile ? { memoryFile } : {}),
+    ...(t.ownMemory ? { prepareMemory: t.ownMemory.make } : {}),
     shares: t.shares,
     agentTimeoutMs: 30_000,
     onLaunched: (vm) => onLaunched(vm, t.launching),

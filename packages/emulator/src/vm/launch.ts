@@ -1,3 +1,4 @@
+import { allDone } from '@stack/internal';
 import { migrationUri, supportsIncomingExitOnError } from '@stack/qemu-argv';
 import { createOverlay } from '@stack/snapshot-cache';
 import { type BootEnv, mark } from '../boot/boot-env.js';
@@ -34,6 +35,11 @@ export interface LaunchPlan extends Omit<VmShape, 'incoming' | 'config' | 'syste
    * and one not yet consumed (a failure or a kill before) is still good. @default nothing
    */
   onLoaded?: () => Promise<void>;
+  /**
+   * Writes `memoryFile` before QEMU maps it (a session's clone of the template's RAM: the longest
+   * file to make), beside the disks and the config disk. @default the file is there
+   */
+  prepareMemory?: () => Promise<unknown>;
 }
 
 export interface Launched {
@@ -53,9 +59,15 @@ export async function launchGuest(env: BootEnv, plan: LaunchPlan): Promise<Launc
   const p = op.config.paths;
   let vm: Vm | undefined;
   try {
-    if (plan.layout === 'snapshot') await writePhantoms(env);
-    if (plan.newOverlayOn) await createOverlay(plan.newOverlayOn, plan.disk, { signal: op.signal });
-    await writeConfigDisk(plan.configIso, plan.configValues, env.baseEnv.text);
+    // Independent files, made at once (each waits on its own disk writes or on `qemu-img`/`cp`).
+    await allDone([
+      (async () => {
+        if (plan.layout === 'snapshot') await writePhantoms(env); // also makes run/vm/
+        await writeConfigDisk(plan.configIso, plan.configValues, env.baseEnv.text);
+      })(),
+      plan.newOverlayOn ? createOverlay(plan.newOverlayOn, plan.disk, { signal: op.signal }) : undefined,
+      plan.prepareMemory?.(),
+    ]);
     mark(env, 'prepared');
     vm = await op.seams.vms.launch(
       vmSpec(env, { ...plan, system: plan.disk, config: plan.configIso, incoming: Boolean(plan.incoming) }),

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasTools } from '../../../../tools/testing/requires.js';
 import {
@@ -12,6 +12,8 @@ import {
   linkSessionInto,
   MAX_LAYERS,
   recordRam,
+  type RunTool,
+  runTool,
   SessionStore,
 } from '../../src/index.js';
 import { image, reads } from './qcow2-fixtures.js';
@@ -111,6 +113,39 @@ describe.skipIf(!ok)('checkpoints with real qemu-img', { timeout: 60_000 }, () =
     expect(synced).not.toContain('ram.img');
     expect(synced).toEqual(expect.arrayContaining(['disk.qcow2', 'state.raw', 'meta.json', ck.top]));
     expect(statSync(join(session.dir, 'ram.img')).size).toBe(1 << 20);
+  });
+
+  it("a restore clones the RAM file beside the overlay's creation; a failed clone leaves no session and nothing running", async () => {
+    const { session, checkpoints } = await sessionAt22('g');
+    const ck = await save(session, checkpoints, 'base', true);
+    const log: string[] = [];
+    const logged =
+      (failCp: boolean): RunTool =>
+      async (command, args, options) => {
+        log.push(`start ${command}`);
+        // The overlay's qemu-img is slowed so the two can only overlap if both were started at once.
+        if (command === 'qemu-img') await new Promise((r) => setTimeout(r, 200));
+        try {
+          if (command === 'cp' && failCp) throw new Error('cp: No space left on device');
+          await runTool(command, args, options);
+        } finally {
+          log.push(`end ${command}`);
+        }
+      };
+    await session.drop();
+    await new SessionStore(session.dir, { run: logged(false) }).createFromCheckpoint(checkpoints.pathOf('base'), ck);
+    expect(log.indexOf('start cp')).toBeLessThan(log.indexOf('end qemu-img'));
+    expect(statSync(join(session.dir, 'ram.img')).size).toBe(1 << 20);
+
+    log.length = 0;
+    await session.drop();
+    const failing = new SessionStore(session.dir, { run: logged(true) });
+    await expect(failing.createFromCheckpoint(checkpoints.pathOf('base'), ck)).rejects.toThrow('No space left');
+    // The overlay's qemu-img had finished when the error came back (the build directory is removed
+    // then), and nothing is left.
+    expect(log).toContain('end qemu-img');
+    expect(await failing.read()).toBeUndefined();
+    expect(readdirSync(dirname(session.dir)).filter((f) => f.startsWith('.session.new-'))).toEqual([]);
   });
 
   it('a kill between the link and the record leaves the disk whole; the unused link and overlay are swept', async () => {
