@@ -1,3 +1,4 @@
+import { allDone } from '@stack/internal';
 import type { EmulatorConfig } from '../config/resolve-config.js';
 import type { Op } from '../context/op.js';
 import { startEmulator, type StartResult } from '../boot/start.js';
@@ -50,17 +51,6 @@ function benchOp(op: Op): Op {
     forceRotate: false,
   });
   return { ...op, config, reporter: silentReporter };
-}
-
-/**
- * Waits for every promise (so that none still starts a VM when the run is cleaned up), then throws
- * the first rejection.
- */
-async function settleAll<T>(work: Array<Promise<T>>): Promise<T[]> {
-  const results = await Promise.allSettled(work);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** `work`, then `cleanup` however it ended; a failed cleanup is thrown only when the work succeeded. */
@@ -125,7 +115,7 @@ export async function runInstancesScenario(
     const t0 = clock.now();
     await thenCleanup(
       async () => {
-        const started = await settleAll(ops.map((op) => start(op)));
+        const started = await allDone(ops.map((op) => start(op)));
         const wall = clock.now() - t0;
         for (const [k, { alreadyRunning, state }] of started.entries()) {
           const who = `bench instances-${count}: ${ops[k]!.config.instance}`;
@@ -142,7 +132,7 @@ export async function runInstancesScenario(
         out.splits.push(...started.map(({ state }) => state.timings));
         out.wallMs.push(wall);
       },
-      () => settleAll(ops.map((op) => stop(op))),
+      () => allDone(ops.map((op) => stop(op))),
     );
     onRun(i, out.wallMs.at(-1)!);
   }
