@@ -48,7 +48,8 @@ export async function chooseBuildAccelerator(
         ? { accel: hw, reason: `${hw} verified on this host` }
         : { accel: 'tcg', reason: `${hw} cannot run a guest here: ${known.reason ?? 'unknown'}` };
     const check = await verifyAccelerator(probe, hw, { arch, kernel: options.kernel });
-    if (options.verdicts && options.kernel)
+    // A QEMU that could not run says nothing of the accelerator (see AccelCheck.inconclusive).
+    if (options.verdicts && options.kernel && !check.inconclusive)
       await saveVerdict(options.verdicts, {
         key,
         accel: hw,

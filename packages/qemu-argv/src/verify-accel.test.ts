@@ -161,12 +161,32 @@ describe('verifyAccelerator running a real process (a stand-in for QEMU)', () =>
     expect(r).toMatchObject({ usable: true, reason: expect.stringMatching(/^tcg booted a kernel in \d/) });
   });
 
-  it('a binary that cannot run: unusable, with what the system said', async () => {
+  it('a binary that cannot run: unusable, with what the system said, and inconclusive (nothing about the accelerator)', async () => {
     const missing = { ...x86, binary: '/nonexistent/qemu-system-x86_64' };
     expect(await verifyAccelerator(missing, 'tcg', { arch: 'amd64' })).toEqual({
       usable: false,
       reason: 'cannot run /nonexistent/qemu-system-x86_64: spawn /nonexistent/qemu-system-x86_64 ENOENT',
+      inconclusive: true,
     });
-    expect(await verifyAccelerator(missing, 'tcg', { arch: 'amd64', kernel: '/k' })).toMatchObject({ usable: false });
+    expect(await verifyAccelerator(missing, 'tcg', { arch: 'amd64', kernel: '/k' })).toMatchObject({
+      usable: false,
+      inconclusive: true,
+    });
+  });
+
+  it("a QEMU whose dynamic loader failed (a library upgraded under it) is inconclusive too; an accelerator's own error is not", async () => {
+    const broken = fakeQemu(
+      `console.error('qemu-system-x86_64: error while loading shared libraries: libslirp.so.0: cannot open shared object file: No such file or directory'); process.exit(127);`,
+    );
+    for (const kernel of [undefined, '/k'])
+      expect(
+        await verifyAccelerator({ ...x86, binary: broken }, 'kvm', { arch: 'amd64', ...(kernel ? { kernel } : {}) }),
+      ).toMatchObject({ usable: false, reason: expect.stringContaining('libslirp'), inconclusive: true });
+    const refused = fakeQemu(
+      `console.error('qemu-system-x86_64: -accel kvm: Could not access KVM kernel module: Permission denied'); process.exit(1);`,
+    );
+    const r = await verifyAccelerator({ ...x86, binary: refused }, 'kvm', { arch: 'amd64' });
+    expect(r).toMatchObject({ usable: false });
+    expect(r.inconclusive).toBeUndefined();
   });
 });

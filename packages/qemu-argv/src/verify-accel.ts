@@ -5,6 +5,26 @@ import { type Arch, type ProcessResult, type RunProcess, runProcess } from '@sta
 export interface AccelCheck {
   usable: boolean;
   reason: string;
+  /**
+   * QEMU itself could not run (not started, or its dynamic loader failed): the check says nothing
+   * about the accelerator and must not be remembered as its verdict. @default false
+   */
+  inconclusive?: boolean;
+}
+
+/**
+ * QEMU's dynamic loader failed before QEMU ran (a library removed or upgraded under it): glibc's
+ * "error while loading shared libraries" / "symbol lookup error", dyld's "Library not loaded".
+ */
+const LOADER_FAILURE = /error while loading shared libraries|symbol lookup error|Library not loaded/;
+
+/** A failed check, inconclusive when QEMU never ran (`spawnFailed`, or its loader's message in `stderr`). */
+function failed(reason: string, stderr: string, spawnFailed = false): AccelCheck {
+  return {
+    usable: false,
+    reason: reason.slice(0, 200),
+    ...(spawnFailed || LOADER_FAILURE.test(stderr) ? { inconclusive: true } : {}),
+  };
 }
 
 export interface VerifyOptions {
@@ -107,11 +127,10 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
       void start(undefined, (d) => (stderr += d)).then((end) => {
         clearTimeout(timer);
         if (stop.signal.aborted) return;
-        if (end instanceof Error)
-          return resolve({ usable: false, reason: `cannot run ${probe.binary}: ${cause(end)}` });
+        if (end instanceof Error) return resolve(failed(`cannot run ${probe.binary}: ${cause(end)}`, stderr, true));
         const why =
           accelFailureReason(stderr) ?? (stderr.trim().split('\n')[0] || `exited with ${end.exitCode ?? end.signal}`);
-        resolve({ usable: false, reason: why.slice(0, 200) });
+        resolve(failed(why, stderr));
       });
     });
   }
@@ -135,7 +154,7 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
       const v = judgeKernelBoot(out, stderr, exited);
       if (v.state === 'booted')
         finish({ usable: true, reason: `${accel} booted a kernel in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
-      else if (v.state === 'failed') finish({ usable: false, reason: v.reason.slice(0, 200) });
+      else if (v.state === 'failed') finish(failed(v.reason, stderr));
     };
     // A working accelerator prints the first kernel lines within a second (TCG here: 0.3 s); a silent
     // hang prints nothing, ever. Once it printed, a slow (loaded) host gets the longer limit.
@@ -166,9 +185,7 @@ export function verifyAccelerator(probe: HostProbe, accel: Accel, options: Verif
       },
     );
     void exited.then((end) =>
-      end instanceof Error
-        ? finish({ usable: false, reason: `cannot run ${probe.binary}: ${cause(end)}` })
-        : judge(true),
+      end instanceof Error ? finish(failed(`cannot run ${probe.binary}: ${cause(end)}`, stderr, true)) : judge(true),
     );
   });
 }

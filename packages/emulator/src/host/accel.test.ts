@@ -1,7 +1,11 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AccelCheck, HostProbe } from '@stack/qemu-argv';
 import { describe, expect, it } from 'vitest';
 import { detectHost } from '../config/host-info.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import { verificationKernel } from './accel.js';
+import { chooseHostAccelerator, verificationKernel } from './accel.js';
 
 const config = (platform: NodeJS.Platform, arch: string, guest?: string) =>
   resolveConfig(
@@ -62,5 +66,53 @@ describe('the kernel a hardware accelerator is verified with', () => {
         readable: () => true,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('chooseHostAccelerator: what a check of KVM leaves behind (QEMU run injected)', () => {
+  const probe: HostProbe = {
+    binary: 'qemu-system-x86_64',
+    version: { major: 10, minor: 0, micro: 2 },
+    mappedRam: true,
+    templateRam: true,
+    accelerators: ['kvm', 'tcg'],
+    kvmUnavailable: undefined,
+    firmware: undefined,
+  };
+  const home = () =>
+    resolveConfig(
+      {},
+      { STACK_EMULATOR_HOME: mkdtempSync(join(tmpdir(), 'accel-')), HOME: '/tmp' },
+      detectHost({ platform: 'linux', arch: 'x64' }),
+    );
+  const verifying = (check: AccelCheck) => {
+    const calls: string[] = [];
+    return { calls, verify: async (_p: HostProbe, accel: string) => (calls.push(accel), check) };
+  };
+
+  it('a QEMU that could not run at all: TCG for this start, nothing remembered, checked again next time', async () => {
+    const config = home();
+    const { calls, verify } = verifying({
+      usable: false,
+      reason: 'error while loading shared libraries: libslirp.so.0',
+      inconclusive: true,
+    });
+    const first = await chooseHostAccelerator(config, probe, { verify });
+    expect(first).toMatchObject({ accel: 'tcg', reason: expect.stringContaining('could not check kvm (error while') });
+    expect(existsSync(config.paths.accelVerdicts)).toBe(false);
+    await chooseHostAccelerator(config, probe, { verify });
+    expect(calls).toEqual(['kvm', 'kvm']);
+  });
+
+  it('KVM that cannot run a guest is remembered, with its reason, and not checked again', async () => {
+    const config = home();
+    const { calls, verify } = verifying({ usable: false, reason: 'a kernel made no progress under kvm in 5 s' });
+    expect(await chooseHostAccelerator(config, probe, { verify })).toMatchObject({
+      accel: 'tcg',
+      reason: expect.stringContaining('kvm cannot run the guest on this host (a kernel made no progress'),
+    });
+    expect(existsSync(config.paths.accelVerdicts)).toBe(true);
+    expect(await chooseHostAccelerator(config, probe, { verify })).toMatchObject({ accel: 'tcg' });
+    expect(calls).toEqual(['kvm']);
   });
 });

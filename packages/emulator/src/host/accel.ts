@@ -104,6 +104,8 @@ export async function chooseHostAccelerator(
     onVerify?: (accel: Accel) => void;
     /** Told when the verdicts file is not valid (it is rebuilt). @default nothing */
     warn?: (text: string) => void;
+    /** Checks an accelerator by running QEMU with it. @default verifyAccelerator */
+    verify?: typeof verifyAccelerator;
   } = {},
 ): Promise<HostChoice> {
   const host = config.host.arch ?? config.arch;
@@ -125,10 +127,15 @@ export async function chooseHostAccelerator(
   const known = verdicts.some((v) => v.accel === choice.accel && v.key === keys[choice.accel]);
   if (choice.accel !== 'tcg' && !known && !config.accelOverride) {
     options.onVerify?.(choice.accel);
-    const check = await verifyAccelerator(probe, choice.accel, {
+    const check = await (options.verify ?? verifyAccelerator)(probe, choice.accel, {
       arch: config.arch,
       kernel: verificationKernel(config, options.kernel),
     });
+    // QEMU that could not run at all says nothing of the accelerator: remembered, its "unusable"
+    // would keep KVM/HVF off after QEMU is mended. The start goes on under TCG (and QEMU's launch
+    // then fails with its own words); the next start checks again.
+    if (check.inconclusive)
+      return { probe, accel: 'tcg', reason: `could not check ${choice.accel} (${check.reason}); using tcg` };
     await saveVerdict(config.paths.accelVerdicts, {
       key: keys[choice.accel]!,
       accel: choice.accel,
