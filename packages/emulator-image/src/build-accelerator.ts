@@ -58,6 +58,7 @@ export async function chooseBuildAccelerator(
         decidedAt: new Date().toISOString(),
       });
     if (check.usable) return { accel: hw, reason: check.reason };
+    if (check.inconclusive) return { accel: 'tcg', reason: `could not check ${hw} (${check.reason})` };
     return { accel: 'tcg', reason: `${hw} cannot run a guest here: ${check.reason}` };
   }
   return { accel: 'tcg', reason: 'no usable hardware accelerator' };

@@ -13,11 +13,7 @@ const later = <T>(ms: number, value: T, log: string[], fail = false) =>
 describe('allDone', () => {
   it('resolves once every step is done; undefined is a step not needed', async () => {
     const log: string[] = [];
-    await expect(allDone<unknown>([later(20, 'a', log), undefined, later(5, 1, log)])).resolves.toEqual([
-      'a',
-      undefined,
-      1,
-    ]);
+    await expect(allDone([later(20, 'a', log), undefined, later(5, 1, log)])).resolves.toEqual(['a', undefined, 1]);
     expect(log).toEqual(['1', 'a']);
   });
 

@@ -27,6 +27,7 @@ export {
   type QemuVersion,
 } from './qemu-version.js';
 export { verifyAccelerator, type AccelCheck } from './verify-accel.js';
+export { qemuCannotRun } from './qemu-cannot-run.js';
 export {
   BOOT_FAILED_PREFIX,
   BOOT_MARKERS,

@@ -1,5 +1,6 @@
 import { type Accel, accelFailureReason } from './accel-verdict.js';
 import type { HostProbe } from './host-probe.js';
+import { qemuCannotRun } from './qemu-cannot-run.js';
 import { type Arch, type ProcessResult, type RunProcess, runProcess } from '@stack/internal';
 
 export interface AccelCheck {
@@ -12,18 +13,12 @@ export interface AccelCheck {
   inconclusive?: boolean;
 }
 
-/**
- * QEMU's dynamic loader failed before QEMU ran (a library removed or upgraded under it): glibc's
- * "error while loading shared libraries" / "symbol lookup error", dyld's "Library not loaded".
- */
-const LOADER_FAILURE = /error while loading shared libraries|symbol lookup error|Library not loaded/;
-
 /** A failed check, inconclusive when QEMU never ran (`spawnFailed`, or its loader's message in `stderr`). */
 function failed(reason: string, stderr: string, spawnFailed = false): AccelCheck {
   return {
     usable: false,
     reason: reason.slice(0, 200),
-    ...(spawnFailed || LOADER_FAILURE.test(stderr) ? { inconclusive: true } : {}),
+    ...(spawnFailed || qemuCannotRun(stderr) ? { inconclusive: true } : {}),
   };
 }
 

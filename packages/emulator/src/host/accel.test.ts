@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AccelCheck, HostProbe } from '@stack/qemu-argv';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { detectHost } from '../config/host-info.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { chooseHostAccelerator, verificationKernel } from './accel.js';
@@ -79,12 +79,16 @@ describe('chooseHostAccelerator: what a check of KVM leaves behind (QEMU run inj
     kvmUnavailable: undefined,
     firmware: undefined,
   };
-  const home = () =>
-    resolveConfig(
+  const homes: string[] = [];
+  afterAll(() => homes.forEach((h) => rmSync(h, { recursive: true, force: true })));
+  const home = () => {
+    homes.push(mkdtempSync(join(tmpdir(), 'accel-')));
+    return resolveConfig(
       {},
-      { STACK_EMULATOR_HOME: mkdtempSync(join(tmpdir(), 'accel-')), HOME: '/tmp' },
+      { STACK_EMULATOR_HOME: homes.at(-1)!, HOME: '/tmp' },
       detectHost({ platform: 'linux', arch: 'x64' }),
     );
+  };
   const verifying = (check: AccelCheck) => {
     const calls: string[] = [];
     return { calls, verify: async (_p: HostProbe, accel: string) => (calls.push(accel), check) };

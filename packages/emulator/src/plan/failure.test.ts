@@ -34,6 +34,18 @@ describe('classifyFailure', () => {
     ).toBe('other');
   });
 
+  it('a QEMU that could not start at all (its binary gone, its loader failing) is the host, never the snapshot', () => {
+    for (const why of [
+      'cannot run qemu-system-x86_64: spawn qemu-system-x86_64 ENOENT',
+      'qemu-system-x86_64: error while loading shared libraries: libslirp.so.0: cannot open shared object file',
+      "qemu-system-x86_64: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found",
+    ]) {
+      const kind = classifyFailure(new EmulatorError('QEMU_FAILED', `QEMU exited during start: ${why}`), seen);
+      expect(kind).toBe('host');
+      expect(goldenVerdict(kind)).toBe('keep');
+    }
+  });
+
   it('tells a timeout (maybe a loaded host) from a broken snapshot, by code', () => {
     expect(classifyFailure(new EmulatorError('NOT_HEALTHY', 'x'), seen)).toBe('timeout');
     expect(

@@ -1,3 +1,4 @@
+import { qemuCannotRun } from '@stack/qemu-argv';
 import { isQgaError } from '@stack/qga-protocol';
 import { isQmpError } from '@stack/qmp-protocol';
 import { isSnapshotError } from '@stack/snapshot-cache';
@@ -29,9 +30,12 @@ export type FailureKind =
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 const HOST_ERRNO = new Set(['EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE', 'EROFS', 'ENOMEM', 'EBUSY']);
-/** QEMU's words when a host port or another host resource is not available to it. */
+/**
+ * QEMU's words when a host port or another host resource is not available to it, and the launcher's
+ * when QEMU could not be started at all (qemu-launcher.ts: "cannot run <binary>: spawn ... ENOENT").
+ */
 const HOST_QEMU =
-  /Could not set up host forwarding rule|Address already in use|Cannot allocate memory|Permission denied/i;
+  /Could not set up host forwarding rule|Address already in use|Cannot allocate memory|Permission denied|QEMU exited during start: cannot run /i;
 /** A guest paused on a disk I/O error (vm-problem.ts): the host's disk (full, or its file gone), not the snapshot. */
 const HOST_RUN_STATE = /QEMU run state io-error/;
 
@@ -60,7 +64,13 @@ export function classifyFailure(e: unknown, seen: { aborted: boolean; accelerato
   if (all.some((c) => isSnapshotError(c) && c.code === 'SNAPSHOT_TOOL_FAILED')) return 'host';
   // Removed or replaced by another command since the lookup (prune, capture): nothing wrong with it.
   if (all.some((c) => isSnapshotError(c) && c.code === 'SNAPSHOT_NOT_FOUND')) return 'host';
-  if (all.some((c) => isEmulatorError(c) && c.code === 'QEMU_FAILED' && HOST_QEMU.test(c.message))) return 'host';
+  // QEMU's loader failing (a library upgraded under it) says nothing of the snapshot either.
+  if (
+    all.some(
+      (c) => isEmulatorError(c) && c.code === 'QEMU_FAILED' && (HOST_QEMU.test(c.message) || qemuCannotRun(c.message)),
+    )
+  )
+    return 'host';
   if (all.some((c) => isEmulatorError(c) && HOST_RUN_STATE.test(c.message))) return 'host';
   return 'other';
 }

@@ -59,10 +59,11 @@ export async function launchGuest(env: BootEnv, plan: LaunchPlan): Promise<Launc
   const p = op.config.paths;
   let vm: Vm | undefined;
   try {
-    // Independent files, made at once (each waits on its own disk writes or on `qemu-img`/`cp`).
+    // Independent files, made at once (each waits on its own disk writes or on `qemu-img`/`cp`); run/vm/
+    // exists since prepareBoot.
     await allDone([
       (async () => {
-        if (plan.layout === 'snapshot') await writePhantoms(env); // also makes run/vm/
+        if (plan.layout === 'snapshot') await writePhantoms(env);
         await writeConfigDisk(plan.configIso, plan.configValues, env.baseEnv.text);
       })(),
       plan.newOverlayOn ? createOverlay(plan.newOverlayOn, plan.disk, { signal: op.signal }) : undefined,
