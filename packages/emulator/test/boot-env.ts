@@ -1,5 +1,5 @@
 import { readBootFiles } from '@stack/emulator-image';
-import type { Accel } from '@stack/qemu-argv';
+import type { Accel, HostProbe } from '@stack/qemu-argv';
 import { resolveConfig, type StartFlags } from '../src/config/resolve-config.js';
 import { detectHost } from '../src/config/host-info.js';
 import type { BootEnv } from '../src/boot/boot-env.js';
@@ -20,6 +20,20 @@ export function recordingReporter(): Reporter & { lines: string[] } {
     ),
     info: (t) => void lines.push(`info ${t}`),
     warn: (t) => void lines.push(`warn ${t}`),
+  };
+}
+
+/** A test's host probe: QEMU 10.0.2 for x86_64 with KVM and TCG, file-backed RAM; `over` changes any part. */
+export function testProbe(over: Partial<HostProbe> = {}): HostProbe {
+  return {
+    binary: 'qemu-system-x86_64',
+    version: { major: 10, minor: 0, micro: 2 },
+    mappedRam: true,
+    templateRam: true,
+    accelerators: ['kvm', 'tcg'],
+    kvmUnavailable: undefined,
+    firmware: undefined,
+    ...over,
   };
 }
 
@@ -53,15 +67,7 @@ export function testEnv(
   return {
     op,
     host: {
-      probe: {
-        binary: 'qemu-system-x86_64',
-        version: { major: 10, minor: 0, micro: 2 },
-        mappedRam: true,
-        templateRam: format === 'template-ram',
-        accelerators: ['kvm', 'tcg'],
-        kvmUnavailable: undefined,
-        firmware: undefined,
-      },
+      probe: testProbe({ templateRam: format === 'template-ram' }),
       accel,
       reason: 'test',
     },

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AccelCheck, HostProbe } from '@stack/qemu-argv';
+import { testProbe } from '../../test/boot-env.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectHost } from '../config/host-info.js';
 import { resolveConfig } from '../config/resolve-config.js';
@@ -70,15 +71,7 @@ describe('the kernel a hardware accelerator is verified with', () => {
 });
 
 describe('chooseHostAccelerator: what a check of KVM leaves behind (QEMU run injected)', () => {
-  const probe: HostProbe = {
-    binary: 'qemu-system-x86_64',
-    version: { major: 10, minor: 0, micro: 2 },
-    mappedRam: true,
-    templateRam: true,
-    accelerators: ['kvm', 'tcg'],
-    kvmUnavailable: undefined,
-    firmware: undefined,
-  };
+  const probe = testProbe();
   const homes: string[] = [];
   afterAll(() => homes.forEach((h) => rmSync(h, { recursive: true, force: true })));
   const home = () => {

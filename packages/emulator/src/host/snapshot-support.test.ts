@@ -5,6 +5,7 @@ import type { HostProbe } from '@stack/qemu-argv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectHost } from '../config/host-info.js';
 import { resolveConfig } from '../config/resolve-config.js';
+import { testProbe } from '../../test/boot-env.js';
 import { chooseSnapshotFormat, rememberRefusedFormat, sessionSaveFormat } from './snapshot-support.js';
 
 const dirs: string[] = [];
@@ -18,16 +19,8 @@ const config = (env: Record<string, string> = {}) => {
     detectHost({ platform: 'linux', arch: 'x64' }),
   );
 };
-const probe = (major: number, over: Partial<HostProbe> = {}): HostProbe => ({
-  binary: 'qemu-system-x86_64',
-  version: { major, minor: 2, micro: 0 },
-  mappedRam: major >= 9,
-  templateRam: true,
-  accelerators: ['tcg'],
-  kvmUnavailable: undefined,
-  firmware: undefined,
-  ...over,
-});
+const probe = (major: number, over: Partial<HostProbe> = {}): HostProbe =>
+  testProbe({ version: { major, minor: 2, micro: 0 }, mappedRam: major >= 9, accelerators: ['tcg'], ...over });
 
 describe('the snapshot format', () => {
   it('is template RAM wherever QEMU has file-backed memory, then mapped-ram (9.0+), then the plain stream', async () => {
